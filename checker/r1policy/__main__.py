@@ -1,0 +1,3 @@
+from r1policy.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,178 @@
+"""Configuration (SPEC §6): r1policy.yaml, else [tool.r1policy] in pyproject.toml, else defaults."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from r1policy.errors import InputError, Position
+from r1policy.findings import Enforcement, Severity
+from r1policy.validation import validate_document
+from r1policy.yamldoc import Document, load_yaml_documents, read_text
+
+SCHEMA = "config.schema.json"
+
+DEFAULT_APPROVED_INSTANCE_TYPES = (
+    "ml.g5.2xlarge",
+    "ml.g5.12xlarge",
+    "ml.g6e.12xlarge",
+    "ml.p4d.24xlarge",
+    "ml.p5e.48xlarge",
+)
+DEFAULT_TRUSTED_PUBLISHERS = ("deepseek-ai",)
+DEFAULT_IMAGE_REGISTRIES = ("763104351884.dkr.ecr.*.amazonaws.com",)
+
+
+@dataclass(frozen=True)
+class RuleOverride:
+    enforcement: Enforcement | None = None
+    severity: Severity | None = None
+
+
+@dataclass(frozen=True)
+class Waiver:
+    rule: str
+    subject: str
+    reason: str
+    owner: str
+    expires: _dt.date
+    ticket: str | None
+    position: Position
+
+
+@dataclass(frozen=True)
+class Config:
+    approved_instance_types: tuple[str, ...] = DEFAULT_APPROVED_INSTANCE_TYPES
+    trusted_publishers: tuple[str, ...] = DEFAULT_TRUSTED_PUBLISHERS
+    approved_buckets: tuple[str, ...] = ()
+    approved_image_registries: tuple[str, ...] = DEFAULT_IMAGE_REGISTRIES
+    encryption_algorithm: str = "aws:kms"
+    customer_managed_key: bool = False
+    allow_pickle_weights: bool = False
+    capacity_headroom_percent: int = 20
+    approved_remote_code: tuple[tuple[str, str], ...] = ()
+    rules: dict[str, RuleOverride] = field(default_factory=dict)
+    waivers: tuple[Waiver, ...] = ()
+    source: str = "(built-in defaults)"
+
+
+def load_config(explicit: Path | None, cwd: Path) -> Config:
+    if explicit is not None:
+        if not explicit.is_file():
+            raise InputError(Position(str(explicit)), "config file not found")
+        return _from_yaml(explicit)
+    candidate = cwd / "r1policy.yaml"
+    if candidate.is_file():
+        return _from_yaml(candidate)
+    pyproject = cwd / "pyproject.toml"
+    if pyproject.is_file():
+        text = read_text(pyproject)
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            line = _toml_line(str(exc))
+            raise InputError(Position(str(pyproject), line), f"invalid TOML: {exc}") from exc
+        section = data.get("tool", {}).get("r1policy")
+        if section is not None:
+            doc = Document(path=str(pyproject), value=_toml_plain(section))
+            _toml_positions(doc, text)
+            return from_document(doc)
+    return Config()
+
+
+def _from_yaml(path: Path) -> Config:
+    text = read_text(path)
+    docs = list(load_yaml_documents(text, str(path)))
+    if len(docs) != 1:
+        raise InputError(Position(str(path)), "a config file holds exactly one YAML document")
+    doc = docs[0]
+    if doc.value is None:
+        doc.value = {}
+    return from_document(doc)
+
+
+def from_document(doc: Document) -> Config:
+    if not isinstance(doc.value, dict):
+        raise InputError(doc.position(()), "the configuration must be a mapping")
+    value: dict[str, Any] = dict(doc.value)
+    # YAML turns an unquoted date into a date; the schema expects ISO text.
+    for waiver in value.get("waivers") or []:
+        if isinstance(waiver, dict) and isinstance(waiver.get("expires"), _dt.date):
+            waiver["expires"] = waiver["expires"].isoformat()
+    doc.value = value
+    validate_document(doc, SCHEMA)
+    encryption = value.get("encryption", {})
+    rules = {
+        rule_id: RuleOverride(
+            enforcement=Enforcement(spec["enforcement"]) if "enforcement" in spec else None,
+            severity=Severity(spec["severity"]) if "severity" in spec else None,
+        )
+        for rule_id, spec in value.get("rules", {}).items()
+    }
+    waivers = []
+    for i, raw in enumerate(value.get("waivers", [])):
+        try:
+            expires = _dt.date.fromisoformat(raw["expires"])
+        except ValueError as exc:
+            raise InputError(doc.position(("waivers", i, "expires")), f"bad date {raw['expires']!r}") from exc
+        waivers.append(
+            Waiver(
+                rule=raw["rule"],
+                subject=raw["subject"],
+                reason=raw["reason"],
+                owner=raw["owner"],
+                expires=expires,
+                ticket=raw.get("ticket"),
+                position=doc.position(("waivers", i)),
+            )
+        )
+    return Config(
+        approved_instance_types=tuple(value.get("approved_instance_types", DEFAULT_APPROVED_INSTANCE_TYPES)),
+        trusted_publishers=tuple(value.get("trusted_publishers", DEFAULT_TRUSTED_PUBLISHERS)),
+        approved_buckets=tuple(value.get("approved_buckets", ())),
+        approved_image_registries=tuple(value.get("approved_image_registries", DEFAULT_IMAGE_REGISTRIES)),
+        encryption_algorithm=encryption.get("algorithm", "aws:kms"),
+        customer_managed_key=bool(encryption.get("customer_managed_key", False)),
+        allow_pickle_weights=bool(value.get("allow_pickle_weights", False)),
+        capacity_headroom_percent=int(value.get("capacity_headroom_percent", 20)),
+        approved_remote_code=tuple((e["repo"], e["revision"]) for e in value.get("approved_remote_code", [])),
+        rules=rules,
+        waivers=tuple(waivers),
+        source=doc.path,
+    )
+
+
+def _toml_plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _toml_plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_toml_plain(v) for v in value]
+    return value
+
+
+def _toml_line(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+def _toml_positions(doc: Document, text: str) -> None:
+    """tomllib keeps no positions: find each top-level key of [tool.r1policy] by its text."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == "[tool.r1policy]"), None)
+    if start is None:
+        return
+    doc.positions[()] = (start + 1, 1)
+    for key in doc.value if isinstance(doc.value, dict) else ():
+        for i in range(start + 1, len(lines)):
+            stripped = lines[i].lstrip()
+            if stripped.startswith(("[", )) and not stripped.startswith(f"[tool.r1policy.{key}"):
+                if stripped.startswith("[tool.r1policy") is False:
+                    break
+            if re.match(rf"^\s*(\[tool\.r1policy\.)?{re.escape(key)}\b", lines[i]):
+                doc.positions[(key,)] = (i + 1, lines[i].index(key[0]) + 1)
+                doc.key_positions[(key,)] = doc.positions[(key,)]
+                break

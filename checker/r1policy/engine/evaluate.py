@@ -1,0 +1,299 @@
+"""Evaluate deployments and buckets: statuses decided before Cedar (applicability, missing facts),
+then one Cedar batch for everything, each deny reason mapped back to its rule, then waivers."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from r1policy.config import Config, Waiver
+from r1policy.engine.bucketfacts import BucketFacts, bucket_facts
+from r1policy.engine.deployfacts import DeploymentFacts, cedar_context, deployment_facts
+from r1policy.engine.render import render_message, render_remediation
+from r1policy.errors import EngineError
+from r1policy.findings import (
+    Enforcement,
+    Finding,
+    Location,
+    Status,
+    Subject,
+    SubjectType,
+    WaiverRef,
+)
+from r1policy.model import FIELD_S3_URI, Deployment, SourceKind
+from r1policy.rules.metadata import RuleMeta
+from r1policy.rules.registry import RuleRegistry
+from r1policy.sources.state import StateSnapshot
+
+_ERROR_POLICY = re.compile(r"policy `([^`]+)`")
+NETWORK_ISOLATION_RULE = "R1-EP-003"
+NO_STATE_HINT = (
+    "bucket state is unknown: run with --state FILE (written by `r1policy snapshot`) or --live, "
+    "or --static to skip rules that need live state"
+)
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str
+    message: str
+    location: Location | None = None
+
+
+@dataclass
+class Outcome:
+    findings: list[Finding] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Judgement:
+    """The raw verdict of one rule on one subject, before enforcement and waivers."""
+
+    status: Status
+    reason: str  # @reason key for fail, or the explanation for skipped/error
+    names: dict[str, Any]
+
+
+def _is_live_fact(fact: str, dep: Deployment | None) -> bool:
+    if fact.startswith("bucket."):
+        return True
+    return fact == "model.parameters" and dep is not None and dep.model.kind is SourceKind.HUB
+
+
+def _endpoint_subject(dep: Deployment) -> Subject:
+    ep = dep.endpoint
+    assert ep is not None
+    ident = ep.arn or f"sagemaker:{ep.region or 'unknown-region'}:endpoint/{ep.name}"
+    return Subject(SubjectType.ENDPOINT, ident, aliases=(dep.name, ep.name))
+
+
+def _subject(rule: RuleMeta, dep: Deployment) -> Subject:
+    if rule.subject is SubjectType.ENDPOINT and dep.endpoint is not None:
+        return _endpoint_subject(dep)
+    if rule.subject is SubjectType.MODEL:
+        return Subject(SubjectType.MODEL, dep.model.uri, aliases=(dep.name,))
+    return Subject(SubjectType.DEPLOYMENT, dep.name, aliases=tuple(filter(None, [dep.endpoint and dep.endpoint.name])))
+
+
+class Evaluator:
+    def __init__(
+        self,
+        registry: RuleRegistry,
+        config: Config,
+        *,
+        state: StateSnapshot | None,
+        static: bool,
+        today: _dt.date | None = None,
+        no_state_hint: str = NO_STATE_HINT,
+    ) -> None:
+        self.registry = registry
+        self.config = config
+        self.state = state
+        self.static = static
+        self.today = today or _dt.datetime.now(_dt.UTC).date()
+        self.no_state_hint = no_state_hint
+
+    def enforcement(self, rule: RuleMeta) -> Enforcement:
+        override = self.config.rules.get(rule.id)
+        return override.enforcement if override and override.enforcement else rule.enforcement
+
+    def evaluate(self, deployments: list[Deployment]) -> Outcome:
+        buckets: dict[str, BucketFacts] = {}
+        bucket_refs: dict[str, Deployment] = {}
+        for dep in deployments:
+            name = dep.model.bucket
+            if name and name not in buckets:
+                buckets[name] = bucket_facts(name, self.state, self.config, no_state_hint=self.no_state_hint)
+                bucket_refs[name] = dep
+        facts = [deployment_facts(d, self.config, buckets.get(d.model.bucket or "")) for d in deployments]
+        verdicts = self._cedar(facts, [b for b in buckets.values() if b.known])
+        outcome = Outcome()
+        for item in facts:
+            matched, errored = verdicts.get(("D", item.deployment.name), ({}, {}))
+            for rule in self.registry.rules.values():
+                if rule.on_bucket:
+                    continue
+                judgement = self._judge_deployment(rule, item, matched.get(rule.id), errored.get(rule.id))
+                for j in judgement:
+                    self._emit(outcome, rule, j, _subject(rule, item.deployment), item.deployment, item.deployment.location_of(*rule.location_fields))
+        for bucket in buckets.values():
+            ref = bucket_refs[bucket.name]
+            matched, errored = verdicts.get(("B", bucket.name), ({}, {}))
+            names = deployment_facts(ref, self.config, bucket).names
+            names.update(
+                bucket=bucket.name,
+                bucket_region=bucket.region or "<BUCKET_REGION>",
+                encryption_algorithm=bucket.attrs["encryption_algorithm"],
+                versioning=bucket.attrs["versioning"],
+            )
+            subject = Subject(SubjectType.BUCKET, f"s3://{bucket.name}", aliases=(bucket.name,))
+            for rule in self.registry.rules.values():
+                if not rule.on_bucket:
+                    continue
+                for j in self._judge(rule, bucket.unavailable, None, names, matched.get(rule.id), errored.get(rule.id)):
+                    self._emit(outcome, rule, j, subject, None, ref.location_of(FIELD_S3_URI))
+        outcome.findings.sort(key=Finding.sort_key)
+        return outcome
+
+    # -- judging -----------------------------------------------------------------------------
+    def _judge_deployment(
+        self, rule: RuleMeta, item: DeploymentFacts, matched: list[str] | None, errored: str | None
+    ) -> list[_Judgement]:
+        dep = item.deployment
+        if dep.model.kind not in rule.sources:
+            kinds = ", ".join(sorted(s.value for s in rule.sources))
+            return [_Judgement(Status.SKIPPED, f"does not apply: the model comes from {dep.model.kind.value} (rule covers {kinds})", item.names)]
+        if rule.needs_endpoint and dep.endpoint is None:
+            return [_Judgement(Status.SKIPPED, "does not apply: no SageMaker endpoint in this deployment", item.names)]
+        return self._judge(rule, item.unavailable, dep, item.names, matched, errored)
+
+    def _judge(
+        self,
+        rule: RuleMeta,
+        unavailable: dict[str, str],
+        dep: Deployment | None,
+        names: dict[str, Any],
+        matched: list[str] | None,
+        errored: str | None,
+    ) -> list[_Judgement]:
+        if self.enforcement(rule) is Enforcement.OFF:
+            return [_Judgement(Status.SKIPPED, f"turned off in the configuration ({self.config.source})", names)]
+        missing = sorted(f for f in rule.requires if f in unavailable)
+        if missing:
+            if self.static and all(_is_live_fact(f, dep) for f in missing):
+                return [_Judgement(Status.SKIPPED, "--static: this rule needs live state (" + ", ".join(missing) + ")", names)]
+            reasons = sorted({unavailable[f] for f in missing})
+            return [_Judgement(Status.ERROR, "could not be evaluated: " + "; ".join(reasons), names)]
+        if matched:
+            return [_Judgement(Status.FAIL, reason, names) for reason in matched]
+        if errored:
+            return [_Judgement(Status.ERROR, f"could not be evaluated: the policy failed: {errored}", names)]
+        return [_Judgement(Status.PASS, "", names)]
+
+    def _emit(
+        self,
+        outcome: Outcome,
+        rule: RuleMeta,
+        judgement: _Judgement,
+        subject: Subject,
+        dep: Deployment | None,
+        location: Location | None,
+    ) -> None:
+        status = judgement.status
+        override = self.config.rules.get(rule.id)
+        severity = override.severity if override and override.severity else rule.severity
+        if status is Status.FAIL:
+            message = render_message(rule, judgement.reason, judgement.names)
+        elif status is Status.PASS:
+            message = f"compliant: {rule.title[0].lower()}{rule.title[1:]}"
+        else:
+            message = judgement.reason
+        remediation = render_remediation(rule, judgement.names) if status in (Status.FAIL, Status.ERROR) else None
+        waiver_ref = expired_ref = None
+        if status in (Status.FAIL, Status.ERROR):
+            waiver = self._waiver(rule.id, subject)
+            if waiver is not None:
+                ref = WaiverRef(waiver.reason, waiver.owner, waiver.expires, waiver.ticket)
+                if waiver.expires >= self.today:
+                    waiver_ref, status = ref, Status.WAIVED
+                else:
+                    expired_ref = ref
+                    outcome.notices.append(
+                        Notice(
+                            "expired-waiver",
+                            f"waiver for {rule.id} on {waiver.subject} (owner {waiver.owner}"
+                            + (f", {waiver.ticket}" if waiver.ticket else "")
+                            + f") expired on {waiver.expires.isoformat()} and waives nothing",
+                            Location(waiver.position.path, waiver.position.line, waiver.position.column),
+                        )
+                    )
+                    message += f" (waiver expired on {waiver.expires.isoformat()})"
+        outcome.findings.append(
+            Finding.create(
+                rule_id=rule.id,
+                title=rule.title,
+                severity=severity,
+                status=status,
+                enforcement=self.enforcement(rule),
+                subject=subject,
+                message=message,
+                location=location,
+                remediation=remediation,
+                references=rule.references,
+                waiver=waiver_ref,
+                expired_waiver=expired_ref,
+                deployment=dep.name if dep else None,
+            )
+        )
+
+    def _waiver(self, rule_id: str, subject: Subject) -> Waiver | None:
+        candidates = [
+            w
+            for w in self.config.waivers
+            if fnmatch.fnmatchcase(rule_id, w.rule)
+            and any(fnmatch.fnmatchcase(name, w.subject) for name in subject.names())
+        ]
+        if not candidates:
+            return None
+        # An unexpired waiver wins over an expired one; among equals, the latest expiry.
+        return max(candidates, key=lambda w: (w.expires >= self.today, w.expires))
+
+    # -- Cedar -------------------------------------------------------------------------------
+    def _cedar(
+        self, facts: list[DeploymentFacts], buckets: list[BucketFacts]
+    ) -> dict[tuple[str, str], tuple[dict[str, list[str]], dict[str, str]]]:
+        import cedarpy
+
+        entities: list[dict[str, Any]] = [{"uid": {"type": "R1::Gate", "id": "r1policy"}, "attrs": {}, "parents": []}]
+        requests: list[dict[str, Any]] = []
+        keys: list[tuple[str, str]] = []
+        required_ep = self.registry.rules.get(NETWORK_ISOLATION_RULE)
+        context = cedar_context(
+            self.config, required_ep is not None and self.enforcement(required_ep) is not Enforcement.OFF
+        )
+        principal = {"type": "R1::Gate", "id": "r1policy"}
+        for b in buckets:
+            entities.append({"uid": {"type": "R1::Bucket", "id": b.name}, "attrs": b.attrs, "parents": []})
+            requests.append(
+                {"principal": principal, "action": {"type": "R1::Action", "id": "store_weights"},
+                 "resource": {"type": "R1::Bucket", "id": b.name}, "context": context}
+            )
+            keys.append(("B", b.name))
+        for f in facts:
+            entities.append({"uid": {"type": "R1::Deployment", "id": f.deployment.name}, "attrs": f.attrs, "parents": []})
+            requests.append(
+                {"principal": principal, "action": {"type": "R1::Action", "id": "deploy"},
+                 "resource": {"type": "R1::Deployment", "id": f.deployment.name}, "context": context}
+            )
+            keys.append(("D", f.deployment.name))
+        if not requests:
+            return {}
+        try:
+            results = cedarpy.is_authorized_batch(
+                requests, self.registry.policy_set, entities, schema=self.registry.schema
+            )
+        except ValueError as exc:
+            raise EngineError(f"Cedar refused the evaluation request: {exc}") from exc
+        verdicts: dict[tuple[str, str], tuple[dict[str, list[str]], dict[str, str]]] = {}
+        policies = self.registry.policies
+        for key, result in zip(keys, results, strict=True):
+            matched: dict[str, list[str]] = {}
+            errored: dict[str, str] = {}
+            for pid in result.diagnostics.reasons:
+                compiled = policies.get(pid)
+                if compiled is not None:
+                    reasons = matched.setdefault(compiled.rule_id, [])
+                    if compiled.reason not in reasons:
+                        reasons.append(compiled.reason)
+            for text in result.diagnostics.errors:
+                found = _ERROR_POLICY.search(text)
+                compiled = policies.get(found.group(1)) if found else None
+                if compiled is None:
+                    raise EngineError(f"Cedar reported an error for no known policy: {text}")
+                errored[compiled.rule_id] = text
+            verdicts[key] = (matched, errored)
+        return verdicts

@@ -1,0 +1,74 @@
+"""Accelerator capacity of SageMaker instance types and parameter counts of known models (R1-EP-002)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from r1policy.resources import load_data
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class InstanceCapacity:
+    instance_type: str
+    accelerator: str
+    count: int
+    memory_mib_per_device: int
+    dtypes: tuple[str, ...]
+
+    @property
+    def total_mib(self) -> int:
+        return self.count * self.memory_mib_per_device
+
+
+@dataclass(frozen=True)
+class KnownModel:
+    repo: str
+    parameters: float
+    dtype: str
+
+
+def instance_capacity(instance_type: str) -> InstanceCapacity | None:
+    data = load_data("instance-types.json")
+    entry = data["instance_types"].get(instance_type)
+    if entry is None:
+        return None
+    acc = data["accelerators"][entry["accelerator"]]
+    return InstanceCapacity(
+        instance_type=instance_type,
+        accelerator=acc["name"],
+        count=int(entry["count"]),
+        memory_mib_per_device=int(acc["memory_mib"]),
+        dtypes=tuple(acc["dtypes"]),
+    )
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def known_model(repo: str | None = None, s3_uri: str | None = None) -> KnownModel | None:
+    """Look a model up by Hub repo, or by an S3 prefix segment equal to a known model's name."""
+    models: dict[str, dict[str, object]] = load_data("models.json")["models"]
+    if repo:
+        for name, spec in models.items():
+            if name.lower() == repo.lower():
+                return KnownModel(name, float(spec["parameters"]), str(spec["dtype"]))  # type: ignore[arg-type]
+        return None
+    if s3_uri:
+        segments = {_slug(s) for s in s3_uri[5:].split("/")[1:] if s}
+        for name, spec in models.items():
+            if _slug(name.split("/", 1)[1]) in segments:
+                return KnownModel(name, float(spec["parameters"]), str(spec["dtype"]))  # type: ignore[arg-type]
+    return None
+
+
+def dtype_bytes(dtype: str) -> float:
+    table: dict[str, float] = load_data("models.json")["dtype_bytes"]
+    return float(table[dtype])
+
+
+def weights_mib(parameters: float, dtype: str) -> int:
+    return int(round(parameters * dtype_bytes(dtype) / MIB))

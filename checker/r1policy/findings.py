@@ -1,0 +1,185 @@
+"""The one finding type, built through `Finding.create`, which enforces its invariants."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+
+
+class Severity(str, Enum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.CRITICAL: 0,
+    Severity.HIGH: 1,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 3,
+    Severity.INFO: 4,
+}
+
+
+class Status(str, Enum):
+    FAIL = "fail"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    WAIVED = "waived"
+    PASS = "pass"
+
+
+class Enforcement(str, Enum):
+    BLOCK = "block"
+    WARN = "warn"
+    OFF = "off"
+
+
+class SubjectType(str, Enum):
+    DEPLOYMENT = "deployment"
+    MODEL = "model"
+    ENDPOINT = "endpoint"
+    BUCKET = "bucket"
+    ARTIFACT = "artifact"
+
+
+@dataclass(frozen=True, order=True)
+class Subject:
+    type: SubjectType
+    id: str
+    # Other names the same subject is known by (an endpoint's ARN and its deployment name, ...);
+    # waivers may match any of them.
+    aliases: tuple[str, ...] = ()
+
+    def names(self) -> tuple[str, ...]:
+        return (self.id, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Location:
+    path: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.path]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+
+@dataclass(frozen=True)
+class Remediation:
+    summary: str
+    steps: tuple[str, ...] = ()
+    cli: str | None = None
+    terraform: str | None = None
+    cloudformation: str | None = None
+
+
+@dataclass(frozen=True)
+class WaiverRef:
+    reason: str
+    owner: str
+    expires: date
+    ticket: str | None = None
+
+
+_SECRET_PATTERNS = (
+    re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
+    re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
+    re.compile(r"(?i)(?<=secret_access_key)([\"']?\s*[:=]\s*[\"']?)([A-Za-z0-9/+=]{40})"),
+)
+
+
+def redact(text: str) -> str:
+    """Never print a secret whole: keep the first 4 characters and the length."""
+
+    def _mask(match: re.Match[str]) -> str:
+        prefix, value = (match.group(1), match.group(2)) if match.re.groups else ("", match.group(0))
+        return f"{prefix}{value[:4]}…[redacted, {len(value)} chars]"
+
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(_mask, text)
+    return text
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    title: str
+    severity: Severity
+    status: Status
+    enforcement: Enforcement
+    subject: Subject
+    message: str
+    location: Location | None = None
+    remediation: Remediation | None = None
+    references: tuple[str, ...] = ()
+    waiver: WaiverRef | None = None
+    expired_waiver: WaiverRef | None = None
+    deployment: str | None = None
+    extra: tuple[tuple[str, str], ...] = field(default=())
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        rule_id: str,
+        title: str,
+        severity: Severity,
+        status: Status,
+        enforcement: Enforcement,
+        subject: Subject,
+        message: str,
+        location: Location | None = None,
+        remediation: Remediation | None = None,
+        references: tuple[str, ...] = (),
+        waiver: WaiverRef | None = None,
+        expired_waiver: WaiverRef | None = None,
+        deployment: str | None = None,
+    ) -> Finding:
+        if not re.fullmatch(r"[A-Z0-9]+(?:-[A-Z0-9]+)+", rule_id):
+            raise ValueError(f"malformed rule id {rule_id!r}")
+        if not message.strip():
+            raise ValueError(f"{rule_id}: a finding needs a message")
+        if (status is Status.WAIVED) != (waiver is not None):
+            raise ValueError(f"{rule_id}: a waived finding, and only a waived one, carries its waiver")
+        if status in (Status.FAIL, Status.ERROR) and remediation is None:
+            raise ValueError(f"{rule_id}: a failing finding must say how to fix it")
+        return cls(
+            rule_id=rule_id,
+            title=title,
+            severity=severity,
+            status=status,
+            enforcement=enforcement,
+            subject=subject,
+            message=redact(message),
+            location=location,
+            remediation=remediation,
+            references=references,
+            waiver=waiver,
+            expired_waiver=expired_waiver,
+            deployment=deployment,
+        )
+
+    @property
+    def blocks(self) -> bool:
+        return self.enforcement is Enforcement.BLOCK and self.status in (Status.FAIL, Status.ERROR)
+
+    @property
+    def warns(self) -> bool:
+        return self.enforcement is Enforcement.WARN and self.status in (Status.FAIL, Status.ERROR)
+
+    def sort_key(self) -> tuple[str, str, int, str]:
+        return (self.subject.type.value, self.subject.id, self.severity.rank, self.rule_id)

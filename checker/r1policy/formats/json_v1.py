@@ -1,0 +1,81 @@
+"""JSON transfer format, schema_version 1 (schemas/report-v1.schema.json). Built field by field,
+never a dump of internals."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from r1policy.findings import Finding
+from r1policy.formats import RenderOptions
+from r1policy.report import Report
+
+SCHEMA_VERSION = 1
+
+
+def finding_to_json(f: Finding) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rule_id": f.rule_id,
+        "title": f.title,
+        "severity": f.severity.value,
+        "status": f.status.value,
+        "enforcement": f.enforcement.value,
+        "subject": {"type": f.subject.type.value, "id": f.subject.id},
+        "message": f.message,
+        "references": list(f.references),
+    }
+    if f.deployment:
+        out["deployment"] = f.deployment
+    if f.location is not None:
+        out["location"] = {"path": f.location.path, "line": f.location.line, "column": f.location.column}
+    if f.remediation is not None:
+        rem = f.remediation
+        out["remediation"] = {"summary": rem.summary, "steps": list(rem.steps)}
+        for key in ("cli", "terraform", "cloudformation"):
+            value = getattr(rem, key)
+            if value:
+                out["remediation"][key] = value
+    if f.waiver is not None:
+        out["waiver"] = _waiver(f.waiver)
+    if f.expired_waiver is not None:
+        out["expired_waiver"] = _waiver(f.expired_waiver)
+    return out
+
+
+def _waiver(w: Any) -> dict[str, Any]:
+    out = {"reason": w.reason, "owner": w.owner, "expires": w.expires.isoformat()}
+    if w.ticket:
+        out["ticket"] = w.ticket
+    return out
+
+
+def report_to_json(report: Report, options: RenderOptions) -> dict[str, Any]:
+    s = report.summary
+    findings = [f for f in report.findings if options.show_passed or f.status.value != "pass"]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": report.tool_name, "version": report.tool_version},
+        "command": report.command,
+        "decision": report.decision,
+        "summary": {
+            "blocking": s.blocking,
+            "warnings": s.warnings,
+            "errors": s.errors,
+            "skipped": s.skipped,
+            "waived": s.waived,
+            "passed": s.passed,
+            "subjects": s.subjects,
+        },
+        "findings": [finding_to_json(f) for f in findings],
+        "notices": [
+            {"kind": n.kind, "message": n.message}
+            | ({"location": {"path": n.location.path, "line": n.location.line, "column": n.location.column}}
+               if n.location else {})
+            for n in report.notices
+        ],
+        "inputs": list(report.inputs),
+    }
+
+
+def render(report: Report, options: RenderOptions) -> str:
+    return json.dumps(report_to_json(report, options), indent=2, ensure_ascii=False) + "\n"

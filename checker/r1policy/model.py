@@ -1,0 +1,118 @@
+"""What policies judge: deployments (model source, container, endpoint) and buckets.
+
+Every source (native manifests now; CloudFormation, Terraform, SageMaker API and Kubernetes later)
+normalises into these types, so that every rule applies unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from r1policy.findings import Location
+
+
+class SourceKind(str, Enum):
+    HUB = "hub"
+    S3 = "s3"
+    LOCAL = "local"
+    NONE = "none"
+
+
+# Field names a finding can point at; each source records where it found them.
+FIELD_MODEL = "model"
+FIELD_REVISION = "model.revision"
+FIELD_REPO = "model.repo"
+FIELD_S3_URI = "model.s3_uri"
+FIELD_PARAMETERS = "model.parameters"
+FIELD_DTYPE = "model.dtype"
+FIELD_TRUST_REMOTE_CODE = "model.trust_remote_code"
+FIELD_IMAGE = "container.image"
+FIELD_ENDPOINT = "endpoint"
+FIELD_INSTANCE_TYPE = "endpoint.instance_type"
+FIELD_NETWORK_ISOLATION = "endpoint.network_isolation"
+FIELD_VPC = "endpoint.vpc"
+FIELD_KMS = "endpoint.kms_key"
+FIELD_DATA_CAPTURE = "endpoint.data_capture"
+FIELD_ASYNC = "endpoint.async_output"
+FIELD_REGION = "endpoint.region"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    kind: SourceKind
+    repo: str | None = None  # org/name for the Hub
+    revision: str | None = None
+    s3_uri: str | None = None
+    parameters: float | None = None
+    dtype: str | None = None
+    trust_remote_code: bool = False
+
+    @property
+    def publisher(self) -> str | None:
+        if self.repo and "/" in self.repo:
+            return self.repo.split("/", 1)[0]
+        return None
+
+    @property
+    def bucket(self) -> str | None:
+        if self.s3_uri and self.s3_uri.startswith("s3://"):
+            return self.s3_uri[5:].split("/", 1)[0] or None
+        return None
+
+    @property
+    def uri(self) -> str:
+        if self.kind is SourceKind.HUB and self.repo:
+            return f"hf://{self.repo}" + (f"@{self.revision}" if self.revision else "")
+        if self.kind is SourceKind.S3 and self.s3_uri:
+            return self.s3_uri
+        return "(none)"
+
+
+@dataclass(frozen=True)
+class Encryption:
+    kms_key: str | None
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    region: str | None
+    instance_type: str | None
+    instance_count: int = 1
+    network_isolation: bool = False
+    vpc_subnets: tuple[str, ...] = ()
+    vpc_security_groups: tuple[str, ...] = ()
+    kms_key: str | None = None
+    data_capture: Encryption | None = None
+    async_output: Encryption | None = None
+    account: str | None = None
+
+    @property
+    def arn(self) -> str | None:
+        if self.account and self.region:
+            return f"arn:aws:sagemaker:{self.region}:{self.account}:endpoint/{self.name}"
+        return None
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One model deployment, whatever file format it was written in."""
+
+    name: str
+    model: ModelSource
+    image: str | None
+    endpoint: Endpoint | None
+    env: tuple[tuple[str, str], ...] = ()
+    owner: str | None = None
+    stage: str | None = None
+    origin: Location | None = None
+    # field name (FIELD_*) -> where it was written
+    locations: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
+
+    def location_of(self, *fields: str) -> Location | None:
+        for name in fields:
+            if name in self.locations:
+                return self.locations[name]
+        return self.origin

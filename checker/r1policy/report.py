@@ -1,0 +1,51 @@
+"""A run's result: findings, notices, summary and decision, independent of any output format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from r1policy import __version__
+from r1policy.engine.evaluate import Notice
+from r1policy.findings import Enforcement, Finding, Status
+
+
+@dataclass(frozen=True)
+class Summary:
+    blocking: int
+    warnings: int
+    errors: int
+    skipped: int
+    waived: int
+    passed: int
+    subjects: int
+
+
+@dataclass
+class Report:
+    findings: list[Finding]
+    notices: list[Notice] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    command: str = "check"
+    tool_name: str = "r1policy"
+    tool_version: str = __version__
+
+    @property
+    def blocked(self) -> bool:
+        return any(f.blocks for f in self.findings)
+
+    @property
+    def decision(self) -> str:
+        return "block" if self.blocked else "allow"
+
+    @property
+    def summary(self) -> Summary:
+        fs = self.findings
+        return Summary(
+            blocking=sum(1 for f in fs if f.blocks),
+            warnings=sum(1 for f in fs if f.warns),
+            errors=sum(1 for f in fs if f.status is Status.ERROR and f.enforcement is not Enforcement.OFF),
+            skipped=sum(1 for f in fs if f.status is Status.SKIPPED),
+            waived=sum(1 for f in fs if f.status is Status.WAIVED),
+            passed=sum(1 for f in fs if f.status is Status.PASS),
+            subjects=len({(f.subject.type, f.subject.id) for f in fs}),
+        )

@@ -1,0 +1,1 @@
+"""Rule metadata and the explicit rule registry."""

@@ -1,0 +1,200 @@
+"""The explicit rule registry: built-in rules from policies/, custom ones from --policies.
+
+Nothing registers itself on import. Each rule folder holds rule.yaml (metadata) and policy.cedar;
+every policy is validated against the Cedar schema when loaded, and the whole set is parsed once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from r1policy.errors import PolicyLoadError, Position
+from r1policy.resources import policies_dir, schemas_dir
+from r1policy.rules.metadata import RuleMeta, annotation_metadata, load_metadata
+from r1policy.yamldoc import read_text
+
+CEDAR_SCHEMA = "r1policy.cedarschema"
+_POLICY_START = re.compile(r"(?:@[A-Za-z_]\w*\s*(?:\(\s*\"(?:[^\"\\]|\\.)*\"\s*\))?\s*)*\b(?:permit|forbid)\s*\(")
+
+
+@dataclass(frozen=True)
+class CompiledPolicy:
+    policy_id: str
+    rule_id: str
+    reason: str
+    path: str
+    line: int
+
+
+class RuleRegistry:
+    """Rules by id, plus the one parsed Cedar policy set that implements them."""
+
+    def __init__(self, schema_text: str) -> None:
+        import cedarpy
+
+        self._cedarpy = cedarpy
+        self.schema_text = schema_text
+        try:
+            self.schema = cedarpy.Schema.from_str(schema_text)
+        except ValueError as exc:
+            raise PolicyLoadError(Position(str(schemas_dir() / CEDAR_SCHEMA)), f"invalid Cedar schema: {exc}") from exc
+        self.rules: dict[str, RuleMeta] = {}
+        self.policies: dict[str, CompiledPolicy] = {}
+        self._est: dict[str, Any] = {}
+        self._policy_set: Any = None
+
+    # -- loading -----------------------------------------------------------------------------
+    def add_rule_folder(self, folder: Path, *, builtin: bool) -> None:
+        meta = load_metadata(folder / "rule.yaml", builtin=builtin)
+        self._add(meta, folder / "policy.cedar", annotated=False)
+
+    def add_policy_file(self, path: Path) -> None:
+        """A loose custom .cedar file: metadata comes from its annotations (@id, @title, @severity ...)."""
+        text = read_text(path)
+        est = self._parse(text, path)
+        by_rule: dict[str, dict[str, str]] = {}
+        for pid, policy in est.items():
+            annotations = policy.get("annotations") or {}
+            rule_id = annotations.get("id")
+            if not rule_id:
+                raise PolicyLoadError(self._pos(path, text, pid), "every policy needs an @id(\"RULE-ID\") annotation")
+            by_rule.setdefault(rule_id, {}).update(annotations)
+        for rule_id, annotations in by_rule.items():
+            if not re.fullmatch(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)+", rule_id):
+                raise PolicyLoadError(Position(str(path)), f"rule id {rule_id!r} must look like ACME-S3-001")
+            self._register(annotation_metadata(rule_id, annotations, path), path)
+        self._add_policies(text, est, path)
+
+    def _add(self, meta: RuleMeta, policy_path: Path, *, annotated: bool) -> None:
+        if not policy_path.is_file():
+            raise PolicyLoadError(Position(str(policy_path)), f"rule {meta.id} has no policy.cedar")
+        text = read_text(policy_path)
+        est = self._parse(text, policy_path)
+        for pid, policy in est.items():
+            rule_id = (policy.get("annotations") or {}).get("id")
+            if rule_id != meta.id:
+                raise PolicyLoadError(
+                    self._pos(policy_path, text, pid),
+                    f"policy is annotated @id({rule_id!r}) but lives in the folder of {meta.id}",
+                )
+            reason = (policy.get("annotations") or {}).get("reason", "default")
+            if reason not in meta.messages:
+                raise PolicyLoadError(
+                    self._pos(policy_path, text, pid), f"@reason({reason!r}) has no entry in {meta.id}'s messages"
+                )
+        self._register(meta, policy_path)
+        self._add_policies(text, est, policy_path)
+
+    def _register(self, meta: RuleMeta, path: Path) -> None:
+        if meta.id in self.rules:
+            raise PolicyLoadError(Position(str(path)), f"rule {meta.id} is defined twice")
+        self.rules[meta.id] = meta
+
+    def _parse(self, text: str, path: Path) -> dict[str, Any]:
+        cedarpy = self._cedarpy
+        try:
+            est = json.loads(cedarpy.policies_to_json_str(text))
+        except ValueError as exc:
+            raise PolicyLoadError(Position(str(path)), f"invalid Cedar policy: {exc}") from exc
+        if est.get("templates"):
+            raise PolicyLoadError(Position(str(path)), "policy templates are not supported")
+        static: dict[str, Any] = est.get("staticPolicies", {})
+        if not static:
+            raise PolicyLoadError(Position(str(path)), "file holds no Cedar policy")
+        for pid, policy in static.items():
+            if policy.get("effect") != "forbid":
+                raise PolicyLoadError(
+                    self._pos(path, text, pid), "rules are `forbid` policies: a match is a violation"
+                )
+        result = cedarpy.validate_policies(text, self.schema)
+        if not result.validation_passed:
+            first = result.errors[0]
+            message = first.error.replace(f"`{first.policy_id}`", "this policy") if first.policy_id else first.error
+            raise PolicyLoadError(
+                self._pos(path, text, first.policy_id), f"policy does not validate against the Cedar schema: {message}"
+            )
+        return static
+
+    def _add_policies(self, text: str, est: dict[str, Any], path: Path) -> None:
+        for index, (pid, policy) in enumerate(est.items()):
+            annotations = policy.get("annotations") or {}
+            rule_id = annotations["id"]
+            new_id = f"{rule_id}#{index}"
+            self._est[new_id] = policy
+            self.policies[new_id] = CompiledPolicy(
+                policy_id=new_id,
+                rule_id=rule_id,
+                reason=annotations.get("reason", "default"),
+                path=str(path),
+                line=self._pos(path, text, pid).line or 1,
+            )
+        self._policy_set = None
+
+    @staticmethod
+    def _pos(path: Path, text: str, pid: str | None) -> Position:
+        if not pid or not pid.startswith("policy"):
+            return Position(str(path))
+        try:
+            index = int(pid[len("policy") :])
+        except ValueError:
+            return Position(str(path))
+        code = _strip_comments(text)
+        starts = [m.start() for m in _POLICY_START.finditer(code)]
+        if index >= len(starts):
+            return Position(str(path))
+        return Position(str(path), code.count("\n", 0, starts[index]) + 1, 1)
+
+    # -- use ---------------------------------------------------------------------------------
+    @property
+    def policy_set(self) -> Any:
+        if self._policy_set is None:
+            document = {"staticPolicies": self._est, "templates": {}, "templateLinks": []}
+            self._policy_set = self._cedarpy.PolicySet.from_json_str(json.dumps(document))
+        return self._policy_set
+
+    def rule(self, rule_id: str) -> RuleMeta:
+        return self.rules[rule_id]
+
+
+def _strip_comments(text: str) -> str:
+    """Blank out // comments (keeping line structure), leaving string literals intact."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i : j + 1])
+            i = j + 1
+        elif text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            out.append(" " * (j - i))
+            i = j
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def load_registry(extra: list[Path] | None = None) -> RuleRegistry:
+    schema_path = schemas_dir() / CEDAR_SCHEMA
+    registry = RuleRegistry(read_text(schema_path))
+    root = policies_dir()
+    for folder in sorted(p for p in root.iterdir() if (p / "rule.yaml").is_file()):
+        registry.add_rule_folder(folder, builtin=True)
+    for directory in extra or []:
+        if not directory.is_dir():
+            raise PolicyLoadError(Position(str(directory)), "--policies expects a directory")
+        for item in sorted(directory.rglob("*")):
+            if item.name == "rule.yaml":
+                registry.add_rule_folder(item.parent, builtin=False)
+            elif item.suffix == ".cedar" and not (item.parent / "rule.yaml").is_file():
+                registry.add_policy_file(item)
+    return registry

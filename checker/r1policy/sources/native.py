@@ -1,0 +1,150 @@
+"""The native `r1policy/v1` `ModelDeployment` manifest (SPEC §5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from r1policy.errors import InputError
+from r1policy.findings import Location
+from r1policy.model import (
+    FIELD_ASYNC,
+    FIELD_DATA_CAPTURE,
+    FIELD_DTYPE,
+    FIELD_ENDPOINT,
+    FIELD_IMAGE,
+    FIELD_INSTANCE_TYPE,
+    FIELD_KMS,
+    FIELD_MODEL,
+    FIELD_NETWORK_ISOLATION,
+    FIELD_PARAMETERS,
+    FIELD_REGION,
+    FIELD_REPO,
+    FIELD_REVISION,
+    FIELD_S3_URI,
+    FIELD_TRUST_REMOTE_CODE,
+    FIELD_VPC,
+    Deployment,
+    Encryption,
+    Endpoint,
+    ModelSource,
+    SourceKind,
+)
+from r1policy.sources.containerenv import apply_env
+from r1policy.validation import validate_document
+from r1policy.yamldoc import Document, JsonPath
+
+API_VERSION = "r1policy/v1"
+KIND = "ModelDeployment"
+SCHEMA = "manifest-v1.schema.json"
+
+
+def is_native(value: Any) -> bool:
+    return isinstance(value, dict) and str(value.get("apiVersion", "")).startswith("r1policy/")
+
+
+def load_native(doc: Document) -> Deployment:
+    value = doc.value
+    api = value.get("apiVersion")
+    if api != API_VERSION:
+        raise InputError(
+            doc.position(("apiVersion",)), f"unknown apiVersion {api!r} (supported: {API_VERSION})"
+        )
+    kind = value.get("kind")
+    if kind != KIND:
+        raise InputError(
+            doc.position(("kind",)) if "kind" in value else doc.position(()),
+            f"unknown kind {kind!r} for {API_VERSION} (supported: {KIND})",
+        )
+    validate_document(doc, SCHEMA)
+
+    def loc(*path: str | int) -> Location:
+        p = doc.position(tuple(path))
+        return Location(p.path, p.line, p.column)
+
+    meta = value["metadata"]
+    spec = value["spec"]
+    model_spec = spec["model"]
+    locations: dict[str, Location] = {FIELD_MODEL: loc("spec", "model")}
+    if "hub" in model_spec:
+        hub = model_spec["hub"]
+        model = ModelSource(kind=SourceKind.HUB, repo=hub["repo"], revision=hub.get("revision"))
+        locations[FIELD_REPO] = loc("spec", "model", "hub", "repo")
+        locations[FIELD_REVISION] = (
+            loc("spec", "model", "hub", "revision") if "revision" in hub else loc("spec", "model", "hub")
+        )
+    else:
+        model = ModelSource(kind=SourceKind.S3, s3_uri=model_spec["s3"]["uri"])
+        locations[FIELD_S3_URI] = loc("spec", "model", "s3", "uri")
+    model = ModelSource(
+        kind=model.kind,
+        repo=model.repo,
+        revision=model.revision,
+        s3_uri=model.s3_uri,
+        parameters=float(model_spec["parameters"]) if "parameters" in model_spec else None,
+        dtype=model_spec.get("dtype"),
+        trust_remote_code=bool(model_spec.get("trust_remote_code", False)),
+    )
+    for name, key in ((FIELD_PARAMETERS, "parameters"), (FIELD_DTYPE, "dtype")):
+        if key in model_spec:
+            locations[name] = loc("spec", "model", key)
+    locations[FIELD_TRUST_REMOTE_CODE] = (
+        loc("spec", "model", "trust_remote_code") if "trust_remote_code" in model_spec else loc("spec", "model")
+    )
+
+    container = spec["container"]
+    locations[FIELD_IMAGE] = loc("spec", "container", "image")
+    env = {str(k): _env_str(v) for k, v in container.get("env", {}).items()}
+    env_locations = {k: loc("spec", "container", "env", k) for k in env}
+    override = apply_env(model, env, env_locations)
+    model = override.model
+    locations.update(override.locations)
+
+    ep = spec["endpoint"]
+    endpoint = Endpoint(
+        name=ep["name"],
+        region=ep.get("region"),
+        instance_type=ep.get("instance_type"),
+        instance_count=int(ep.get("instance_count", 1)),
+        network_isolation=bool(ep.get("network_isolation", False)),
+        vpc_subnets=tuple(ep.get("vpc", {}).get("subnets", ())),
+        vpc_security_groups=tuple(ep.get("vpc", {}).get("security_groups", ())),
+        kms_key=ep.get("kms_key"),
+        data_capture=_output(ep.get("data_capture")),
+        async_output=_output(ep.get("async_output")),
+        account=ep.get("account"),
+    )
+    base: JsonPath = ("spec", "endpoint")
+    locations[FIELD_ENDPOINT] = loc(*base)
+    for name, key in (
+        (FIELD_INSTANCE_TYPE, "instance_type"),
+        (FIELD_REGION, "region"),
+        (FIELD_NETWORK_ISOLATION, "network_isolation"),
+        (FIELD_VPC, "vpc"),
+        (FIELD_KMS, "kms_key"),
+        (FIELD_DATA_CAPTURE, "data_capture"),
+        (FIELD_ASYNC, "async_output"),
+    ):
+        locations[name] = loc(*base, key) if key in ep else loc(*base)
+    return Deployment(
+        name=meta["name"],
+        model=model,
+        image=container["image"],
+        endpoint=endpoint,
+        env=tuple(sorted(env.items())),
+        owner=meta.get("owner"),
+        stage=meta.get("stage"),
+        origin=loc(),
+        locations=locations,
+    )
+
+
+def _env_str(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _output(spec: dict[str, Any] | None) -> Encryption | None:
+    if spec is None or not spec.get("enabled", False):
+        return None
+    return Encryption(kms_key=spec.get("kms_key"), enabled=True)

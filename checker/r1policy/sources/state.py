@@ -1,0 +1,54 @@
+"""The state snapshot (schemas/state-v1.schema.json): live AWS facts captured for offline checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from r1policy.errors import InputError, Position
+from r1policy.validation import validate_document
+from r1policy.yamldoc import load_yaml_documents, read_text
+
+SCHEMA = "state-v1.schema.json"
+STATE_KIND = "r1policy-state"
+MAX_STATE_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StateSnapshot:
+    path: str
+    captured_at: str
+    buckets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kms_keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def is_state(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("kind") == STATE_KIND
+
+
+def load_state(path: Path) -> StateSnapshot:
+    text = read_text(path, limit=MAX_STATE_BYTES)
+    docs = list(load_yaml_documents(text, str(path)))
+    if len(docs) != 1 or not is_state(docs[0].value):
+        raise InputError(Position(str(path), 1, 1), f"not an r1policy state snapshot (kind: {STATE_KIND})")
+    doc = docs[0]
+    version = doc.value.get("schema_version")
+    if version != 1:
+        raise InputError(
+            doc.position(("schema_version",)),
+            f"state schema_version {version!r} is not supported (this r1policy reads version 1)",
+        )
+    validate_document(doc, SCHEMA)
+    return from_value(doc.value, str(path))
+
+
+def from_value(value: dict[str, Any], path: str) -> StateSnapshot:
+    return StateSnapshot(
+        path=path,
+        captured_at=value["captured_at"],
+        buckets=value.get("buckets", {}),
+        accounts=value.get("accounts", {}),
+        kms_keys=value.get("kms_keys", {}),
+    )

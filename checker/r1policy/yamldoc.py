@@ -1,0 +1,205 @@
+"""Position-aware, bounded YAML and JSON loading.
+
+Every value keeps the line and column it came from, so that findings and errors can point at the
+offending field. Alias expansion is bounded (billion-laughs documents are refused), duplicate keys
+are refused, bytes must be UTF-8, and files over a size limit are refused before they are read.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from r1policy.errors import InputError, Position
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_NODES = 250_000
+
+JsonPath = tuple[str | int, ...]
+
+# Hook for formats with custom tags (CloudFormation intrinsics): handler(builder, node, path).
+TagHandler = Callable[["_Builder", yaml.Node, JsonPath], Any]
+
+try:  # libyaml is much faster; the pure-Python loader behaves the same.
+    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,misc]
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
+    """Safe loader that also reads YAML 1.2 floats such as `8.03e9` (PyYAML's 1.1 rules need `8.03e+9`)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+@dataclass
+class Document:
+    """One YAML/JSON document: its plain value plus where each value and key sits in the file."""
+
+    path: str
+    value: Any
+    positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    tags: dict[JsonPath, str] = field(default_factory=dict)
+
+    def position(self, path: JsonPath, *, key: bool = False) -> Position:
+        """The position of `path`, or of its nearest ancestor that has one."""
+        table = self.key_positions if key else self.positions
+        probe = path
+        while True:
+            if probe in table:
+                line, column = table[probe]
+                return Position(self.path, line, column)
+            if probe in self.positions:
+                line, column = self.positions[probe]
+                return Position(self.path, line, column)
+            if not probe:
+                return Position(self.path, 1, 1)
+            probe = probe[:-1]
+
+
+def read_text(path: Path, *, display: str | None = None, limit: int = MAX_FILE_BYTES) -> str:
+    """Read a file as strict UTF-8 within a size limit; errors name the file and line."""
+    shown = display or str(path)
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise InputError(
+                Position(shown), f"file is {size:,} bytes, over the {limit:,}-byte limit for input files"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(Position(shown), f"cannot read file: {exc.strerror or exc}") from exc
+    return decode_utf8(data, shown)
+
+
+def decode_utf8(data: bytes, shown: str) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError(
+            Position(shown, line, column), f"not valid UTF-8 (byte 0x{data[exc.start]:02x})"
+        ) from exc
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+class _Builder:
+    """Turns composed YAML nodes into plain values, counting every node visited."""
+
+    def __init__(self, doc: Document, tag_handler: TagHandler | None) -> None:
+        self.doc = doc
+        self.visited = 0
+        self.constructor = _Loader("")
+        self.tag_handler = tag_handler
+
+    def build(self, node: yaml.Node, path: JsonPath) -> Any:
+        self.visited += 1
+        if self.visited > MAX_NODES:
+            raise InputError(
+                self._pos(node),
+                f"document expands to more than {MAX_NODES:,} values (YAML alias bomb?)",
+            )
+        self.doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        tag = node.tag or ""
+        if not tag.startswith("tag:yaml.org,2002:"):
+            self.doc.tags[path] = tag
+            if self.tag_handler is None:
+                raise InputError(self._pos(node), f"unsupported YAML tag {tag!r}")
+            return self.tag_handler(self, node, path)
+        return self.build_plain(node, path)
+
+    def build_plain(self, node: yaml.Node, path: JsonPath) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+        if isinstance(node, yaml.ScalarNode) and not node.tag.startswith("tag:yaml.org,2002:"):
+            return node.value
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise InputError(self._pos(node), f"invalid value: {_problem(exc)}") from exc
+        if isinstance(value, _dt.datetime | _dt.date) or value is None:
+            return value
+        if isinstance(value, bytes):
+            raise InputError(self._pos(node), "binary values are not supported")
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                for source in _merge_sources(value_node, self):
+                    for k, v in source.items():
+                        merged.setdefault(k, v)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise InputError(self._pos(key_node), "mapping keys must be plain scalars")
+            key = str(self.constructor.construct_object(key_node))
+            if key in result:
+                raise InputError(self._pos(key_node), f"duplicate key {key!r}")
+            self.doc.key_positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = self.build(value_node, (*path, key))
+        for k, v in merged.items():
+            result.setdefault(k, v)
+        return result
+
+    def _pos(self, node: yaml.Node) -> Position:
+        return Position(self.doc.path, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _merge_sources(node: yaml.Node, builder: _Builder) -> list[dict[str, Any]]:
+    nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    sources: list[dict[str, Any]] = []
+    for item in nodes:
+        if not isinstance(item, yaml.MappingNode):
+            raise InputError(builder._pos(item), "a merge key (<<) must refer to a mapping")
+        sources.append(builder._mapping(item, ("<<",)))
+    return sources
+
+
+def _problem(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return str(problem)
+
+
+def load_yaml_documents(
+    text: str, display: str, *, tag_handler: TagHandler | None = None
+) -> Iterator[Document]:
+    """Compose every document of a YAML stream into `Document`s (JSON is YAML too)."""
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:  # pragma: no cover - check_node guarantees a node
+                break
+            doc = Document(path=display, value=None)
+            doc.value = _Builder(doc, tag_handler).build(node, ())
+            yield doc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        column = mark.column + 1 if mark is not None else None
+        raise InputError(Position(display, line, column), f"invalid YAML: {_problem(exc)}") from exc
+    except yaml.YAMLError as exc:
+        raise InputError(Position(display), f"invalid YAML: {_problem(exc)}") from exc
+    except RecursionError as exc:
+        raise InputError(Position(display), "document is nested too deeply") from exc
+    finally:
+        loader.dispose()
