@@ -20,10 +20,20 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, metavar="FILE",
-                   help="configuration file (default: ./r1policy.yaml, else [tool.r1policy] in ./pyproject.toml)")
-    p.add_argument("--policies", type=Path, action="append", default=[], metavar="DIR",
-                   help="extra Cedar policies (rule folders or annotated .cedar files); repeatable")
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="configuration file (default: ./r1policy.yaml, else [tool.r1policy] in ./pyproject.toml)",
+    )
+    p.add_argument(
+        "--policies",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="extra Cedar policies (rule folders or annotated .cedar files); repeatable",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,18 +46,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    check = sub.add_parser("check", help="evaluate deployment manifests against the policies",
-                           description="Evaluate deployment manifests (files or folders, recursively).")
+    check = sub.add_parser(
+        "check",
+        help="evaluate deployment manifests against the policies",
+        description="Evaluate deployment manifests (files or folders, recursively).",
+    )
     check.add_argument("paths", nargs="*", type=Path, default=[Path()], metavar="PATH")
     _common(check)
-    check.add_argument("--format", action="append", default=[], metavar="FORMAT",
-                       help="table (default) or json; repeatable, paired in order with --output")
-    check.add_argument("--output", action="append", default=[], type=Path, metavar="FILE",
-                       help="write the matching --format here instead of stdout; repeatable")
+    check.add_argument(
+        "--format",
+        action="append",
+        default=[],
+        metavar="FORMAT",
+        help="table (default) or json; repeatable, paired in order with --output",
+    )
+    check.add_argument(
+        "--output",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="write the matching --format here instead of stdout; repeatable",
+    )
     mode = check.add_mutually_exclusive_group()
-    mode.add_argument("--state", type=Path, metavar="FILE", help="evaluate live-state rules against a snapshot")
-    mode.add_argument("--static", action="store_true",
-                      help="only what the files decide; rules that need live state are skipped")
+    mode.add_argument(
+        "--state", type=Path, metavar="FILE", help="evaluate live-state rules against a snapshot"
+    )
+    mode.add_argument(
+        "--static",
+        action="store_true",
+        help="only what the files decide; rules that need live state are skipped",
+    )
     mode.add_argument("--live", action="store_true", help="read referenced resources from AWS (read-only)")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when a finding blocks")
     check.add_argument("--show-passed", action="store_true", help="list passed rules too")

@@ -169,9 +169,8 @@ def _toml_positions(doc: Document, text: str) -> None:
     for key in doc.value if isinstance(doc.value, dict) else ():
         for i in range(start + 1, len(lines)):
             stripped = lines[i].lstrip()
-            if stripped.startswith(("[", )) and not stripped.startswith(f"[tool.r1policy.{key}"):
-                if stripped.startswith("[tool.r1policy") is False:
-                    break
+            if stripped.startswith("[") and not stripped.startswith("[tool.r1policy"):
+                break
             if re.match(rf"^\s*(\[tool\.r1policy\.)?{re.escape(key)}\b", lines[i]):
                 doc.positions[(key,)] = (i + 1, lines[i].index(key[0]) + 1)
                 doc.key_positions[(key,)] = doc.positions[(key,)]

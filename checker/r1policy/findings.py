@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     CRITICAL = "critical"
     HIGH = "high"
     MEDIUM = "medium"
@@ -29,7 +29,7 @@ _SEVERITY_RANK = {
 }
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     FAIL = "fail"
     ERROR = "error"
     SKIPPED = "skipped"
@@ -37,13 +37,13 @@ class Status(str, Enum):
     PASS = "pass"
 
 
-class Enforcement(str, Enum):
+class Enforcement(StrEnum):
     BLOCK = "block"
     WARN = "warn"
     OFF = "off"
 
 
-class SubjectType(str, Enum):
+class SubjectType(StrEnum):
     DEPLOYMENT = "deployment"
     MODEL = "model"
     ENDPOINT = "endpoint"

@@ -7,12 +7,12 @@ normalises into these types, so that every rule applies unchanged.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from r1policy.findings import Location
 
 
-class SourceKind(str, Enum):
+class SourceKind(StrEnum):
     HUB = "hub"
     S3 = "s3"
     LOCAL = "local"

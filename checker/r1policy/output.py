@@ -36,7 +36,9 @@ def write_reports(report: Report, pairs: list[tuple[Format, Path | None]], *, sh
     for fmt, target in pairs:
         color = target is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         width = _width() if target is None else 160
-        rendered.append((registry[fmt](report, RenderOptions(show_passed=show_passed, color=color, width=width)), target))
+        rendered.append(
+            (registry[fmt](report, RenderOptions(show_passed=show_passed, color=color, width=width)), target)
+        )
     for text, target in rendered:
         if target is None:
             sys.stdout.write(text)
@@ -61,7 +63,7 @@ def write_atomic(target: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.replace(tmp, target)
+        Path(tmp).replace(target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc

@@ -111,7 +111,9 @@ def run_case(registry: RuleRegistry, case: Case, base: dict[str, Any]) -> CaseRe
         return CaseResult(case, False, f"expected {case.expect.value}, got {got}", findings)
     wanted = spec.get("message")
     if wanted and not any(str(wanted) in f.message for f in findings):
-        return CaseResult(case, False, f"no message contains {wanted!r}: {[f.message for f in findings]}", findings)
+        return CaseResult(
+            case, False, f"no message contains {wanted!r}: {[f.message for f in findings]}", findings
+        )
     return CaseResult(case, True, "ok", findings)
 
 

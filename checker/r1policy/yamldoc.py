@@ -27,7 +27,7 @@ JsonPath = tuple[str | int, ...]
 TagHandler = Callable[["_Builder", yaml.Node, JsonPath], Any]
 
 try:  # libyaml is much faster; the pure-Python loader behaves the same.
-    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,misc]
+    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Base = yaml.SafeLoader
 
@@ -154,7 +154,10 @@ class _Builder:
             key = str(self.constructor.construct_object(key_node))
             if key in result:
                 raise InputError(self._pos(key_node), f"duplicate key {key!r}")
-            self.doc.key_positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            self.doc.key_positions[(*path, key)] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
             result[key] = self.build(value_node, (*path, key))
         for k, v in merged.items():
             result.setdefault(k, v)

@@ -22,18 +22,17 @@ def run_policies(args: argparse.Namespace) -> int:
             enforcement = override.enforcement if override and override.enforcement else rule.enforcement
             severity = override.severity if override and override.severity else rule.severity
             origin = "built-in" if rule.builtin else "custom"
-            out.write(
-                f"{rule.id:<12} {severity.value:<9} {enforcement.value:<8} {rule.subject.value:<11} {origin:<8} {rule.title}\n"
-            )
+            columns = (rule.id, severity.value, enforcement.value, rule.subject.value, origin)
+            out.write("{:<12} {:<9} {:<8} {:<11} {:<8} ".format(*columns) + rule.title + "\n")
         out.write(f"{len(registry.rules)} rules\n")
         return 0
     if args.policies_command == "show":
-        rule = registry.rules.get(args.rule_id.upper())
-        if rule is None:
+        shown = registry.rules.get(args.rule_id.upper())
+        if shown is None:
             raise UsageError(f"no rule {args.rule_id!r} (see `r1policy policies list`)")
         from r1policy.docs import rule_markdown
 
-        out.write(rule_markdown(rule))
+        out.write(rule_markdown(shown))
         return 0
     if args.policies_command == "test":
         from r1policy.policytest import run_all

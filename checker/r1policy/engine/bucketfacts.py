@@ -62,7 +62,9 @@ def unknown_bucket(name: str, why: str) -> BucketFacts:
     return BucketFacts(name, _default_attrs(name), dict.fromkeys(ALL_FACTS, why), known=False)
 
 
-def bucket_facts(name: str, state: StateSnapshot | None, config: Config, *, no_state_hint: str) -> BucketFacts:
+def bucket_facts(
+    name: str, state: StateSnapshot | None, config: Config, *, no_state_hint: str
+) -> BucketFacts:
     if state is None:
         return unknown_bucket(name, no_state_hint)
     entry = state.buckets.get(name)
@@ -133,7 +135,9 @@ def _encryption(
         attrs["kms_customer_managed"] = bool(info["customer_managed"])
     elif config.customer_managed_key:
         why = (info or {}).get("errors", {}).get("customer_managed", "not in the state snapshot")
-        missing["bucket.encryption"] = f"whether KMS key {key} of bucket {name} is customer-managed is unknown: {why}"
+        missing["bucket.encryption"] = (
+            f"whether KMS key {key} of bucket {name} is customer-managed is unknown: {why}"
+        )
 
 
 def _account_pab(
@@ -149,7 +153,10 @@ def _account_pab(
         missing[fact] = f"account {account} is not in the state snapshot {state.path}"
         return
     if "public_access_block" in info.get("errors", {}):
-        missing[fact] = f"account-level Block Public Access of {account} could not be read: {info['errors']['public_access_block']}"
+        missing[fact] = (
+            f"account-level Block Public Access of {account} could not be read: "
+            + info["errors"]["public_access_block"]
+        )
         return
     if "public_access_block" not in info:
         missing[fact] = f"account-level Block Public Access of {account} is not in the state snapshot"

@@ -112,7 +112,9 @@ def deployment_facts(dep: Deployment, config: Config, bucket: BucketFacts | None
         )
         _capacity(dep, config, attrs, names, unavailable)
     else:
-        names.update(endpoint="", region="<REGION>", account="<ACCOUNT_ID>", instance_type="", kms_key="<KMS_KEY_ARN>")
+        names.update(
+            endpoint="", region="<REGION>", account="<ACCOUNT_ID>", instance_type="", kms_key="<KMS_KEY_ARN>"
+        )
     return DeploymentFacts(dep, attrs, unavailable, names)
 
 
@@ -137,7 +139,8 @@ def _capacity(
     capacity = instance_capacity(ep.instance_type or "")
     if capacity is None:
         unavailable["instance.capacity"] = (
-            f"instance type {ep.instance_type} is not in r1policy's capacity table (policies/data/instance-types.json)"
+            f"instance type {ep.instance_type} is not in r1policy's capacity table "
+            "(policies/data/instance-types.json)"
         )
     names.update(dtype=dtype or "", parameters_b=f"{parameters / 1e9:.2f}" if parameters else "")
     if capacity is not None:

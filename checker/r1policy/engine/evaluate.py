@@ -76,7 +76,8 @@ def _subject(rule: RuleMeta, dep: Deployment) -> Subject:
         return _endpoint_subject(dep)
     if rule.subject is SubjectType.MODEL:
         return Subject(SubjectType.MODEL, dep.model.uri, aliases=(dep.name,))
-    return Subject(SubjectType.DEPLOYMENT, dep.name, aliases=tuple(filter(None, [dep.endpoint and dep.endpoint.name])))
+    aliases = (dep.endpoint.name,) if dep.endpoint is not None else ()
+    return Subject(SubjectType.DEPLOYMENT, dep.name, aliases=aliases)
 
 
 class Evaluator:
@@ -119,7 +120,14 @@ class Evaluator:
                     continue
                 judgement = self._judge_deployment(rule, item, matched.get(rule.id), errored.get(rule.id))
                 for j in judgement:
-                    self._emit(outcome, rule, j, _subject(rule, item.deployment), item.deployment, item.deployment.location_of(*rule.location_fields))
+                    self._emit(
+                        outcome,
+                        rule,
+                        j,
+                        _subject(rule, item.deployment),
+                        item.deployment,
+                        item.deployment.location_of(*rule.location_fields),
+                    )
         for bucket in buckets.values():
             ref = bucket_refs[bucket.name]
             matched, errored = verdicts.get(("B", bucket.name), ({}, {}))
@@ -134,7 +142,9 @@ class Evaluator:
             for rule in self.registry.rules.values():
                 if not rule.on_bucket:
                     continue
-                for j in self._judge(rule, bucket.unavailable, None, names, matched.get(rule.id), errored.get(rule.id)):
+                for j in self._judge(
+                    rule, bucket.unavailable, None, names, matched.get(rule.id), errored.get(rule.id)
+                ):
                     self._emit(outcome, rule, j, subject, None, ref.location_of(FIELD_S3_URI))
         outcome.findings.sort(key=Finding.sort_key)
         return outcome
@@ -146,9 +156,19 @@ class Evaluator:
         dep = item.deployment
         if dep.model.kind not in rule.sources:
             kinds = ", ".join(sorted(s.value for s in rule.sources))
-            return [_Judgement(Status.SKIPPED, f"does not apply: the model comes from {dep.model.kind.value} (rule covers {kinds})", item.names)]
+            return [
+                _Judgement(
+                    Status.SKIPPED,
+                    f"does not apply: the model comes from {dep.model.kind.value} (rule covers {kinds})",
+                    item.names,
+                )
+            ]
         if rule.needs_endpoint and dep.endpoint is None:
-            return [_Judgement(Status.SKIPPED, "does not apply: no SageMaker endpoint in this deployment", item.names)]
+            return [
+                _Judgement(
+                    Status.SKIPPED, "does not apply: no SageMaker endpoint in this deployment", item.names
+                )
+            ]
         return self._judge(rule, item.unavailable, dep, item.names, matched, errored)
 
     def _judge(
@@ -161,11 +181,19 @@ class Evaluator:
         errored: str | None,
     ) -> list[_Judgement]:
         if self.enforcement(rule) is Enforcement.OFF:
-            return [_Judgement(Status.SKIPPED, f"turned off in the configuration ({self.config.source})", names)]
+            return [
+                _Judgement(Status.SKIPPED, f"turned off in the configuration ({self.config.source})", names)
+            ]
         missing = sorted(f for f in rule.requires if f in unavailable)
         if missing:
             if self.static and all(_is_live_fact(f, dep) for f in missing):
-                return [_Judgement(Status.SKIPPED, "--static: this rule needs live state (" + ", ".join(missing) + ")", names)]
+                return [
+                    _Judgement(
+                        Status.SKIPPED,
+                        "--static: this rule needs live state (" + ", ".join(missing) + ")",
+                        names,
+                    )
+                ]
             reasons = sorted({unavailable[f] for f in missing})
             return [_Judgement(Status.ERROR, "could not be evaluated: " + "; ".join(reasons), names)]
         if matched:
@@ -192,7 +220,9 @@ class Evaluator:
             message = f"compliant: {rule.title[0].lower()}{rule.title[1:]}"
         else:
             message = judgement.reason
-        remediation = render_remediation(rule, judgement.names) if status in (Status.FAIL, Status.ERROR) else None
+        remediation = (
+            render_remediation(rule, judgement.names) if status in (Status.FAIL, Status.ERROR) else None
+        )
         waiver_ref = expired_ref = None
         if status in (Status.FAIL, Status.ERROR):
             waiver = self._waiver(rule.id, subject)
@@ -248,7 +278,9 @@ class Evaluator:
     ) -> dict[tuple[str, str], tuple[dict[str, list[str]], dict[str, str]]]:
         import cedarpy
 
-        entities: list[dict[str, Any]] = [{"uid": {"type": "R1::Gate", "id": "r1policy"}, "attrs": {}, "parents": []}]
+        entities: list[dict[str, Any]] = [
+            {"uid": {"type": "R1::Gate", "id": "r1policy"}, "attrs": {}, "parents": []}
+        ]
         requests: list[dict[str, Any]] = []
         keys: list[tuple[str, str]] = []
         required_ep = self.registry.rules.get(NETWORK_ISOLATION_RULE)
@@ -259,15 +291,25 @@ class Evaluator:
         for b in buckets:
             entities.append({"uid": {"type": "R1::Bucket", "id": b.name}, "attrs": b.attrs, "parents": []})
             requests.append(
-                {"principal": principal, "action": {"type": "R1::Action", "id": "store_weights"},
-                 "resource": {"type": "R1::Bucket", "id": b.name}, "context": context}
+                {
+                    "principal": principal,
+                    "action": {"type": "R1::Action", "id": "store_weights"},
+                    "resource": {"type": "R1::Bucket", "id": b.name},
+                    "context": context,
+                }
             )
             keys.append(("B", b.name))
         for f in facts:
-            entities.append({"uid": {"type": "R1::Deployment", "id": f.deployment.name}, "attrs": f.attrs, "parents": []})
+            entities.append(
+                {"uid": {"type": "R1::Deployment", "id": f.deployment.name}, "attrs": f.attrs, "parents": []}
+            )
             requests.append(
-                {"principal": principal, "action": {"type": "R1::Action", "id": "deploy"},
-                 "resource": {"type": "R1::Deployment", "id": f.deployment.name}, "context": context}
+                {
+                    "principal": principal,
+                    "action": {"type": "R1::Action", "id": "deploy"},
+                    "resource": {"type": "R1::Deployment", "id": f.deployment.name},
+                    "context": context,
+                }
             )
             keys.append(("D", f.deployment.name))
         if not requests:

@@ -57,7 +57,9 @@ def validate_templates(rule: RuleMeta, names: dict[str, Any]) -> list[str]:
 
     problems = []
     sources = [*rule.messages.values(), rule.remediation.summary, *rule.remediation.steps]
-    sources += [s for s in (rule.remediation.cli, rule.remediation.terraform, rule.remediation.cloudformation) if s]
+    sources += [
+        s for s in (rule.remediation.cli, rule.remediation.terraform, rule.remediation.cloudformation) if s
+    ]
     for source in sources:
         try:
             render(source, names)

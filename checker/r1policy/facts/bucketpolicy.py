@@ -92,7 +92,9 @@ def analyse_policy(policy: Any) -> PolicyFacts:
         try:
             policy = json.loads(policy)
         except json.JSONDecodeError as exc:
-            raise PolicyDocumentError(f"bucket policy is not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+            raise PolicyDocumentError(
+                f"bucket policy is not valid JSON: {exc.msg} at line {exc.lineno}"
+            ) from exc
     if not isinstance(policy, dict) or "Statement" not in policy:
         raise PolicyDocumentError("bucket policy has no Statement")
     public = False
@@ -112,5 +114,7 @@ def analyse_policy(policy: Any) -> PolicyFacts:
 
 
 def acl_is_public(grants: list[dict[str, str]]) -> bool:
-    return any(g.get("grantee", "").split(":", 1)[-1] in _PUBLIC_GRANTEES or g.get("grantee") in _PUBLIC_GRANTEES
-               for g in grants)
+    return any(
+        g.get("grantee", "").split(":", 1)[-1] in _PUBLIC_GRANTEES or g.get("grantee") in _PUBLIC_GRANTEES
+        for g in grants
+    )

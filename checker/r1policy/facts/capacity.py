@@ -71,4 +71,4 @@ def dtype_bytes(dtype: str) -> float:
 
 
 def weights_mib(parameters: float, dtype: str) -> int:
-    return int(round(parameters * dtype_bytes(dtype) / MIB))
+    return round(parameters * dtype_bytes(dtype) / MIB)

@@ -69,8 +69,11 @@ def report_to_json(report: Report, options: RenderOptions) -> dict[str, Any]:
         "findings": [finding_to_json(f) for f in findings],
         "notices": [
             {"kind": n.kind, "message": n.message}
-            | ({"location": {"path": n.location.path, "line": n.location.line, "column": n.location.column}}
-               if n.location else {})
+            | (
+                {"location": {"path": n.location.path, "line": n.location.line, "column": n.location.column}}
+                if n.location
+                else {}
+            )
             for n in report.notices
         ],
         "inputs": list(report.inputs),

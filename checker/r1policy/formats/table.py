@@ -34,11 +34,17 @@ def render(report: Report, options: RenderOptions) -> str:
 
     buffer = io.StringIO()
     console = Console(
-        file=buffer, width=options.width, color_system="auto" if options.color else None,
-        force_terminal=options.color, highlight=False, soft_wrap=False,
+        file=buffer,
+        width=options.width,
+        color_system="auto" if options.color else None,
+        force_terminal=options.color,
+        highlight=False,
+        soft_wrap=False,
     )
     shown = [f for f in report.findings if options.show_passed or f.status is not Status.PASS]
-    order = sorted(shown, key=lambda f: (not f.blocks, f.subject.type.value, f.subject.id, f.severity.rank, f.rule_id))
+    order = sorted(
+        shown, key=lambda f: (not f.blocks, f.subject.type.value, f.subject.id, f.severity.rank, f.rule_id)
+    )
     for (_kind, _ident), group in groupby(order, key=lambda f: (f.subject.type.value, f.subject.id)):
         items = list(group)
         head = items[0]

@@ -130,8 +130,12 @@ def annotation_metadata(rule_id: str, annotations: dict[str, str], path: Path) -
         rationale=annotations.get("rationale", "Custom organisation policy."),
         messages={"default": message},
         remediation=RemediationTemplate(
-            summary=annotations.get("remediation", "See the policy's owner."), steps=(annotations.get(
-                "remediation", "Change the deployment so that the custom policy no longer matches."),)
+            summary=annotations.get("remediation", "See the policy's owner."),
+            steps=(
+                annotations.get(
+                    "remediation", "Change the deployment so that the custom policy no longer matches."
+                ),
+            ),
         ),
         references=tuple(filter(None, [annotations.get("reference")])),
         folder=str(path.parent),

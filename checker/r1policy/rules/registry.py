@@ -18,7 +18,9 @@ from r1policy.rules.metadata import RuleMeta, annotation_metadata, load_metadata
 from r1policy.yamldoc import read_text
 
 CEDAR_SCHEMA = "r1policy.cedarschema"
-_POLICY_START = re.compile(r"(?:@[A-Za-z_]\w*\s*(?:\(\s*\"(?:[^\"\\]|\\.)*\"\s*\))?\s*)*\b(?:permit|forbid)\s*\(")
+_POLICY_START = re.compile(
+    r"(?:@[A-Za-z_]\w*\s*(?:\(\s*\"(?:[^\"\\]|\\.)*\"\s*\))?\s*)*\b(?:permit|forbid)\s*\("
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,9 @@ class RuleRegistry:
         try:
             self.schema = cedarpy.Schema.from_str(schema_text)
         except ValueError as exc:
-            raise PolicyLoadError(Position(str(schemas_dir() / CEDAR_SCHEMA)), f"invalid Cedar schema: {exc}") from exc
+            raise PolicyLoadError(
+                Position(str(schemas_dir() / CEDAR_SCHEMA)), f"invalid Cedar schema: {exc}"
+            ) from exc
         self.rules: dict[str, RuleMeta] = {}
         self.policies: dict[str, CompiledPolicy] = {}
         self._est: dict[str, Any] = {}
@@ -61,7 +65,9 @@ class RuleRegistry:
             annotations = policy.get("annotations") or {}
             rule_id = annotations.get("id")
             if not rule_id:
-                raise PolicyLoadError(self._pos(path, text, pid), "every policy needs an @id(\"RULE-ID\") annotation")
+                raise PolicyLoadError(
+                    self._pos(path, text, pid), 'every policy needs an @id("RULE-ID") annotation'
+                )
             by_rule.setdefault(rule_id, {}).update(annotations)
         for rule_id, annotations in by_rule.items():
             if not re.fullmatch(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)+", rule_id):
@@ -84,7 +90,8 @@ class RuleRegistry:
             reason = (policy.get("annotations") or {}).get("reason", "default")
             if reason not in meta.messages:
                 raise PolicyLoadError(
-                    self._pos(policy_path, text, pid), f"@reason({reason!r}) has no entry in {meta.id}'s messages"
+                    self._pos(policy_path, text, pid),
+                    f"@reason({reason!r}) has no entry in {meta.id}'s messages",
                 )
         self._register(meta, policy_path)
         self._add_policies(text, est, policy_path)
@@ -113,9 +120,12 @@ class RuleRegistry:
         result = cedarpy.validate_policies(text, self.schema)
         if not result.validation_passed:
             first = result.errors[0]
-            message = first.error.replace(f"`{first.policy_id}`", "this policy") if first.policy_id else first.error
+            message = (
+                first.error.replace(f"`{first.policy_id}`", "this policy") if first.policy_id else first.error
+            )
             raise PolicyLoadError(
-                self._pos(path, text, first.policy_id), f"policy does not validate against the Cedar schema: {message}"
+                self._pos(path, text, first.policy_id),
+                f"policy does not validate against the Cedar schema: {message}",
             )
         return static
 

@@ -30,9 +30,7 @@ class EnvOverride:
     locations: dict[str, Location]
 
 
-def apply_env(
-    model: ModelSource, env: dict[str, str], env_locations: dict[str, Location]
-) -> EnvOverride:
+def apply_env(model: ModelSource, env: dict[str, str], env_locations: dict[str, Location]) -> EnvOverride:
     """Return the model source the container will really use, and where each override was written."""
     locations: dict[str, Location] = {}
     for var in MODEL_ID_VARS:

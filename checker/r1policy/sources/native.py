@@ -88,7 +88,9 @@ def load_native(doc: Document) -> Deployment:
         if key in model_spec:
             locations[name] = loc("spec", "model", key)
     locations[FIELD_TRUST_REMOTE_CODE] = (
-        loc("spec", "model", "trust_remote_code") if "trust_remote_code" in model_spec else loc("spec", "model")
+        loc("spec", "model", "trust_remote_code")
+        if "trust_remote_code" in model_spec
+        else loc("spec", "model")
     )
 
     container = spec["container"]

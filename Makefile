@@ -1,0 +1,47 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Each creates the project
+# virtualenv in .venv (idempotently: it is rebuilt only when pyproject.toml changes) and then runs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+R1     := $(BIN)/r1policy
+EX     := examples
+
+.PHONY: demo test lint typecheck pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+# The demo checks the bundled examples against examples/state.json (no AWS account, no network):
+# the deployments under examples/allow must be allowed (exit 0), those under examples/block blocked (exit 1).
+demo: $(STAMP)
+	@echo "== r1policy check $(EX)/allow  (expect: allow, exit 0)"
+	@$(R1) check $(EX)/allow --config $(EX)/r1policy.yaml --state $(EX)/state.json; \
+	  rc=$$?; test $$rc -eq 0 || { echo "demo: expected exit 0, got $$rc"; exit 1; }
+	@echo
+	@echo "== r1policy check $(EX)/block  (expect: block, exit 1)"
+	@$(R1) check $(EX)/block --config $(EX)/r1policy.yaml --state $(EX)/state.json; \
+	  rc=$$?; test $$rc -eq 1 || { echo "demo: expected exit 1, got $$rc"; exit 1; }
+	@echo
+	@echo "demo: the tool allowed the clean deployments and blocked the bad ones, as expected."
+
+lint: $(STAMP)
+	$(BIN)/ruff check checker tests bench
+	$(BIN)/ruff format --check checker tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_check.py
+
+clean:
+	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,114 @@
+"""Shared test helpers: run the CLI in-process, and validate every JSON report against its schema."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from r1policy.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+SCHEMAS = ROOT / "schemas"
+SHARED = ROOT.parent / "shared"
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> Any:
+        data = json.loads(self.stdout)
+        validate_report(data)
+        return data
+
+
+def validate_report(data: Any) -> None:
+    schema = json.loads((SCHEMAS / "report-v1.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(data)
+
+
+@contextlib.contextmanager
+def _cwd(path: Path | None) -> Iterator[None]:
+    if path is None:
+        yield
+        return
+    old = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None) -> Result:
+    out, err = io.StringIO(), io.StringIO()
+    with _cwd(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    result = Result(code, out.getvalue(), err.getvalue())
+    if "--format" in args and "json" in args and "--output" not in args and code in (0, 1):
+        validate_report(json.loads(result.stdout))
+    return result
+
+
+def finding_set(data: dict[str, Any], *statuses: str) -> set[tuple[str, str, str]]:
+    """(rule_id, status, subject id) for findings with the given statuses (all when none given)."""
+    return {
+        (f["rule_id"], f["status"], f["subject"]["id"])
+        for f in data["findings"]
+        if not statuses or f["status"] in statuses
+    }
+
+
+@pytest.fixture
+def cli() -> Any:
+    return run_cli
+
+
+def base_documents() -> dict[str, Any]:
+    """The compliant baseline (policies/cases-base.yaml): manifest, hub_model, state, config."""
+    from r1policy.policytest import load_base
+
+    return load_base()
+
+
+def write_case(
+    tmp_path: Path,
+    *,
+    name: str = "case",
+    manifest: dict[str, Any] | None = None,
+    config: dict[str, Any] | None = None,
+    hub: bool = False,
+) -> dict[str, Path]:
+    """Write a patched baseline manifest, the baseline state and a config into tmp_path."""
+    import yaml
+
+    from r1policy.policytest import patch
+
+    base = base_documents()
+    doc = patch(base["manifest"], {"metadata": {"name": name}, "spec": {"endpoint": {"name": name}}})
+    if hub:
+        doc["spec"]["model"] = base["hub_model"]
+        doc["spec"]["container"]["env"].pop("HF_MODEL_ID", None)
+    doc = patch(doc, manifest or {})
+    paths = {
+        "manifest": tmp_path / f"{name}.yaml",
+        "state": tmp_path / "state.json",
+        "config": tmp_path / "r1policy.yaml",
+    }
+    paths["manifest"].write_text(yaml.safe_dump(doc, sort_keys=False))
+    paths["state"].write_text(json.dumps(base["state"]))
+    paths["config"].write_text(yaml.safe_dump(patch(base["config"], config or {}), sort_keys=False))
+    return paths

@@ -1,0 +1,64 @@
+"""Every built-in rule's own cases (policies/<RULE>/cases.yaml): the same cases `policies test` runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from r1policy.engine.deployfacts import deployment_facts
+from r1policy.engine.render import validate_templates
+from r1policy.findings import Status
+from r1policy.policytest import load_base, load_cases, run_case
+from r1policy.rules.registry import load_registry
+from r1policy.sources.native import load_native
+from r1policy.config import Config
+from r1policy.yamldoc import Document
+
+REGISTRY = load_registry()
+BASE = load_base()
+CASES = [case for rule in REGISTRY.rules.values() for case in load_cases(rule)]
+CATALOGUE = {
+    *(f"R1-S3-00{i}" for i in range(1, 9)),
+    "R1-HUB-001", "R1-HUB-002", "R1-HUB-003", "R1-HUB-005", "R1-HUB-006",
+    *(f"R1-EP-00{i}" for i in range(1, 8)),
+}
+
+
+def test_registry_holds_the_issue_catalogue() -> None:
+    assert set(REGISTRY.rules) == CATALOGUE
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.rule_id}:{c.name}" for c in CASES])
+def test_rule_case(case) -> None:  # type: ignore[no-untyped-def]
+    result = run_case(REGISTRY, case, BASE)
+    assert result.ok, result.detail
+
+
+@pytest.mark.parametrize("rule_id", sorted(CATALOGUE))
+def test_every_rule_has_pass_and_fail_cases_named_by_outcome(rule_id: str) -> None:
+    cases = load_cases(REGISTRY.rule(rule_id))
+    expected = {c.expect for c in cases}
+    assert {Status.PASS, Status.FAIL} <= expected
+    for case in cases:
+        assert case.name.startswith(case.expect.value), f"{rule_id}: case {case.name} does not name its outcome"
+
+
+@pytest.mark.parametrize("rule_id", sorted(CATALOGUE))
+def test_every_template_renders_with_real_names(rule_id: str) -> None:
+    dep = load_native(Document(path="base.yaml", value=BASE["manifest"]))
+    names = deployment_facts(dep, Config(), None).names
+    assert validate_templates(REGISTRY.rule(rule_id), names) == []
+
+
+def test_each_failure_reason_has_a_case() -> None:
+    missing = []
+    for compiled in REGISTRY.policies.values():
+        messages = [c for c in load_cases(REGISTRY.rule(compiled.rule_id)) if c.expect is Status.FAIL]
+        if not messages:
+            missing.append(compiled.policy_id)
+    assert missing == []
+
+
+def test_policies_test_command_runs_the_same_cases(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("policies", "test")
+    assert result.code == 0, result.stdout
+    assert f"{len(CASES)} passed, 0 failed" in result.stdout
