@@ -18,6 +18,7 @@ from r1policy.findings import (
     Enforcement,
     Finding,
     Location,
+    Remediation,
     Status,
     Subject,
     SubjectType,
@@ -78,6 +79,18 @@ def _subject(rule: RuleMeta, dep: Deployment) -> Subject:
         return Subject(SubjectType.MODEL, dep.model.uri, aliases=(dep.name,))
     aliases = (dep.endpoint.name,) if dep.endpoint is not None else ()
     return Subject(SubjectType.DEPLOYMENT, dep.name, aliases=aliases)
+
+
+def _evaluable(reason: str) -> Remediation:
+    """What to do about an `error`: provide the facts the rule needs (the fix itself comes after)."""
+    what = reason.removeprefix("could not be evaluated: ")
+    return Remediation(
+        summary="Make the rule evaluable: it blocks until the facts it needs can be read.",
+        steps=(
+            f"Provide what is missing: {what}.",
+            "Re-run `r1policy check`; the rule then passes or fails.",
+        ),
+    )
 
 
 class Evaluator:
@@ -220,9 +233,11 @@ class Evaluator:
             message = f"compliant: {rule.title[0].lower()}{rule.title[1:]}"
         else:
             message = judgement.reason
-        remediation = (
-            render_remediation(rule, judgement.names) if status in (Status.FAIL, Status.ERROR) else None
-        )
+        remediation = None
+        if status is Status.FAIL:
+            remediation = render_remediation(rule, judgement.names)
+        elif status is Status.ERROR:
+            remediation = _evaluable(judgement.reason)
         waiver_ref = expired_ref = None
         if status in (Status.FAIL, Status.ERROR):
             waiver = self._waiver(rule.id, subject)

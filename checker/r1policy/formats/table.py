@@ -41,7 +41,13 @@ def render(report: Report, options: RenderOptions) -> str:
         highlight=False,
         soft_wrap=False,
     )
-    shown = [f for f in report.findings if options.show_passed or f.status is not Status.PASS]
+    # Skipped rules are listed compactly after the tables, one line per subject and reason.
+    skipped = [f for f in report.findings if f.status is Status.SKIPPED]
+    shown = [
+        f
+        for f in report.findings
+        if f.status is not Status.SKIPPED and (options.show_passed or f.status is not Status.PASS)
+    ]
     order = sorted(
         shown, key=lambda f: (not f.blocks, f.subject.type.value, f.subject.id, f.severity.rank, f.rule_id)
     )
@@ -74,6 +80,10 @@ def render(report: Report, options: RenderOptions) -> str:
                 where,
             )
         console.print(table)
+    skipped.sort(key=lambda f: (f.subject.id, f.message, f.rule_id))
+    for (ident, message), group in groupby(skipped, key=lambda f: (f.subject.id, f.message)):
+        rules = ", ".join(f.rule_id for f in group)
+        console.print(Text(f"skipped {rules} for {ident}: {message}", style="dim"))
     for notice in report.notices:
         where = f"{notice.location}: " if notice.location else ""
         console.print(Text(f"note: {where}{notice.message}", style="yellow"))
