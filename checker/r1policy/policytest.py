@@ -21,6 +21,8 @@ from r1policy.validation import validate_document
 from r1policy.yamldoc import Document, load_yaml_documents, read_text
 
 CASES_FILE = "cases.yaml"
+# In a patch, `null` deletes a key; this value sets it to an explicit null instead.
+EXPLICIT_NULL = "<null>"
 BASE_FILE = "cases-base.yaml"
 _DELETE = object()
 
@@ -71,7 +73,10 @@ def load_cases(rule: RuleMeta) -> list[Case]:
 
 
 def patch(base: Any, change: Any) -> Any:
-    """Deep-merge `change` onto `base`: mappings merge, None deletes a key, anything else replaces."""
+    """Deep-merge `change` onto `base`: mappings merge, None deletes a key, "<null>" sets an explicit
+    null, anything else replaces."""
+    if change == EXPLICIT_NULL:
+        return None
     if isinstance(base, dict) and isinstance(change, dict):
         out = dict(base)
         for key, value in change.items():
