@@ -46,9 +46,18 @@ def test_known_misfits_are_refused(repo: str, instance_type: str) -> None:
 
 def test_instance_table_covers_the_families_in_facts() -> None:
     for itype, count in {
-        "ml.g4dn.12xlarge": 4, "ml.g5.48xlarge": 8, "ml.g6.xlarge": 1, "ml.g6e.12xlarge": 4,
-        "ml.p4d.24xlarge": 8, "ml.p4de.24xlarge": 8, "ml.p5.4xlarge": 1, "ml.p5en.48xlarge": 8,
-        "ml.inf2.48xlarge": 12, "ml.trn1.32xlarge": 16, "ml.trn1n.32xlarge": 16, "ml.p3.16xlarge": 8,
+        "ml.g4dn.12xlarge": 4,
+        "ml.g5.48xlarge": 8,
+        "ml.g6.xlarge": 1,
+        "ml.g6e.12xlarge": 4,
+        "ml.p4d.24xlarge": 8,
+        "ml.p4de.24xlarge": 8,
+        "ml.p5.4xlarge": 1,
+        "ml.p5en.48xlarge": 8,
+        "ml.inf2.48xlarge": 12,
+        "ml.trn1.32xlarge": 16,
+        "ml.trn1n.32xlarge": 16,
+        "ml.p3.16xlarge": 8,
     }.items():
         cap = instance_capacity(itype)
         assert cap is not None and cap.count == count, itype

@@ -9,7 +9,15 @@ ENDPOINT_ARN = "arn:aws:sagemaker:us-east-1:111122223333:endpoint/dev-box"
 
 def _check(paths, *extra):  # type: ignore[no-untyped-def]
     return run_cli(
-        "check", paths["manifest"], "--state", paths["state"], "--config", paths["config"], "--format", "json", *extra
+        "check",
+        paths["manifest"],
+        "--state",
+        paths["state"],
+        "--config",
+        paths["config"],
+        "--format",
+        "json",
+        *extra,
     )
 
 
@@ -30,24 +38,42 @@ def test_clean_baseline_is_allowed_with_no_findings(tmp_path) -> None:  # type: 
 
 
 def test_active_waiver_waives_and_keeps_the_finding_listed(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    waiver = {"rule": "R1-EP-004", "subject": "arn:aws:sagemaker:*:*:endpoint/dev-*", "reason": "sandbox",
-              "owner": "ml-platform", "ticket": "SEC-1", "expires": "2999-01-01"}
-    paths = write_case(tmp_path, name="dev-box", manifest={"spec": {"endpoint": {"vpc": None}}},
-                       config={"waivers": [waiver]})
+    waiver = {
+        "rule": "R1-EP-004",
+        "subject": "arn:aws:sagemaker:*:*:endpoint/dev-*",
+        "reason": "sandbox",
+        "owner": "ml-platform",
+        "ticket": "SEC-1",
+        "expires": "2999-01-01",
+    }
+    paths = write_case(
+        tmp_path, name="dev-box", manifest={"spec": {"endpoint": {"vpc": None}}}, config={"waivers": [waiver]}
+    )
     result = _check(paths)
     assert result.code == 0
     data = result.json
     assert finding_set(data, "fail", "error", "waived") == {("R1-EP-004", "waived", ENDPOINT_ARN)}
     (finding,) = [f for f in data["findings"] if f["status"] == "waived"]
-    assert finding["waiver"] == {"reason": "sandbox", "owner": "ml-platform", "expires": "2999-01-01", "ticket": "SEC-1"}
+    assert finding["waiver"] == {
+        "reason": "sandbox",
+        "owner": "ml-platform",
+        "expires": "2999-01-01",
+        "ticket": "SEC-1",
+    }
     assert data["summary"]["waived"] == 1
 
 
 def test_expired_waiver_waives_nothing_and_is_reported(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    waiver = {"rule": "R1-EP-004", "subject": "dev-box", "reason": "sandbox", "owner": "ml-platform",
-              "expires": "2020-01-01"}
-    paths = write_case(tmp_path, name="dev-box", manifest={"spec": {"endpoint": {"vpc": None}}},
-                       config={"waivers": [waiver]})
+    waiver = {
+        "rule": "R1-EP-004",
+        "subject": "dev-box",
+        "reason": "sandbox",
+        "owner": "ml-platform",
+        "expires": "2020-01-01",
+    }
+    paths = write_case(
+        tmp_path, name="dev-box", manifest={"spec": {"endpoint": {"vpc": None}}}, config={"waivers": [waiver]}
+    )
     result = _check(paths)
     assert result.code == 1
     data = result.json
@@ -62,8 +88,11 @@ def test_expired_waiver_waives_nothing_and_is_reported(tmp_path) -> None:  # typ
 
 
 def test_enforcement_override_to_warn_does_not_block(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    paths = write_case(tmp_path, manifest={"spec": {"endpoint": {"vpc": None}}},
-                       config={"rules": {"R1-EP-004": {"enforcement": "warn"}}})
+    paths = write_case(
+        tmp_path,
+        manifest={"spec": {"endpoint": {"vpc": None}}},
+        config={"rules": {"R1-EP-004": {"enforcement": "warn"}}},
+    )
     result = _check(paths)
     assert result.code == 0
     data = result.json
@@ -72,12 +101,15 @@ def test_enforcement_override_to_warn_does_not_block(tmp_path) -> None:  # type:
 
 
 def test_enforcement_off_reports_skipped(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    paths = write_case(tmp_path, manifest={"spec": {"endpoint": {"vpc": None}}},
-                       config={"rules": {"R1-EP-004": {"enforcement": "off"}}})
+    paths = write_case(
+        tmp_path,
+        manifest={"spec": {"endpoint": {"vpc": None}}},
+        config={"rules": {"R1-EP-004": {"enforcement": "off"}}},
+    )
     data = _check(paths).json
-    assert {(f["rule_id"], f["status"], f["enforcement"]) for f in data["findings"] if f["rule_id"] == "R1-EP-004"} == {
-        ("R1-EP-004", "skipped", "off")
-    }
+    assert {
+        (f["rule_id"], f["status"], f["enforcement"]) for f in data["findings"] if f["rule_id"] == "R1-EP-004"
+    } == {("R1-EP-004", "skipped", "off")}
     assert finding_set(data, "fail", "error") == set()
 
 
@@ -86,7 +118,8 @@ def test_config_from_pyproject_table(tmp_path) -> None:  # type: ignore[no-untyp
     paths["config"].unlink()
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "x"\n\n[tool.r1policy]\napproved_instance_types = ["ml.g5.2xlarge"]\n'
-        'approved_buckets = ["acme-llm-weights"]\nencryption = {algorithm = "aws:kms", customer_managed_key = true}\n'
+        'approved_buckets = ["acme-llm-weights"]\n'
+        'encryption = {algorithm = "aws:kms", customer_managed_key = true}\n'
     )
     result = run_cli("check", paths["manifest"], "--state", paths["state"], "--format", "json", cwd=tmp_path)
     assert finding_set(result.json, "fail") == {
@@ -97,7 +130,9 @@ def test_config_from_pyproject_table(tmp_path) -> None:  # type: ignore[no-untyp
 def test_bad_key_in_pyproject_names_file_and_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
     paths = write_case(tmp_path)
     paths["config"].unlink()
-    (tmp_path / "pyproject.toml").write_text('[tool.r1policy]\ntrusted_publishers = ["a"]\napproved_bukets = []\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.r1policy]\ntrusted_publishers = ["a"]\napproved_bukets = []\n'
+    )
     result = run_cli("check", paths["manifest"], "--static", cwd=tmp_path)
     assert result.code == 2
     assert "pyproject.toml:3:" in result.stderr and "approved_bukets" in result.stderr
@@ -109,7 +144,15 @@ def test_static_skips_live_rules_and_no_state_is_an_error(tmp_path) -> None:  # 
     static = run_cli("check", paths["manifest"], "--config", paths["config"], "--static", "--format", "json")
     assert static.code == 0
     skipped = {f["rule_id"] for f in static.json["findings"] if f["message"].startswith("--static")}
-    assert skipped == {"R1-S3-001", "R1-S3-002", "R1-S3-003", "R1-S3-004", "R1-S3-005", "R1-S3-006", "R1-S3-007"}
+    assert skipped == {
+        "R1-S3-001",
+        "R1-S3-002",
+        "R1-S3-003",
+        "R1-S3-004",
+        "R1-S3-005",
+        "R1-S3-006",
+        "R1-S3-007",
+    }
     live = run_cli("check", paths["manifest"], "--config", paths["config"], "--format", "json")
     assert live.code == 1
     errors = {f["rule_id"] for f in live.json["findings"] if f["status"] == "error"}

@@ -16,8 +16,17 @@ ARN = "arn:aws:sagemaker:us-east-1:111122223333:endpoint/case"
 
 
 def _json_check(paths, *extra):  # type: ignore[no-untyped-def]
-    return run_cli("check", paths["manifest"], "--state", paths["state"], "--config", paths["config"],
-                   "--format", "json", *extra)
+    return run_cli(
+        "check",
+        paths["manifest"],
+        "--state",
+        paths["state"],
+        "--config",
+        paths["config"],
+        "--format",
+        "json",
+        *extra,
+    )
 
 
 def test_custom_annotated_policy_is_evaluated(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -44,7 +53,8 @@ def test_custom_policy_that_does_not_validate_names_file_and_line(tmp_path) -> N
     (policies / "bad.cedar").write_text(
         '// a comment\n@id("ACME-002")\nforbid (principal, action, resource is R1::Deployment)\n'
         'when { resource.stage == "prod" };\n\n'
-        '@id("ACME-003")\nforbid (principal, action, resource is R1::Deployment)\nwhen { resource.no_such_attr };\n'
+        '@id("ACME-003")\nforbid (principal, action, resource is R1::Deployment)\n'
+        "when { resource.no_such_attr };\n"
     )
     result = run_cli("check", tmp_path, "--static", "--policies", policies)
     assert result.code == 2
@@ -56,9 +66,9 @@ def test_custom_policy_that_does_not_validate_names_file_and_line(tmp_path) -> N
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ('forbid (principal, action, resource) when { ', "invalid Cedar policy"),
+        ("forbid (principal, action, resource) when { ", "invalid Cedar policy"),
         ('@id("ACME-004") permit (principal, action, resource);', "forbid"),
-        ('forbid (principal, action, resource is R1::Deployment);', "@id"),
+        ("forbid (principal, action, resource is R1::Deployment);", "@id"),
     ],
 )
 def test_malformed_custom_policies_exit_2(tmp_path, text: str, needle: str) -> None:  # type: ignore[no-untyped-def]
@@ -76,7 +86,7 @@ def test_policy_runtime_error_is_an_error_never_a_pass(tmp_path) -> None:  # typ
     (policies / "overflow.cedar").write_text(
         '@id("ACME-005")\n@subject("endpoint")\n'
         'forbid (principal, action == R1::Action::"deploy", resource is R1::Deployment)\n'
-        'when { resource has capacity && resource.capacity.weights_mib * 9223372036854775807 > 0 };\n'
+        "when { resource has capacity && resource.capacity.weights_mib * 9223372036854775807 > 0 };\n"
     )
     paths = write_case(tmp_path)
     result = _json_check(paths, "--policies", policies)
@@ -87,7 +97,9 @@ def test_policy_runtime_error_is_an_error_never_a_pass(tmp_path) -> None:  # typ
 
 
 def test_env_revision_overrides_manifest_and_points_at_env_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    paths = write_case(tmp_path, hub=True, manifest={"spec": {"container": {"env": {"HF_MODEL_REVISION": "main"}}}})
+    paths = write_case(
+        tmp_path, hub=True, manifest={"spec": {"container": {"env": {"HF_MODEL_REVISION": "main"}}}}
+    )
     data = _json_check(paths).json
     hub001 = [f for f in data["findings"] if f["rule_id"] == "R1-HUB-001"]
     assert [(f["status"], f["subject"]["id"]) for f in hub001] == [
@@ -99,14 +111,17 @@ def test_env_revision_overrides_manifest_and_points_at_env_line(tmp_path) -> Non
 
 
 def test_env_trust_remote_code_is_honoured(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    paths = write_case(tmp_path, hub=True, manifest={"spec": {"container": {"env": {"OPTION_TRUST_REMOTE_CODE": "true"}}}})
+    paths = write_case(
+        tmp_path, hub=True, manifest={"spec": {"container": {"env": {"OPTION_TRUST_REMOTE_CODE": "true"}}}}
+    )
     data = _json_check(paths).json
     assert ("R1-HUB-005", "fail") in {(f["rule_id"], f["status"]) for f in data["findings"]}
 
 
 def test_env_model_id_on_s3_switches_source(tmp_path) -> None:  # type: ignore[no-untyped-def]
     paths = write_case(
-        tmp_path, hub=True,
+        tmp_path,
+        hub=True,
         manifest={"spec": {"container": {"env": {"HF_MODEL_ID": "s3://other-bucket/llama/"}}}},
     )
     data = _json_check(paths).json
@@ -133,8 +148,13 @@ def test_every_format_has_exactly_one_writer() -> None:
 @pytest.mark.parametrize("fmt", list(Format))
 def test_every_format_renders_non_ascii_and_long_messages(fmt: Format) -> None:
     finding = Finding.create(
-        rule_id="R1-EP-001", title="Ünïcödé title", severity=Severity.HIGH, status=Status.PASS,
-        enforcement=Enforcement.BLOCK, subject=Subject(SubjectType.DEPLOYMENT, "dépl-😀"), message="m" * 5000,
+        rule_id="R1-EP-001",
+        title="Ünïcödé title",
+        severity=Severity.HIGH,
+        status=Status.PASS,
+        enforcement=Enforcement.BLOCK,
+        subject=Subject(SubjectType.DEPLOYMENT, "dépl-😀"),
+        message="m" * 5000,
     )
     text = writers()[fmt](Report([finding]), RenderOptions(show_passed=True))
     assert "dépl" in text
@@ -143,20 +163,46 @@ def test_every_format_renders_non_ascii_and_long_messages(fmt: Format) -> None:
 def test_finding_constructor_enforces_invariants() -> None:
     subject = Subject(SubjectType.DEPLOYMENT, "d")
     with pytest.raises(ValueError, match="how to fix"):
-        Finding.create(rule_id="R1-EP-001", title="t", severity=Severity.HIGH, status=Status.FAIL,
-                       enforcement=Enforcement.BLOCK, subject=subject, message="x")
+        Finding.create(
+            rule_id="R1-EP-001",
+            title="t",
+            severity=Severity.HIGH,
+            status=Status.FAIL,
+            enforcement=Enforcement.BLOCK,
+            subject=subject,
+            message="x",
+        )
     with pytest.raises(ValueError, match="waiver"):
-        Finding.create(rule_id="R1-EP-001", title="t", severity=Severity.HIGH, status=Status.WAIVED,
-                       enforcement=Enforcement.BLOCK, subject=subject, message="x")
+        Finding.create(
+            rule_id="R1-EP-001",
+            title="t",
+            severity=Severity.HIGH,
+            status=Status.WAIVED,
+            enforcement=Enforcement.BLOCK,
+            subject=subject,
+            message="x",
+        )
     with pytest.raises(ValueError, match="rule id"):
-        Finding.create(rule_id="bad id", title="t", severity=Severity.HIGH, status=Status.PASS,
-                       enforcement=Enforcement.BLOCK, subject=subject, message="x")
+        Finding.create(
+            rule_id="bad id",
+            title="t",
+            severity=Severity.HIGH,
+            status=Status.PASS,
+            enforcement=Enforcement.BLOCK,
+            subject=subject,
+            message="x",
+        )
 
 
 def test_secrets_in_messages_are_redacted() -> None:
     finding = Finding.create(
-        rule_id="R1-EP-001", title="t", severity=Severity.HIGH, status=Status.PASS, enforcement=Enforcement.BLOCK,
-        subject=Subject(SubjectType.DEPLOYMENT, "d"), message="key AKIAIOSFODNN7EXAMPLE leaked",
+        rule_id="R1-EP-001",
+        title="t",
+        severity=Severity.HIGH,
+        status=Status.PASS,
+        enforcement=Enforcement.BLOCK,
+        subject=Subject(SubjectType.DEPLOYMENT, "d"),
+        message="key AKIAIOSFODNN7EXAMPLE leaked",
     )
     assert "AKIAIOSFODNN7EXAMPLE" not in finding.message
     assert "AKIA…[redacted, 20 chars]" in finding.message

@@ -17,13 +17,22 @@ def test_clean_deployments_are_allowed() -> None:
     assert finding_set(data, "fail", "error", "waived") == set()
     assert finding_set(data, "skipped") == {
         (rule, "skipped", uri)
-        for uri in ("s3://acme-llm-weights/deepseek-r1-distill-llama-8b/", "s3://acme-llm-weights/deepseek-r1/")
+        for uri in (
+            "s3://acme-llm-weights/deepseek-r1-distill-llama-8b/",
+            "s3://acme-llm-weights/deepseek-r1/",
+        )
         for rule in NOT_FROM_HUB
     }
     # Two deployments x 10 deployment rules that apply to S3 sources, plus the 6 bucket rules once
     # for the bucket both share.
     assert data["summary"] == {
-        "blocking": 0, "warnings": 0, "errors": 0, "skipped": 8, "waived": 0, "passed": 26, "subjects": 7,
+        "blocking": 0,
+        "warnings": 0,
+        "errors": 0,
+        "skipped": 8,
+        "waived": 0,
+        "passed": 26,
+        "subjects": 7,
     }
 
 
@@ -51,7 +60,7 @@ def test_blocked_deployments_block_for_every_reason() -> None:
         ("R1-HUB-005", "fail", hub),
         ("R1-HUB-006", "fail", hub),
         # an unapproved, too small instance without isolation or VPC, and a floating image (no R1-EP-005:
-    # ml.p5.48xlarge has local NVMe storage, for which SageMaker refuses a KMS key)
+        # ml.p5.48xlarge has local NVMe storage, for which SageMaker refuses a KMS key)
         ("R1-EP-001", "fail", quick),
         ("R1-EP-002", "fail", quick),
         ("R1-EP-003", "fail", quick),
@@ -65,8 +74,9 @@ def test_blocked_deployments_block_for_every_reason() -> None:
 
 
 def test_table_output_names_file_line_and_fix() -> None:
-    result = run_cli("check", EXAMPLES / "block" / "many-problems.yaml", "--config", EXAMPLES / "r1policy.yaml",
-                     "--static")
+    result = run_cli(
+        "check", EXAMPLES / "block" / "many-problems.yaml", "--config", EXAMPLES / "r1policy.yaml", "--static"
+    )
     assert result.code == 1
     out = result.stdout
     assert "many-problems.yaml:13:" in out  # the repo line

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from r1policy.config import Config
 from r1policy.engine.deployfacts import deployment_facts
 from r1policy.engine.render import validate_templates
 from r1policy.findings import Status
 from r1policy.policytest import load_base, load_cases, run_case
 from r1policy.rules.registry import load_registry
 from r1policy.sources.native import load_native
-from r1policy.config import Config
 from r1policy.yamldoc import Document
 
 REGISTRY = load_registry()
@@ -18,7 +18,11 @@ BASE = load_base()
 CASES = [case for rule in REGISTRY.rules.values() for case in load_cases(rule)]
 CATALOGUE = {
     *(f"R1-S3-00{i}" for i in range(1, 9)),
-    "R1-HUB-001", "R1-HUB-002", "R1-HUB-003", "R1-HUB-005", "R1-HUB-006",
+    "R1-HUB-001",
+    "R1-HUB-002",
+    "R1-HUB-003",
+    "R1-HUB-005",
+    "R1-HUB-006",
     *(f"R1-EP-00{i}" for i in range(1, 8)),
 }
 
@@ -39,7 +43,9 @@ def test_every_rule_has_pass_and_fail_cases_named_by_outcome(rule_id: str) -> No
     expected = {c.expect for c in cases}
     assert {Status.PASS, Status.FAIL} <= expected
     for case in cases:
-        assert case.name.startswith(case.expect.value), f"{rule_id}: case {case.name} does not name its outcome"
+        assert case.name.startswith(case.expect.value), (
+            f"{rule_id}: case {case.name} does not name its outcome"
+        )
 
 
 @pytest.mark.parametrize("rule_id", sorted(CATALOGUE))

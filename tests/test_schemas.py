@@ -21,8 +21,13 @@ def test_json_schema_is_valid(path) -> None:  # type: ignore[no-untyped-def]
 
 def test_expected_schemas_are_shipped() -> None:
     names = {p.name for p in JSON_SCHEMAS}
-    assert {"manifest-v1.schema.json", "config.schema.json", "state-v1.schema.json", "report-v1.schema.json",
-            "rule-metadata.schema.json"} <= names
+    assert {
+        "manifest-v1.schema.json",
+        "config.schema.json",
+        "state-v1.schema.json",
+        "report-v1.schema.json",
+        "rule-metadata.schema.json",
+    } <= names
 
 
 def test_cedar_schema_parses() -> None:
@@ -31,7 +36,6 @@ def test_cedar_schema_parses() -> None:
 
 def test_example_state_validates(cli) -> None:  # type: ignore[no-untyped-def]
     from conftest import EXAMPLES
-
     from r1policy.sources.state import load_state
 
     state = load_state(EXAMPLES / "state.json")

@@ -29,8 +29,24 @@ def test_lookalikes_are_caught(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["deepseek-ai", "DeepSeek-AI", "meta-llama", "Qwen", "mistralai", "google", "microsoft", "deepmind",
-     "deepseek", "openai", "Qwen2", "tiiuae", "bigscience", "nvidia", "unsloth", "TheBloke"],
+    [
+        "deepseek-ai",
+        "DeepSeek-AI",
+        "meta-llama",
+        "Qwen",
+        "mistralai",
+        "google",
+        "microsoft",
+        "deepmind",
+        "deepseek",
+        "openai",
+        "Qwen2",
+        "tiiuae",
+        "bigscience",
+        "nvidia",
+        "unsloth",
+        "TheBloke",
+    ],
 )
 def test_trusted_and_unrelated_names_are_not_flagged(name: str) -> None:
     # Qwen2 is within distance 1 of "Qwen", but short names only match after folding.

@@ -51,10 +51,14 @@ def _describe(error: Any, doc: Document) -> InputError:
 
 def validate_document(doc: Document, schema_name: str) -> None:
     """Raise InputError for the first schema violation in file order."""
-    errors = list(validator(schema_name).iter_errors(doc.value))
+    errors = [_leaf(e) for e in validator(schema_name).iter_errors(doc.value)]
     if not errors:
         return
-    described = [_describe(_leaf(e), doc) for e in errors]
+    # A misspelt required key fails twice: "'x' is a required property" on the parent and "unknown
+    # field 'x_'" on the key itself. The latter points at the right line and suggests the fix.
+    unknown_at = {tuple(e.absolute_path) for e in errors if e.validator == "additionalProperties"}
+    errors = [e for e in errors if not (e.validator == "required" and tuple(e.absolute_path) in unknown_at)]
+    described = [_describe(e, doc) for e in errors]
     described.sort(key=lambda e: (e.position.line or 0, e.position.column or 0))
     raise described[0]
 

@@ -7,6 +7,7 @@ are refused, bytes must be UTF-8, and files over a size limit are refused before
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import re
 from collections.abc import Callable, Iterator
@@ -106,6 +107,7 @@ class _Builder:
         self.visited = 0
         self.constructor = _Loader("")
         self.tag_handler = tag_handler
+        self.active: set[int] = set()  # collection nodes being built: an alias back to one is a cycle
 
     def build(self, node: yaml.Node, path: JsonPath) -> Any:
         self.visited += 1
@@ -127,20 +129,37 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+            with self._entered(node):
+                return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
         if isinstance(node, yaml.ScalarNode) and not node.tag.startswith("tag:yaml.org,2002:"):
             return node.value
         try:
             value = self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             raise InputError(self._pos(node), f"invalid value: {_problem(exc)}") from exc
+        except (ValueError, OverflowError) as exc:  # an impossible unquoted date such as 2026-13-45
+            raise InputError(self._pos(node), f"invalid value {node.value!r}: {exc}") from exc
         if isinstance(value, _dt.datetime | _dt.date) or value is None:
             return value
         if isinstance(value, bytes):
             raise InputError(self._pos(node), "binary values are not supported")
         return value
 
+    @contextlib.contextmanager
+    def _entered(self, node: yaml.Node) -> Iterator[None]:
+        if id(node) in self.active:
+            raise InputError(self._pos(node), "recursive YAML alias: this value contains itself")
+        self.active.add(id(node))
+        try:
+            yield
+        finally:
+            self.active.discard(id(node))
+
     def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
+        with self._entered(node):
+            return self._mapping_items(node, path)
+
+    def _mapping_items(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
         merged: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -151,7 +170,10 @@ class _Builder:
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise InputError(self._pos(key_node), "mapping keys must be plain scalars")
-            key = str(self.constructor.construct_object(key_node))
+            try:
+                key = str(self.constructor.construct_object(key_node))
+            except (yaml.YAMLError, ValueError, OverflowError) as exc:
+                raise InputError(self._pos(key_node), f"invalid key {key_node.value!r}: {exc}") from exc
             if key in result:
                 raise InputError(self._pos(key_node), f"duplicate key {key!r}")
             self.doc.key_positions[(*path, key)] = (
