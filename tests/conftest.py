@@ -112,3 +112,18 @@ def write_case(
     paths["state"].write_text(json.dumps(base["state"]))
     paths["config"].write_text(yaml.safe_dump(patch(base["config"], config or {}), sort_keys=False))
     return paths
+
+
+def check_case(paths: dict[str, Path], *extra: str | Path) -> Result:
+    """`r1policy check` of a written case with its state and config, as JSON."""
+    return run_cli(
+        "check",
+        paths["manifest"],
+        "--state",
+        paths["state"],
+        "--config",
+        paths["config"],
+        "--format",
+        "json",
+        *extra,
+    )

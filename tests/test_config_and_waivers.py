@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from conftest import finding_set, run_cli, write_case
+from conftest import check_case, finding_set, run_cli, write_case
 
 ENDPOINT_ARN = "arn:aws:sagemaker:us-east-1:111122223333:endpoint/dev-box"
 
 
-def _check(paths, *extra):  # type: ignore[no-untyped-def]
-    return run_cli(
-        "check",
-        paths["manifest"],
-        "--state",
-        paths["state"],
-        "--config",
-        paths["config"],
-        "--format",
-        "json",
-        *extra,
-    )
-
-
 def test_clean_baseline_is_allowed_with_no_findings(tmp_path) -> None:  # type: ignore[no-untyped-def]
     paths = write_case(tmp_path)
-    result = _check(paths)
+    result = check_case(paths)
     assert result.code == 0
     data = result.json
     assert data["decision"] == "allow"
@@ -49,7 +35,7 @@ def test_active_waiver_waives_and_keeps_the_finding_listed(tmp_path) -> None:  #
     paths = write_case(
         tmp_path, name="dev-box", manifest={"spec": {"endpoint": {"vpc": None}}}, config={"waivers": [waiver]}
     )
-    result = _check(paths)
+    result = check_case(paths)
     assert result.code == 0
     data = result.json
     assert finding_set(data, "fail", "error", "waived") == {("R1-EP-004", "waived", ENDPOINT_ARN)}
@@ -74,7 +60,7 @@ def test_expired_waiver_waives_nothing_and_is_reported(tmp_path) -> None:  # typ
     paths = write_case(
         tmp_path, name="dev-box", manifest={"spec": {"endpoint": {"vpc": None}}}, config={"waivers": [waiver]}
     )
-    result = _check(paths)
+    result = check_case(paths)
     assert result.code == 1
     data = result.json
     assert finding_set(data, "fail", "error", "waived") == {("R1-EP-004", "fail", ENDPOINT_ARN)}
@@ -93,7 +79,7 @@ def test_enforcement_override_to_warn_does_not_block(tmp_path) -> None:  # type:
         manifest={"spec": {"endpoint": {"vpc": None}}},
         config={"rules": {"R1-EP-004": {"enforcement": "warn"}}},
     )
-    result = _check(paths)
+    result = check_case(paths)
     assert result.code == 0
     data = result.json
     assert data["summary"]["warnings"] == 1
@@ -106,7 +92,7 @@ def test_enforcement_off_reports_skipped(tmp_path) -> None:  # type: ignore[no-u
         manifest={"spec": {"endpoint": {"vpc": None}}},
         config={"rules": {"R1-EP-004": {"enforcement": "off"}}},
     )
-    data = _check(paths).json
+    data = check_case(paths).json
     assert {
         (f["rule_id"], f["status"], f["enforcement"]) for f in data["findings"] if f["rule_id"] == "R1-EP-004"
     } == {("R1-EP-004", "skipped", "off")}

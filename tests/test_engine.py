@@ -7,26 +7,12 @@ import json
 
 import pytest
 
-from conftest import finding_set, run_cli, write_case
+from conftest import check_case, finding_set, run_cli, write_case
 from r1policy.findings import Enforcement, Finding, Severity, Status, Subject, SubjectType
 from r1policy.formats import Format, RenderOptions, writers
 from r1policy.report import Report
 
 ARN = "arn:aws:sagemaker:us-east-1:111122223333:endpoint/case"
-
-
-def _json_check(paths, *extra):  # type: ignore[no-untyped-def]
-    return run_cli(
-        "check",
-        paths["manifest"],
-        "--state",
-        paths["state"],
-        "--config",
-        paths["config"],
-        "--format",
-        "json",
-        *extra,
-    )
 
 
 def test_custom_annotated_policy_is_evaluated(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -39,7 +25,7 @@ def test_custom_annotated_policy_is_evaluated(tmp_path) -> None:  # type: ignore
         'when { resource.stage == "prod" };\n'
     )
     paths = write_case(tmp_path)
-    result = _json_check(paths, "--policies", policies)
+    result = check_case(paths, "--policies", policies)
     assert result.code == 1
     assert finding_set(result.json, "fail") == {("ACME-001", "fail", "case")}
     assert result.json["findings"][0]["message"] == "stage prod is not allowed"
@@ -89,7 +75,7 @@ def test_policy_runtime_error_is_an_error_never_a_pass(tmp_path) -> None:  # typ
         "when { resource has capacity && resource.capacity.weights_mib * 9223372036854775807 > 0 };\n"
     )
     paths = write_case(tmp_path)
-    result = _json_check(paths, "--policies", policies)
+    result = check_case(paths, "--policies", policies)
     assert result.code == 1
     (finding,) = [f for f in result.json["findings"] if f["rule_id"] == "ACME-005"]
     assert finding["status"] == "error"
@@ -100,7 +86,7 @@ def test_env_revision_overrides_manifest_and_points_at_env_line(tmp_path) -> Non
     paths = write_case(
         tmp_path, hub=True, manifest={"spec": {"container": {"env": {"HF_MODEL_REVISION": "main"}}}}
     )
-    data = _json_check(paths).json
+    data = check_case(paths).json
     hub001 = [f for f in data["findings"] if f["rule_id"] == "R1-HUB-001"]
     assert [(f["status"], f["subject"]["id"]) for f in hub001] == [
         ("fail", "hf://deepseek-ai/DeepSeek-R1-Distill-Llama-8B@main")
@@ -114,7 +100,7 @@ def test_env_trust_remote_code_is_honoured(tmp_path) -> None:  # type: ignore[no
     paths = write_case(
         tmp_path, hub=True, manifest={"spec": {"container": {"env": {"OPTION_TRUST_REMOTE_CODE": "true"}}}}
     )
-    data = _json_check(paths).json
+    data = check_case(paths).json
     assert ("R1-HUB-005", "fail") in {(f["rule_id"], f["status"]) for f in data["findings"]}
 
 
@@ -124,13 +110,13 @@ def test_env_model_id_on_s3_switches_source(tmp_path) -> None:  # type: ignore[n
         hub=True,
         manifest={"spec": {"container": {"env": {"HF_MODEL_ID": "s3://other-bucket/llama/"}}}},
     )
-    data = _json_check(paths).json
+    data = check_case(paths).json
     assert ("R1-S3-008", "fail", "case") in finding_set(data)
 
 
 def test_finding_location_points_at_the_offending_field(tmp_path) -> None:  # type: ignore[no-untyped-def]
     paths = write_case(tmp_path, manifest={"spec": {"endpoint": {"instance_type": "ml.p4de.24xlarge"}}})
-    data = _json_check(paths).json
+    data = check_case(paths).json
     (finding,) = [f for f in data["findings"] if f["rule_id"] == "R1-EP-001"]
     lines = paths["manifest"].read_text().splitlines()
     loc = finding["location"]
@@ -210,7 +196,7 @@ def test_secrets_in_messages_are_redacted() -> None:
 
 def test_show_passed_lists_passes(tmp_path) -> None:  # type: ignore[no-untyped-def]
     paths = write_case(tmp_path)
-    data = _json_check(paths, "--show-passed").json
+    data = check_case(paths, "--show-passed").json
     statuses = [f["status"] for f in data["findings"]]
     assert len(statuses) == 20 and statuses.count("pass") == 16 and statuses.count("skipped") == 4
     json.dumps(data)
