@@ -76,3 +76,13 @@ def test_s3_prefix_matches_a_known_model_by_exact_segment_only() -> None:
     assert known_model(None, "s3://b/deepseek-r1-distill-llama-8b/") is not None
     assert known_model(None, "s3://b/models/deepseek-r1/") is not None
     assert known_model(None, "s3://b/my-deepseek-r1-finetune/") is None
+
+
+def test_local_nvme_families_are_data() -> None:
+    from r1policy.facts.capacity import has_local_instance_storage
+
+    assert has_local_instance_storage("ml.g5.2xlarge") and has_local_instance_storage("ml.p5e.48xlarge")
+    assert not has_local_instance_storage("ml.inf2.48xlarge") and not has_local_instance_storage(
+        "ml.p3.8xlarge"
+    )
+    assert not has_local_instance_storage("not-an-instance")

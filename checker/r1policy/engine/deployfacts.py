@@ -8,7 +8,7 @@ from typing import Any
 
 from r1policy.config import Config
 from r1policy.engine.bucketfacts import BucketFacts
-from r1policy.facts.capacity import instance_capacity, known_model, weights_mib
+from r1policy.facts.capacity import has_local_instance_storage, instance_capacity, known_model, weights_mib
 from r1policy.facts.image import parse_image, registry_approved
 from r1policy.facts.typosquat import lookalike_of
 from r1policy.model import Deployment, SourceKind
@@ -98,6 +98,7 @@ def deployment_facts(dep: Deployment, config: Config, bucket: BucketFacts | None
             "network_isolation": ep.network_isolation,
             "in_vpc": bool(ep.vpc_subnets and ep.vpc_security_groups),
             "has_kms_key": bool(ep.kms_key),
+            "local_instance_storage": has_local_instance_storage(ep.instance_type or ""),
             "data_capture_enabled": ep.data_capture is not None,
             "data_capture_kms": bool(ep.data_capture and ep.data_capture.kms_key),
             "async_output_enabled": ep.async_output is not None,

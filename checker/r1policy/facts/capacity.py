@@ -45,6 +45,13 @@ def instance_capacity(instance_type: str) -> InstanceCapacity | None:
     )
 
 
+def has_local_instance_storage(instance_type: str) -> bool:
+    """Whether the instance's ML storage volume is local NVMe instance store (hardware-encrypted)."""
+    parts = instance_type.split(".")
+    families: list[str] = load_data("instance-types.json")["local_nvme_families"]
+    return len(parts) == 3 and parts[1] in families
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
