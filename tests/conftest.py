@@ -95,13 +95,12 @@ def write_case(
     """Write a patched baseline manifest, the baseline state and a config into tmp_path."""
     import yaml
 
-    from r1policy.policytest import patch
+    from r1policy.policytest import base_manifest, patch
 
     base = base_documents()
-    doc = patch(base["manifest"], {"metadata": {"name": name}, "spec": {"endpoint": {"name": name}}})
-    if hub:
-        doc["spec"]["model"] = base["hub_model"]
-        doc["spec"]["container"]["env"].pop("HF_MODEL_ID", None)
+    doc = patch(
+        base_manifest(base, hub=hub), {"metadata": {"name": name}, "spec": {"endpoint": {"name": name}}}
+    )
     doc = patch(doc, manifest or {})
     paths = {
         "manifest": tmp_path / f"{name}.yaml",

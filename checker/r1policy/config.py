@@ -59,6 +59,14 @@ class Config:
     waivers: tuple[Waiver, ...] = ()
     source: str = "(built-in defaults)"
 
+    def enforcement_of(self, rule_id: str, default: Enforcement) -> Enforcement:
+        override = self.rules.get(rule_id)
+        return override.enforcement if override and override.enforcement else default
+
+    def severity_of(self, rule_id: str, default: Severity) -> Severity:
+        override = self.rules.get(rule_id)
+        return override.severity if override and override.severity else default
+
 
 def load_config(explicit: Path | None, cwd: Path) -> Config:
     if explicit is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
@@ -129,7 +129,6 @@ class Finding:
     waiver: WaiverRef | None = None
     expired_waiver: WaiverRef | None = None
     deployment: str | None = None
-    extra: tuple[tuple[str, str], ...] = field(default=())
 
     @classmethod
     def create(

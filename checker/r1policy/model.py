@@ -71,8 +71,9 @@ class ModelSource:
 
 @dataclass(frozen=True)
 class Encryption:
+    """An enabled output (data capture, async inference) and the KMS key that encrypts it, if any."""
+
     kms_key: str | None
-    enabled: bool
 
 
 @dataclass(frozen=True)

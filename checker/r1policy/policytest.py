@@ -88,13 +88,18 @@ def patch(base: Any, change: Any) -> Any:
     return copy.deepcopy(change)
 
 
-def run_case(registry: RuleRegistry, case: Case, base: dict[str, Any]) -> CaseResult:
-    spec = case.spec
-    manifest = copy.deepcopy(base["manifest"])
-    if spec.get("base") == "hub":
+def base_manifest(base: dict[str, Any], *, hub: bool) -> dict[str, Any]:
+    """A copy of the baseline manifest; with `hub`, the model comes from the Hub instead of S3."""
+    manifest: dict[str, Any] = copy.deepcopy(base["manifest"])
+    if hub:
         manifest["spec"]["model"] = copy.deepcopy(base["hub_model"])
         manifest["spec"]["container"]["env"].pop("HF_MODEL_ID", None)
-    manifest = patch(manifest, spec.get("manifest") or {})
+    return manifest
+
+
+def run_case(registry: RuleRegistry, case: Case, base: dict[str, Any]) -> CaseResult:
+    spec = case.spec
+    manifest = patch(base_manifest(base, hub=spec.get("base") == "hub"), spec.get("manifest") or {})
     where = f"{case.path}#{case.name}"
     deployment = load_native(Document(path=where, value=manifest))
     state = None

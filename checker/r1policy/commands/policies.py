@@ -18,9 +18,8 @@ def run_policies(args: argparse.Namespace) -> int:
     if args.policies_command == "list":
         out.write(f"{'ID':<12} {'SEVERITY':<9} {'ENFORCE':<8} {'SUBJECT':<11} {'ORIGIN':<8} TITLE\n")
         for rule in registry.rules.values():
-            override = config.rules.get(rule.id)
-            enforcement = override.enforcement if override and override.enforcement else rule.enforcement
-            severity = override.severity if override and override.severity else rule.severity
+            enforcement = config.enforcement_of(rule.id, rule.enforcement)
+            severity = config.severity_of(rule.id, rule.severity)
             origin = "built-in" if rule.builtin else "custom"
             columns = (rule.id, severity.value, enforcement.value, rule.subject.value, origin)
             out.write("{:<12} {:<9} {:<8} {:<11} {:<8} ".format(*columns) + rule.title + "\n")

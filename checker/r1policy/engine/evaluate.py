@@ -112,18 +112,19 @@ class Evaluator:
         self.no_state_hint = no_state_hint
 
     def enforcement(self, rule: RuleMeta) -> Enforcement:
-        override = self.config.rules.get(rule.id)
-        return override.enforcement if override and override.enforcement else rule.enforcement
+        return self.config.enforcement_of(rule.id, rule.enforcement)
 
     def evaluate(self, deployments: list[Deployment]) -> Outcome:
         buckets: dict[str, BucketFacts] = {}
-        bucket_refs: dict[str, Deployment] = {}
         for dep in deployments:
             name = dep.model.bucket
             if name and name not in buckets:
                 buckets[name] = bucket_facts(name, self.state, self.config, no_state_hint=self.no_state_hint)
-                bucket_refs[name] = dep
         facts = [deployment_facts(d, self.config, buckets.get(d.model.bucket or "")) for d in deployments]
+        # Bucket findings borrow names and a location from the first deployment that loads from the bucket.
+        bucket_refs: dict[str, DeploymentFacts] = {}
+        for item in facts:
+            bucket_refs.setdefault(item.deployment.model.bucket or "", item)
         verdicts = self._cedar(facts, [b for b in buckets.values() if b.known])
         outcome = Outcome()
         for item in facts:
@@ -144,7 +145,7 @@ class Evaluator:
         for bucket in buckets.values():
             ref = bucket_refs[bucket.name]
             matched, errored = verdicts.get(("B", bucket.name), ({}, {}))
-            names = deployment_facts(ref, self.config, bucket).names
+            names = dict(ref.names)
             names.update(
                 bucket=bucket.name,
                 bucket_region=bucket.region or "<BUCKET_REGION>",
@@ -158,7 +159,7 @@ class Evaluator:
                 for j in self._judge(
                     rule, bucket.unavailable, None, names, matched.get(rule.id), errored.get(rule.id)
                 ):
-                    self._emit(outcome, rule, j, subject, None, ref.location_of(FIELD_S3_URI))
+                    self._emit(outcome, rule, j, subject, None, ref.deployment.location_of(FIELD_S3_URI))
         outcome.findings.sort(key=Finding.sort_key)
         return outcome
 
@@ -225,8 +226,7 @@ class Evaluator:
         location: Location | None,
     ) -> None:
         status = judgement.status
-        override = self.config.rules.get(rule.id)
-        severity = override.severity if override and override.severity else rule.severity
+        severity = self.config.severity_of(rule.id, rule.severity)
         if status is Status.FAIL:
             message = render_message(rule, judgement.reason, judgement.names)
         elif status is Status.PASS:

@@ -54,7 +54,7 @@ class RuleRegistry:
     # -- loading -----------------------------------------------------------------------------
     def add_rule_folder(self, folder: Path, *, builtin: bool) -> None:
         meta = load_metadata(folder / "rule.yaml", builtin=builtin)
-        self._add(meta, folder / "policy.cedar", annotated=False)
+        self._add(meta, folder / "policy.cedar")
 
     def add_policy_file(self, path: Path) -> None:
         """A loose custom .cedar file: metadata comes from its annotations (@id, @title, @severity ...)."""
@@ -75,7 +75,7 @@ class RuleRegistry:
             self._register(annotation_metadata(rule_id, annotations, path), path)
         self._add_policies(text, est, path)
 
-    def _add(self, meta: RuleMeta, policy_path: Path, *, annotated: bool) -> None:
+    def _add(self, meta: RuleMeta, policy_path: Path) -> None:
         if not policy_path.is_file():
             raise PolicyLoadError(Position(str(policy_path)), f"rule {meta.id} has no policy.cedar")
         text = read_text(policy_path)

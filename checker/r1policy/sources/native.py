@@ -149,4 +149,4 @@ def _env_str(value: Any) -> str:
 def _output(spec: dict[str, Any] | None) -> Encryption | None:
     if spec is None or not spec.get("enabled", False):
         return None
-    return Encryption(kms_key=spec.get("kms_key"), enabled=True)
+    return Encryption(kms_key=spec.get("kms_key"))
