@@ -4,6 +4,7 @@ locations of findings, and the format registry."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -131,65 +132,44 @@ def test_every_format_has_exactly_one_writer() -> None:
     assert set(writers()) == set(Format)
 
 
+def _finding(**changes: Any) -> Finding:
+    """A passed finding built through the real constructor, with some fields changed."""
+    fields: dict[str, Any] = {
+        "rule_id": "R1-EP-001",
+        "title": "t",
+        "severity": Severity.HIGH,
+        "status": Status.PASS,
+        "enforcement": Enforcement.BLOCK,
+        "subject": Subject(SubjectType.DEPLOYMENT, "d"),
+        "message": "x",
+    }
+    return Finding.create(**(fields | changes))
+
+
 @pytest.mark.parametrize("fmt", list(Format))
 def test_every_format_renders_non_ascii_and_long_messages(fmt: Format) -> None:
-    finding = Finding.create(
-        rule_id="R1-EP-001",
-        title="Ünïcödé title",
-        severity=Severity.HIGH,
-        status=Status.PASS,
-        enforcement=Enforcement.BLOCK,
-        subject=Subject(SubjectType.DEPLOYMENT, "dépl-😀"),
-        message="m" * 5000,
+    finding = _finding(
+        title="Ünïcödé title", subject=Subject(SubjectType.DEPLOYMENT, "dépl-😀"), message="m" * 5000
     )
     text = writers()[fmt](Report([finding]), RenderOptions(show_passed=True))
     assert "dépl" in text
 
 
-def test_finding_constructor_enforces_invariants() -> None:
-    subject = Subject(SubjectType.DEPLOYMENT, "d")
-    with pytest.raises(ValueError, match="how to fix"):
-        Finding.create(
-            rule_id="R1-EP-001",
-            title="t",
-            severity=Severity.HIGH,
-            status=Status.FAIL,
-            enforcement=Enforcement.BLOCK,
-            subject=subject,
-            message="x",
-        )
-    with pytest.raises(ValueError, match="waiver"):
-        Finding.create(
-            rule_id="R1-EP-001",
-            title="t",
-            severity=Severity.HIGH,
-            status=Status.WAIVED,
-            enforcement=Enforcement.BLOCK,
-            subject=subject,
-            message="x",
-        )
-    with pytest.raises(ValueError, match="rule id"):
-        Finding.create(
-            rule_id="bad id",
-            title="t",
-            severity=Severity.HIGH,
-            status=Status.PASS,
-            enforcement=Enforcement.BLOCK,
-            subject=subject,
-            message="x",
-        )
+@pytest.mark.parametrize(
+    ("changes", "complaint"),
+    [
+        ({"status": Status.FAIL}, "how to fix"),
+        ({"status": Status.WAIVED}, "waiver"),
+        ({"rule_id": "bad id"}, "rule id"),
+    ],
+)
+def test_finding_constructor_enforces_invariants(changes: dict[str, Any], complaint: str) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        _finding(**changes)
 
 
 def test_secrets_in_messages_are_redacted() -> None:
-    finding = Finding.create(
-        rule_id="R1-EP-001",
-        title="t",
-        severity=Severity.HIGH,
-        status=Status.PASS,
-        enforcement=Enforcement.BLOCK,
-        subject=Subject(SubjectType.DEPLOYMENT, "d"),
-        message="key AKIAIOSFODNN7EXAMPLE leaked",
-    )
+    finding = _finding(message="key AKIAIOSFODNN7EXAMPLE leaked")
     assert "AKIAIOSFODNN7EXAMPLE" not in finding.message
     assert "AKIA…[redacted, 20 chars]" in finding.message
 
