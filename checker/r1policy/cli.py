@@ -1,11 +1,13 @@
-"""Command line: `r1policy check`, `r1policy policies list|show|test`."""
+"""Command line: `r1policy check|audit|scan|lock|snapshot|policies`."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from r1policy import __version__
@@ -81,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when a finding blocks")
     check.add_argument("--show-passed", action="store_true", help="list passed rules too")
 
+    _add_audit(sub)
+    _add_scan(sub)
+    _add_lock(sub)
+    _add_snapshot(sub)
     pol = sub.add_parser("policies", help="list, show and test the rules")
     psub = pol.add_subparsers(dest="policies_command", metavar="SUBCOMMAND", parser_class=_Parser)
     plist = psub.add_parser("list", help="list built-in and custom rules")
@@ -93,19 +99,85 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_formats(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--format",
+        action="append",
+        default=[],
+        metavar="FORMAT",
+        help="output format (table by default); repeatable, paired in order with --output",
+    )
+    p.add_argument(
+        "--output",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="write the matching --format here instead of stdout; repeatable",
+    )
+
+
+# Each command's options live in its own function below, so that the commands grow independently.
+
+
+def _add_audit(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "audit",
+        help="audit live SageMaker deployments and their buckets; write a report",
+        description="Enumerate live SageMaker models, endpoint configs and endpoints and their buckets, "
+        "evaluate the policies and write reports/<UTC timestamp>/audit.{json,md,html}.",
+    )
+    _common(p)
+
+
+def _add_scan(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "scan",
+        help="scan model artifacts without executing or unpickling them",
+        description="Scan model artifacts: local files or folders, s3://bucket/prefix, hf://org/repo@rev, "
+        "archives (nested).",
+    )
+    _common(p)
+
+
+def _add_lock(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "lock",
+        help="write or update r1policy.lock (resolved commits and file digests)",
+        description="Write or update r1policy.lock for hf://org/repo@rev and s3://bucket/prefix sources.",
+    )
+    _common(p)
+
+
+def _add_snapshot(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "snapshot",
+        help="capture the live AWS state the policies need into one JSON file",
+        description="Capture live AWS (and Hub) state for offline `check --state` / `audit --state`.",
+    )
+    _common(p)
+
+
+# command -> (module, function); each module is imported only when its command runs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("r1policy.commands.check", "run_check"),
+    "policies": ("r1policy.commands.policies", "run_policies"),
+    "audit": ("r1policy.commands.audit", "run_audit"),
+    "scan": ("r1policy.commands.scan", "run_scan"),
+    "lock": ("r1policy.commands.lock", "run_lock"),
+    "snapshot": ("r1policy.commands.snapshot", "run_snapshot"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args_list
     try:
         args = build_parser().parse_args(args_list)
-        if args.command == "check":
-            from r1policy.commands.check import run_check
-
-            return run_check(args)
-        if args.command == "policies":
-            from r1policy.commands.policies import run_policies
-
-            return run_policies(args)
+        target = COMMANDS.get(args.command or "")
+        if target is not None:
+            run: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(target[0]), target[1])
+            return run(args)
         build_parser().print_help(sys.stderr)
         return EXIT_TOOL
     except R1PolicyError as exc:
