@@ -21,6 +21,8 @@ EXAMPLES = ROOT / "examples"
 SCHEMAS = ROOT / "schemas"
 SHARED = ROOT.parent / "shared"
 
+pytest_plugins = ["tests.support.fixtures"]
+
 
 @dataclass
 class Result:
@@ -75,6 +77,16 @@ def finding_set(data: dict[str, Any], *statuses: str) -> set[tuple[str, str, str
 @pytest.fixture
 def cli() -> Any:
     return run_cli
+
+
+@pytest.fixture(autouse=True)
+def _hub_offline(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reaches huggingface.co: the Hub is offline with an empty response cache, unless a test
+    starts tests/support/hubserver.py and points HF_ENDPOINT at it (tests/test_hub_*.py)."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("R1POLICY_CACHE_DIR", str(tmp_path_factory.mktemp("r1policy-cache")))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
 
 
 def base_documents() -> dict[str, Any]:

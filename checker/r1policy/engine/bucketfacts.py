@@ -146,7 +146,9 @@ def _account_pab(
     account = entry.get("account_id")
     fact = "bucket.account_public_access_block"
     if account is None:
-        missing[fact] = f"the account of bucket {name} is not in the state snapshot"
+        missing[fact] = entry.get("errors", {}).get(
+            "account_id", f"the account of bucket {name} is not in the state snapshot"
+        )
         return
     info = state.accounts.get(account)
     if info is None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from r1policy.errors import InputError, Position
+from r1policy.model import Deployment
 from r1policy.validation import validate_document
 from r1policy.yamldoc import load_yaml_documents, read_text
 
@@ -22,6 +23,8 @@ class StateSnapshot:
     buckets: dict[str, dict[str, Any]] = field(default_factory=dict)
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     kms_keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # account id -> region -> {"models", "endpoint_configs", "endpoints": [Describe* dicts], "errors"}
+    sagemaker: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 def is_state(value: Any) -> bool:
@@ -51,4 +54,38 @@ def from_value(value: dict[str, Any], path: str) -> StateSnapshot:
         buckets=value.get("buckets", {}),
         accounts=value.get("accounts", {}),
         kms_keys=value.get("kms_keys", {}),
+        sagemaker=value.get("sagemaker", {}),
     )
+
+
+def with_existing_endpoints(deployments: list[Deployment], state: StateSnapshot | None) -> list[Deployment]:
+    """Give a manifest's endpoint the account of the live endpoint of the same name and region
+    (from `check --live` or a snapshot), so that its findings carry the real endpoint ARN."""
+    if state is None or not state.sagemaker:
+        return deployments
+    owners: dict[tuple[str, str], set[str]] = {}
+    for account, regions in state.sagemaker.items():
+        for region, entry in regions.items():
+            for endpoint in entry.get("endpoints", []):
+                owners.setdefault((region, endpoint.get("EndpointName", "")), set()).add(account)
+    result = []
+    for dep in deployments:
+        ep = dep.endpoint
+        if ep is not None and ep.account is None and ep.resource == "endpoint" and ep.region:
+            found = owners.get((ep.region, ep.name), set())
+            if len(found) == 1:
+                dep = replace(dep, endpoint=replace(ep, account=next(iter(found))))
+        result.append(dep)
+    return result
+
+
+def sagemaker_errors(state: StateSnapshot | None) -> list[str]:
+    """One line per SageMaker read that failed (a region not enabled, a denied Describe*)."""
+    if state is None:
+        return []
+    return [
+        f"account {account}, {region}: {what}: {why}"
+        for account, regions in sorted(state.sagemaker.items())
+        for region, entry in sorted(regions.items())
+        for what, why in sorted(entry.get("errors", {}).items())
+    ]

@@ -1,0 +1,110 @@
+"""One collection run: SageMaker inventories, the buckets they (or manifests) load from, KMS keys,
+account-level Block Public Access → a complete state-v1 document."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from r1policy import __version__
+from r1policy.aws.buckets import collect_buckets
+from r1policy.aws.pools import Pools
+from r1policy.aws.sagemaker import (
+    Inventory,
+    bucket_of,
+    describe_endpoints,
+    enumerate_sagemaker,
+    kms_keys_of,
+    s3_uris,
+)
+from r1policy.aws.session import AccountSession
+
+Progress = Callable[[str, int, int], None]
+
+
+def collect_state(
+    accounts: Sequence[AccountSession],
+    *,
+    regions: Sequence[str],
+    buckets: Iterable[str] = (),
+    endpoints: Iterable[tuple[str, str]] = (),
+    sagemaker: bool = False,
+    kms_keys: Iterable[tuple[str, str]] = (),
+    progress: Progress | None = None,
+    pools: Pools | None = None,
+) -> dict[str, Any]:
+    """Read what the policies need and return it as a state-v1 document (see ``r1policy.aws``)."""
+    own_pools = pools is None
+    pools = pools or Pools()
+    try:
+        inventories = _sagemaker(accounts, regions, endpoints, sagemaker, pools, progress)
+        referenced_by: dict[str, str] = {}
+        extra_keys: list[tuple[str, str, str]] = [
+            (accounts[0].account_id, region, key) for region, key in sorted(kms_keys) if accounts
+        ]
+        for inv in inventories:
+            for model in inv.models:
+                for uri in s3_uris(model):
+                    referenced_by.setdefault(bucket_of(uri), inv.account_id)
+            for config in inv.endpoint_configs:
+                extra_keys.extend((inv.account_id, inv.region, key) for key in kms_keys_of(config))
+        names = set(buckets) | set(referenced_by)
+        collection = collect_buckets(
+            accounts,
+            names,
+            pools=pools,
+            referenced_by=referenced_by,
+            extra_kms_keys=extra_keys,
+            progress=progress,
+        )
+    finally:
+        if own_pools:
+            pools.close()
+    doc: dict[str, Any] = {
+        "schema_version": 1,
+        "kind": "r1policy-state",
+        "captured_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "source": f"r1policy {__version__}: accounts "
+        + ", ".join(f"{a.account_id} ({a.label})" for a in accounts)
+        + "; regions "
+        + ", ".join(regions),
+        "accounts": dict(sorted(collection.accounts.items())),
+        "buckets": dict(sorted(collection.buckets.items())),
+        "kms_keys": dict(sorted(collection.kms_keys.items())),
+    }
+    sm: dict[str, dict[str, Any]] = {}
+    for inv in inventories:
+        sm.setdefault(inv.account_id, {})[inv.region] = inv.as_state()
+    if sm:
+        doc["sagemaker"] = sm
+    return doc
+
+
+def _sagemaker(
+    accounts: Sequence[AccountSession],
+    regions: Sequence[str],
+    endpoints: Iterable[tuple[str, str]],
+    enumerate_all: bool,
+    pools: Pools,
+    progress: Progress | None,
+) -> list[Inventory]:
+    inventories: list[Inventory] = []
+    if enumerate_all:
+        # One listing task per account+region, in the account's pool; describes run in region pools.
+        futures = [
+            pools.submit(
+                a.account_id, "", lambda a=a, r=r: enumerate_sagemaker(a, r, pools=pools, progress=progress)
+            )
+            for a in accounts
+            for r in regions
+        ]
+        inventories.extend(Pools.wait(futures))
+        return inventories
+    by_region: dict[str, set[str]] = {}
+    for region, name in endpoints:
+        by_region.setdefault(region, set()).add(name)
+    for account in accounts:
+        for region, names in sorted(by_region.items()):
+            inventories.append(describe_endpoints(account, region, names, pools=pools))
+    return inventories

@@ -1,0 +1,1 @@
+"""Test support: real servers on loopback (moto for AWS, a Hub-shaped server) and their pytest fixtures."""

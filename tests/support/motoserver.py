@@ -1,0 +1,227 @@
+"""A real moto server on loopback, in its own process, with moto 5.2.5's SageMaker gaps patched.
+
+Usage (tests use the ``moto_env`` fixture from ``tests/support/fixtures.py`` instead)::
+
+    from tests.support.motoserver import moto_server
+
+    with moto_server() as server:          # MotoServer: .endpoint_url, .port, .stop()
+        os.environ["AWS_ENDPOINT_URL"] = server.endpoint_url
+        ...                                # boto3 talks real HTTP to 127.0.0.1:<port>
+        server.reset()                     # POST /moto-api/reset: empty world
+        server.set_auth(0)                 # IAM enforcement on from the next request (0 = at once)
+
+Scripts outside ``tests/`` (demo, benchmarks) put the repository root on ``sys.path`` first.
+
+The server runs as ``python tests/support/motoserver.py`` in a child process: it binds port 0 on
+127.0.0.1, prints the port on stdout and serves until its stdin closes (so it dies with the parent).
+Patched in the child, inside moto's own classes (the client side is never touched):
+
+* SageMaker CreateEndpointConfig accepts the current GPU/accelerator families (g5, g6, g6e, p4d,
+  p4de, p5, p5e, p5en, inf2, trn1, trn1n), which moto 5.2.5 rejects.
+* CreateModel keeps ``EnableNetworkIsolation`` and reports no ``VpcConfig`` when none was set
+  (moto returns ``false`` and ``{}``).
+* CreateEndpointConfig keeps ``ExecutionRoleArn``, ``EnableNetworkIsolation`` and ``VpcConfig``.
+* With IAM enforcement on (``set_auth``), S3 reads are authorised under their real IAM action names
+  (``s3:GetEncryptionConfiguration``, ``s3:GetBucketOwnershipControls``,
+  ``s3:GetBucketObjectLockConfiguration``, ``s3:GetBucketPublicAccessBlock``,
+  ``s3:GetAccountPublicAccessBlock``); moto 5.2.5 checks ``s3:ListBucket`` or the operation name.
+
+S3 Control against a custom endpoint: botocore prefixes the host with the account id, which does
+not resolve on loopback. That fix lives on the client side of the product, not here:
+``r1policy.aws.session.install_s3control_fix(session)`` registers a ``before-sign.s3-control``
+handler that drops the label (before signing, so that the signature matches the host contacted);
+``r1policy.aws`` sessions install it whenever a custom endpoint (``AWS_ENDPOINT_URL``) is set, so
+tests and scripts seeding account-level Block Public Access with their own boto3 session call it
+themselves (``tests/support/awsworld.py`` does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_NEW_FAMILIES = re.compile(r"^ml\.(g5|g6|g6e|p4d|p4de|p5|p5e|p5en|inf2|trn1|trn1n)\.[0-9]*x?large$")
+_START_TIMEOUT = 90.0
+
+
+def apply_moto_patches() -> None:
+    """Patch moto's SageMaker model classes in this process (idempotent)."""
+    from moto.sagemaker import models, responses
+
+    if getattr(models, "_r1policy_patched", False):
+        return
+    models._r1policy_patched = True  # type: ignore[attr-defined]
+
+    config_cls: Any = models.FakeEndpointConfig
+    original_validate = config_cls.validate_instance_type
+
+    def validate_instance_type(self: Any, instance_type: str) -> None:
+        if _NEW_FAMILIES.match(instance_type or ""):
+            return
+        original_validate(self, instance_type)
+
+    config_cls.validate_instance_type = validate_instance_type
+
+    response_cls: Any = responses.SageMakerResponse
+    original_create_model = response_cls.create_model
+    original_create_config = response_cls.create_endpoint_config
+
+    def create_model(self: Any) -> Any:
+        result = original_create_model(self)
+        model = self.sagemaker_backend._models[self._get_param("ModelName")]
+        model.enable_network_isolation = bool(self._get_param("EnableNetworkIsolation", False))
+        if not model.vpc_config:
+            model.vpc_config = None  # dropped from the response, as AWS does
+        return result
+
+    def create_endpoint_config(self: Any) -> Any:
+        result = original_create_config(self)
+        config = self.sagemaker_backend.endpoint_configs[self._get_param("EndpointConfigName")]
+        for attr, param in (
+            ("execution_role_arn", "ExecutionRoleArn"),
+            ("enable_network_isolation", "EnableNetworkIsolation"),
+            ("vpc_config", "VpcConfig"),
+        ):
+            value = self._get_param(param)
+            if value is not None:
+                setattr(config, attr, value)
+        return result
+
+    response_cls.create_model = create_model
+    response_cls.create_endpoint_config = create_endpoint_config
+    _patch_iam_action_names()
+
+
+def _patch_iam_action_names() -> None:
+    """With IAM enforcement on, authorise S3 reads under their real IAM action names."""
+    from moto.iam import access_control
+    from moto.s3 import responses as s3_responses
+
+    # moto 5.2.5 knows no sub-resource for these GETs and checks s3:ListBucket instead.
+    s3_responses.ACTION_MAP["BUCKET"]["GET"].update(
+        {
+            "encryption": "GetEncryptionConfiguration",
+            "ownershipControls": "GetBucketOwnershipControls",
+            "object-lock": "GetBucketObjectLockConfiguration",
+            "publicAccessBlock": "GetBucketPublicAccessBlock",
+        }
+    )
+    request_cls: Any = access_control.IAMRequest
+    base_init = access_control.IAMRequestBase.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        base_init(self, *args, **kwargs)
+        # S3 Control's account-level Block Public Access: s3:Get/PutAccountPublicAccessBlock in IAM.
+        if self._path.startswith("/v20180820/configuration/publicAccessBlock"):
+            self._action = self._action.replace("PublicAccessBlock", "AccountPublicAccessBlock")
+
+    request_cls.__init__ = init
+
+
+@dataclass
+class MotoServer:
+    """A running moto server child process."""
+
+    port: int
+    process: subprocess.Popen[str] = field(repr=False)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _post(self, path: str, body: bytes = b"") -> dict[str, Any]:
+        request = urllib.request.Request(
+            self.endpoint_url + path,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "text/plain"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            data: dict[str, Any] = json.loads(response.read() or b"{}")
+        return data
+
+    def reset(self) -> None:
+        """Forget every resource (and switch IAM enforcement off again)."""
+        self.set_auth(None)
+        self._post("/moto-api/reset")
+
+    def set_auth(self, initial_no_auth_action_count: int | None) -> None:
+        """Enforce IAM after that many unauthenticated requests (None: never enforce)."""
+        value = "inf" if initial_no_auth_action_count is None else str(initial_no_auth_action_count)
+        self._post("/moto-api/reset-auth", value.encode())
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def start_moto_server(env: dict[str, str] | None = None) -> MotoServer:
+    """Start the patched moto server in a child process on a free loopback port."""
+    child_env = dict(os.environ if env is None else env)
+    # The server must not pick up the caller's own endpoint or IAM switches by accident.
+    child_env.pop("AWS_ENDPOINT_URL", None)
+    child_env.pop("INITIAL_NO_AUTH_ACTION_COUNT", None)
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve())],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=child_env,
+    )
+    assert process.stdout is not None
+    result: list[str] = []
+    reader = threading.Thread(target=lambda: result.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(_START_TIMEOUT)
+    line = result[0].strip() if result else ""
+    if not line.isdigit():
+        process.kill()
+        process.wait()
+        raise RuntimeError(f"moto server did not start (first line of output: {line!r})")
+    return MotoServer(port=int(line), process=process)
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[MotoServer]:
+    """Run a patched moto server for the duration of the block."""
+    server = start_moto_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _serve() -> None:
+    apply_moto_patches()
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    _, port = server.get_host_and_port()
+    sys.stdout.write(f"{port}\n")
+    sys.stdout.flush()
+    sys.stdin.read()  # returns when the parent closes our stdin or exits
+    server.stop()
+
+
+if __name__ == "__main__":
+    _serve()

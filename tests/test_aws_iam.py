@@ -1,0 +1,163 @@
+"""The auditor's IAM policy: read-only, sufficient (moto with IAM enforcement on), and a missing
+permission turns into `error` findings for exactly the rules that need it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from tests.support.awsworld import Bucket, Endpoint, World
+from tests.support.motoserver import MotoServer
+
+from aws_cases import write_config, write_manifest
+from conftest import ROOT, finding_set, run_cli
+
+POLICY = ROOT / "policies" / "iam" / "r1policy-auditor.json"
+READ_ONLY = re.compile(r"^(s3|kms|sagemaker):(List|Get|Describe)[A-Za-z]+$")
+BUCKET = "acme-weights"
+
+
+def _policy(without: str = "") -> dict[str, Any]:
+    doc = json.loads(POLICY.read_text())
+    for statement in doc["Statement"]:
+        statement["Action"] = [a for a in statement["Action"] if a != without]
+    doc["Statement"] = [s for s in doc["Statement"] if s["Action"]]
+    return doc
+
+
+def test_auditor_policy_is_read_only() -> None:
+    doc = json.loads(POLICY.read_text())
+    actions = [a for s in doc["Statement"] for a in s["Action"]]
+    assert all(s["Effect"] == "Allow" for s in doc["Statement"])
+    assert all("NotAction" not in s and "NotResource" not in s for s in doc["Statement"])
+    assert [a for a in actions if not READ_ONLY.match(a)] == []
+    assert len(actions) == len(set(actions))
+
+
+def _user(name: str, policy: dict[str, Any]) -> dict[str, str]:
+    iam = boto3.client("iam")
+    iam.create_user(UserName=name)
+    arn = iam.create_policy(PolicyName=f"{name}-policy", PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
+    iam.attach_user_policy(UserName=name, PolicyArn=arn)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+
+def _world(tmp_path: Path) -> tuple[Path, Path]:
+    world = World()
+    world.account_block_public_access()
+    # Bucket-level Block Public Access off: R1-S3-002 needs the account-level setting.
+    spec = world.seed_bucket(Bucket(BUCKET, block_public_access=False, object_lock=True))
+    world.seed_endpoint(Endpoint("r1-prod", BUCKET))
+    manifest = write_manifest(tmp_path / "deploy", "r1-prod", BUCKET, kms_key=spec.kms_key)
+    return manifest, write_config(tmp_path, [BUCKET])
+
+
+def _as(monkeypatch: pytest.MonkeyPatch, creds: dict[str, str]) -> None:
+    for key, value in creds.items():
+        monkeypatch.setenv(key, value)
+
+
+def _run(manifest: Path, config: Path, snap: Path) -> tuple[set[tuple[str, str, str]], dict[str, Any]]:
+    live = run_cli("check", manifest, "--live", "--config", config, "--format", "json", "--show-passed")
+    assert live.code in (0, 1), live.stderr
+    written = run_cli("snapshot", "--output", snap)
+    assert written.code == 0, written.stderr
+    doc = json.loads(snap.read_text())
+    for volatile in ("captured_at", "source"):
+        doc.pop(volatile)
+    return finding_set(live.json), doc
+
+
+def test_auditor_policy_is_sufficient(
+    moto_env: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest, config = _world(tmp_path)
+    admin = _user(
+        "admin", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    )
+    auditor = _user("auditor", _policy())
+    moto_env.set_auth(0)  # IAM enforcement on from here
+    _as(monkeypatch, admin)
+    admin_findings, admin_doc = _run(manifest, config, tmp_path / "admin.json")
+    _as(monkeypatch, auditor)
+    auditor_findings, auditor_doc = _run(manifest, config, tmp_path / "auditor.json")
+    assert auditor_findings == admin_findings
+    assert {s for _, s, _ in admin_findings} == {"pass", "skipped"}
+    assert auditor_doc == admin_doc
+    assert "errors" not in json.dumps(auditor_doc)
+
+
+@pytest.mark.parametrize(
+    ("permission", "rules"),
+    [
+        ("s3:GetBucketVersioning", {"R1-S3-005"}),
+        ("s3:GetEncryptionConfiguration", {"R1-S3-001"}),
+        ("kms:DescribeKey", {"R1-S3-001"}),
+        ("s3:GetAccountPublicAccessBlock", {"R1-S3-002"}),
+        ("s3:GetBucketPublicAccessBlock", {"R1-S3-002"}),
+        ("s3:GetBucketPolicy", {"R1-S3-003", "R1-S3-004"}),
+        ("s3:GetBucketAcl", {"R1-S3-003"}),
+        ("s3:GetBucketLogging", {"R1-S3-007"}),
+        ("s3:GetBucketLocation", {"R1-S3-006"}),
+    ],
+)
+def test_missing_permission_errors_exactly_its_rules(
+    moto_env: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, permission: str, rules: set[str]
+) -> None:
+    manifest, config = _world(tmp_path)
+    _as(monkeypatch, _user("auditor", _policy(without=permission)))
+    moto_env.set_auth(0)
+    result = run_cli("check", manifest, "--live", "--config", config, "--format", "json")
+    assert result.code == (0 if rules <= {"R1-S3-006", "R1-S3-007", "R1-S3-004"} else 1), result.stderr
+    bad = finding_set(result.json, "fail", "error")
+    assert {status for _, status, _ in bad} == {"error"}
+    assert {rule for rule, _, _ in bad} == rules
+    assert all("AccessDenied" in f["message"] for f in result.json["findings"] if f["status"] == "error")
+
+
+def test_missing_sagemaker_permission_is_recorded(
+    moto_env: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _world(tmp_path)
+    _as(monkeypatch, _user("auditor", _policy(without="sagemaker:DescribeEndpointConfig")))
+    moto_env.set_auth(0)
+    snap = tmp_path / "state.json"
+    assert run_cli("snapshot", "--output", snap).code == 0
+    region = json.loads(snap.read_text())["sagemaker"]["123456789012"]["us-east-1"]
+    assert region["endpoint_configs"] == []
+    assert list(region["errors"]) == ["endpoint-config/r1-prod"]
+    assert "AccessDenied" in region["errors"]["endpoint-config/r1-prod"]
+
+
+def _audit(tmp_path: Path, name: str, config: Path) -> set[tuple[str, str, str]]:
+    report_dir = tmp_path / name
+    args = ("--regions", "us-east-1", "--report-dir", report_dir, "--config", config)
+    result = run_cli("audit", *args, "--format", "json", "--show-passed")
+    assert result.code in (0, 1), result.stderr
+    return finding_set(json.loads(result.stdout))
+
+
+def test_audit_with_only_the_auditor_policy_equals_admin(
+    moto_env: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, config = _world(tmp_path)
+    admin = _user(
+        "admin", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    )
+    auditor = _user("auditor", _policy())
+    partial = _user("partial", _policy(without="s3:GetBucketLogging"))
+    moto_env.set_auth(0)
+    _as(monkeypatch, admin)
+    as_admin = _audit(tmp_path, "admin", config)
+    _as(monkeypatch, auditor)
+    assert _audit(tmp_path, "auditor", config) == as_admin
+    assert {status for _, status, _ in as_admin} <= {"pass", "skipped"}
+    _as(monkeypatch, partial)
+    as_partial = _audit(tmp_path, "partial", config)
+    assert as_partial - as_admin == {("R1-S3-007", "error", f"s3://{BUCKET}")}
+    assert as_admin - as_partial == {("R1-S3-007", "pass", f"s3://{BUCKET}")}
