@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from r1policy.findings import Location
 
@@ -89,11 +90,13 @@ class Endpoint:
     data_capture: Encryption | None = None
     async_output: Encryption | None = None
     account: str | None = None
+    # "endpoint", or "endpoint-config" for an endpoint configuration that no endpoint uses (yet).
+    resource: str = "endpoint"
 
     @property
     def arn(self) -> str | None:
         if self.account and self.region:
-            return f"arn:aws:sagemaker:{self.region}:{self.account}:endpoint/{self.name}"
+            return f"arn:aws:sagemaker:{self.region}:{self.account}:{self.resource}/{self.name}"
         return None
 
 
@@ -109,11 +112,49 @@ class Deployment:
     owner: str | None = None
     stage: str | None = None
     origin: Location | None = None
+    # Where it runs: "sagemaker", or "kubernetes" (SageMaker endpoint rules do not apply there).
+    platform: str = "sagemaker"
     # field name (FIELD_*) -> where it was written
     locations: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
+    # field name (FIELD_*) -> why its value is unknown (a template parameter without a default, an
+    # undecidable condition, ...): every rule that reads the field is `error`, never guessed.
+    unknown: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def location_of(self, *fields: str) -> Location | None:
         for name in fields:
             if name in self.locations:
                 return self.locations[name]
         return self.origin
+
+
+@dataclass(frozen=True)
+class FileBucket:
+    """A bucket defined in the checked files (CloudFormation template, Terraform plan), judged statically.
+
+    `record` has the shape of a state-v1 bucket record (schemas/state-v1.schema.json); `kms_keys` and
+    `accounts` hold what the same files say about its KMS key and account, shaped like the snapshot's
+    sections; `locations` maps a bucket fact (`bucket.encryption`, ...) to where it was written.
+    """
+
+    name: str
+    record: dict[str, Any]
+    origin: Location | None = None
+    locations: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
+    kms_keys: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, hash=False)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, hash=False)
+
+
+class Loaded(list[Deployment]):
+    """What a loader found in one document: its deployments (the list itself), plus the buckets the
+    file defines (judged statically) and notes for the report (e.g. "nothing to judge")."""
+
+    def __init__(self, deployments: list[Deployment] | None = None) -> None:
+        super().__init__(deployments or [])
+        self.buckets: list[FileBucket] = []
+        self.notes: list[str] = []
+
+    def absorb(self, other: list[Deployment]) -> None:
+        self.extend(other)
+        if isinstance(other, Loaded):
+            self.buckets.extend(other.buckets)
+            self.notes.extend(other.notes)

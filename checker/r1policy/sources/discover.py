@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from r1policy.errors import InputError, Position
-from r1policy.model import Deployment
+from r1policy.model import Deployment, FileBucket, Loaded
+from r1policy.sources.cfn_intrinsics import cfn_tag_handler
+from r1policy.sources.cloudformation import is_cloudformation, load_cloudformation
+from r1policy.sources.kubernetes import is_kubernetes, load_kubernetes
 from r1policy.sources.native import is_native, load_native
+from r1policy.sources.sagemaker_files import ApiRequests, is_api_request
 from r1policy.sources.state import is_state
+from r1policy.sources.terraform import is_terraform_plan, load_terraform_plan
 from r1policy.yamldoc import Document, load_yaml_documents, read_text
 
 MANIFEST_SUFFIXES = {".yaml", ".yml", ".json"}
@@ -22,9 +27,26 @@ Detector = Callable[[Any], bool]
 Loader = Callable[[Document], list[Deployment]]
 LOADERS: tuple[tuple[str, Detector, Loader], ...] = (
     ("r1policy/v1", is_native, lambda doc: [load_native(doc)]),
+    ("cloudformation", is_cloudformation, load_cloudformation),
+    ("terraform-plan", is_terraform_plan, load_terraform_plan),
+    ("kubernetes", is_kubernetes, load_kubernetes),
 )
 # Documents that are r1policy's own files rather than manifests.
 IGNORED: tuple[Detector, ...] = (is_state,)
+
+
+class Collector(Protocol):
+    """Documents that only make sense together (linked by name across files): `add` each during the
+    walk, `finish` turns them into deployments after every file is loaded."""
+
+    def add(self, doc: Document) -> None: ...
+
+    def finish(self) -> list[Deployment]: ...
+
+
+COLLECTORS: tuple[tuple[str, Detector, Callable[[], Collector]], ...] = (
+    ("sagemaker-api", is_api_request, ApiRequests),
+)
 
 
 @dataclass
@@ -32,6 +54,22 @@ class Inputs:
     deployments: list[Deployment] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     unrecognised: list[str] = field(default_factory=list)
+    # Buckets defined in the files (CloudFormation, Terraform), by name: judged even with --static.
+    buckets: dict[str, FileBucket] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def absorb(self, loaded: list[Deployment]) -> None:
+        if not isinstance(loaded, Loaded):
+            return
+        self.notes.extend(loaded.notes)
+        for bucket in loaded.buckets:
+            first = self.buckets.setdefault(bucket.name, bucket)
+            if first is not bucket and first.record != bucket.record:
+                where = bucket.origin
+                raise InputError(
+                    Position(where.path, where.line, where.column) if where else Position("."),
+                    f"bucket {bucket.name} is defined differently at {first.origin}",
+                )
 
 
 def _walk(root: Path) -> Iterable[Path]:
@@ -46,6 +84,19 @@ def _walk(root: Path) -> Iterable[Path]:
 def discover(paths: list[Path]) -> Inputs:
     inputs = Inputs()
     seen: dict[str, Deployment] = {}
+    collectors = {name: factory() for name, _, factory in COLLECTORS}
+
+    def add(dep: Deployment, path: Path) -> None:
+        first = seen.get(dep.name)
+        if first is not None:
+            where = dep.origin
+            raise InputError(
+                Position(where.path, where.line, where.column) if where else Position(str(path)),
+                f"duplicate deployment name {dep.name!r} (first defined at {first.origin})",
+            )
+        seen[dep.name] = dep
+        inputs.deployments.append(dep)
+
     for root in paths:
         if root.is_dir():
             candidates, explicit = list(_walk(root)), False
@@ -54,39 +105,54 @@ def discover(paths: list[Path]) -> Inputs:
         else:
             raise InputError(Position(str(root)), "no such file or directory")
         for path in candidates:
-            loaded = load_file(path, explicit=explicit)
+            loaded = load_file(path, explicit=explicit, collectors=collectors)
             if loaded is None:
                 inputs.unrecognised.append(str(path))
                 continue
             inputs.files.append(str(path))
             for dep in loaded:
-                first = seen.get(dep.name)
-                if first is not None:
-                    where = dep.origin
-                    raise InputError(
-                        Position(where.path, where.line, where.column) if where else Position(str(path)),
-                        f"duplicate deployment name {dep.name!r} (first defined at {first.origin})",
-                    )
-                seen[dep.name] = dep
-                inputs.deployments.append(dep)
+                add(dep, path)
+            inputs.absorb(loaded)
+    for collector in collectors.values():
+        for dep in collector.finish():
+            add(dep, Path(dep.origin.path if dep.origin else "."))
     return inputs
 
 
-def load_file(path: Path, *, explicit: bool) -> list[Deployment] | None:
-    """Deployments in one file; None when the file is not a manifest (skipped in folder walks)."""
+def load_file(
+    path: Path, *, explicit: bool, collectors: dict[str, Collector] | None = None
+) -> list[Deployment] | None:
+    """Deployments in one file; None when the file is not a manifest (skipped in folder walks).
+
+    Documents for a collector go to `collectors` (shared across the files of one run); without it,
+    they are linked within this file alone."""
+    own = collectors is None
+    active = {name: factory() for name, _, factory in COLLECTORS} if collectors is None else collectors
     shown = str(path)
     text = read_text(path, display=shown)
-    deployments: list[Deployment] = []
+    deployments = Loaded()
     recognised = False
-    for doc in load_yaml_documents(text, shown):
+    for doc in load_yaml_documents(text, shown, tag_handler=cfn_tag_handler):
         if doc.value is None or any(ignored(doc.value) for ignored in IGNORED):
             recognised = recognised or doc.value is not None
             continue
+        if doc.tags and not is_cloudformation(doc.value):  # YAML tags mean something only to CloudFormation
+            tagged, tag = next(iter(doc.tags.items()))
+            raise InputError(doc.position(tagged), f"unsupported YAML tag {tag!r}")
         for _name, detect, load in LOADERS:
             if detect(doc.value):
-                deployments.extend(load(doc))
+                deployments.absorb(load(doc))
                 recognised = True
                 break
+        else:
+            for name, detect, _factory in COLLECTORS:
+                if detect(doc.value):
+                    active[name].add(doc)
+                    recognised = True
+                    break
+    if own:
+        for collector in active.values():
+            deployments.extend(collector.finish())
     if not recognised:
         if explicit:
             raise InputError(
