@@ -1,0 +1,130 @@
+"""CloudFormation templates (YAML with short-form intrinsics, or JSON) → deployments and file buckets.
+
+`AWS::SageMaker::Model`, `EndpointConfig`, `Endpoint` and `InferenceComponent` have the property names
+of the SageMaker API, so after resolving intrinsics (`cfn_resolve`) they go through the same
+converter as API request files (`sagemaker_api.deployments_from_api`), with a `locate` callback that
+points every finding at the template line of the property. Links follow the template: a variant's
+`ModelName: !GetAtt Model.ModelName` links to that model even when CloudFormation generates its
+name; a resource without its name property is named by its logical id. Model data in a bucket of the
+same template links to that bucket, which is judged from the template (`cfn_buckets`).
+
+A value the template does not decide (a parameter without a default, `AWS::Region`, an undecidable
+condition, an import) is never guessed: the fields it feeds are recorded in `Deployment.unknown`, so
+every rule that reads them is `error`. Resources whose `Condition` is false are left out. A variant
+or endpoint that names a model or config the template does not define is an input error (exit 2),
+because what it deploys cannot be judged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from r1policy.errors import InputError
+from r1policy.findings import Location
+from r1policy.model import Loaded
+from r1policy.sources.cfn_buckets import file_buckets
+from r1policy.sources.cfn_resolve import Template
+from r1policy.sources.cfn_shapes import ApiBridge, Locator
+from r1policy.sources.cfn_values import Unknown
+from r1policy.sources.sagemaker_api import COMPONENT, CONFIG, ENDPOINT, MODEL, KeyPath
+from r1policy.yamldoc import Document
+
+KINDS = {
+    "AWS::SageMaker::Model": MODEL,
+    "AWS::SageMaker::EndpointConfig": CONFIG,
+    "AWS::SageMaker::Endpoint": ENDPOINT,
+    "AWS::SageMaker::InferenceComponent": COMPONENT,
+}
+
+
+def is_cloudformation(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    if "AWSTemplateFormatVersion" in value:
+        return True
+    resources = value.get("Resources")
+    return isinstance(resources, dict) and any(
+        isinstance(r, dict) and str(r.get("Type", "")).startswith(("AWS::", "Custom::"))
+        for r in resources.values()
+    )
+
+
+def load_cloudformation(doc: Document) -> Loaded:
+    return _TemplateLoader(Template(doc)).run()
+
+
+class _TemplateLoader:
+    def __init__(self, template: Template) -> None:
+        self.t = template
+        self.api_name: dict[str, str] = {}  # logical id -> API name
+
+    def run(self) -> Loaded:
+        t = self.t
+        live = set()
+        for logical in t.resources:
+            exists = t.resource_condition(logical)
+            if exists is not False:  # undecidable: judge it, it may be deployed
+                live.add(logical)
+        loaded = Loaded()
+        loaded.buckets.extend(file_buckets(t, live))
+        sagemaker = sorted(lg for lg in live if t.type_of(lg) in KINDS)
+        if not sagemaker:
+            loaded.notes.append(
+                f"{t.doc.path}: CloudFormation template without SageMaker resources: nothing to judge"
+            )
+            return loaded
+        for logical in sagemaker:
+            name = t.name_of(logical, ("Resources", logical))
+            api = name if isinstance(name, str) else logical
+            self.api_name[logical] = api
+        bridge = ApiBridge(t.doc.path)
+        for logical in sagemaker:
+            kind = KINDS[t.type_of(logical)]
+            bridge.add(kind, logical, self._shape(logical, kind), self._locator(logical))
+        loaded.extend(dep for dep, _ in bridge.convert())
+        return loaded
+
+    # -- shapes ------------------------------------------------------------------------------
+    def _shape(self, logical: str, kind: str) -> dict[str, Any]:
+        base = ("Resources", logical, "Properties")
+        props = self.t.resolve(self.t.properties(logical), base)
+        if not isinstance(props, dict):
+            raise InputError(self.t.pos(base), f"the Properties of {logical} are not decided by the template")
+        shape: dict[str, Any] = dict(props)
+        shape[f"{kind}Name"] = self.api_name[logical]
+        self._link(kind, props, shape)
+        return shape
+
+    def _link(self, kind: str, props: dict[str, Any], shape: dict[str, Any]) -> None:
+        """Replace references to resources of the template by the name the converter knows them by."""
+        if kind == CONFIG:
+            variants = props.get("ProductionVariants")
+            for i, variant in enumerate(variants if isinstance(variants, list) else []):
+                if isinstance(variant, dict) and "ModelName" in variant:
+                    shape["ProductionVariants"][i]["ModelName"] = self._target(variant["ModelName"], MODEL)
+        elif kind == ENDPOINT and "EndpointConfigName" in props:
+            shape["EndpointConfigName"] = self._target(props["EndpointConfigName"], CONFIG)
+        elif kind == COMPONENT:
+            if "EndpointName" in props:
+                shape["EndpointName"] = self._target(props["EndpointName"], ENDPOINT)
+            spec = props.get("Specification")
+            if isinstance(spec, dict) and "ModelName" in spec:
+                shape["Specification"]["ModelName"] = self._target(spec["ModelName"], MODEL)
+
+    def _target(self, value: Any, kind: str) -> Any:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, Unknown):
+            for ref in sorted(value.refs):
+                if ref in self.api_name and KINDS.get(self.t.type_of(ref)) == kind:
+                    return self.api_name[ref]
+            return value.display
+        return value
+
+    def _locator(self, logical: str) -> Locator:
+        def locate(path: KeyPath) -> Location:
+            full = ("Resources", logical, "Properties", *path) if path else ("Resources", logical)
+            pos = self.t.doc.position(full, key=True)
+            return Location(pos.path, pos.line, pos.column)
+
+        return locate
