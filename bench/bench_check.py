@@ -292,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help=f"update {DOC.relative_to(ROOT)}")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    # The `--state` run is not --static, so it would consult the Hub for the Hub-sourced manifests:
+    # keep it offline (Hub rules report `error`); bench/bench_hub.py measures the Hub path.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     base = load_base()
     info = machine_info()

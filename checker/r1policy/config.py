@@ -55,6 +55,8 @@ class Config:
     allow_pickle_weights: bool = False
     capacity_headroom_percent: int = 20
     approved_remote_code: tuple[tuple[str, str], ...] = ()
+    # R1-HUB-002 also asks the Hub whether each trusted publisher is a verified organisation.
+    require_verified_publisher: bool = False
     rules: dict[str, RuleOverride] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
     source: str = "(built-in defaults)"
@@ -148,6 +150,7 @@ def from_document(doc: Document) -> Config:
         allow_pickle_weights=bool(value.get("allow_pickle_weights", False)),
         capacity_headroom_percent=int(value.get("capacity_headroom_percent", 20)),
         approved_remote_code=tuple((e["repo"], e["revision"]) for e in value.get("approved_remote_code", [])),
+        require_verified_publisher=bool(value.get("require_verified_publisher", False)),
         rules=rules,
         waivers=tuple(waivers),
         source=doc.path,

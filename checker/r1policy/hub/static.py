@@ -1,0 +1,49 @@
+"""A Hub answered from a description instead of HTTP: rule cases (`policies test`) use it.
+
+The description is plain data (see `policies/cases-base.yaml`, key `hub`):
+`{"repos": {"<org/name>": {<RepoRecord JSON: sha, _id, gated, disabled, files, safetensors, scans_done,
+flagged, config, contents>, "refs": {"main": "<sha>"}, "access": true, "error": "<HubErrorKind>"}},
+"orgs": {"<org>": <isVerified>}}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from r1policy.hub.client import Lookup
+from r1policy.hub.errors import HubError, HubErrorKind
+from r1policy.hub.record import RepoRecord
+
+
+class StaticHub:
+    def __init__(self, description: dict[str, Any] | None) -> None:
+        description = description or {}
+        self.repos: dict[str, dict[str, Any]] = dict(description.get("repos") or {})
+        self.orgs: dict[str, bool | str] = dict(description.get("orgs") or {})
+
+    def lookup(self, repo: str, revision: str | None) -> Lookup:
+        entry = self.repos.get(repo)
+        where = f"{repo}@{revision}" if revision else repo
+        if entry is None:
+            raise HubError(
+                HubErrorKind.REPO_NOT_FOUND, f"Hub metadata for {where}: the repository does not exist"
+            )
+        if entry.get("error"):
+            kind = HubErrorKind(entry["error"])
+            raise HubError(kind, f"Hub metadata for {where}: {kind.value.replace('_', ' ')}")
+        sha = str(entry["sha"])
+        refs = {"main": sha, **(entry.get("refs") or {})}
+        if revision is not None and revision != sha and revision not in refs:
+            raise HubError(
+                HubErrorKind.REVISION_NOT_FOUND, f"Hub metadata for {where}: the revision does not exist"
+            )
+        resolved = sha if revision in (None, sha) else str(refs[revision])
+        record = RepoRecord.from_json({**entry, "repo": repo, "sha": resolved})
+        return Lookup(record, revision, entry.get("access", True))
+
+    def org_verified(self, org: str) -> bool:
+        value = self.orgs.get(org, False)
+        if isinstance(value, str):  # a failed request: the HubErrorKind
+            kind = HubErrorKind(value)
+            raise HubError(kind, f"organisation overview of {org}: {kind.value.replace('_', ' ')}")
+        return bool(value)

@@ -1,0 +1,218 @@
+"""The lock file `r1policy.lock` (schemas/lock-v1.schema.json): exact bytes per model source.
+
+```json
+{"kind": "r1policy-lock", "schema_version": 1,
+ "sources": {"hf://org/repo": {"revision": "<40-hex sha>", "repo_id": "<hub _id>",
+                               "files": {"config.json": {"sha256": "<hex>", "size": 1234,
+                                                         "version_id": null}}}}}
+```
+
+Source keys: `hf://org/repo` (the revision is a field, so a deployment at another revision is
+detectable), `s3://bucket/prefix/` (trailing slash; `revision` and `repo_id` are null, files may carry
+the S3 `version_id`), or `file:<path relative to the lock file>` for local scans.
+
+The file is deterministic: sorted keys, 2-space indent, trailing newline; every field is written,
+`null` included. `write_lock` writes atomically (temp file + rename). `load_lock` validates against
+the schema and raises `InputError` naming file and line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from r1policy.errors import InputError, OutputError, Position
+from r1policy.validation import validate_document
+from r1policy.yamldoc import load_yaml_documents, read_text
+
+SCHEMA = "lock-v1.schema.json"
+LOCK_KIND = "r1policy-lock"
+DEFAULT_LOCK_NAME = "r1policy.lock"
+MAX_LOCK_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LockedFile:
+    size: int
+    sha256: str
+    version_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LockedSource:
+    revision: str | None = None
+    repo_id: str | None = None
+    files: Mapping[str, LockedFile] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Lock:
+    sources: Mapping[str, LockedSource] = field(default_factory=dict)
+
+    def get(self, key: str) -> LockedSource | None:
+        return self.sources.get(key)
+
+
+# --- source keys -------------------------------------------------------------------------------
+
+
+def hub_key(repo: str) -> str:
+    """`hf://org/repo` for a Hub repository id `org/repo`."""
+    return f"hf://{repo.strip('/')}"
+
+
+def s3_key(bucket: str, prefix: str = "") -> str:
+    """`s3://bucket/prefix/` (always one trailing slash; `s3://bucket/` for the whole bucket)."""
+    cleaned = prefix.strip("/")
+    return f"s3://{bucket}/{cleaned}/" if cleaned else f"s3://{bucket}/"
+
+
+def s3_key_from_uri(uri: str) -> str:
+    """Normalise an `s3://bucket/prefix` URI to its lock key."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an s3:// URI: {uri!r}")
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
+    return s3_key(bucket, prefix)
+
+
+def file_key(path: Path, lock_path: Path) -> str:
+    """`file:<path relative to the lock file's folder>`, POSIX separators."""
+    base = lock_path.resolve().parent
+    rel = os.path.relpath(path.resolve(), base)
+    return "file:" + PurePosixPath(*Path(rel).parts).as_posix()
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def is_lock(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("kind") == LOCK_KIND
+
+
+def load_lock(path: Path) -> Lock:
+    """Read and validate a lock file; InputError (file:line) on anything wrong."""
+    text = read_text(path, limit=MAX_LOCK_BYTES)
+    display = str(path)
+    docs = list(load_yaml_documents(text, display))
+    if len(docs) != 1 or not is_lock(docs[0].value):
+        raise InputError(Position(display, 1, 1), f"not an r1policy lock file (kind: {LOCK_KIND})")
+    doc = docs[0]
+    version = doc.value.get("schema_version")
+    if version != 1:
+        raise InputError(
+            doc.position(("schema_version",)),
+            f"lock schema_version {version!r} is not supported (this r1policy reads version 1)",
+        )
+    validate_document(doc, SCHEMA)
+    return from_value(doc.value)
+
+
+def from_value(value: Mapping[str, Any]) -> Lock:
+    """Build a Lock from an already validated plain value."""
+    sources: dict[str, LockedSource] = {}
+    for key, src in value.get("sources", {}).items():
+        files = {
+            name: LockedFile(size=int(f["size"]), sha256=str(f["sha256"]), version_id=f.get("version_id"))
+            for name, f in src.get("files", {}).items()
+        }
+        sources[key] = LockedSource(revision=src.get("revision"), repo_id=src.get("repo_id"), files=files)
+    return Lock(sources=sources)
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def to_value(lock: Lock) -> dict[str, Any]:
+    return {
+        "schema_version": 1,
+        "kind": LOCK_KIND,
+        "sources": {
+            key: {
+                "revision": src.revision,
+                "repo_id": src.repo_id,
+                "files": {
+                    name: {"size": f.size, "sha256": f.sha256, "version_id": f.version_id}
+                    for name, f in sorted(src.files.items())
+                },
+            }
+            for key, src in sorted(lock.sources.items())
+        },
+    }
+
+
+def dumps(lock: Lock) -> str:
+    """The deterministic text of a lock file (sorted keys, 2-space indent, trailing newline)."""
+    return json.dumps(to_value(lock), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_lock(path: Path, lock: Lock) -> None:
+    """Write atomically: a temp file in the same folder, then rename over the target."""
+    text = dumps(lock)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        Path(tmp).replace(path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+
+
+# --- combining ----------------------------------------------------------------------------------
+
+
+def merge(old: Lock, new: Lock) -> Lock:
+    """`old` with every source of `new` replacing the entry of the same key (sources are atomic units)."""
+    sources = dict(old.sources)
+    sources.update(new.sources)
+    return Lock(sources=dict(sorted(sources.items())))
+
+
+def _short(value: str | None) -> str:
+    if value is None:
+        return "none"
+    return value[:12] if len(value) > 12 else value
+
+
+def _file_text(f: LockedFile) -> str:
+    version = f", version {f.version_id}" if f.version_id else ""
+    return f"{f.size:,} bytes, sha256 {f.sha256[:12]}{version}"
+
+
+def diff_locks(old: Lock, new: Lock) -> list[str]:
+    """Human-readable lines: `+` added, `-` removed, `~` changed; empty when equal."""
+    lines: list[str] = []
+    for key in sorted(set(old.sources) | set(new.sources)):
+        before, after = old.sources.get(key), new.sources.get(key)
+        if before is None and after is not None:
+            lines.append(f"+ {key} @ {_short(after.revision)} ({len(after.files)} files)")
+            continue
+        if after is None and before is not None:
+            lines.append(f"- {key} @ {_short(before.revision)} ({len(before.files)} files)")
+            continue
+        assert before is not None and after is not None
+        if before == after:
+            continue
+        lines.append(f"~ {key}")
+        if before.revision != after.revision:
+            lines.append(f"    revision: {before.revision or 'none'} -> {after.revision or 'none'}")
+        if before.repo_id != after.repo_id:
+            lines.append(f"    repo_id: {before.repo_id or 'none'} -> {after.repo_id or 'none'}")
+        for name in sorted(set(before.files) | set(after.files)):
+            fb, fa = before.files.get(name), after.files.get(name)
+            if fb is None and fa is not None:
+                lines.append(f"    + {name} ({_file_text(fa)})")
+            elif fa is None and fb is not None:
+                lines.append(f"    - {name} ({_file_text(fb)})")
+            elif fa != fb and fa is not None and fb is not None:
+                lines.append(f"    ~ {name}: {_file_text(fb)} -> {_file_text(fa)}")
+    return lines
