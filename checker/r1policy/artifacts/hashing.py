@@ -1,0 +1,108 @@
+"""A reader that hashes every byte that passes through it, once, and can be peeked and drained.
+
+The content analysers consume it sequentially with `.read(n)`; whatever they leave is drained with
+large `readinto` calls so that the SHA-256 covers the whole file in a single pass. hashlib releases
+the GIL for large updates, so files hashed in a thread pool run in parallel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Protocol
+
+CHUNK = 8 * 1024 * 1024
+
+
+class RawStream(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+class LimitExceeded(Exception):
+    """A size or ratio limit was hit while streaming; the stream is abandoned."""
+
+
+class HashingReader:
+    """`read(n)` / `peek(n)` / `drain()` over a raw stream, hashing (optionally) and counting."""
+
+    def __init__(self, raw: RawStream, *, hash_it: bool = True, limit: int | None = None) -> None:
+        self._raw = raw
+        self._hash: Any = hashlib.sha256() if hash_it else None
+        self._buffer = b""
+        self.consumed = 0  # bytes taken from the raw stream
+        self.position = 0  # bytes handed to the consumer
+        self._limit = limit
+        self.eof = False
+
+    def _pull(self, n: int) -> bytes:
+        if self._limit is not None and self.consumed + n > self._limit:
+            n = max(0, self._limit - self.consumed + 1)  # one byte past the limit proves excess
+        data = self._raw.read(n) if n else b""
+        if not data:
+            self.eof = True
+            return b""
+        self.consumed += len(data)
+        if self._limit is not None and self.consumed > self._limit:
+            raise LimitExceeded(f"more than {self._limit:,} bytes")
+        if self._hash is not None:
+            self._hash.update(data)
+        return data
+
+    def peek(self, n: int) -> bytes:
+        while len(self._buffer) < n and not self.eof:
+            chunk = self._pull(n - len(self._buffer))
+            if not chunk:
+                break
+            self._buffer += chunk
+        return self._buffer[:n]
+
+    def read(self, n: int = -1, /) -> bytes:
+        if n is None or n < 0:
+            parts = [self._buffer]
+            self._buffer = b""
+            while chunk := self._pull(CHUNK):
+                parts.append(chunk)
+            data = b"".join(parts)
+        elif self._buffer:
+            data = self._buffer[:n]
+            self._buffer = self._buffer[n:]
+            if len(data) < n and not self.eof:
+                data += self._pull(n - len(data))
+        else:
+            data = self._pull(n)
+        self.position += len(data)
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def drain(self) -> int:
+        """Consume (and hash) the rest; returns the number of bytes skipped."""
+        skipped = len(self._buffer)
+        self._buffer = b""
+        readinto = getattr(self._raw, "readinto", None)
+        if readinto is None or self._limit is not None:
+            while chunk := self._pull(CHUNK):
+                skipped += len(chunk)
+            self.position += skipped
+            return skipped
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        while True:
+            got = readinto(view)
+            if not got:
+                break
+            self.consumed += got
+            skipped += got
+            if self._hash is not None:
+                self._hash.update(view[:got])
+        self.eof = True
+        self.position += skipped
+        return skipped
+
+    def hexdigest(self) -> str | None:
+        return self._hash.hexdigest() if self._hash is not None else None

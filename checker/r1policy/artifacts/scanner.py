@@ -1,0 +1,227 @@
+"""Walk every file and archive member once, sniff it, and compute its facts. One top-level file is
+read exactly once, sequentially, through a hashing reader (zip containers additionally get random
+access through a second handle); files are scanned in a thread pool."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import zlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import IO
+
+from r1policy.artifacts import archives, content, tensors
+from r1policy.artifacts.hashing import CHUNK, HashingReader, LimitExceeded, RawStream
+from r1policy.artifacts.model import DEFAULT_LIMITS, Expected, FileFacts, ScanLimits
+from r1policy.artifacts.sniff import HEAD_BYTES, sniff
+
+_STORAGE = re.compile(r"(?:^|/)data/\d+$")
+
+
+class ReadFailure(Exception):
+    """Reading a file failed part-way (network error, access denied); the file is unreadable."""
+
+
+@dataclass
+class SourceFile:
+    """One top-level file of a scan target."""
+
+    path: str  # the finding subject id: a local path, s3://bucket/key or hf://org/repo@rev/file
+    rel: str  # path relative to the target (the lock's file key)
+    size: int | None
+    open: Callable[[], AbstractContextManager[RawStream]]
+    reopen: Callable[[], IO[bytes]] | None = None  # random access (zip central directory)
+    expected: list[Expected] = field(default_factory=list)
+    version_id: str | None = None
+    location: str | None = None  # a local file path, for finding locations
+
+
+@dataclass
+class FileResult:
+    source: SourceFile
+    facts: list[FileFacts]  # the file first, then its archive members
+
+    @property
+    def top(self) -> FileFacts:
+        return self.facts[0]
+
+
+class Scanner:
+    def __init__(self, limits: ScanLimits = DEFAULT_LIMITS, workers: int | None = None) -> None:
+        self.limits = limits
+        self.workers = workers or max(1, os.cpu_count() or 1)
+
+    def scan_all(
+        self, sources: list[SourceFile], progress: Callable[[FileResult], None] | None = None
+    ) -> list[FileResult]:
+        if len(sources) <= 1 or self.workers == 1:
+            results = []
+            for src in sources:
+                results.append(self.scan_file(src))
+                if progress:
+                    progress(results[-1])
+            return results
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="r1scan") as pool:
+            futures = [pool.submit(self.scan_file, src) for src in sources]
+            out = []
+            for future in futures:
+                out.append(future.result())
+                if progress:
+                    progress(out[-1])
+            return out
+
+    def scan_file(self, src: SourceFile) -> FileResult:
+        out: list[FileFacts] = []
+        reader: HashingReader | None = None
+        try:
+            with src.open() as raw:
+                reader = HashingReader(raw)
+                self._scan(reader, src.path, src.size, src.rel, src.reopen, 0, False, out)
+                reader.drain()
+        except (OSError, ReadFailure) as exc:
+            top = out[0] if out else FileFacts(src.path, src.size)
+            if not out:
+                out.append(top)
+            top.unreadable = f"could not read {src.path}: {exc}"
+            return FileResult(src, out)
+        top = out[0]
+        top.size = reader.consumed
+        top.sha256 = reader.hexdigest()
+        if src.size is not None and reader.consumed != src.size:
+            top.unreadable = f"read {reader.consumed:,} bytes of {src.path}, expected {src.size:,}"
+        for exp in src.expected:
+            if top.sha256 != exp.sha256:
+                top.digest_problems.append(
+                    f"{exp.source} says sha256 {exp.sha256}, the file has {top.sha256}"
+                )
+        return FileResult(src, out)
+
+    # -- one stream --------------------------------------------------------------------------
+    def _scan(
+        self,
+        reader: HashingReader,
+        path: str,
+        size: int | None,
+        name: str,
+        reopen: Callable[[], IO[bytes]] | None,
+        depth: int,
+        torch_zip: bool,
+        out: list[FileFacts],
+    ) -> FileFacts:
+        facts = FileFacts(path, size)
+        out.append(facts)
+        sniffed = sniff(reader.peek(HEAD_BYTES))
+        facts.format, facts.detail = sniffed.format, sniffed.detail
+        fmt = sniffed.format
+        if fmt in ("zip", "tar", "gzip") and depth >= self.limits.max_depth:
+            facts.archive_problems.append(
+                f"archive nested {depth} levels deep, past the limit of {self.limits.max_depth}; not opened"
+            )
+        elif fmt == "pickle":
+            self._pickle(reader, facts, sniffed.pickle_kind, torch_zip)
+        elif fmt == "safetensors":
+            facts.header_problems.extend(tensors.check_safetensors(reader, size, self.limits).problems)
+        elif fmt == "gguf":
+            facts.header_problems.extend(tensors.check_gguf(reader, size, self.limits).problems)
+        elif fmt == "zip":
+            self._zip(reader, facts, reopen, depth, out)
+        elif fmt == "tar":
+            archives.walk_tar(reader, facts, self.limits, self._member(depth, out))
+        elif fmt == "gzip":
+            self._gzip(reader, facts, name, depth, out)
+        elif fmt == "text":
+            content.analyse_text(reader, facts, name, self.limits)
+        elif fmt == "hdf5":
+            content.analyse_hdf5(reader, facts)
+        elif fmt == "unknown":
+            if torch_zip and _STORAGE.search(name):
+                facts.format, facts.detail = "tensor-storage", "raw tensor bytes of a PyTorch checkpoint"
+            else:
+                facts.unknown_format = sniffed.detail or "unrecognised content"
+        return facts
+
+    def _member(self, depth: int, out: list[FileFacts]) -> archives.MemberScan:
+        def scan(
+            reader: HashingReader,
+            path: str,
+            size: int | None,
+            name: str,
+            reopen: Callable[[], IO[bytes]] | None,
+            torch_zip: bool,
+        ) -> None:
+            self._scan(reader, path, size, name, reopen, depth + 1, torch_zip, out)
+
+        return scan
+
+    def _pickle(self, reader: HashingReader, facts: FileFacts, kind: object, torch_zip: bool) -> None:
+        from r1policy.artifacts import pickles
+
+        if torch_zip:
+            kind = pickles.PickleKind.TORCH_ZIP
+        analysis = pickles.analyse(reader, kind)  # type: ignore[arg-type]
+        facts.detail = str(getattr(analysis.kind, "value", analysis.kind))
+        if facts.detail == "npy" and not analysis.pickle_based:
+            facts.format, facts.detail = "npy", "numeric array"
+        facts.pickle_based = analysis.pickle_based
+        for ref in analysis.unsafe_imports:
+            facts.unsafe_imports.append(f"{ref.dotted} at byte {ref.offset}")
+            if ref.dotted not in facts.unsafe_import_names:
+                facts.unsafe_import_names.append(ref.dotted)
+        for problem in analysis.problems:
+            if problem.kind is pickles.ProblemKind.UNSAFE_GLOBAL and facts.unsafe_imports:
+                continue
+            facts.pickle_problems.append(str(problem))
+
+    def _zip(
+        self,
+        reader: HashingReader,
+        facts: FileFacts,
+        reopen: Callable[[], IO[bytes]] | None,
+        depth: int,
+        out: list[FileFacts],
+    ) -> None:
+        if reopen is not None:
+            with reopen() as handle:
+                archives.walk_zip(handle, facts, self.limits, self._member(depth, out))
+            return
+        with tempfile.SpooledTemporaryFile(max_size=self.limits.spool_memory_bytes) as spool:
+            for chunk in _chunks(reader):
+                spool.write(chunk)
+            spool.seek(0)
+            archives.walk_zip(spool, facts, self.limits, self._member(depth, out))
+
+    def _gzip(
+        self, reader: HashingReader, facts: FileFacts, name: str, depth: int, out: list[FileFacts]
+    ) -> None:
+        gz = archives.GzipReader(reader, self.limits)
+        inner = HashingReader(gz, hash_it=False)
+        try:
+            inner_sniff = sniff(inner.peek(HEAD_BYTES))
+            if inner_sniff.format == "tar":
+                facts.detail = "tar.gz"
+                archives.walk_tar(inner, facts, self.limits, self._member(depth, out))
+            else:
+                stem = PurePosixPath(name).name
+                stem = stem[: -len(".gz")] if stem.endswith(".gz") else stem + ".ungz"
+                self._scan(inner, f"{facts.path}!/{stem}", None, stem, None, depth + 1, False, out)
+            inner.drain()
+        except LimitExceeded as exc:
+            facts.archive_problems.append(str(exc))
+            return
+        except zlib.error as exc:
+            facts.archive_problems.append(f"gzip stream is corrupt: {exc}")
+            return
+        if gz.trailing:
+            facts.archive_problems.append(
+                f"{gz.trailing:,}+ bytes of non-gzip data after the compressed stream"
+            )
+
+
+def _chunks(reader: HashingReader) -> Iterator[bytes]:
+    while chunk := reader.read(CHUNK):
+        yield chunk
