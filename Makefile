@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 R1     := $(BIN)/r1policy
 EX     := examples
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,12 @@ $(STAMP): pyproject.toml
 
 # The demo checks the bundled examples against examples/state.json (no AWS account, no network):
 # the deployments under examples/allow must be allowed (exit 0), those under examples/block blocked (exit 1).
+# Then it audits an embedded moto world twice (examples/aws-demo/run_demo_audit.py) and prints where the
+# HTML report is (reports/demo/<UTC timestamp>/audit.html).
+# The Hub is never contacted: Hub facts come only from the recorded response cache in examples/hub-cache
+# (a miss is an `error` of the rules that need it, never a pass).
+demo: export HF_HUB_OFFLINE = 1
+demo: export R1POLICY_CACHE_DIR = $(CURDIR)/$(EX)/hub-cache
 demo: $(STAMP)
 	@echo "== r1policy check $(EX)/allow  (expect: allow, exit 0)"
 	@$(R1) check $(EX)/allow --config $(EX)/r1policy.yaml --state $(EX)/state.json; \
@@ -26,7 +32,14 @@ demo: $(STAMP)
 	@$(R1) check $(EX)/block --config $(EX)/r1policy.yaml --state $(EX)/state.json; \
 	  rc=$$?; test $$rc -eq 1 || { echo "demo: expected exit 1, got $$rc"; exit 1; }
 	@echo
+	@echo "== r1policy check $(EX)/hub  (Hub facts from $(EX)/hub-cache, offline; expect: allow with a warning, exit 0)"
+	@$(R1) check $(EX)/hub --config $(EX)/r1policy.yaml --state $(EX)/state.json; \
+	  rc=$$?; test $$rc -eq 0 || { echo "demo: expected exit 0, got $$rc"; exit 1; }
+	@echo
 	@echo "demo: the tool allowed the clean deployments and blocked the bad ones, as expected."
+	@echo
+	@echo "== r1policy audit against an embedded moto world (no AWS account, no network)"
+	@$(BIN)/python $(EX)/aws-demo/run_demo_audit.py --report-dir reports/demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check checker tests bench
@@ -39,6 +52,10 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# Regenerate docs/rules/ from policies/*/rule.yaml (tests/test_rule_docs.py fails when it is stale).
+docs: $(STAMP)
+	$(BIN)/python -m r1policy.docs --out docs/rules
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_check.py

@@ -28,6 +28,7 @@ REQUIRED_MEMBERS = (
     "r1policy/_bundled/schemas/r1policy.cedarschema",
     "r1policy/_bundled/schemas/manifest-v1.schema.json",
     "r1policy/_bundled/schemas/report-v1.schema.json",
+    "r1policy/audit/templates/audit.html.j2",
 )
 _NETWORK_HINTS = (
     "No matching distribution",
