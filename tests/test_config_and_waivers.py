@@ -13,10 +13,11 @@ def test_clean_baseline_is_allowed_with_no_findings(tmp_path) -> None:  # type: 
     assert result.code == 0
     data = result.json
     assert data["decision"] == "allow"
-    # Rules for Hub-sourced models do not apply to weights from S3: listed as skipped, with the reason.
+    # Rules for Hub-sourced models do not apply to weights from S3, and R1-ART-004 needs an
+    # r1policy.lock, which this case has not: listed as skipped, with the reason.
     assert finding_set(data) == {
         (rule, "skipped", "s3://acme-llm-weights/deepseek-r1-distill-llama-8b/")
-        for rule in ("R1-HUB-001", "R1-HUB-002", "R1-HUB-003", "R1-HUB-006")
+        for rule in ("R1-HUB-001", "R1-HUB-002", "R1-HUB-003", "R1-HUB-004", "R1-HUB-006", "R1-ART-004")
     }
     assert all(f["message"].startswith("does not apply") for f in data["findings"])
     assert data["summary"]["passed"] == 16

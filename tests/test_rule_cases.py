@@ -21,14 +21,20 @@ CATALOGUE = {
     "R1-HUB-001",
     "R1-HUB-002",
     "R1-HUB-003",
+    "R1-HUB-004",
     "R1-HUB-005",
     "R1-HUB-006",
     *(f"R1-EP-00{i}" for i in range(1, 8)),
+    "R1-ART-004",
 }
 
 
+# Judged by `r1policy scan` (subject: artifact); their cases and templates: tests/test_scan_rules.py.
+ARTIFACT_RULES = {*(f"R1-ART-00{i}" for i in (1, 2, 3, 5, 6, 7, 8, 9)), "R1-ART-010"}
+
+
 def test_registry_holds_the_issue_catalogue() -> None:
-    assert set(REGISTRY.rules) == CATALOGUE
+    assert set(REGISTRY.rules) == CATALOGUE | ARTIFACT_RULES
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.rule_id}:{c.name}" for c in CASES])
@@ -52,6 +58,11 @@ def test_every_rule_has_pass_and_fail_cases_named_by_outcome(rule_id: str) -> No
 def test_every_template_renders_with_real_names(rule_id: str) -> None:
     dep = load_native(Document(path="base.yaml", value=BASE["manifest"]))
     names = deployment_facts(dep, Config(), None).names
+    # R1-ART-004 also judges scanned files (@reason artifact_digest), whose messages name the file.
+    from r1policy.artifacts.model import FileFacts
+    from r1policy.artifacts.verdict import artifact_input
+
+    names = {**artifact_input(FileFacts("model/config.json")).names, **names}
     assert validate_templates(REGISTRY.rule(rule_id), names) == []
 
 

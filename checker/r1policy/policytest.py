@@ -99,6 +99,8 @@ def base_manifest(base: dict[str, Any], *, hub: bool) -> dict[str, Any]:
 
 def run_case(registry: RuleRegistry, case: Case, base: dict[str, Any]) -> CaseResult:
     spec = case.spec
+    if "artifact" in spec or registry.rule(case.rule_id).on_artifact:
+        return _run_artifact_case(registry, case, base)
     manifest = patch(base_manifest(base, hub=spec.get("base") == "hub"), spec.get("manifest") or {})
     where = f"{case.path}#{case.name}"
     deployment = load_native(Document(path=where, value=manifest))
@@ -109,10 +111,52 @@ def run_case(registry: RuleRegistry, case: Case, base: dict[str, Any]) -> CaseRe
         validate_document(state_doc, state_mod.SCHEMA)
         state = state_mod.from_value(state_value, where)
     config = from_document(Document(path=where, value=patch(base["config"], spec.get("config") or {})))
+    static = bool(spec.get("static", False))
     evaluator = Evaluator(
-        registry, config, state=state, static=bool(spec.get("static", False)), today=_dt.date(2026, 6, 1)
+        registry, config, state=state, static=static, today=_dt.date(2026, 6, 1), hub=_case_hub(spec, base)
     )
     findings = tuple(f for f in evaluator.evaluate([deployment]).findings if f.rule_id == case.rule_id)
+    return _verdict(case, findings)
+
+
+def _case_hub(spec: dict[str, Any], base: dict[str, Any]) -> Any:
+    """The Hub a case sees: base `hub` patched by the case's `hub` (never the network; none with
+    `static`), and the case's `lock` (an r1policy.lock value) if it has one."""
+    from r1policy.engine.hubfacts import HubContext
+    from r1policy.hub.static import StaticHub
+    from r1policy.lockfile import from_value as lock_from_value
+
+    source = None if spec.get("static") else StaticHub(patch(base.get("hub") or {}, spec.get("hub") or {}))
+    lock = None
+    if spec.get("lock"):
+        value = {"schema_version": 1, "kind": "r1policy-lock", **spec["lock"]}
+        validate_document(Document(path=f"{spec.get('name')}.lock", value=value), "lock-v1.schema.json")
+        lock = lock_from_value(value)
+    return HubContext(source=source, lock=lock, lock_path="r1policy.lock" if lock else None)
+
+
+def _run_artifact_case(registry: RuleRegistry, case: Case, base: dict[str, Any]) -> CaseResult:
+    """A case with `artifact:` (FileFacts fields: format, unsafe_imports, secrets, ...) judges one
+    scanned file instead of a deployment."""
+    from r1policy.artifacts.verdict import artifact_input, facts_from_case
+    from r1policy.engine.hubfacts import HubContext
+
+    spec = case.spec
+    where = f"{case.path}#{case.name}"
+    config = from_document(Document(path=where, value=patch(base["config"], spec.get("config") or {})))
+    try:
+        facts = facts_from_case(spec.get("artifact") or {})
+    except TypeError as exc:
+        raise InputError(Position(case.path), f"case {case.name}: bad artifact facts: {exc}") from None
+    evaluator = Evaluator(
+        registry, config, state=None, static=False, today=_dt.date(2026, 6, 1), hub=HubContext(source=None)
+    )
+    outcome = evaluator.evaluate_artifacts([artifact_input(facts)])
+    return _verdict(case, tuple(f for f in outcome.findings if f.rule_id == case.rule_id))
+
+
+def _verdict(case: Case, findings: tuple[Finding, ...]) -> CaseResult:
+    spec = case.spec
     statuses = {f.status for f in findings}
     if not findings:
         return CaseResult(case, False, "the rule produced no finding", findings)

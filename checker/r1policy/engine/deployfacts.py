@@ -8,6 +8,7 @@ from typing import Any
 
 from r1policy.config import Config
 from r1policy.engine.bucketfacts import BucketFacts
+from r1policy.engine.hubfacts import default_names as hub_default_names
 from r1policy.facts.capacity import has_local_instance_storage, instance_capacity, known_model, weights_mib
 from r1policy.facts.image import parse_image, registry_approved
 from r1policy.facts.typosquat import lookalike_of
@@ -24,6 +25,8 @@ class DeploymentFacts:
     attrs: dict[str, Any]
     unavailable: dict[str, str] = field(default_factory=dict)
     names: dict[str, Any] = field(default_factory=dict)
+    # facts that do not exist for this deployment (no lock file): rules that require them are skipped
+    not_applicable: dict[str, str] = field(default_factory=dict)
 
 
 def revision_kind(revision: str | None) -> str:
@@ -59,7 +62,7 @@ def deployment_facts(dep: Deployment, config: Config, bucket: BucketFacts | None
         trust_remote_code=model.trust_remote_code,
         lookalike_of="",
     )
-    unavailable: dict[str, str] = {}
+    unavailable: dict[str, str] = dict(dep.unknown)
     if model.kind is SourceKind.HUB and model.repo:
         publisher = model.publisher or ""
         canonical = next((t for t in config.trusted_publishers if t.lower() == publisher.lower()), publisher)
@@ -77,6 +80,12 @@ def deployment_facts(dep: Deployment, config: Config, bucket: BucketFacts | None
         names["bucket_region"] = bucket.region or "<BUCKET_REGION>"
         for fact, why in bucket.unavailable.items():
             unavailable[fact] = why
+        if dep.endpoint is not None and not dep.endpoint.region and "bucket.region" not in unavailable:
+            # Request files and templates leave the region to the deploying session: not comparable.
+            unavailable["bucket.region"] = (
+                "the endpoint's region is not stated in the files (it comes from the deploying session): "
+                "state it, or judge the live endpoint with --live"
+            )
         if bucket.known:
             attrs["bucket"] = {"__entity": {"type": "R1::Bucket", "id": bucket.name}}
     if dep.image:
@@ -113,8 +122,13 @@ def deployment_facts(dep: Deployment, config: Config, bucket: BucketFacts | None
         )
         _capacity(dep, config, attrs, names, unavailable)
     else:
+        # No SageMaker endpoint (a bare model, a Kubernetes workload): messages name the deployment.
         names.update(
-            endpoint="", region="<REGION>", account="<ACCOUNT_ID>", instance_type="", kms_key="<KMS_KEY_ARN>"
+            endpoint=dep.name,
+            region="<REGION>",
+            account="<ACCOUNT_ID>",
+            instance_type="",
+            kms_key="<KMS_KEY_ARN>",
         )
     return DeploymentFacts(dep, attrs, unavailable, names)
 
@@ -189,6 +203,7 @@ def _config_names(config: Config) -> dict[str, Any]:
         "parameters_b": "?",
         "encryption_algorithm": "none",
         "versioning": "Disabled",
+        **hub_default_names(),
     }
 
 
@@ -203,4 +218,5 @@ def cedar_context(config: Config, network_isolation_required: bool) -> dict[str,
         "allow_pickle_weights": config.allow_pickle_weights,
         "headroom_percent": config.capacity_headroom_percent,
         "network_isolation_required": network_isolation_required,
+        "require_verified_publisher": config.require_verified_publisher,
     }

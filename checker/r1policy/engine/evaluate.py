@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as _dt
 import fnmatch
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from r1policy.config import Config, Waiver
 from r1policy.engine.bucketfacts import BucketFacts, bucket_facts
 from r1policy.engine.deployfacts import DeploymentFacts, cedar_context, deployment_facts
+from r1policy.engine.hubfacts import HubContext, HubSource
 from r1policy.engine.render import render_message, render_remediation
 from r1policy.errors import EngineError
 from r1policy.findings import (
@@ -24,7 +26,7 @@ from r1policy.findings import (
     SubjectType,
     WaiverRef,
 )
-from r1policy.model import FIELD_S3_URI, Deployment, SourceKind
+from r1policy.model import FIELD_MODEL, FIELD_S3_URI, Deployment, FileBucket, SourceKind
 from r1policy.rules.metadata import RuleMeta
 from r1policy.rules.registry import RuleRegistry
 from r1policy.sources.state import StateSnapshot
@@ -51,6 +53,18 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class ArtifactInput:
+    """One scanned file or archive member (`r1policy scan`): the Cedar `Artifact` attributes, the names
+    its messages render, and why it could not be read (then every artifact rule is an error)."""
+
+    path: str
+    attrs: dict[str, Any]
+    names: dict[str, Any]
+    unreadable: str | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True)
 class _Judgement:
     """The raw verdict of one rule on one subject, before enforcement and waivers."""
 
@@ -60,7 +74,7 @@ class _Judgement:
 
 
 def _is_live_fact(fact: str, dep: Deployment | None) -> bool:
-    if fact.startswith("bucket."):
+    if fact.startswith(("bucket.", "hub.")) or fact == "lock.revision":
         return True
     return fact == "model.parameters" and dep is not None and dep.model.kind is SourceKind.HUB
 
@@ -68,7 +82,7 @@ def _is_live_fact(fact: str, dep: Deployment | None) -> bool:
 def _endpoint_subject(dep: Deployment) -> Subject:
     ep = dep.endpoint
     assert ep is not None
-    ident = ep.arn or f"sagemaker:{ep.region or 'unknown-region'}:endpoint/{ep.name}"
+    ident = ep.arn or f"sagemaker:{ep.region or 'unknown-region'}:{ep.resource}/{ep.name}"
     return Subject(SubjectType.ENDPOINT, ident, aliases=(dep.name, ep.name))
 
 
@@ -93,6 +107,20 @@ def _evaluable(reason: str) -> Remediation:
     )
 
 
+def _default_hub() -> HubSource:
+    from r1policy.hub.client import HubClient
+
+    return HubClient()
+
+
+def _advisory(enforcement: Enforcement, judgement: _Judgement) -> Enforcement:
+    """A failure whose @reason starts with `warn_` never blocks (e.g. R1-HUB-005: the repo ships code
+    that the deployment does not enable)."""
+    if judgement.status is Status.FAIL and judgement.reason.startswith("warn_"):
+        return Enforcement.WARN if enforcement is Enforcement.BLOCK else enforcement
+    return enforcement
+
+
 class Evaluator:
     def __init__(
         self,
@@ -103,6 +131,8 @@ class Evaluator:
         static: bool,
         today: _dt.date | None = None,
         no_state_hint: str = NO_STATE_HINT,
+        file_buckets: Mapping[str, FileBucket] | None = None,
+        hub: HubContext | None = None,
     ) -> None:
         self.registry = registry
         self.config = config
@@ -110,17 +140,26 @@ class Evaluator:
         self.static = static
         self.today = today or _dt.datetime.now(_dt.UTC).date()
         self.no_state_hint = no_state_hint
+        # Buckets defined in the checked files (CloudFormation, Terraform): judged from the files, even
+        # with --static, and they win over the snapshot for the same name.
+        self.file_buckets: Mapping[str, FileBucket] = file_buckets or {}
+        self._settled_in_files: dict[str, frozenset[str]] = {}  # bucket -> facts --static may not skip
+        # The Hub (not under --static) and the lock file: engine/hubfacts.py.
+        self.hub = hub if hub is not None else HubContext(source=None if static else _default_hub())
 
     def enforcement(self, rule: RuleMeta) -> Enforcement:
         return self.config.enforcement_of(rule.id, rule.enforcement)
 
     def evaluate(self, deployments: list[Deployment]) -> Outcome:
+        deployments = [self.hub.enrich(d) for d in deployments]
         buckets: dict[str, BucketFacts] = {}
         for dep in deployments:
             name = dep.model.bucket
             if name and name not in buckets:
-                buckets[name] = bucket_facts(name, self.state, self.config, no_state_hint=self.no_state_hint)
+                buckets[name] = self._bucket_facts(name)
         facts = [deployment_facts(d, self.config, buckets.get(d.model.bucket or "")) for d in deployments]
+        for item in facts:
+            self.hub.apply(item, self.config)
         # Bucket findings borrow names and a location from the first deployment that loads from the bucket.
         bucket_refs: dict[str, DeploymentFacts] = {}
         for item in facts:
@@ -130,7 +169,7 @@ class Evaluator:
         for item in facts:
             matched, errored = verdicts.get(("D", item.deployment.name), ({}, {}))
             for rule in self.registry.rules.values():
-                if rule.on_bucket:
+                if rule.on_bucket or rule.on_artifact:
                     continue
                 judgement = self._judge_deployment(rule, item, matched.get(rule.id), errored.get(rule.id))
                 for j in judgement:
@@ -156,19 +195,88 @@ class Evaluator:
             for rule in self.registry.rules.values():
                 if not rule.on_bucket:
                     continue
+                settled = self._settled_in_files.get(bucket.name, frozenset())
                 for j in self._judge(
-                    rule, bucket.unavailable, None, names, matched.get(rule.id), errored.get(rule.id)
+                    rule,
+                    bucket.unavailable,
+                    None,
+                    names,
+                    matched.get(rule.id),
+                    errored.get(rule.id),
+                    settled=settled,
                 ):
-                    self._emit(outcome, rule, j, subject, None, ref.deployment.location_of(FIELD_S3_URI))
+                    where = self._bucket_location(bucket.name, rule) or ref.deployment.location_of(
+                        FIELD_S3_URI
+                    )
+                    self._emit(outcome, rule, j, subject, None, where)
         outcome.findings.sort(key=Finding.sort_key)
         return outcome
+
+    def evaluate_artifacts(self, artifacts: list[ArtifactInput]) -> Outcome:
+        """Judge scanned artifacts with every rule that has a `load_artifact` policy."""
+        rules = [r for r in self.registry.rules.values() if self.registry.judges_artifacts(r.id)]
+        verdicts = self._cedar([], [], artifacts)
+        outcome = Outcome()
+        for item in artifacts:
+            matched, errored = verdicts.get(("A", item.path), ({}, {}))
+            subject = Subject(SubjectType.ARTIFACT, item.path)
+            location = Location(item.location) if item.location else None
+            for rule in rules:
+                found, failed = matched.get(rule.id), errored.get(rule.id)
+                judgements = self._judge(rule, {}, None, item.names, found, failed)
+                if item.unreadable:  # nothing about its content is known: every rule that applies errs
+                    why = f"could not be evaluated: {item.unreadable}"
+                    judgements = [
+                        j if j.status is Status.SKIPPED else _Judgement(Status.ERROR, why, item.names)
+                        for j in judgements
+                    ]
+                for j in judgements:
+                    self._emit(outcome, rule, j, subject, None, location)
+        outcome.findings.sort(key=Finding.sort_key)
+        return outcome
+
+    def _bucket_facts(self, name: str) -> BucketFacts:
+        defined = self.file_buckets.get(name)
+        if defined is None:
+            return bucket_facts(name, self.state, self.config, no_state_hint=self.no_state_hint)
+        known = self.state
+        files = StateSnapshot(
+            path=defined.origin.path if defined.origin else "(the checked files)",
+            captured_at="",
+            buckets={name: defined.record},
+            accounts={**(known.accounts if known else {}), **defined.accounts},
+            kms_keys={**(known.kms_keys if known else {}), **defined.kms_keys},
+        )
+        facts = bucket_facts(name, files, self.config, no_state_hint=self.no_state_hint)
+        account_pab = "bucket.account_public_access_block"
+        if account_pab in facts.unavailable and all(facts.attrs["bucket_public_access_block"].values()):
+            del facts.unavailable[account_pab]  # all four on for the bucket: the account level cannot matter
+        elif account_pab in facts.unavailable:
+            # The files turn bucket-level Block Public Access off: not a question --static may skip.
+            off = sorted(k for k, v in facts.attrs["bucket_public_access_block"].items() if not v)
+            facts.unavailable[account_pab] = (
+                f"the files turn Block Public Access off for bucket {name} ({', '.join(off)}), and whether "
+                "the account-level setting covers it is not in the files: turn all four on for the bucket, "
+                "or check with --state or --live"
+            )
+            self._settled_in_files[name] = frozenset({account_pab})
+        return facts
+
+    def _bucket_location(self, name: str, rule: RuleMeta) -> Location | None:
+        defined = self.file_buckets.get(name)
+        if defined is None:
+            return None
+        for fact in sorted(rule.requires):
+            if fact in defined.locations:
+                return defined.locations[fact]
+        return defined.origin
 
     # -- judging -----------------------------------------------------------------------------
     def _judge_deployment(
         self, rule: RuleMeta, item: DeploymentFacts, matched: list[str] | None, errored: str | None
     ) -> list[_Judgement]:
         dep = item.deployment
-        if dep.model.kind not in rule.sources:
+        if dep.model.kind not in rule.sources and FIELD_MODEL not in dep.unknown:
             kinds = ", ".join(sorted(s.value for s in rule.sources))
             return [
                 _Judgement(
@@ -177,12 +285,19 @@ class Evaluator:
                     item.names,
                 )
             ]
+        if dep.platform != "sagemaker" and (rule.needs_endpoint or rule.subject is SubjectType.ENDPOINT):
+            why = f"does not apply: a SageMaker endpoint rule, and this deployment runs on {dep.platform}"
+            return [_Judgement(Status.SKIPPED, why, item.names)]
         if rule.needs_endpoint and dep.endpoint is None:
             return [
                 _Judgement(
                     Status.SKIPPED, "does not apply: no SageMaker endpoint in this deployment", item.names
                 )
             ]
+        absent = sorted(f for f in rule.requires if f in item.not_applicable)
+        if absent:
+            why = "does not apply: " + item.not_applicable[absent[0]]
+            return [_Judgement(Status.SKIPPED, why, item.names)]
         return self._judge(rule, item.unavailable, dep, item.names, matched, errored)
 
     def _judge(
@@ -193,14 +308,17 @@ class Evaluator:
         names: dict[str, Any],
         matched: list[str] | None,
         errored: str | None,
+        *,
+        settled: frozenset[str] = frozenset(),
     ) -> list[_Judgement]:
         if self.enforcement(rule) is Enforcement.OFF:
             return [
                 _Judgement(Status.SKIPPED, f"turned off in the configuration ({self.config.source})", names)
             ]
-        missing = sorted(f for f in rule.requires if f in unavailable)
+        # Facts the rule requires, and fields it reads whose value a template leaves unknown.
+        missing = sorted(f for f in rule.requires.union(rule.location_fields) if f in unavailable)
         if missing:
-            if self.static and all(_is_live_fact(f, dep) for f in missing):
+            if self.static and all(_is_live_fact(f, dep) and f not in settled for f in missing):
                 return [
                     _Judgement(
                         Status.SKIPPED,
@@ -263,7 +381,7 @@ class Evaluator:
                 title=rule.title,
                 severity=severity,
                 status=status,
-                enforcement=self.enforcement(rule),
+                enforcement=_advisory(self.enforcement(rule), judgement),
                 subject=subject,
                 message=message,
                 location=location,
@@ -289,7 +407,10 @@ class Evaluator:
 
     # -- Cedar -------------------------------------------------------------------------------
     def _cedar(
-        self, facts: list[DeploymentFacts], buckets: list[BucketFacts]
+        self,
+        facts: list[DeploymentFacts],
+        buckets: list[BucketFacts],
+        artifacts: list[ArtifactInput] | None = None,
     ) -> dict[tuple[str, str], tuple[dict[str, list[str]], dict[str, str]]]:
         import cedarpy
 
@@ -327,6 +448,17 @@ class Evaluator:
                 }
             )
             keys.append(("D", f.deployment.name))
+        for a in artifacts or []:
+            entities.append({"uid": {"type": "R1::Artifact", "id": a.path}, "attrs": a.attrs, "parents": []})
+            requests.append(
+                {
+                    "principal": principal,
+                    "action": {"type": "R1::Action", "id": "load_artifact"},
+                    "resource": {"type": "R1::Artifact", "id": a.path},
+                    "context": context,
+                }
+            )
+            keys.append(("A", a.path))
         if not requests:
             return {}
         try:

@@ -62,6 +62,11 @@ class RuleMeta:
     def on_bucket(self) -> bool:
         return self.subject is SubjectType.BUCKET
 
+    @property
+    def on_artifact(self) -> bool:
+        """Judged by `r1policy scan` only (a file or archive member), never per deployment."""
+        return self.subject is SubjectType.ARTIFACT
+
 
 def load_metadata(path: Path, *, builtin: bool) -> RuleMeta:
     text = read_text(path)
@@ -117,7 +122,13 @@ def annotation_metadata(rule_id: str, annotations: dict[str, str], path: Path) -
         subject = SubjectType(annotations.get("subject", "deployment"))
     except ValueError as exc:
         raise PolicyLoadError(Position(str(path)), f"{rule_id}: bad annotation value: {exc}") from exc
-    if subject not in (SubjectType.DEPLOYMENT, SubjectType.BUCKET, SubjectType.ENDPOINT, SubjectType.MODEL):
+    if subject not in (
+        SubjectType.DEPLOYMENT,
+        SubjectType.BUCKET,
+        SubjectType.ENDPOINT,
+        SubjectType.MODEL,
+        SubjectType.ARTIFACT,
+    ):
         raise PolicyLoadError(Position(str(path)), f"{rule_id}: unsupported @subject {subject.value!r}")
     title = annotations.get("title", f"Custom rule {rule_id}")
     message = annotations.get("message", f"{title}: violated")

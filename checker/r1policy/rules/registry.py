@@ -49,6 +49,8 @@ class RuleRegistry:
         self.rules: dict[str, RuleMeta] = {}
         self.policies: dict[str, CompiledPolicy] = {}
         self._est: dict[str, Any] = {}
+        # rule id -> the actions its policies constrain ("*" when a policy applies to every action)
+        self.actions: dict[str, set[str]] = {}
         self._policy_set: Any = None
 
     # -- loading -----------------------------------------------------------------------------
@@ -133,6 +135,7 @@ class RuleRegistry:
         for index, (pid, policy) in enumerate(est.items()):
             annotations = policy.get("annotations") or {}
             rule_id = annotations["id"]
+            self.actions.setdefault(rule_id, set()).update(_actions(policy))
             new_id = f"{rule_id}#{index}"
             self._est[new_id] = policy
             self.policies[new_id] = CompiledPolicy(
@@ -168,6 +171,22 @@ class RuleRegistry:
 
     def rule(self, rule_id: str) -> RuleMeta:
         return self.rules[rule_id]
+
+    def judges_artifacts(self, rule_id: str) -> bool:
+        """The rule judges scanned files: its subject is an artifact or a policy applies to load_artifact."""
+        actions = self.actions.get(rule_id, set())
+        return self.rules[rule_id].on_artifact or "load_artifact" in actions
+
+
+def _actions(policy: dict[str, Any]) -> set[str]:
+    """The action ids a policy's scope names (its EST `action` constraint)."""
+    scope = policy.get("action") or {}
+    if scope.get("op") == "==":
+        return {str(scope.get("entity", {}).get("id"))}
+    if scope.get("op") == "in":
+        entities = scope.get("entities") or [scope.get("entity") or {}]
+        return {str(e.get("id")) for e in entities}
+    return {"*"}
 
 
 def _strip_comments(text: str) -> str:
