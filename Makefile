@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 R1     := $(BIN)/r1policy
 EX     := examples
 
-.PHONY: demo test lint typecheck pytest bench docs clean
+.PHONY: demo test test-sagemaker-sdk lint typecheck pytest bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,8 +57,22 @@ test: lint typecheck pytest
 docs: $(STAMP)
 	$(BIN)/python -m r1policy.docs --out docs/rules
 
+# The deploy-time guard's SageMaker SDK v3 test needs the `sagemaker` extra (about 1 GB), so it gets a
+# virtualenv of its own; .ci/run runs it after `make test`. smdebug-rulesconfig (an SDK dependency)
+# installs a top-level `tests` package into site-packages that would shadow this repository's tests/.
+SMVENV := .venv-sagemaker
+$(SMVENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(SMVENV)
+	$(SMVENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(SMVENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev,sagemaker]'
+	rm -rf "$$($(SMVENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/tests"
+	touch $@
+
+test-sagemaker-sdk: $(SMVENV)/.installed
+	R1POLICY_REQUIRE_SAGEMAKER_SDK=1 $(SMVENV)/bin/python -m pytest -q -m sagemaker_sdk tests/test_guard.py
+
 bench: $(STAMP)
 	$(BIN)/python bench/bench_check.py
 
 clean:
-	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(SMVENV) dist build .mypy_cache .ruff_cache .pytest_cache
