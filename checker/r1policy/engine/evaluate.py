@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import fnmatch
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from r1policy.config import Config, Waiver
 from r1policy.engine.bucketfacts import BucketFacts, bucket_facts
+from r1policy.engine.cedarbatch import CedarSubject, Verdicts, run_batch
 from r1policy.engine.deployfacts import DeploymentFacts, cedar_context, deployment_facts
 from r1policy.engine.hubfacts import HubContext, HubSource
 from r1policy.engine.render import render_message, render_remediation
-from r1policy.errors import EngineError
 from r1policy.findings import (
     Enforcement,
     Finding,
@@ -31,7 +30,6 @@ from r1policy.rules.metadata import RuleMeta
 from r1policy.rules.registry import RuleRegistry
 from r1policy.sources.state import StateSnapshot
 
-_ERROR_POLICY = re.compile(r"policy `([^`]+)`")
 NETWORK_ISOLATION_RULE = "R1-EP-003"
 NO_STATE_HINT = (
     "bucket state is unknown: run with --state FILE (written by `r1policy snapshot`) or --live, "
@@ -411,78 +409,12 @@ class Evaluator:
         facts: list[DeploymentFacts],
         buckets: list[BucketFacts],
         artifacts: list[ArtifactInput] | None = None,
-    ) -> dict[tuple[str, str], tuple[dict[str, list[str]], dict[str, str]]]:
-        import cedarpy
-
-        entities: list[dict[str, Any]] = [
-            {"uid": {"type": "R1::Gate", "id": "r1policy"}, "attrs": {}, "parents": []}
-        ]
-        requests: list[dict[str, Any]] = []
-        keys: list[tuple[str, str]] = []
+    ) -> Verdicts:
         required_ep = self.registry.rules.get(NETWORK_ISOLATION_RULE)
         context = cedar_context(
             self.config, required_ep is not None and self.enforcement(required_ep) is not Enforcement.OFF
         )
-        principal = {"type": "R1::Gate", "id": "r1policy"}
-        for b in buckets:
-            entities.append({"uid": {"type": "R1::Bucket", "id": b.name}, "attrs": b.attrs, "parents": []})
-            requests.append(
-                {
-                    "principal": principal,
-                    "action": {"type": "R1::Action", "id": "store_weights"},
-                    "resource": {"type": "R1::Bucket", "id": b.name},
-                    "context": context,
-                }
-            )
-            keys.append(("B", b.name))
-        for f in facts:
-            entities.append(
-                {"uid": {"type": "R1::Deployment", "id": f.deployment.name}, "attrs": f.attrs, "parents": []}
-            )
-            requests.append(
-                {
-                    "principal": principal,
-                    "action": {"type": "R1::Action", "id": "deploy"},
-                    "resource": {"type": "R1::Deployment", "id": f.deployment.name},
-                    "context": context,
-                }
-            )
-            keys.append(("D", f.deployment.name))
-        for a in artifacts or []:
-            entities.append({"uid": {"type": "R1::Artifact", "id": a.path}, "attrs": a.attrs, "parents": []})
-            requests.append(
-                {
-                    "principal": principal,
-                    "action": {"type": "R1::Action", "id": "load_artifact"},
-                    "resource": {"type": "R1::Artifact", "id": a.path},
-                    "context": context,
-                }
-            )
-            keys.append(("A", a.path))
-        if not requests:
-            return {}
-        try:
-            results = cedarpy.is_authorized_batch(
-                requests, self.registry.policy_set, entities, schema=self.registry.schema
-            )
-        except ValueError as exc:
-            raise EngineError(f"Cedar refused the evaluation request: {exc}") from exc
-        verdicts: dict[tuple[str, str], tuple[dict[str, list[str]], dict[str, str]]] = {}
-        policies = self.registry.policies
-        for key, result in zip(keys, results, strict=True):
-            matched: dict[str, list[str]] = {}
-            errored: dict[str, str] = {}
-            for pid in result.diagnostics.reasons:
-                compiled = policies.get(pid)
-                if compiled is not None:
-                    reasons = matched.setdefault(compiled.rule_id, [])
-                    if compiled.reason not in reasons:
-                        reasons.append(compiled.reason)
-            for text in result.diagnostics.errors:
-                found = _ERROR_POLICY.search(text)
-                compiled = policies.get(found.group(1)) if found else None
-                if compiled is None:
-                    raise EngineError(f"Cedar reported an error for no known policy: {text}")
-                errored[compiled.rule_id] = text
-            verdicts[key] = (matched, errored)
-        return verdicts
+        subjects: list[CedarSubject] = [("B", "Bucket", "store_weights", b.name, b.attrs) for b in buckets]
+        subjects += [("D", "Deployment", "deploy", f.deployment.name, f.attrs) for f in facts]
+        subjects += [("A", "Artifact", "load_artifact", a.path, a.attrs) for a in artifacts or []]
+        return run_batch(self.registry, context, subjects)
