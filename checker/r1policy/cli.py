@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="FORMAT",
-        help="table (default) or json; repeatable, paired in order with --output",
+        help="table (default), json, sarif, github, junit or markdown; repeatable, paired in order "
+        "with --output",
     )
     check.add_argument(
         "--output",
@@ -82,6 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--live", action="store_true", help="read referenced resources from AWS (read-only)")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when a finding blocks")
     check.add_argument("--show-passed", action="store_true", help="list passed rules too")
+    check.add_argument(
+        "--lock",
+        type=Path,
+        metavar="FILE",
+        help="r1policy.lock to verify against (R1-ART-004; default: next to the config, else ./)",
+    )
+    check.add_argument(
+        "--skip-unrecognised",
+        action="store_true",
+        help="named files that are not deployment manifests are skipped instead of being an error "
+        "(for pre-commit, which passes every changed YAML/JSON file)",
+    )
 
     _add_audit(sub)
     _add_scan(sub)
@@ -105,7 +118,8 @@ def _add_formats(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FORMAT",
-        help="output format (table by default); repeatable, paired in order with --output",
+        help="output format: table (default), json, sarif, github, junit or markdown; repeatable, "
+        "paired in order with --output",
     )
     p.add_argument(
         "--output",
@@ -127,7 +141,32 @@ def _add_audit(sub: argparse._SubParsersAction[_Parser]) -> None:
         description="Enumerate live SageMaker models, endpoint configs and endpoints and their buckets, "
         "evaluate the policies and write reports/<UTC timestamp>/audit.{json,md,html}.",
     )
+    from r1policy.aws.options import add_account_options
+
+    add_account_options(p)
+    p.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("reports"),
+        metavar="DIR",
+        help="where each run writes its <UTC timestamp>/ folder (default: reports/)",
+    )
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="the previous audit JSON to diff against (default: the latest audit.json in --report-dir)",
+    )
+    p.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="audit a snapshot (written by `r1policy snapshot`) offline instead of live AWS",
+    )
     _common(p)
+    _add_formats(p)
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even when a finding blocks")
+    p.add_argument("--show-passed", action="store_true", help="list passed rules too")
 
 
 def _add_scan(sub: argparse._SubParsersAction[_Parser]) -> None:
@@ -135,27 +174,85 @@ def _add_scan(sub: argparse._SubParsersAction[_Parser]) -> None:
         "scan",
         help="scan model artifacts without executing or unpickling them",
         description="Scan model artifacts: local files or folders, s3://bucket/prefix, hf://org/repo@rev, "
-        "archives (nested).",
+        "archives (nested). Formats are recognised by content; nothing is executed or unpickled.",
+    )
+    p.add_argument(
+        "targets", nargs="+", metavar="TARGET", help="file, folder, s3://bucket/prefix or hf://org/repo@rev"
     )
     _common(p)
+    _add_formats(p)
+    p.add_argument(
+        "--lock",
+        type=Path,
+        metavar="FILE",
+        help="verify SHA-256 digests against this lock file (default: ./r1policy.lock when it exists)",
+    )
+    p.add_argument(
+        "--write-lock",
+        action="store_true",
+        help="record the scanned files' sizes and SHA-256 digests in the lock file (merged)",
+    )
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even when a finding blocks")
+    p.add_argument("--show-passed", action="store_true", help="list passed rules too")
+    p.add_argument(
+        "--max-depth", type=int, default=None, metavar="N", help="archive nesting limit (default 4)"
+    )
+    p.add_argument(
+        "--max-ratio",
+        type=int,
+        default=None,
+        metavar="N",
+        help="refuse archive members expanding more than N:1 past 64 MiB (default 200)",
+    )
+    p.add_argument(
+        "--max-expanded-bytes",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="refuse an archive whose members expand past BYTES in total (default 4 TiB)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, metavar="N", help="files scanned in parallel (default: cores)"
+    )
 
 
 def _add_lock(sub: argparse._SubParsersAction[_Parser]) -> None:
     p = sub.add_parser(
         "lock",
         help="write or update r1policy.lock (resolved commits and file digests)",
-        description="Write or update r1policy.lock for hf://org/repo@rev and s3://bucket/prefix sources.",
+        description="Write or update r1policy.lock for hf://org/repo@rev and s3://bucket/prefix sources: "
+        "the resolved commit (Hub) or object versions (S3) and the SHA-256 of every file.",
     )
-    _common(p)
+    p.add_argument("targets", nargs="*", metavar="TARGET", help="hf://org/repo[@rev] or s3://bucket/prefix")
+    p.add_argument(
+        "--lock", type=Path, default=Path("r1policy.lock"), metavar="FILE", help="default: ./r1policy.lock"
+    )
+    p.add_argument(
+        "--update",
+        action="store_true",
+        help="replace sources that are already locked with different content (the diff is printed)",
+    )
 
 
 def _add_snapshot(sub: argparse._SubParsersAction[_Parser]) -> None:
     p = sub.add_parser(
         "snapshot",
         help="capture the live AWS state the policies need into one JSON file",
-        description="Capture live AWS (and Hub) state for offline `check --state` / `audit --state`.",
+        description="Capture live AWS state for offline `check --state` / `audit --state`: what the "
+        "manifests under PATH reference, or (without PATH, or with --enumerate) every SageMaker model, "
+        "endpoint config and endpoint in --regions and the buckets they load from. Read-only.",
     )
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="manifests whose references to read")
     _common(p)
+    p.add_argument("--output", type=Path, required=True, metavar="FILE", help="the state file to write")
+    p.add_argument(
+        "--enumerate",
+        action="store_true",
+        help="also enumerate all SageMaker resources in --regions (the default without PATH)",
+    )
+    from r1policy.aws.options import add_account_options
+
+    add_account_options(p)
 
 
 # command -> (module, function); each module is imported only when its command runs.

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from r1policy import __version__
 from r1policy.engine.evaluate import Notice
 from r1policy.findings import Enforcement, Finding, Status
+from r1policy.rules.metadata import RuleMeta
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class Report:
     command: str = "check"
     tool_name: str = "r1policy"
     tool_version: str = __version__
+    # The rule catalogue of the run (registry.rules), for formats that describe every rule (SARIF).
+    # Optional: a rule missing here is described from its findings alone.
+    rules: dict[str, RuleMeta] = field(default_factory=dict)
 
     @property
     def blocked(self) -> bool:

@@ -60,7 +60,7 @@ def run_audit(args: argparse.Namespace) -> int:
             registry, config, state=state, static=False, today=started.date(), no_state_hint=AUDIT_HINT
         )
         outcome = evaluator.evaluate(world.deployments)
-    report = Report(findings=outcome.findings, notices=outcome.notices, command="audit")
+    report = Report(findings=outcome.findings, notices=outcome.notices, command="audit", rules=registry.rules)
     if args.state is not None:
         report.inputs.append(str(args.state))
     if not world.deployments:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from r1policy.findings import Finding
+from r1policy.findings import Finding, redact
 from r1policy.formats import RenderOptions
 from r1policy.report import Report
 
@@ -80,5 +80,17 @@ def report_to_json(report: Report, options: RenderOptions) -> dict[str, Any]:
     }
 
 
+def _redacted(value: Any) -> Any:
+    """Every string of the document through findings.redact: no secret is printed whole, whatever field
+    (message, remediation, waiver reason, subject) it reached."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    return value
+
+
 def render(report: Report, options: RenderOptions) -> str:
-    return json.dumps(report_to_json(report, options), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(_redacted(report_to_json(report, options)), indent=2, ensure_ascii=False) + "\n"

@@ -7,6 +7,7 @@ from itertools import groupby
 
 from r1policy.findings import Finding, Status
 from r1policy.formats import RenderOptions
+from r1policy.formats.common import clean
 from r1policy.report import Report
 
 _STATUS_STYLE = {
@@ -54,10 +55,12 @@ def render(report: Report, options: RenderOptions) -> str:
     for (_kind, _ident), group in groupby(order, key=lambda f: (f.subject.type.value, f.subject.id)):
         items = list(group)
         head = items[0]
-        title = f"{head.subject.type.value} {head.subject.id}"
+        title = clean(f"{head.subject.type.value} {head.subject.id}")
         if head.deployment and head.deployment != head.subject.id:
-            title += f"  (deployment {head.deployment})"
-        table = Table(title=title, title_justify="left", title_style="bold", expand=False, show_lines=False)
+            title += clean(f"  (deployment {head.deployment})")
+        table = Table(
+            title=Text(title), title_justify="left", title_style="bold", expand=False, show_lines=False
+        )
         table.add_column("status", no_wrap=True)
         table.add_column("severity", no_wrap=True)
         table.add_column("rule", no_wrap=True)
@@ -75,18 +78,18 @@ def render(report: Report, options: RenderOptions) -> str:
                 Text(_label(f), style=_STATUS_STYLE[f.status]),
                 Text(f.severity.value, style=_SEVERITY_STYLE[f.severity.value]),
                 f.rule_id,
-                f.message,
-                fix,
-                where,
+                Text(clean(f.message)),
+                Text(clean(fix)),
+                Text(clean(where)),
             )
         console.print(table)
     skipped.sort(key=lambda f: (f.subject.id, f.message, f.rule_id))
     for (ident, message), group in groupby(skipped, key=lambda f: (f.subject.id, f.message)):
         rules = ", ".join(f.rule_id for f in group)
-        console.print(Text(f"skipped {rules} for {ident}: {message}", style="dim"))
+        console.print(Text(clean(f"skipped {rules} for {ident}: {message}"), style="dim"))
     for notice in report.notices:
         where = f"{notice.location}: " if notice.location else ""
-        console.print(Text(f"note: {where}{notice.message}", style="yellow"))
+        console.print(Text(clean(f"note: {where}{notice.message}"), style="yellow"))
     s = report.summary
     console.print(
         f"{s.subjects} subjects: {s.blocking} blocking, {s.warnings} warnings, {s.errors} errors, "
