@@ -85,7 +85,7 @@ def render(report: Report, options: RenderOptions) -> str:
         console.print(table)
     skipped.sort(key=lambda f: (f.subject.id, f.message, f.rule_id))
     for (ident, message), group in groupby(skipped, key=lambda f: (f.subject.id, f.message)):
-        rules = ", ".join(f.rule_id for f in group)
+        rules = ", ".join(dict.fromkeys(f.rule_id for f in group))  # one subject, several deployments
         console.print(Text(clean(f"skipped {rules} for {ident}: {message}"), style="dim"))
     for notice in report.notices:
         where = f"{notice.location}: " if notice.location else ""
