@@ -431,7 +431,7 @@ def test_endpoint_whose_config_is_gone_is_an_error(tmp_path: Path) -> None:
     doc, _md, _html = latest_run(reports)
     assert {s for _r, _st, s in finding_set(doc, "error")} == {
         arn("r1-lost"),
-        "(none)",
+        "(unknown model of Endpoint r1-lost in 111122223333/us-east-1)",
         "Endpoint r1-lost in 111122223333/us-east-1",
     }
     assert [p["resource_id"] for p in doc["audit"]["problems"]] == ["Endpoint r1-lost"]

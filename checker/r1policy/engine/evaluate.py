@@ -88,7 +88,10 @@ def _subject(rule: RuleMeta, dep: Deployment) -> Subject:
     if rule.subject is SubjectType.ENDPOINT and dep.endpoint is not None:
         return _endpoint_subject(dep)
     if rule.subject is SubjectType.MODEL:
-        return Subject(SubjectType.MODEL, dep.model.uri, aliases=(dep.name,))
+        # A deployment whose model is unknown (its SageMaker model was deleted) keeps an identity of
+        # its own, so that two such deployments are not one subject in reports and audit diffs.
+        ident = dep.model.uri if dep.model.kind is not SourceKind.NONE else f"(unknown model of {dep.name})"
+        return Subject(SubjectType.MODEL, ident, aliases=(dep.name,))
     aliases = (dep.endpoint.name,) if dep.endpoint is not None else ()
     return Subject(SubjectType.DEPLOYMENT, dep.name, aliases=aliases)
 
