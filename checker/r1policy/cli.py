@@ -55,22 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("paths", nargs="*", type=Path, default=[Path()], metavar="PATH")
     _common(check)
-    check.add_argument(
-        "--format",
-        action="append",
-        default=[],
-        metavar="FORMAT",
-        help="table (default), json, sarif, github, junit or markdown; repeatable, paired in order "
-        "with --output",
-    )
-    check.add_argument(
-        "--output",
-        action="append",
-        default=[],
-        type=Path,
-        metavar="FILE",
-        help="write the matching --format here instead of stdout; repeatable",
-    )
+    _add_formats(check)
     mode = check.add_mutually_exclusive_group()
     mode.add_argument(
         "--state", type=Path, metavar="FILE", help="evaluate live-state rules against a snapshot"
@@ -81,8 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="only what the files decide; rules that need live state are skipped",
     )
     mode.add_argument("--live", action="store_true", help="read referenced resources from AWS (read-only)")
-    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when a finding blocks")
-    check.add_argument("--show-passed", action="store_true", help="list passed rules too")
+    _add_result_options(check)
     check.add_argument(
         "--lock",
         type=Path,
@@ -131,6 +115,12 @@ def _add_formats(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_result_options(p: argparse.ArgumentParser) -> None:
+    """Options of every command that reports findings (check, audit, scan)."""
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even when a finding blocks")
+    p.add_argument("--show-passed", action="store_true", help="list passed rules too")
+
+
 # Each command's options live in its own function below, so that the commands grow independently.
 
 
@@ -165,8 +155,7 @@ def _add_audit(sub: argparse._SubParsersAction[_Parser]) -> None:
     )
     _common(p)
     _add_formats(p)
-    p.add_argument("--exit-zero", action="store_true", help="exit 0 even when a finding blocks")
-    p.add_argument("--show-passed", action="store_true", help="list passed rules too")
+    _add_result_options(p)
 
 
 def _add_scan(sub: argparse._SubParsersAction[_Parser]) -> None:
@@ -192,8 +181,7 @@ def _add_scan(sub: argparse._SubParsersAction[_Parser]) -> None:
         action="store_true",
         help="record the scanned files' sizes and SHA-256 digests in the lock file (merged)",
     )
-    p.add_argument("--exit-zero", action="store_true", help="exit 0 even when a finding blocks")
-    p.add_argument("--show-passed", action="store_true", help="list passed rules too")
+    _add_result_options(p)
     p.add_argument(
         "--max-depth", type=int, default=None, metavar="N", help="archive nesting limit (default 4)"
     )
