@@ -253,21 +253,8 @@ class _Converter:
                 components=(),
             )
         for model_name, model in parsed_models.items():
-            if model_name in used_models:
-                continue
-            for container in model.containers:
-                name = self._unique(_join(model_name, container.suffix), "model", taken)
-                self.result.deployments.append(
-                    Deployment(
-                        name=name,
-                        model=container.model,
-                        image=container.image,
-                        endpoint=None,
-                        env=container.env,
-                        origin=model.origin,
-                        locations={**model.locations, **container.locations},
-                    )
-                )
+            if model_name not in used_models:
+                self._emit(model, None, model.locations, model_name, taken, "model", model.origin)
         return self.result
 
     def _name(self, kind: str, raw: Any) -> str | None:
@@ -439,7 +426,7 @@ class _Converter:
     def _emit(
         self,
         model: ModelFacts,
-        endpoint: Endpoint,
+        endpoint: Endpoint | None,
         locations: dict[str, Location],
         dep_base: str,
         taken: set[str],
