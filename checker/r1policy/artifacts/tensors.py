@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,16 +71,26 @@ def _exact(reader: HashingReader, n: int, what: str) -> bytes:
     return data
 
 
+def _checked(
+    check: Callable[[HashingReader, int | None, ScanLimits, HeaderReport], None],
+    reader: HashingReader,
+    size: int | None,
+    limits: ScanLimits,
+) -> HeaderReport:
+    """Run one header check; the problem that stopped it is the report's last entry."""
+    report = HeaderReport()
+    try:
+        check(reader, size, limits, report)
+    except HeaderError as exc:
+        report.add(str(exc))
+    return report
+
+
 # --- safetensors --------------------------------------------------------------------------------
 
 
 def check_safetensors(reader: HashingReader, size: int | None, limits: ScanLimits) -> HeaderReport:
-    report = HeaderReport()
-    try:
-        _safetensors(reader, size, limits, report)
-    except HeaderError as exc:
-        report.add(str(exc))
-    return report
+    return _checked(_safetensors, reader, size, limits)
 
 
 def _safetensors(reader: HashingReader, size: int | None, limits: ScanLimits, report: HeaderReport) -> None:
@@ -199,12 +210,7 @@ class _GgufReader:
 
 
 def check_gguf(reader: HashingReader, size: int | None, limits: ScanLimits) -> HeaderReport:
-    report = HeaderReport()
-    try:
-        _gguf(reader, size, limits, report)
-    except HeaderError as exc:
-        report.add(str(exc))
-    return report
+    return _checked(_gguf, reader, size, limits)
 
 
 def _gguf(reader: HashingReader, size: int | None, limits: ScanLimits, report: HeaderReport) -> None:
