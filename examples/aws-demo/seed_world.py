@@ -27,6 +27,10 @@ from typing import Any
 
 import boto3
 
+# The repository root is on sys.path (run_demo_audit.py, pytest), so the policy documents come from
+# the same place the collector tests take them.
+from tests.support.awsworld import public_read_policy, tls_deny_policy
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagemaker-execution"
@@ -47,38 +51,11 @@ def _pab(on: bool) -> dict[str, bool]:
 
 
 def _tls_only(bucket: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
-            ],
-        }
-    )
+    return json.dumps(tls_deny_policy(bucket))
 
 
 def _public_read(bucket: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "PublicRead",
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": f"arn:aws:s3:::{bucket}/*",
-                }
-            ],
-        }
-    )
+    return json.dumps(public_read_policy(bucket))
 
 
 def _model(sm: Any, name: str, bucket: str, prefix: str, *, image: str, isolated: bool, vpc: bool) -> None:
