@@ -274,9 +274,6 @@ def default_names() -> dict[str, Any]:
         "lock_path": "r1policy.lock",
         "locked_revision": "",
         "mismatched_files": "",
-        # R1-ART-004's artifact-side message (r1policy scan) shares the rule's templates
-        "path": "",
-        "digest_problems": "",
     }
 
 
