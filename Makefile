@@ -1,5 +1,6 @@
 # Two entry points for a fresh machine: `make demo` and `make test`. Each creates the project
-# virtualenv in .venv (idempotently: it is rebuilt only when pyproject.toml changes) and then runs.
+# virtualenv in .venv from the lock file uv.lock (idempotently: it is rebuilt only when the lock or
+# pyproject.toml changes) and then runs. Why uv and how to refresh the lock: docs/development.md.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,13 +8,31 @@ STAMP  := $(VENV)/.installed
 R1     := $(BIN)/r1policy
 EX     := examples
 
-.PHONY: demo test test-sagemaker-sdk lint typecheck pytest bench docs clean
+# uv itself lives in a bootstrap virtualenv, installed from the registry with pinned hashes.
+TOOLS  := .venv-tools
+UV     := $(TOOLS)/bin/uv
+PIPQ   := --quiet --disable-pip-version-check
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+.PHONY: demo test test-sagemaker-sdk test-latest lock lock-check lint typecheck pytest bench docs clean
+
+$(UV): tools/uv-requirements.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install $(PIPQ) --require-hashes -r tools/uv-requirements.txt
+	touch $@
+
+# `uv sync --locked` refuses to run when uv.lock no longer matches pyproject.toml.
+$(STAMP): pyproject.toml uv.lock $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --quiet --locked --extra dev --python $(PYTHON)
 	touch $(STAMP)
+
+# Refresh the lock on purpose: the newest versions pyproject.toml's ranges allow.
+lock: $(UV)
+	$(UV) lock --upgrade
+
+# CI: a lock that no longer matches pyproject.toml fails with one line.
+lock-check: $(UV)
+	@$(UV) lock --check --quiet 2>/dev/null || { \
+	  echo "uv.lock does not match pyproject.toml: run 'make lock' and commit uv.lock"; exit 1; }
 
 # The demo checks the bundled examples against examples/state.json (no AWS account, no network):
 # the deployments under examples/allow must be allowed (exit 0), those under examples/block blocked (exit 1).
@@ -61,18 +80,30 @@ docs: $(STAMP)
 # virtualenv of its own; .ci/run runs it after `make test`. smdebug-rulesconfig (an SDK dependency)
 # installs a top-level `tests` package into site-packages that would shadow this repository's tests/.
 SMVENV := .venv-sagemaker
-$(SMVENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(SMVENV)
-	$(SMVENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(SMVENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev,sagemaker]'
+$(SMVENV)/.installed: pyproject.toml uv.lock $(UV)
+	UV_PROJECT_ENVIRONMENT=$(SMVENV) $(UV) sync --quiet --locked --extra dev --extra sagemaker --python $(PYTHON)
 	rm -rf "$$($(SMVENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/tests"
 	touch $@
 
 test-sagemaker-sdk: $(SMVENV)/.installed
 	R1POLICY_REQUIRE_SAGEMAKER_SDK=1 $(SMVENV)/bin/python -m pytest -q -m sagemaker_sdk tests/test_guard.py
 
+# What users get: a fresh virtualenv with the newest versions pyproject.toml's ranges allow (plain pip,
+# no lock), then the whole suite. The weekly workflow docs/workflows/r1policy-test-latest.yml runs it.
+LATEST := .venv-latest
+test-latest:
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install $(PIPQ) --upgrade pip
+	$(LATEST)/bin/python -m pip install $(PIPQ) --upgrade -e '.[dev]'
+	$(LATEST)/bin/python -m pip list --format=freeze > $(LATEST)/versions.txt
+	@echo "test-latest: $$(grep -ci '' $(LATEST)/versions.txt) packages, versions in $(LATEST)/versions.txt"
+	$(LATEST)/bin/ruff check checker tests bench
+	$(LATEST)/bin/mypy
+	$(LATEST)/bin/python -m pytest
+
 bench: $(STAMP)
 	$(BIN)/python bench/bench_check.py
 
 clean:
-	rm -rf $(VENV) $(SMVENV) dist build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(SMVENV) $(LATEST) $(TOOLS) dist build .mypy_cache .ruff_cache .pytest_cache

@@ -92,32 +92,69 @@ def test_auditor_policy_is_sufficient(
     assert "errors" not in json.dumps(auditor_doc)
 
 
-@pytest.mark.parametrize(
-    ("permission", "rules"),
-    [
-        ("s3:GetBucketVersioning", {"R1-S3-005"}),
-        ("s3:GetEncryptionConfiguration", {"R1-S3-001"}),
-        ("kms:DescribeKey", {"R1-S3-001"}),
-        ("s3:GetAccountPublicAccessBlock", {"R1-S3-002"}),
-        ("s3:GetBucketPublicAccessBlock", {"R1-S3-002"}),
-        ("s3:GetBucketPolicy", {"R1-S3-003", "R1-S3-004"}),
-        ("s3:GetBucketAcl", {"R1-S3-003"}),
-        ("s3:GetBucketLogging", {"R1-S3-007"}),
-        ("s3:GetBucketLocation", {"R1-S3-006"}),
-    ],
-)
+# Every action of the auditor policy: the fact its denial leaves unread in the snapshot (where, which)
+# and the rules `check --live` then reports as `error`. The SageMaker reads feed `audit`, not `check`.
+DENIED: dict[str, tuple[str, str, set[str]]] = {
+    "s3:ListAllMyBuckets": ("buckets/acme-weights", "account_id", {"R1-S3-002"}),
+    "s3:GetBucketLocation": ("buckets/acme-weights", "region", {"R1-S3-006"}),
+    "s3:GetEncryptionConfiguration": ("buckets/acme-weights", "encryption", {"R1-S3-001"}),
+    "s3:GetBucketPublicAccessBlock": ("buckets/acme-weights", "public_access_block", {"R1-S3-002"}),
+    "s3:GetBucketPolicy": ("buckets/acme-weights", "policy", {"R1-S3-003", "R1-S3-004"}),
+    "s3:GetBucketPolicyStatus": ("buckets/acme-weights", "policy_is_public", set()),
+    "s3:GetBucketAcl": ("buckets/acme-weights", "acl_grants", {"R1-S3-003"}),
+    "s3:GetBucketOwnershipControls": ("buckets/acme-weights", "ownership", set()),
+    "s3:GetBucketVersioning": ("buckets/acme-weights", "versioning", {"R1-S3-005"}),
+    "s3:GetBucketObjectLockConfiguration": ("buckets/acme-weights", "object_lock", set()),
+    "s3:GetBucketLogging": ("buckets/acme-weights", "logging", {"R1-S3-007"}),
+    "s3:GetAccountPublicAccessBlock": ("accounts/123456789012", "public_access_block", {"R1-S3-002"}),
+    "kms:DescribeKey": ("kms_keys/*", "customer_managed", {"R1-S3-001"}),
+    "kms:GetKeyRotationStatus": ("kms_keys/*", "rotation_enabled", set()),
+    "sagemaker:ListModels": ("sagemaker/123456789012/us-east-1", "models", set()),
+    "sagemaker:DescribeModel": ("sagemaker/123456789012/us-east-1", "model/r1-prod", set()),
+    "sagemaker:ListEndpointConfigs": ("sagemaker/123456789012/us-east-1", "endpoint_configs", set()),
+    "sagemaker:DescribeEndpointConfig": ("sagemaker/123456789012/us-east-1", "endpoint-config/r1-prod", set()),
+    "sagemaker:ListEndpoints": ("sagemaker/123456789012/us-east-1", "endpoints", set()),
+    "sagemaker:DescribeEndpoint": ("sagemaker/123456789012/us-east-1", "endpoint/r1-prod", set()),
+}
+
+
+def _snapshot_errors(doc: Any, path: str = "") -> set[tuple[str, str]]:
+    """(where, fact) of every unread fact recorded in a snapshot; KMS key ids become ``*``."""
+    found: set[tuple[str, str]] = set()
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            if key == "errors" and isinstance(value, dict):
+                where = re.sub(r"^kms_keys/.*$", "kms_keys/*", path.strip("/"))
+                found |= {(where, fact) for fact in value}
+            else:
+                found |= _snapshot_errors(value, f"{path}/{key}")
+    return found
+
+
+def test_the_denial_table_names_every_action_of_the_policy() -> None:
+    actions = {a for s in json.loads(POLICY.read_text())["Statement"] for a in s["Action"]}
+    assert set(DENIED) == actions
+
+
+@pytest.mark.parametrize("permission", sorted(DENIED))
 def test_missing_permission_errors_exactly_its_rules(
-    moto_env: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, permission: str, rules: set[str]
+    moto_env: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, permission: str
 ) -> None:
+    """On the installed moto, each action is enforced under its IAM name: deny it, and exactly its fact
+    is unread and exactly its rules become `error`."""
+    where, fact, rules = DENIED[permission]
     manifest, config = _world(tmp_path)
     _as(monkeypatch, _user("auditor", _policy(without=permission)))
     moto_env.set_auth(0)
     result = run_cli("check", manifest, "--live", "--config", config, "--format", "json")
-    assert result.code == (0 if rules <= {"R1-S3-006", "R1-S3-007", "R1-S3-004"} else 1), result.stderr
+    assert result.code == (1 if rules - {"R1-S3-006", "R1-S3-007", "R1-S3-004"} else 0), result.stderr
     bad = finding_set(result.json, "fail", "error")
-    assert {status for _, status, _ in bad} == {"error"}
     assert {rule for rule, _, _ in bad} == rules
+    assert {status for _, status, _ in bad} <= {"error"}
     assert all("AccessDenied" in f["message"] for f in result.json["findings"] if f["status"] == "error")
+    snap = tmp_path / "state.json"
+    assert run_cli("snapshot", "--output", snap).code == 0
+    assert _snapshot_errors(json.loads(snap.read_text())) == {(where, fact)}
 
 
 def test_missing_sagemaker_permission_is_recorded(

@@ -1,4 +1,4 @@
-"""A real moto server on loopback, in its own process, with moto 5.2.5's SageMaker gaps patched.
+"""A real moto server on loopback, in its own process, with moto's SageMaker and IAM gaps patched.
 
 Usage (tests use the ``moto_env`` fixture from ``tests/support/fixtures.py`` instead)::
 
@@ -21,10 +21,10 @@ Patched in the child, inside moto's own classes (the client side is never touche
 * CreateModel keeps ``EnableNetworkIsolation`` and reports no ``VpcConfig`` when none was set
   (moto returns ``false`` and ``{}``).
 * CreateEndpointConfig keeps ``ExecutionRoleArn``, ``EnableNetworkIsolation`` and ``VpcConfig``.
-* With IAM enforcement on (``set_auth``), S3 reads are authorised under their real IAM action names
-  (``s3:GetEncryptionConfiguration``, ``s3:GetBucketOwnershipControls``,
-  ``s3:GetBucketObjectLockConfiguration``, ``s3:GetBucketPublicAccessBlock``,
-  ``s3:GetAccountPublicAccessBlock``); moto 5.2.5 checks ``s3:ListBucket`` or the operation name.
+* With IAM enforcement on (``set_auth``), every request r1policy makes is authorised under its real
+  IAM action name from ``tests/support/iam_actions.py`` (``s3:GetEncryptionConfiguration``,
+  ``s3:ListAllMyBuckets``, ``s3:GetAccountPublicAccessBlock`` …), whatever the installed moto computes
+  (5.2.5 checks ``s3:ListBucket`` for several bucket reads, 5.2.6 the operation name).
 
 S3 Control against a custom endpoint: botocore prefixes the host with the account id, which does
 not resolve on loopback. That fix lives on the client side of the product, not here:
@@ -103,29 +103,24 @@ def apply_moto_patches() -> None:
 
 
 def _patch_iam_action_names() -> None:
-    """With IAM enforcement on, authorise S3 reads under their real IAM action names."""
-    from moto.iam import access_control
-    from moto.s3 import responses as s3_responses
+    """With IAM enforcement on, authorise each request under its real IAM action name.
 
-    # moto 5.2.5 knows no sub-resource for these GETs and checks s3:ListBucket instead.
-    s3_responses.ACTION_MAP["BUCKET"]["GET"].update(
-        {
-            "encryption": "GetEncryptionConfiguration",
-            "ownershipControls": "GetBucketOwnershipControls",
-            "object-lock": "GetBucketObjectLockConfiguration",
-            "publicAccessBlock": "GetBucketPublicAccessBlock",
-        }
-    )
-    request_cls: Any = access_control.IAMRequest
+    Keyed by behaviour, not by moto version: the operation is told from the request itself and
+    mapped through ``tests/support/iam_actions.py``, whatever action name the installed moto computed.
+    """
+    from moto.iam import access_control
+
+    from tests.support.iam_actions import iam_action
+
     base_init = access_control.IAMRequestBase.__init__
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         base_init(self, *args, **kwargs)
-        # S3 Control's account-level Block Public Access: s3:Get/PutAccountPublicAccessBlock in IAM.
-        if self._path.startswith("/v20180820/configuration/publicAccessBlock"):
-            self._action = self._action.replace("PublicAccessBlock", "AccountPublicAccessBlock")
+        real = iam_action(self._service, self._method, self._path, self._headers, self._data)
+        if real is not None:
+            self._action = real
 
-    request_cls.__init__ = init
+    access_control.IAMRequestBase.__init__ = init  # type: ignore[method-assign]
 
 
 @dataclass
@@ -224,4 +219,5 @@ def _serve() -> None:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: tests.support
     _serve()
