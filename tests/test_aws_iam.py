@@ -94,6 +94,7 @@ def test_auditor_policy_is_sufficient(
 
 # Every action of the auditor policy: the fact its denial leaves unread in the snapshot (where, which)
 # and the rules `check --live` then reports as `error`. The SageMaker reads feed `audit`, not `check`.
+SM_REGION = "sagemaker/123456789012/us-east-1"
 DENIED: dict[str, tuple[str, str, set[str]]] = {
     "s3:ListAllMyBuckets": ("buckets/acme-weights", "account_id", {"R1-S3-002"}),
     "s3:GetBucketLocation": ("buckets/acme-weights", "region", {"R1-S3-006"}),
@@ -109,12 +110,16 @@ DENIED: dict[str, tuple[str, str, set[str]]] = {
     "s3:GetAccountPublicAccessBlock": ("accounts/123456789012", "public_access_block", {"R1-S3-002"}),
     "kms:DescribeKey": ("kms_keys/*", "customer_managed", {"R1-S3-001"}),
     "kms:GetKeyRotationStatus": ("kms_keys/*", "rotation_enabled", set()),
-    "sagemaker:ListModels": ("sagemaker/123456789012/us-east-1", "models", set()),
-    "sagemaker:DescribeModel": ("sagemaker/123456789012/us-east-1", "model/r1-prod", set()),
-    "sagemaker:ListEndpointConfigs": ("sagemaker/123456789012/us-east-1", "endpoint_configs", set()),
-    "sagemaker:DescribeEndpointConfig": ("sagemaker/123456789012/us-east-1", "endpoint-config/r1-prod", set()),
-    "sagemaker:ListEndpoints": ("sagemaker/123456789012/us-east-1", "endpoints", set()),
-    "sagemaker:DescribeEndpoint": ("sagemaker/123456789012/us-east-1", "endpoint/r1-prod", set()),
+    "sagemaker:ListModels": (SM_REGION, "models", set()),
+    "sagemaker:DescribeModel": (SM_REGION, "model/r1-prod", set()),
+    "sagemaker:ListEndpointConfigs": (SM_REGION, "endpoint_configs", set()),
+    "sagemaker:DescribeEndpointConfig": (
+        SM_REGION,
+        "endpoint-config/r1-prod",
+        set(),
+    ),
+    "sagemaker:ListEndpoints": (SM_REGION, "endpoints", set()),
+    "sagemaker:DescribeEndpoint": (SM_REGION, "endpoint/r1-prod", set()),
 }
 
 

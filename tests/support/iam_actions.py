@@ -88,7 +88,9 @@ def s3_operation(method: str, path: str) -> str | None:
     return "HeadObject" if method == "HEAD" else "GetObject"
 
 
-def operation(service: str, method: str, path: str, headers: Mapping[str, str], data: Mapping[str, object]) -> str | None:
+def operation(
+    service: str, method: str, path: str, headers: Mapping[str, str], data: Mapping[str, object]
+) -> str | None:
     """The API operation of one signed request, told from the request itself."""
     if service == "s3":
         return s3_operation(method, path)
@@ -99,7 +101,9 @@ def operation(service: str, method: str, path: str, headers: Mapping[str, str], 
     return action if isinstance(action, str) else None
 
 
-def iam_action(service: str, method: str, path: str, headers: Mapping[str, str], data: Mapping[str, object]) -> str | None:
+def iam_action(
+    service: str, method: str, path: str, headers: Mapping[str, str], data: Mapping[str, object]
+) -> str | None:
     """The IAM action AWS authorises this request under, when it is one of the operations we call."""
     op = operation(service, method, path, headers, data)
     return None if op is None else IAM_ACTION.get((service, op))

@@ -109,7 +109,6 @@ def _patch_iam_action_names() -> None:
     mapped through ``tests/support/iam_actions.py``, whatever action name the installed moto computed.
     """
     from moto.iam import access_control
-
     from tests.support.iam_actions import iam_action
 
     base_init = access_control.IAMRequestBase.__init__
