@@ -119,6 +119,9 @@ def _add_result_options(p: argparse.ArgumentParser) -> None:
     """Options of every command that reports findings (check, audit, scan)."""
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when a finding blocks")
     p.add_argument("--show-passed", action="store_true", help="list passed rules too")
+    p.add_argument(
+        "--no-color", action="store_true", help="no colour in the table output (also: NO_COLOR set)"
+    )
 
 
 # Each command's options live in its own function below, so that the commands grow independently.

@@ -40,14 +40,16 @@ def pair_outputs(formats: list[str], outputs: list[Path]) -> list[tuple[Format, 
     return pairs
 
 
-def write_reports(report: Report, pairs: list[tuple[Format, Path | None]], *, show_passed: bool) -> None:
+def write_reports(
+    report: Report, pairs: list[tuple[Format, Path | None]], *, show_passed: bool, no_color: bool = False
+) -> None:
     registry = writers()
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     rendered: list[tuple[str, Path | None]] = []
     side: list[tuple[Path, str]] = []
     for fmt, target in pairs:
-        color = target is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        width = _width() if target is None else 160
+        color = target is None and not no_color and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        width = _width(target is None)
         options = RenderOptions(
             show_passed=show_passed,
             color=color,
@@ -67,11 +69,15 @@ def write_reports(report: Report, pairs: list[tuple[Format, Path | None]], *, sh
         append_text(path, text)
 
 
-def _width() -> int:
-    try:
-        return max(100, os.get_terminal_size().columns)
-    except OSError:
-        return 140
+def _width(stdout: bool) -> int:
+    """The terminal's width on a terminal; else COLUMNS when set (CI logs, pipes); else 80."""
+    if stdout and sys.stdout.isatty():
+        try:
+            return os.get_terminal_size(sys.stdout.fileno()).columns
+        except OSError:
+            pass
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else 80
 
 
 def _temporary(target: Path, text: str) -> Path:

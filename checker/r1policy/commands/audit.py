@@ -83,7 +83,7 @@ def run_audit(args: argparse.Namespace) -> int:
     published = publish(
         report, run, report_dir=args.report_dir, baseline_path=baseline, show_passed=args.show_passed
     )
-    write_reports(report, pairs, show_passed=args.show_passed)
+    write_reports(report, pairs, show_passed=args.show_passed, no_color=args.no_color)
     diff = published.diff
     against = f"run {published.baseline.run_id}" if published.baseline else "no baseline (first audit)"
     print(

@@ -40,7 +40,7 @@ def run_check(args: argparse.Namespace) -> int:
     report.notices.extend(Notice("aws-unreadable", note) for note in sagemaker_errors(state))
     if not inputs.deployments:
         report.notices.append(Notice("nothing-to-check", "no deployment manifests found: nothing to judge"))
-    write_reports(report, pairs, show_passed=args.show_passed)
+    write_reports(report, pairs, show_passed=args.show_passed, no_color=args.no_color)
     if report.blocked and not args.exit_zero:
         return 1
     return 0

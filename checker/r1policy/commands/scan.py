@@ -84,7 +84,7 @@ def run_scan(args: argparse.Namespace) -> int:
         write_lock(lock_path, updated)
         for line in diff_locks(old, updated) or ["(no change)"]:
             print(f"r1policy: {lock_path}: {line}", file=sys.stderr)
-    write_reports(report, pairs, show_passed=args.show_passed)
+    write_reports(report, pairs, show_passed=args.show_passed, no_color=args.no_color)
     print(_summary(all_results, elapsed), file=sys.stderr)
     if report.blocked and not args.exit_zero:
         return 1
