@@ -113,7 +113,14 @@ def deployment_facts(dep: Deployment, config: Config, bucket: BucketFacts | None
             "async_output_enabled": ep.async_output is not None,
             "async_output_kms": bool(ep.async_output and ep.async_output.kms_key),
         }
+        local_storage = attrs["endpoint"]["local_instance_storage"]
         names.update(
+            volume_encryption=(
+                f"{ep.instance_type} keeps the weights on local NVMe instance storage, which the instance "
+                "encrypts in hardware (SageMaker accepts no KmsKeyId for it)"
+                if local_storage
+                else f"the storage volume of {ep.instance_type} is encrypted with KMS key {ep.kms_key}"
+            ),
             endpoint=ep.name,
             region=ep.region or "<REGION>",
             account=ep.account or "<ACCOUNT_ID>",

@@ -348,6 +348,9 @@ class Evaluator:
         severity = self.config.severity_of(rule.id, rule.severity)
         if status is Status.FAIL:
             message = render_message(rule, judgement.reason, judgement.names)
+        elif status is Status.PASS and "pass" in rule.messages:
+            # A rule that passes for more than one reason says which one holds (messages.pass).
+            message = "compliant: " + render_message(rule, "pass", judgement.names)
         elif status is Status.PASS:
             message = f"compliant: {rule.title[0].lower()}{rule.title[1:]}"
         else:
