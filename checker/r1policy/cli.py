@@ -122,6 +122,9 @@ def _add_result_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-color", action="store_true", help="no colour in the table output (also: NO_COLOR set)"
     )
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress or summary lines on stderr (findings only)"
+    )
 
 
 # Each command's options live in its own function below, so that the commands grow independently.

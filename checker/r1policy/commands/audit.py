@@ -43,7 +43,7 @@ def run_audit(args: argparse.Namespace) -> int:
     baseline = args.baseline
     if baseline is not None and not baseline.is_file():
         raise UsageError(f"--baseline {baseline}: no such file")
-    with Progress() as progress:
+    with Progress(enabled=False if args.quiet else None) as progress:
         if args.state is not None:
             if args.profiles or args.role_arns:
                 raise UsageError("--state audits a snapshot: --profiles and --role-arns do not apply")

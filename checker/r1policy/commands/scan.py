@@ -40,7 +40,9 @@ def run_scan(args: argparse.Namespace) -> int:
 
     scanner = Scanner(limits, workers=args.workers)
     started = time.monotonic()
-    progress = _Progress(sum(len(t.files) for t in resolved)) if sys.stderr.isatty() else None
+    progress = (
+        _Progress(sum(len(t.files) for t in resolved)) if sys.stderr.isatty() and not args.quiet else None
+    )
     inputs: list[ArtifactInput] = []
     notices: list[Notice] = []
     all_results: list[FileResult] = []
@@ -85,7 +87,8 @@ def run_scan(args: argparse.Namespace) -> int:
         for line in diff_locks(old, updated) or ["(no change)"]:
             print(f"r1policy: {lock_path}: {line}", file=sys.stderr)
     write_reports(report, pairs, show_passed=args.show_passed, no_color=args.no_color)
-    print(_summary(all_results, elapsed), file=sys.stderr)
+    if not args.quiet:
+        print(_summary(all_results, elapsed), file=sys.stderr)
     if report.blocked and not args.exit_zero:
         return 1
     return 0
