@@ -138,6 +138,8 @@ class Interpreter(DataOps):
 
     def _text_line(self, what: str) -> str:
         raw = self.r.read_line(self.limits.max_line, what)
+        if not raw:
+            raise self.stop(f"{what} is an empty line (the C unpickler reports truncated data)")
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -206,9 +208,9 @@ class Interpreter(DataOps):
         self.push(OPAQUE)
 
     def _op_inst(self) -> None:
+        args = tuple(self.pop_mark())  # the C unpickler finds the MARK before it reads the names
         module = self._text_line("INST module")
         name = self._text_line("INST name")
-        args = tuple(self.pop_mark())
         self.call(self.import_global(module, name, self.op_offset, "INST"), args, "INST")
 
     def _op_obj(self) -> None:
@@ -293,7 +295,9 @@ class Interpreter(DataOps):
         r = self.r
         (size,) = _U8.unpack(r.read(8))
         if r.frame_end >= 0 and r.offset < r.frame_end:
-            raise self.stop(f"FRAME before the end of the frame that started at byte {r.frame_start}")
+            raise self.stop(
+                f"FRAME before the end of the frame that started at byte {r.frame_start}", "unsupported"
+            )
         r.frame_end = r.offset + self._size(size, "FRAME")
         r.frame_start = self.op_offset
 

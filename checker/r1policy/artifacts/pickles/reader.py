@@ -23,10 +23,13 @@ class StopAnalysis(Exception):
         self.offset = offset
         self.kind = kind
         self.message = message
+        self.truncation = False  # the data ran out (a longer stream might have gone on)
 
 
 def truncated(offset: int, what: str) -> StopAnalysis:
-    return StopAnalysis(offset, "malformed", f"stream truncated: {what} runs past the end of the data")
+    stop = StopAnalysis(offset, "malformed", f"stream truncated: {what} runs past the end of the data")
+    stop.truncation = True
+    return stop
 
 
 class Reader:
@@ -74,7 +77,7 @@ class Reader:
         if end >= 0 and self.base + self._pos + n > end:
             raise StopAnalysis(
                 self.op_start,
-                "malformed",
+                "unsupported",
                 f"an operand crosses the end of the FRAME that started at byte {self.frame_start} "
                 f"(frame ends at byte {end})",
             )
