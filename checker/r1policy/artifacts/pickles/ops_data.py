@@ -22,7 +22,7 @@ from r1policy.artifacts.pickles.textops import (
     parse_long,
     parse_memo_key,
 )
-from r1policy.artifacts.pickles.values import OPAQUE, DictValue, LongText
+from r1policy.artifacts.pickles.values import OPAQUE, DictValue, LongText, describe, known_builtin
 
 _I4 = struct.Struct("<i")
 _U4 = struct.Struct("<I")
@@ -288,17 +288,29 @@ class DataOps:
         items = self.pop_mark()
         self._extend(self.top(), items, "APPENDS")
 
+    def _refused_by(self, target: object, what: str, why: str) -> StopAnalysis:
+        return self.stop(f"{what} on {describe(target)}: {why} (the unpickler raises)")
+
     def _extend(self, target: object, items: list[object], what: str) -> None:
+        if not items:
+            return  # the C unpickler does nothing, whatever the target
         if type(target) is list:
             room = self.limits.max_kept_items - len(target)
             if room > 0:
                 target.extend(items[:room])
+        elif known_builtin(target):
+            raise self._refused_by(target, what, "it has no append or extend")
         else:
             self.mutate_check(target, what)
 
     def _op_additems(self) -> None:
-        self.pop_mark()
-        self.mutate_check(self.top(), "ADDITEMS")
+        items = self.pop_mark()
+        target = self.top()
+        if not items:
+            return
+        if known_builtin(target):
+            raise self._refused_by(target, "ADDITEMS", "it has no add")
+        self.mutate_check(target, "ADDITEMS")
 
     def _op_setitem(self) -> None:
         value = self.pop()
@@ -312,10 +324,19 @@ class DataOps:
         self._set_items(self.top(), items, "SETITEMS")
 
     def _set_items(self, target: object, items: list[object], what: str) -> None:
+        if not items:
+            return
         if isinstance(target, DictValue):
             room = self.limits.max_kept_items - len(target.items)
             if room > 0:
                 target.items.extend(zip(items[: 2 * room : 2], items[1 : 2 * room : 2], strict=True))
+        elif type(target) is list:
+            for key, value in zip(items[::2], items[1::2], strict=True):
+                if not isinstance(key, int) or not -len(target) <= key < len(target):
+                    raise self._refused_by(target, what, f"index {describe(key)} is not in the list")
+                target[key] = value
+        elif known_builtin(target):
+            raise self._refused_by(target, what, "it does not support item assignment")
         else:
             self.mutate_check(target, what)
 

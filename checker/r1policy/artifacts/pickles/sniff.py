@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import re
-import sys
 from dataclasses import dataclass
 
 from r1policy.artifacts.pickles import opcodes_data as od
@@ -29,7 +28,6 @@ _MAGIC_LONG1 = b"\x8a\x0a" + TORCH_MAGIC.to_bytes(10, "little")  # LONG1 of the 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _PROBE_LIMITS = Limits(max_opcodes=100_000, max_item_bytes=1 << 62, max_line=1 << 62)
 _STARTS = frozenset(od.NAMES) | {0x2E}
-_STDLIB = frozenset(sys.stdlib_module_names)
 
 
 @dataclass(frozen=True)
@@ -43,19 +41,19 @@ def could_start(first: int) -> bool:
     return first in _STARTS
 
 
-def _runs_code(imports: list[GlobalRef] | tuple[GlobalRef, ...], ops: int) -> bool:
-    """An import the unpickler performs: importable (dotted identifier) names, and either the stream
-    decoded on after it or the module is in the standard library of every consumer."""
-    for ref in imports:
-        importable = _NAME.match(ref.module) and _NAME.match(ref.name)
-        if importable and (ops >= 2 or ref.module.split(".")[0] in _STDLIB):
-            return True
-    return False
+def importable(module: str, name: str) -> bool:
+    """Names `find_class` could resolve: dotted identifiers (importing a module runs its code)."""
+    return bool(_NAME.match(module) and _NAME.match(name))
+
+
+def _runs_code(imports: list[GlobalRef] | tuple[GlobalRef, ...]) -> bool:
+    """The unpickler imported something before the stream went bad: that already ran code."""
+    return any(importable(ref.module, ref.name) for ref in imports)
 
 
 def is_pickle(analysis: PickleAnalysis) -> bool:
     """Whether a full analysis (of a stream that also parses as something else) found a pickle."""
-    return not analysis.rejected or _runs_code(analysis.imports, analysis.opcodes)
+    return not analysis.rejected or _runs_code(analysis.imports)
 
 
 def probe(head: bytes, *, complete: bool) -> Probe:
@@ -71,7 +69,7 @@ def probe(head: bytes, *, complete: bool) -> Probe:
     try:
         value: object = interp.run()
     except StopAnalysis as stop:
-        if _runs_code(imports, interp.ops) or stop.kind != "malformed":
+        if _runs_code(imports) or stop.kind != "malformed":
             return Probe(_pickle_or_joblib(head))
         if stop.truncation and not complete:
             return Probe(_pickle_or_joblib(head), undecided=True)
