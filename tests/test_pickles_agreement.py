@@ -55,8 +55,23 @@ def test_long_first_operand_is_a_pickle(tmp_path: Path, lead: bytes) -> None:
 
 def test_operand_longer_than_the_line_limit_is_unanalysable_not_text(tmp_path: Path) -> None:
     findings, messages = _scan(tmp_path, "notes.bin", b"V" + b"y" * (1 << 20 | 5) + b"\n0" + PAYLOAD)
-    assert findings == _pickle_fail("notes.bin")
+    assert findings == _pickle_fail("notes.bin") | {("R1-ART-010", "fail", "notes.bin")}
     assert "longer than" in messages
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"V" + b"z" * 70_000 + b"\nthis line is text\n",
+        b"S'" + b"q" * 80_000 + b"'\nand then prose\n",
+        b"(" + b"I1\n" * 30_000 + b"hello\n",
+    ],
+    ids=["unicode-then-text", "string-then-text", "ints-then-text"],
+)
+def test_pickle_prefix_longer_than_the_window_is_never_text(tmp_path: Path, data: bytes) -> None:
+    findings, messages = _scan(tmp_path, "readme.txt", data)
+    assert findings == {("R1-ART-010", "fail", "readme.txt")}
+    assert "read as a pickle stream, which the unpickler rejects only later" in messages
 
 
 # -- 2. polyglots: a file whose byte 0 could start a pickle is also analysed as one ----------------

@@ -126,10 +126,13 @@ class Scanner:
         facts.format, facts.detail = sniffed.format, sniffed.detail
         if sniffed.suspicious:
             facts.unknown_format = sniffed.suspicious
-        if sniffed.pickle_kind is not None and sniffed.format != "pickle" and not _STORAGE.search(name):
-            self._both(reader, facts, sniffed, name, reopen, depth, torch_zip, out)
-        else:
+        storage = torch_zip and _STORAGE.search(name)  # raw tensor bytes: torch.load never unpickles them
+        if sniffed.pickle_kind is None or sniffed.format == "pickle" or storage:
             self._dispatch(reader, facts, sniffed, name, reopen, depth, torch_zip, out)
+        elif sniffed.format in ("text", "unknown"):
+            self._undecided(reader, facts, sniffed.pickle_kind, torch_zip)
+        else:
+            self._both(reader, facts, sniffed, name, reopen, depth, torch_zip, out)
         return facts
 
     def _dispatch(
@@ -170,6 +173,32 @@ class Scanner:
             else:
                 facts.unknown_format = facts.unknown_format or sniffed.detail or "unrecognised content"
 
+    def _undecided(self, reader: HashingReader, facts: FileFacts, kind: object, torch_zip: bool) -> None:
+        """A valid pickle prefix for the whole look-ahead window that is otherwise text or unknown:
+        the whole stream decides. Never text: a stream the unpickler rejects only after the window
+        (before importing anything) is unscannable (R1-ART-010)."""
+        from r1policy.artifacts import pickles
+
+        if torch_zip:
+            kind = pickles.PickleKind.TORCH_ZIP
+        analysis = pickles.analyse(reader, kind)  # type: ignore[arg-type]
+        if not pickles.is_pickle(analysis):
+            facts.format, facts.detail = "unknown", "pickle-like"
+            where = analysis.problems[-1] if analysis.problems else "its end"
+            facts.unknown_format = (
+                f"the first {HEAD_BYTES:,} bytes read as a pickle stream, which the unpickler rejects only "
+                f"later ({where}); not judged as text"
+            )
+            return
+        facts.format = "pickle"
+        self._record(analysis, facts)
+        limits = [p for p in analysis.problems if p.kind is pickles.ProblemKind.LIMIT]
+        if limits:
+            facts.unknown_format = (
+                f"cannot decide whether this is a pickle: {limits[0]}; the first {HEAD_BYTES:,} bytes read "
+                "as one"
+            )
+
     def _both(
         self,
         reader: HashingReader,
@@ -181,21 +210,16 @@ class Scanner:
         torch_zip: bool,
         out: list[FileFacts],
     ) -> None:
-        """A stream that is (or may be) a pickle and parses as another format too: the whole stream
-        is analysed as a pickle through a tee that keeps what it read, then replayed for the other
-        format. A stream that turns out not to be a pickle is judged by its other format alone."""
+        """A stream that is (or may be) a pickle and parses as another format too (a polyglot): the
+        whole stream is analysed as a pickle through a tee that keeps what it read, then replayed for
+        the other format. A stream that turns out not to be a pickle is judged by its other format."""
         from r1policy.artifacts import pickles
 
         with tempfile.SpooledTemporaryFile(max_size=self.limits.spool_memory_bytes) as spool:
             analysis = pickles.analyse(_Tee(reader, spool), sniffed.pickle_kind)  # type: ignore[arg-type]
-            carries = pickles.is_pickle(analysis)
-            if carries:
+            if pickles.is_pickle(analysis):
                 other = facts.detail or facts.format
                 self._record(analysis, facts)
-                if sniffed.format in ("text", "unknown"):
-                    facts.format = "pickle"
-                    facts.detail = str(getattr(analysis.kind, "value", analysis.kind))
-                    return
                 facts.detail = f"{other} that is also a {facts.detail} (polyglot)"
             spool.seek(0)
             replay = HashingReader(_Chain(spool, reader), hash_it=False)

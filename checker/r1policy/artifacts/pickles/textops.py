@@ -75,6 +75,9 @@ def _py_int(s: bytes, base: int, what: str) -> int:
 def parse_int(line: bytes) -> int | bool:
     """The INT opcode's value (line without its newline)."""
     _need(line, "INT")
+    digits = line[1:] if line[:1] == b"-" else line
+    if digits.isdigit() and digits[0] != 0x30 and len(digits) < 19 and len(line) != 2:
+        return int(line)  # plain decimal, not a two-character 0/1 (a bool): what strtol gives
     parsed = _strtol(line)
     # no conversion leaves strtol's end pointer at the start of the string
     value, end = parsed if parsed is not None else (0, 0)
