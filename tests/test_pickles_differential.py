@@ -176,10 +176,81 @@ def pickles(draw: st.DrawFn) -> bytes:
 
 # Refusals that state why the analysis cannot follow the unpickler: then listing fewer or other
 # imports is fine (the stream is refused: R1-ART-001).
+VALID_INTS = [b"0o7", b"0b1", b"0X1f", b"+0x1", b"-0b1", b"010", b"1_0", b" 1", b"1 ", b"00", b"01", b"2",
+              b"99999999999999999999", b"\t1", b"0x_1", b"+1", b"-0"]  # fmt: skip
+KEY_ONE = [b"1", b" 1", b"01", b"+1", b"1 ", b"0_1"]  # base-10 spellings (0_1 is valid for int())
+
+
+@st.composite
+def _global_ref(draw: st.DrawFn) -> bytes:
+    module, name = (part.encode() for part in draw(st.sampled_from(NAMES)))
+    how = draw(st.sampled_from(["global", "stack", "memo-text", "memo-bin", "memoize"]))
+    if how == "global":
+        return b"c" + module + b"\n" + name + b"\n"
+    if how == "stack":
+        return _unicode(module.decode()) + _unicode(name.decode()) + b"\x93"
+    if how == "memo-text":
+        put, get = draw(st.sampled_from(KEY_ONE)), draw(st.sampled_from(KEY_ONE))
+        body = _unicode(module.decode()) + b"p" + put + b"\n0g" + get + b"\n"
+        return body + _unicode(name.decode()) + b"\x93"
+    if how == "memo-bin":
+        return _unicode(module.decode()) + b"q\x05" + b"0h\x05" + _unicode(name.decode()) + b"\x93"
+    return _unicode(module.decode()) + b"\x94" + _unicode(name.decode()) + b"\x94\x93"
+
+
+@st.composite
+def _value(draw: st.DrawFn) -> bytes:
+    kind = draw(st.sampled_from(["int", "long", "str", "none", "binint"]))
+    if kind == "int":
+        return b"I" + draw(st.sampled_from(VALID_INTS)) + b"\n"
+    if kind == "long":
+        return b"L" + draw(st.sampled_from(VALID_INTS)) + draw(st.sampled_from([b"L", b""])) + b"\n"
+    if kind == "str":
+        return b"S" + draw(st.sampled_from(STRINGS[:5])) + b"\n"
+    if kind == "binint":
+        return b"K" + bytes([draw(st.integers(0, 255))])
+    return b"N"
+
+
+@st.composite
+def _call(draw: st.DrawFn) -> bytes:
+    values = b"".join(draw(st.lists(_value(), max_size=3)))
+    how = draw(st.sampled_from(["reduce", "inst", "obj", "newobj", "bare"]))
+    if how == "inst":
+        module, name = (part.encode() for part in draw(st.sampled_from(NAMES)))
+        return b"(" + values + b"i" + module + b"\n" + name + b"\n"
+    ref = draw(_global_ref())
+    if how == "obj":
+        return b"(" + ref + values + b"o"
+    if how == "newobj":
+        return ref + b"(" + values + b"t\x81"
+    if how == "bare":
+        return ref
+    return ref + b"(" + values + b"tR"
+
+
+@st.composite
+def programs(draw: st.DrawFn) -> bytes:
+    """Well-formed streams of calls (each result dropped with POP), then None and STOP: the unpickler
+    reaches STOP often, so the import lists are compared on complete streams too."""
+    body = b"".join(part + b"0" for part in draw(st.lists(_call(), min_size=1, max_size=5))) + b"N."
+    if draw(st.booleans()):
+        protocol = draw(st.integers(2, 5))
+        if protocol >= 4 and draw(st.booleans()):
+            body = b"\x95" + struct.pack("<Q", len(body)) + body
+        body = b"\x80" + bytes([protocol]) + body
+    tail = draw(st.sampled_from(["none", "trailing", "truncate"]))
+    if tail == "trailing":
+        body += draw(st.binary(max_size=8))
+    elif tail == "truncate":
+        body = body[: draw(st.integers(0, len(body) - 1))]
+    return body
+
+
 _ACCEPTED_REFUSALS = {ProblemKind.UNSUPPORTED, ProblemKind.LIMIT, ProblemKind.UNRESOLVABLE}
 
 
-@given(pickles())
+@given(st.one_of(pickles(), programs()))
 def test_imports_agree_with_the_c_unpickler(data: bytes) -> None:
     asked, completed = _c_unpickler(data)
     analysis = analyse(io.BytesIO(data), PickleKind.PICKLE)
