@@ -13,7 +13,7 @@ TOOLS  := .venv-tools
 UV     := $(TOOLS)/bin/uv
 PIPQ   := --quiet --disable-pip-version-check
 
-.PHONY: demo test test-sagemaker-sdk test-latest lock lock-check lint typecheck pytest bench docs clean
+.PHONY: demo test fuzz test-sagemaker-sdk test-latest lock lock-check lint typecheck pytest bench docs clean
 
 $(UV): tools/uv-requirements.txt
 	$(PYTHON) -m venv $(TOOLS)
@@ -71,6 +71,11 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# The differential tests (generated pickles against CPython's unpickler, joblib layouts against
+# joblib + numpy) with many more examples than `make test` runs (FUZZ_EXAMPLES, default 20,000).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_pickles_differential.py
 
 # Regenerate docs/rules/ from policies/*/rule.yaml (tests/test_rule_docs.py fails when it is stale).
 docs: $(STAMP)

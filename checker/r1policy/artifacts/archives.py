@@ -220,7 +220,8 @@ def walk_tar(stream: RawStream, facts: FileFacts, limits: ScanLimits, scan: Memb
                 if handle is None:
                     continue
                 reader = HashingReader(handle, hash_it=False)
-                scan(reader, f"{facts.path}!/{info.name}", info.size, info.name, None, False)
+                shown = info.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                scan(reader, f"{facts.path}!/{shown}", info.size, shown, None, False)
                 reader.drain()
     except tarfile.TarError as exc:
         add(f"tar archive unreadable after {count} members: {exc}")

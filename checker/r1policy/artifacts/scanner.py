@@ -7,20 +7,23 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from r1policy.artifacts import archives, content, tensors
 from r1policy.artifacts.hashing import CHUNK, HashingReader, LimitExceeded, RawStream
 from r1policy.artifacts.model import DEFAULT_LIMITS, Expected, FileFacts, ScanLimits
-from r1policy.artifacts.sniff import HEAD_BYTES, sniff
+from r1policy.artifacts.sniff import HEAD_BYTES, Sniffed, sniff
+
+if TYPE_CHECKING:
+    from r1policy.artifacts.pickles import PickleAnalysis
 
 _STORAGE = re.compile(r"(?:^|/)data/\d+$")
+_TORCH_PICKLE = re.compile(r"(?:^|/)data\.pkl$")
 
 
 class ReadFailure(Exception):
@@ -115,25 +118,51 @@ class Scanner:
     ) -> FileFacts:
         facts = FileFacts(path, size)
         out.append(facts)
-        sniffed = sniff(reader.peek(HEAD_BYTES))
+        head = reader.peek(HEAD_BYTES)
+        sniffed = sniff(head, complete=len(head) < HEAD_BYTES)
+        if torch_zip and _TORCH_PICKLE.search(name) and sniffed.format != "pickle":
+            # torch.load unpickles <prefix>/data.pkl whatever it looks like
+            sniffed = Sniffed("pickle", "torch-zip", "torch-zip")
         facts.format, facts.detail = sniffed.format, sniffed.detail
+        if sniffed.suspicious:
+            facts.unknown_format = sniffed.suspicious
+        storage = torch_zip and _STORAGE.search(name)  # raw tensor bytes: torch.load never unpickles them
+        if sniffed.pickle_kind is None or sniffed.format == "pickle" or storage:
+            self._dispatch(reader, facts, sniffed, name, reopen, depth, torch_zip, out)
+        elif sniffed.format in ("text", "unknown"):
+            self._undecided(reader, facts, sniffed.pickle_kind, torch_zip)
+        else:
+            self._both(reader, facts, sniffed, name, reopen, depth, torch_zip, out)
+        return facts
+
+    def _dispatch(
+        self,
+        reader: HashingReader,
+        facts: FileFacts,
+        sniffed: Sniffed,
+        name: str,
+        reopen: Callable[[], IO[bytes]] | None,
+        depth: int,
+        torch_zip: bool,
+        out: list[FileFacts],
+    ) -> None:
         fmt = sniffed.format
-        if fmt in ("zip", "tar", "gzip") and depth >= self.limits.max_depth:
+        if fmt in ("zip", "tar", "gzip", "compressed") and depth >= self.limits.max_depth:
             facts.archive_problems.append(
                 f"archive nested {depth} levels deep, past the limit of {self.limits.max_depth}; not opened"
             )
         elif fmt == "pickle":
             self._pickle(reader, facts, sniffed.pickle_kind, torch_zip)
         elif fmt == "safetensors":
-            facts.header_problems.extend(tensors.check_safetensors(reader, size, self.limits).problems)
+            facts.header_problems.extend(tensors.check_safetensors(reader, facts.size, self.limits).problems)
         elif fmt == "gguf":
-            facts.header_problems.extend(tensors.check_gguf(reader, size, self.limits).problems)
+            facts.header_problems.extend(tensors.check_gguf(reader, facts.size, self.limits).problems)
         elif fmt == "zip":
             self._zip(reader, facts, reopen, depth, out)
         elif fmt == "tar":
             archives.walk_tar(reader, facts, self.limits, self._member(depth, out))
-        elif fmt == "gzip":
-            self._gzip(reader, facts, name, depth, out)
+        elif fmt in ("gzip", "compressed"):
+            self._gzip(reader, facts, name, depth, out, sniffed.detail if fmt == "compressed" else "gzip")
         elif fmt == "text":
             content.analyse_text(reader, facts, name, self.limits)
         elif fmt == "hdf5":
@@ -142,8 +171,60 @@ class Scanner:
             if torch_zip and _STORAGE.search(name):
                 facts.format, facts.detail = "tensor-storage", "raw tensor bytes of a PyTorch checkpoint"
             else:
-                facts.unknown_format = sniffed.detail or "unrecognised content"
-        return facts
+                facts.unknown_format = facts.unknown_format or sniffed.detail or "unrecognised content"
+
+    def _undecided(self, reader: HashingReader, facts: FileFacts, kind: object, torch_zip: bool) -> None:
+        """A valid pickle prefix for the whole look-ahead window that is otherwise text or unknown:
+        the whole stream decides. Never text: a stream the unpickler rejects only after the window
+        (before importing anything) is unscannable (R1-ART-010)."""
+        from r1policy.artifacts import pickles
+
+        if torch_zip:
+            kind = pickles.PickleKind.TORCH_ZIP
+        analysis = pickles.analyse(reader, kind)  # type: ignore[arg-type]
+        if not pickles.is_pickle(analysis):
+            facts.format, facts.detail = "unknown", "pickle-like"
+            where = analysis.problems[-1] if analysis.problems else "its end"
+            facts.unknown_format = (
+                f"the first {HEAD_BYTES:,} bytes read as a pickle stream, which the unpickler rejects only "
+                f"later ({where}); not judged as text"
+            )
+            return
+        facts.format = "pickle"
+        self._record(analysis, facts)
+        limits = [p for p in analysis.problems if p.kind is pickles.ProblemKind.LIMIT]
+        if limits:
+            facts.unknown_format = (
+                f"cannot decide whether this is a pickle: {limits[0]}; the first {HEAD_BYTES:,} bytes read "
+                "as one"
+            )
+
+    def _both(
+        self,
+        reader: HashingReader,
+        facts: FileFacts,
+        sniffed: Sniffed,
+        name: str,
+        reopen: Callable[[], IO[bytes]] | None,
+        depth: int,
+        torch_zip: bool,
+        out: list[FileFacts],
+    ) -> None:
+        """A stream that is (or may be) a pickle and parses as another format too (a polyglot): the
+        whole stream is analysed as a pickle through a tee that keeps what it read, then replayed for
+        the other format. A stream that turns out not to be a pickle is judged by its other format."""
+        from r1policy.artifacts import pickles
+
+        with tempfile.SpooledTemporaryFile(max_size=self.limits.spool_memory_bytes) as spool:
+            analysis = pickles.analyse(_Tee(reader, spool), sniffed.pickle_kind)  # type: ignore[arg-type]
+            if pickles.is_pickle(analysis):
+                other = facts.detail or facts.format
+                self._record(analysis, facts)
+                facts.detail = f"{other} that is also a {facts.detail} (polyglot)"
+            spool.seek(0)
+            replay = HashingReader(_Chain(spool, reader), hash_it=False)
+            self._dispatch(replay, facts, sniffed, name, reopen, depth, torch_zip, out)
+            replay.drain()
 
     def _member(self, depth: int, out: list[FileFacts]) -> archives.MemberScan:
         def scan(
@@ -163,7 +244,11 @@ class Scanner:
 
         if torch_zip:
             kind = pickles.PickleKind.TORCH_ZIP
-        analysis = pickles.analyse(reader, kind)  # type: ignore[arg-type]
+        self._record(pickles.analyse(reader, kind), facts)  # type: ignore[arg-type]
+
+    def _record(self, analysis: PickleAnalysis, facts: FileFacts) -> None:
+        from r1policy.artifacts import pickles
+
         facts.detail = str(getattr(analysis.kind, "value", analysis.kind))
         if facts.detail == "npy" and not analysis.pickle_based:
             facts.format, facts.detail = "npy", "numeric array"
@@ -196,30 +281,66 @@ class Scanner:
             archives.walk_zip(spool, facts, self.limits, self._member(depth, out))
 
     def _gzip(
-        self, reader: HashingReader, facts: FileFacts, name: str, depth: int, out: list[FileFacts]
+        self, reader: HashingReader, facts: FileFacts, name: str, depth: int, out: list[FileFacts], algo: str
     ) -> None:
-        gz = archives.GzipReader(reader, self.limits)
-        inner = HashingReader(gz, hash_it=False)
+        from r1policy.artifacts import compressed
+
         try:
+            gz: archives.GzipReader | compressed.Decompressing = (
+                archives.GzipReader(reader, self.limits)
+                if algo == "gzip"
+                else compressed.Decompressing(reader, algo, self.limits)
+            )
+            inner = HashingReader(gz, hash_it=False)
             inner_sniff = sniff(inner.peek(HEAD_BYTES))
             if inner_sniff.format == "tar":
-                facts.detail = "tar.gz"
+                facts.detail = f"tar.{'gz' if algo == 'gzip' else algo}"
                 archives.walk_tar(inner, facts, self.limits, self._member(depth, out))
             else:
                 stem = PurePosixPath(name).name
-                stem = stem[: -len(".gz")] if stem.endswith(".gz") else stem + ".ungz"
+                suffix = ".gz" if algo == "gzip" else f".{algo}"
+                stem = stem[: -len(suffix)] if stem.endswith(suffix) else stem + ".un" + suffix[1:]
                 self._scan(inner, f"{facts.path}!/{stem}", None, stem, None, depth + 1, False, out)
             inner.drain()
         except LimitExceeded as exc:
             facts.archive_problems.append(str(exc))
             return
-        except zlib.error as exc:
-            facts.archive_problems.append(f"gzip stream is corrupt: {exc}")
+        except compressed.CORRUPT as exc:
+            facts.archive_problems.append(f"{algo} stream is corrupt: {exc}")
             return
         if gz.trailing:
             facts.archive_problems.append(
-                f"{gz.trailing:,}+ bytes of non-gzip data after the compressed stream"
+                f"{gz.trailing:,}+ bytes of non-{algo} data after the compressed stream"
             )
+
+
+class _Tee:
+    """Reads through a stream and keeps a copy of every byte read (for a replay)."""
+
+    def __init__(self, raw: HashingReader, copy: IO[bytes]) -> None:
+        self._raw = raw
+        self._copy = copy
+
+    def read(self, n: int = -1, /) -> bytes:
+        data = self._raw.read(n)
+        self._copy.write(data)
+        return data
+
+
+class _Chain:
+    """The kept copy, then the rest of the stream."""
+
+    def __init__(self, first: IO[bytes], rest: HashingReader) -> None:
+        self._first: IO[bytes] | None = first
+        self._rest = rest
+
+    def read(self, n: int = -1, /) -> bytes:
+        if self._first is not None:
+            data = self._first.read(n)
+            if data:
+                return data
+            self._first = None
+        return self._rest.read(n)
 
 
 def _chunks(reader: HashingReader) -> Iterator[bytes]:

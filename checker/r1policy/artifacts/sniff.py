@@ -1,5 +1,11 @@
 """Decide a file's format from its first bytes, never from its name (the name only tells Python
-source from other text, and `requirements.txt` from other text, after the content said "text")."""
+source from other text, and `requirements.txt` from other text, after the content said "text").
+
+Whether the bytes are (also) a pickle is decided apart from every other format, by the pickle
+analyser's own probe (`pickles.probe`, the only pickle sniffer): a file whose first byte could start
+a pickle is a pickle, or carries one beside what else it parses as (`Sniffed.pickle_kind`), or the
+look-ahead window could not tell (`Sniffed.pickle_undecided`): the scanner then analyses the whole
+stream as a pickle too. Nothing the unpickler could read is decided "text" by a window."""
 
 from __future__ import annotations
 
@@ -11,12 +17,11 @@ _HDF5 = b"\x89HDF\r\n\x1a\n"
 # Containers this scanner cannot open: unknown content, never clean.
 _UNOPENABLE = (
     (b"7z\xbc\xaf\x27\x1c", "7z archive"),
-    (b"BZh", "bzip2 stream"),
-    (b"\xfd7zXZ\x00", "xz stream"),
-    (b"\x28\xb5\x2f\xfd", "zstd stream"),
     (b"Rar!\x1a\x07", "RAR archive"),
     (b"MSCF", "CAB archive"),
 )
+# The HDF5 library looks for its superblock at byte 0, 512, 1024, 2048, ... (a userblock before it).
+_HDF5_OFFSETS = (0, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 _IMAGES = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF87a", "gif"), (b"GIF89a", "gif"))
 # ModelProto field tags that may follow ir_version (field 1): producer_name .. functions.
 _ONNX_TAGS = {0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42, 0x72, 0xA2, 0xCA}
@@ -24,9 +29,12 @@ _ONNX_TAGS = {0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42, 0x72, 0xA2, 0xCA}
 
 @dataclass(frozen=True)
 class Sniffed:
-    format: str  # pickle, zip, tar, gzip, safetensors, gguf, hdf5, onnx, image, sentencepiece, text, unknown
+    format: str  # pickle, zip, tar, gzip, compressed, safetensors, gguf, hdf5, onnx, image, sentencepiece,
+    # text, unknown
     detail: str = ""
-    pickle_kind: object | None = None  # the PickleKind from the pickle analyser
+    pickle_kind: object | None = None  # the PickleKind when the stream is, or also carries, a pickle
+    pickle_undecided: bool = False  # a valid pickle prefix where the window ended: analyse it whole
+    suspicious: str = ""  # content the format does not explain (an HDF5 userblock that is not zeros)
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int] | None:
@@ -90,8 +98,39 @@ def _text(head: bytes) -> bool:
     return True
 
 
-def sniff(head: bytes) -> Sniffed:
+def sniff(head: bytes, *, complete: bool | None = None) -> Sniffed:
+    """The format of a stream starting with `head`; `complete` says `head` is the whole stream
+    (default: shorter than HEAD_BYTES, i.e. a peek that reached the end)."""
     from r1policy.artifacts import pickles
+
+    whole = len(head) < HEAD_BYTES if complete is None else complete
+    found = pickles.probe(head, complete=whole)
+    other = _other(head)
+    kind = found.kind
+    if kind is None:
+        return other
+    if other.format in ("text", "unknown") and not found.undecided:
+        return Sniffed("pickle", str(getattr(kind, "value", kind)), kind)
+    return Sniffed(other.format, other.detail, kind, found.undecided, other.suspicious)
+
+
+def _hdf5(head: bytes) -> Sniffed | None:
+    for offset in _HDF5_OFFSETS:
+        if head[offset : offset + 8] == _HDF5:
+            if head[:offset].strip(b"\x00"):
+                return Sniffed(
+                    "hdf5",
+                    "userblock",
+                    suspicious=f"HDF5 file with a {offset}-byte userblock that is not zeros: the bytes "
+                    "before the superblock are not explained by the format (a polyglot?)",
+                )
+            return Sniffed("hdf5")
+    return None
+
+
+def _other(head: bytes) -> Sniffed:
+    """The format by every signature except the pickle's."""
+    from r1policy.artifacts import compressed
 
     if not head:
         return Sniffed("text", "empty")
@@ -101,18 +140,19 @@ def sniff(head: bytes) -> Sniffed:
         return Sniffed("gzip")
     if head[:4] == b"GGUF":
         return Sniffed("gguf")
-    if head[:8] == _HDF5 or any(head[off : off + 8] == _HDF5 for off in (512, 1024, 2048)):
-        return Sniffed("hdf5")
+    hdf5 = _hdf5(head)
+    if hdf5 is not None:
+        return hdf5
     for magic, what in _UNOPENABLE:
         if head.startswith(magic):
             return Sniffed("unknown", what)
+    packed = compressed.detect(head)
+    if packed is not None:
+        return Sniffed(*packed)
     if _is_tar(head):
         return Sniffed("tar")
     if _is_safetensors(head):
         return Sniffed("safetensors")
-    kind = pickles.sniff(head)
-    if kind is not None:
-        return Sniffed("pickle", str(getattr(kind, "value", kind)), kind)
     for magic, what in _IMAGES:
         if head.startswith(magic):
             if (what == "png" and head[12:16] != b"IHDR") or len(head) < 16:

@@ -28,7 +28,7 @@ from r1policy.artifacts.pickles.model import (
     PickleProblem,
     ProblemKind,
 )
-from r1policy.artifacts.pickles.sniff import sniff
+from r1policy.artifacts.pickles.sniff import Probe, could_start, is_pickle, probe, sniff
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -38,9 +38,13 @@ __all__ = [
     "PickleAnalysis",
     "PickleKind",
     "PickleProblem",
+    "Probe",
     "ProblemKind",
     "analyse",
+    "could_start",
     "default_allowlist",
+    "is_pickle",
     "load_allowlist",
+    "probe",
     "sniff",
 ]

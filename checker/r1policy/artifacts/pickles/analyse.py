@@ -34,6 +34,7 @@ class _Run:
     problems: list[PickleProblem] = field(default_factory=list)
     imports: list[GlobalRef] = field(default_factory=list)
     pickles: int = 0
+    first_ops: int = 0
     object_dtype: bool = False
     storages: dict[str, tuple[int, int]] = field(default_factory=dict)  # legacy torch: key -> (size, numel)
 
@@ -53,7 +54,12 @@ class _Run:
         if self.pickles >= self.limits.max_pickles:
             raise StopAnalysis(self.reader.offset, "limit", f"more than {self.limits.max_pickles} pickles")
         self.pickles += 1
-        return self.interpreter(persid).run()
+        interp = self.interpreter(persid)
+        try:
+            return interp.run()
+        finally:
+            if self.pickles == 1:
+                self.first_ops = interp.ops
 
     def record(self, stop: StopAnalysis) -> None:
         self.problems.append(PickleProblem(stop.offset, _KINDS[stop.kind], stop.message))
@@ -107,6 +113,7 @@ def analyse(
     kind = PickleKind(kind)  # also accepts the value string ("npy", "torch-zip", ...)
     run = _Run(Reader(stream), allowlist or default_allowlist(), limits)
     pickle_based = True
+    rejected = False
     try:
         if kind is PickleKind.NPY:
             pickle_based = _npy(run)
@@ -118,6 +125,7 @@ def analyse(
             run.end_of_data("the pickle")
     except StopAnalysis as stop:
         run.record(stop)
+        rejected = stop.kind == "malformed" and run.pickles <= 1
     return PickleAnalysis(
         kind=kind,
         imports=tuple(run.imports),
@@ -126,6 +134,8 @@ def analyse(
         object_dtype=run.object_dtype,
         bytes_consumed=run.reader.offset,
         pickles=run.pickles,
+        rejected=rejected,
+        opcodes=run.first_ops,
     )
 
 

@@ -20,7 +20,15 @@ from r1policy.artifacts.pickles.fastpath import FAST, fast_run
 from r1policy.artifacts.pickles.model import GlobalRef, Limits, PickleProblem, ProblemKind
 from r1policy.artifacts.pickles.ops_data import DataOps
 from r1policy.artifacts.pickles.reader import Reader
-from r1policy.artifacts.pickles.values import OPAQUE, PERSISTENT, Call, LongText, describe
+from r1policy.artifacts.pickles.values import (
+    OPAQUE,
+    PERSISTENT,
+    Call,
+    DictValue,
+    LongText,
+    describe,
+    known_builtin,
+)
 
 _I4 = struct.Struct("<i")
 _U4 = struct.Struct("<I")
@@ -101,6 +109,9 @@ class Interpreter(DataOps):
         self._last = op
         self._table[op](self)
         self.ops += 1
+        if r.crossed:
+            self.problem(ProblemKind.UNSUPPORTED, r.crossed)
+            r.crossed = ""
         return False
 
     def _check_bounds(self, limit: int) -> None:
@@ -138,6 +149,8 @@ class Interpreter(DataOps):
 
     def _text_line(self, what: str) -> str:
         raw = self.r.read_line(self.limits.max_line, what)
+        if not raw:
+            raise self.stop(f"{what} is an empty line (the C unpickler reports truncated data)")
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -206,9 +219,9 @@ class Interpreter(DataOps):
         self.push(OPAQUE)
 
     def _op_inst(self) -> None:
+        args = tuple(self.pop_mark())  # the C unpickler finds the MARK before it reads the names
         module = self._text_line("INST module")
         name = self._text_line("INST name")
-        args = tuple(self.pop_mark())
         self.call(self.import_global(module, name, self.op_offset, "INST"), args, "INST")
 
     def _op_obj(self) -> None:
@@ -243,6 +256,8 @@ class Interpreter(DataOps):
             target.state = state
             if self.on_build is not None:
                 self.on_build(self, target)
+        elif known_builtin(target) and not _empty_state(state):
+            raise self.stop(f"BUILD on {describe(target)} with state {describe(state)}: the unpickler raises")
 
     def _ext(self, code: int) -> None:
         self.problem(
@@ -293,7 +308,10 @@ class Interpreter(DataOps):
         r = self.r
         (size,) = _U8.unpack(r.read(8))
         if r.frame_end >= 0 and r.offset < r.frame_end:
-            raise self.stop(f"FRAME before the end of the frame that started at byte {r.frame_start}")
+            self.problem(
+                ProblemKind.UNSUPPORTED,
+                f"FRAME before the end of the frame that started at byte {r.frame_start}",
+            )
         r.frame_end = r.offset + self._size(size, "FRAME")
         r.frame_start = self.op_offset
 
@@ -302,6 +320,19 @@ class Interpreter(DataOps):
 
     def _op_readonly_buffer(self) -> None:
         self.top()
+
+
+def _empty_state(state: object) -> bool:
+    """A BUILD state the default __setstate__ accepts on any object: None, or (None, {})."""
+    if state is None:
+        return True
+    return (
+        isinstance(state, tuple)
+        and len(state) == 2
+        and state[0] is None
+        and isinstance(state[1], DictValue)
+        and not state[1].items
+    )
 
 
 @cache

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
 DTYPE = {("numpy", "dtype")}
+_FLEXIBLE = frozenset("SUVa")  # numpy's flexible types: their item size comes from the pickled state
 
 
 class _RunLike(Protocol):
@@ -46,21 +47,25 @@ def _holds_object_dtype(value: object, depth: int = 0) -> bool:
 
 def _dtype_info(value: object) -> tuple[bool, int | None]:
     """(holds objects, item size) of a pickled numpy.dtype(typestr, align, copy) + BUILD state
-    (version, byte order, sub-array, field names, fields, item size, alignment, flags)."""
+    (version, byte order, sub-array, field names, fields, item size, alignment, flags), as numpy's
+    dtype.__setstate__ builds it: the state's item size counts only for flexible types (S, U, V);
+    every other type keeps the size its type string gives, whatever the state claims."""
     if not isinstance(value, Call) or (value.func.module, value.func.name) not in DTYPE:
         return False, None
     args = value.args
     if not isinstance(args, tuple) or not args or not isinstance(args[0], str):
         return False, None
     has_object, size = typestr_info(args[0])
+    flexible = args[0].lstrip("<>|=")[:1] in _FLEXIBLE
     state = value.state
-    if isinstance(state, tuple) and len(state) >= 8:
-        flags = state[7]
-        has_object = has_object or _holds_object_dtype(state[2:5]) or (type(flags) is int and bool(flags & 1))
-        if type(state[5]) is int and state[5] > 0:
-            size = state[5]
-        elif state[2] is not None or state[4] is not None:
-            size = None  # a structured or sub-array dtype without its item size: cannot be sized
+    if state is None:
+        return has_object, size
+    if not isinstance(state, tuple) or len(state) < 8:
+        return has_object, None  # a state numpy's __setstate__ would refuse or read differently
+    flags = state[7]
+    has_object = has_object or _holds_object_dtype(state[2:5]) or (type(flags) is int and bool(flags & 1))
+    if flexible:
+        size = state[5] if type(state[5]) is int and state[5] >= 0 else None
     return has_object, size
 
 

@@ -22,6 +22,7 @@ class ProblemKind(StrEnum):
     MALFORMED = "malformed"  # parse error, truncation, bad frame, bad header
     TRAILING_DATA = "trailing-data"  # bytes after the last STOP the format does not allow
     LIMIT = "limit"  # a resource limit was reached: analysis stopped (fail closed)
+    UNSUPPORTED = "unsupported"  # valid for CPython's unpickler, but not modelled here (fail closed)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class PickleAnalysis:
     object_dtype: bool  # .npy/.npz member or joblib array whose dtype holds Python objects
     bytes_consumed: int  # bytes read from the stream (the caller drains the rest for hashing)
     pickles: int  # how many pickle streams were analysed (legacy torch: 5, joblib object arrays: more)
+    rejected: bool = False  # the first pickle hit an error CPython's unpickler raises too, before STOP
+    opcodes: int = 0  # opcodes decoded in the first pickle
 
     @property
     def ok(self) -> bool:

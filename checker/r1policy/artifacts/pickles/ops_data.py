@@ -9,17 +9,27 @@ from __future__ import annotations
 import codecs
 import struct
 import warnings
+from collections.abc import Callable
+from typing import TypeVar
 
 from r1policy.artifacts.pickles import opcodes_data as od
 from r1policy.artifacts.pickles.model import GlobalRef, Limits, PickleProblem, ProblemKind
 from r1policy.artifacts.pickles.reader import Reader, StopAnalysis
-from r1policy.artifacts.pickles.values import OPAQUE, DictValue, LongText
+from r1policy.artifacts.pickles.textops import (
+    OperandError,
+    parse_float,
+    parse_int,
+    parse_long,
+    parse_memo_key,
+)
+from r1policy.artifacts.pickles.values import OPAQUE, DictValue, LongText, describe, known_builtin
 
 _I4 = struct.Struct("<i")
 _U4 = struct.Struct("<I")
 _U8 = struct.Struct("<Q")
 _H = struct.Struct("<H")
 _D = struct.Struct(">d")
+_T = TypeVar("_T")
 
 
 class DataOps:
@@ -50,7 +60,9 @@ class DataOps:
         raise self.stop(f"unknown opcode 0x{self._last:02x}: not a pickle from here on")
 
     def _eof(self) -> None:
-        raise self.stop("stream ends before STOP (truncated pickle)")
+        stop = self.stop("stream ends before STOP (truncated pickle)")
+        stop.truncation = True
+        raise stop
 
     # -- stack helpers --------------------------------------------------------------------------
     def pop(self) -> object:
@@ -125,32 +137,25 @@ class DataOps:
     def _op_dup(self) -> None:
         self.push(self.top())
 
-    def _op_float(self) -> None:
-        line = self.r.read_line(self.limits.max_line, "FLOAT")
+    def _text_operand(self, parse: Callable[[bytes], _T], what: str) -> _T:
+        """A protocol-0 numeric operand, parsed as the C unpickler parses it (textops.py)."""
+        line = self.r.read_line(self.limits.max_line, what)
         try:
-            self.push(float(line))
-        except ValueError:
-            raise self.stop(f"FLOAT argument {line[:40]!r} is not a number") from None
+            return parse(line)
+        except OperandError as exc:
+            raise self.stop(str(exc)) from None
+
+    def _op_float(self) -> None:
+        self.push(self._text_operand(parse_float, "FLOAT"))
 
     def _op_int(self) -> None:
-        line = self.r.read_line(self.limits.max_line, "INT")
-        if line in (b"00", b"01"):
-            self.push(line == b"01")
-            return
-        self.push(self._parse_int(line, "INT"))
+        self.push(self._text_operand(parse_int, "INT"))
 
     def _op_long(self) -> None:
-        line = self.r.read_line(self.limits.max_line, "LONG")
-        self.push(self._parse_int(line[:-1] if line.endswith(b"L") else line, "LONG"))
-
-    def _parse_int(self, line: bytes, what: str) -> int:
-        try:
-            return int(line, 0) if line.strip().startswith((b"0x", b"-0x")) else int(line)
-        except ValueError:
-            raise self.stop(f"{what} argument {line[:40]!r} is not an integer") from None
+        self.push(self._text_operand(parse_long, "LONG"))
 
     def _op_string(self) -> None:
-        line = self.r.read_line(self.limits.max_line, "STRING").rstrip()
+        line = self.r.read_line(self.limits.max_line, "STRING")
         if len(line) < 2 or line[0] != line[-1] or line[:1] not in (b"'", b'"'):
             raise self.stop(f"STRING argument {line[:40]!r} is not quoted")
         try:
@@ -283,17 +288,29 @@ class DataOps:
         items = self.pop_mark()
         self._extend(self.top(), items, "APPENDS")
 
+    def _refused_by(self, target: object, what: str, why: str) -> StopAnalysis:
+        return self.stop(f"{what} on {describe(target)}: {why} (the unpickler raises)")
+
     def _extend(self, target: object, items: list[object], what: str) -> None:
+        if not items:
+            return  # the C unpickler does nothing, whatever the target
         if type(target) is list:
             room = self.limits.max_kept_items - len(target)
             if room > 0:
                 target.extend(items[:room])
+        elif known_builtin(target):
+            raise self._refused_by(target, what, "it has no append or extend")
         else:
             self.mutate_check(target, what)
 
     def _op_additems(self) -> None:
-        self.pop_mark()
-        self.mutate_check(self.top(), "ADDITEMS")
+        items = self.pop_mark()
+        target = self.top()
+        if not items:
+            return
+        if known_builtin(target):
+            raise self._refused_by(target, "ADDITEMS", "it has no add")
+        self.mutate_check(target, "ADDITEMS")
 
     def _op_setitem(self) -> None:
         value = self.pop()
@@ -307,10 +324,19 @@ class DataOps:
         self._set_items(self.top(), items, "SETITEMS")
 
     def _set_items(self, target: object, items: list[object], what: str) -> None:
+        if not items:
+            return
         if isinstance(target, DictValue):
             room = self.limits.max_kept_items - len(target.items)
             if room > 0:
                 target.items.extend(zip(items[: 2 * room : 2], items[1 : 2 * room : 2], strict=True))
+        elif type(target) is list:
+            for key, value in zip(items[::2], items[1::2], strict=True):
+                if not isinstance(key, int) or not -len(target) <= key < len(target):
+                    raise self._refused_by(target, what, f"index {describe(key)} is not in the list")
+                target[key] = value
+        elif known_builtin(target):
+            raise self._refused_by(target, what, "it does not support item assignment")
         else:
             self.mutate_check(target, what)
 
@@ -328,7 +354,7 @@ class DataOps:
             raise self.stop(f"memo key {key} was never stored (GET of an unset memo slot)") from None
 
     def _op_put(self) -> None:
-        key = self._parse_int(self.r.read_line(self.limits.max_line, "PUT"), "PUT")
+        key = self._text_operand(lambda line: parse_memo_key(line, "PUT"), "PUT")
         if key < 0:
             raise self.stop("negative PUT argument")
         self._put(key)
@@ -343,7 +369,7 @@ class DataOps:
         self._put(len(self.memo))
 
     def _op_get(self) -> None:
-        self._get(self._parse_int(self.r.read_line(self.limits.max_line, "GET"), "GET"))
+        self._get(self._text_operand(lambda line: parse_memo_key(line, "GET"), "GET"))
 
     def _op_binget(self) -> None:
         self._get(self.r.read(1)[0])

@@ -23,16 +23,19 @@ class StopAnalysis(Exception):
         self.offset = offset
         self.kind = kind
         self.message = message
+        self.truncation = False  # the data ran out (a longer stream might have gone on)
 
 
 def truncated(offset: int, what: str) -> StopAnalysis:
-    return StopAnalysis(offset, "malformed", f"stream truncated: {what} runs past the end of the data")
+    stop = StopAnalysis(offset, "malformed", f"stream truncated: {what} runs past the end of the data")
+    stop.truncation = True
+    return stop
 
 
 class Reader:
     """Forward-only reads with absolute offsets. `frame_end` >= 0 while inside a pickle FRAME."""
 
-    __slots__ = ("_buf", "_eof", "_pos", "_read", "base", "frame_end", "frame_start", "op_start")
+    __slots__ = ("_buf", "_eof", "_pos", "_read", "base", "crossed", "frame_end", "frame_start", "op_start")
 
     def __init__(self, stream: ByteStream, start_offset: int = 0) -> None:
         self._read = stream.read
@@ -42,6 +45,7 @@ class Reader:
         self._eof = False
         self.frame_end = -1
         self.frame_start = -1
+        self.crossed = ""  # set when an operand crossed a frame's end (the C unpickler allows it)
         self.op_start = start_offset  # the interpreter sets it to the offset of the current opcode
 
     @property
@@ -72,12 +76,12 @@ class Reader:
     def _frame_check(self, n: int) -> None:
         end = self.frame_end
         if end >= 0 and self.base + self._pos + n > end:
-            raise StopAnalysis(
-                self.op_start,
-                "malformed",
+            # CPython's C unpickler reads on across the frame's end (pickle.py would not): follow it
+            self.crossed = (
                 f"an operand crosses the end of the FRAME that started at byte {self.frame_start} "
-                f"(frame ends at byte {end})",
+                f"(frame ends at byte {end})"
             )
+            self.frame_end = -1
 
     def opcode(self) -> int:
         """The next opcode byte, or -1 at the end of the data. Closes an exhausted frame first."""

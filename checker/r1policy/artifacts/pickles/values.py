@@ -50,6 +50,14 @@ class DictValue:
         return None
 
 
+_BUILTINS = (list, tuple, DictValue, str, bytes, int, float, bool, LongText)
+
+
+def known_builtin(value: object) -> bool:
+    """A value whose exact built-in type the model knows (no append/add/__setstate__/__dict__)."""
+    return value is None or type(value) in _BUILTINS
+
+
 OPAQUE = Opaque("value")
 PERSISTENT = Opaque("persistent object")
 
