@@ -444,6 +444,7 @@ class _Converter:
                     env=container.env,
                     origin=origin or locations.get(FIELD_ENDPOINT) or model.origin,
                     locations={**locations, **container.locations},
+                    unknown=dict(container.unknown),
                 )
             )
 
