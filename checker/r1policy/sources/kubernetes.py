@@ -139,7 +139,9 @@ class _Object:
             return self._inference_service(self.name())
         pods = list(pod_specs(self.value, key))
         if pods or key in _KNOWN_POD_KINDS:
-            found = [d for pod in pods for d in self._containers(pod, kind in SERVING_RUNTIMES)]
+            # Ray nodes run `ray start` whatever their image: only a command names a server there.
+            by_image = not key.endswith("@ray.io")
+            found = [d for pod in pods for d in self._containers(pod, kind in SERVING_RUNTIMES, by_image)]
             found.extend(ray_application(self, key))
             return _named_apart(self.name(), found)
         lists = list(container_lists(self.value))
@@ -175,7 +177,9 @@ class _Object:
         return _named_apart(self.name(), found)
 
     # -- workloads ---------------------------------------------------------------------------
-    def _containers(self, pod: JsonPath, runtime: bool = False) -> list[tuple[str, Deployment]]:
+    def _containers(
+        self, pod: JsonPath, runtime: bool = False, by_image: bool = True
+    ) -> list[tuple[str, Deployment]]:
         containers = self.at((*pod, "containers"))
         if containers is None:
             return []
@@ -184,13 +188,13 @@ class _Object:
         inits = read_init_containers(self, pod)
         serving: list[tuple[str, Deployment]] = []
         for i, container in enumerate(containers):
-            dep = self._container((*pod, "containers", i), container, self.name(), runtime, inits)
+            dep = self._container((*pod, "containers", i), container, runtime, inits, by_image)
             if dep is not None:
                 serving.append((str(container.get("name", i)), dep))
         return serving
 
     def _container(
-        self, path: JsonPath, container: Any, owner: str, runtime: bool, inits: InitFacts
+        self, path: JsonPath, container: Any, runtime: bool, inits: InitFacts, by_image: bool
     ) -> Deployment | None:
         if not isinstance(container, dict):
             raise self.fail(path, "a container must be a mapping")
@@ -207,7 +211,7 @@ class _Object:
             tokens = tokenize(items)
         except ShellSyntaxError as exc:
             raise self.fail((*path, "args"), str(exc)) from exc
-        found = detect(tokens, image)
+        found = detect(tokens, image if by_image else None)
         if found is None:
             if not runtime:
                 return None
@@ -217,7 +221,7 @@ class _Object:
         # The SageMaker TGI image's own entrypoint (no command given) maps HF_MODEL_* onto the launcher's.
         entrypoint = engine is Engine.TGI and not container.get("command") and _is_sagemaker_tgi(image)
         pod = _PodFacts(runtime, inits, entrypoint, self._hidden_env(path, container), path)
-        return self._deployment(owner, path, engine, args, env, env_locs, image, storage=None, pod=pod)
+        return self._deployment(self.name(), path, engine, args, env, env_locs, image, storage=None, pod=pod)
 
     def _env(self, path: JsonPath, listed: Any) -> tuple[dict[str, str], dict[str, Location]]:
         env: dict[str, str] = {}
@@ -326,7 +330,8 @@ class _Object:
                 sagemaker_entrypoint=pod.entrypoint,
                 model_given=False,
             )
-            if override.model.kind is SourceKind.NONE and not override.unknown and not pod.runtime:
+            named_elsewhere = pod.runtime or args.config is not None
+            if override.model.kind is SourceKind.NONE and not override.unknown and not named_elsewhere:
                 raise self.fail(
                     path,
                     f"the {engine.value} server names no model it could be judged by (no model flag, "
