@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from r1policy import guard
 from r1policy.guard import GuardBlocked
@@ -130,5 +131,6 @@ def test_update_inference_component_is_judged(clean: None) -> None:
         )
     assert caught.value.operation == "UpdateInferenceComponent"
     assert {f.rule_id for f in caught.value.findings} == {"R1-HUB-005"}
+    once = boto3.client("sagemaker", config=Config(retries={"total_max_attempts": 1}))
     with pytest.raises(GuardBlocked, match="InferenceComponent nowhere: (does not exist|cannot be read)"):
-        client.update_inference_component(InferenceComponentName="nowhere", RuntimeConfig={"CopyCount": 2})
+        once.update_inference_component(InferenceComponentName="nowhere", RuntimeConfig={"CopyCount": 2})

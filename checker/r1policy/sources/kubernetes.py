@@ -278,9 +278,13 @@ class _Object:
         image = model.get("image") if isinstance(model.get("image"), str) else None
         setting = Setting(storage, self.loc(*path, "storageUri")) if storage else None
         pod = _PodFacts(False, InitFacts(), False, self._hidden_env(path, model), path)
-        return self._deployment(
+        dep = self._deployment(
             name, path, Engine.KSERVE_HF, args, env, env_locs, image, storage=setting, pod=pod
         )
+        if image is None:
+            why = "the image comes from the ServingRuntime KServe selects for this model, not from this manifest"
+            dep = replace(dep, unknown={**dep.unknown, FIELD_IMAGE: why})
+        return dep
 
     def _refined(self, args: ServerArgs) -> ServerArgs:
         """Point each setting at the line its text is on: a shell string can span many lines."""
