@@ -132,5 +132,5 @@ def test_update_inference_component_is_judged(clean: None) -> None:
     assert caught.value.operation == "UpdateInferenceComponent"
     assert {f.rule_id for f in caught.value.findings} == {"R1-HUB-005"}
     once = boto3.client("sagemaker", config=Config(retries={"total_max_attempts": 1}))
-    with pytest.raises(GuardBlocked, match="InferenceComponent nowhere: (does not exist|cannot be read)"):
+    with pytest.raises(GuardBlocked, match=r"InferenceComponent nowhere: (does not exist|cannot be read)"):
         once.update_inference_component(InferenceComponentName="nowhere", RuntimeConfig={"CopyCount": 2})

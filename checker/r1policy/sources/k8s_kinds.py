@@ -4,8 +4,10 @@ are recognised as running containers (so that they are an `error`, never "nothin
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
+from r1policy.model import Deployment
 from r1policy.yamldoc import JsonPath
 
 _TEMPLATE = ("spec", "template", "spec")
@@ -101,3 +103,22 @@ def _looks_like_containers(item: Any) -> bool:
         and all(isinstance(c, dict) for c in item)
         and any("image" in c or "command" in c or "args" in c for c in item)
     )
+
+
+def is_sagemaker_tgi(image: str | None) -> bool:
+    return image is not None and "tgi-inference" in image.rsplit("/", 1)[-1]
+
+
+def named_apart(name: str, found: list[tuple[str, Deployment]]) -> list[Deployment]:
+    """One deployment keeps the object's name; several get `/<container>` (and an index on a clash)."""
+    if len(found) == 1:
+        return [replace(found[0][1], name=name)]
+    out: list[Deployment] = []
+    seen: set[str] = set()
+    for i, (cname, dep) in enumerate(found):
+        unique = f"{name}/{cname}"
+        if unique in seen:
+            unique = f"{unique}#{i}"
+        seen.add(unique)
+        out.append(replace(dep, name=unique))
+    return out

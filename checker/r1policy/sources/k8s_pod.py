@@ -59,6 +59,42 @@ class _PodFacts:
     container: JsonPath = ()  # where the serving container is (its volume mounts)
 
 
+def unknown_kind(obj: _Object, lists: list[JsonPath]) -> list[tuple[str, Deployment]]:
+    """A kind r1policy does not read that runs containers: each container, model unknown."""
+    why = (
+        f"{obj.value['kind']} ({obj.value['apiVersion']}) is a kind r1policy does not read: what its "
+        "containers serve cannot be told"
+    )
+    found: list[tuple[str, Deployment]] = []
+    for path in lists:
+        for i, container in enumerate(obj.at(path)):
+            image = container.get("image") if isinstance(container.get("image"), str) else None
+            where = obj.loc(*path, i)
+            dep = Deployment(
+                name=obj.name(),
+                model=ModelSource(kind=SourceKind.NONE),
+                image=image,
+                endpoint=None,
+                origin=obj.loc(),
+                platform="kubernetes",
+                locations={FIELD_IMAGE: obj.loc(*path, i, "image") if image else where, FIELD_MODEL: where},
+                unknown=dict.fromkeys((*MODEL_FIELDS, FIELD_TRUST_REMOTE_CODE), why),
+            )
+            found.append((str(container.get("name", i)), dep))
+    return found
+
+
+def hidden_env(obj: _Object, path: JsonPath, container: dict[str, Any]) -> dict[str, Location]:
+    """Variables whose value the manifest does not hold (valueFrom), and `envFrom` ("*")."""
+    hidden: dict[str, Location] = {}
+    for i, item in enumerate(container.get("env") or []):
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and "value" not in item:
+            hidden[item["name"]] = obj.loc(*path, "env", i)
+    if container.get("envFrom"):
+        hidden["*"] = obj.loc(*path, "envFrom")
+    return hidden
+
+
 def read_init_containers(obj: _Object, pod: JsonPath) -> InitFacts:
     facts = InitFacts()
     listed = obj.at((*pod, "initContainers"))

@@ -37,21 +37,25 @@ from r1policy.model import (
     SourceKind,
 )
 from r1policy.sources import servers
-from r1policy.sources.containerenv import MODEL_FIELDS, apply_env
+from r1policy.sources.containerenv import apply_env
 from r1policy.sources.k8s_kinds import (
     KSERVE_COMPONENTS,
     KSERVE_MODEL_DIR,
     SERVING_RUNTIMES,
     container_lists,
+    is_sagemaker_tgi,
     kind_key,
+    named_apart,
     pod_specs,
 )
 from r1policy.sources.k8s_pod import (
     InitFacts,
     _PodFacts,
+    hidden_env,
     judge_pod,
     ray_application,
     read_init_containers,
+    unknown_kind,
 )
 from r1policy.sources.servercli import (
     Engine,
@@ -143,38 +147,11 @@ class _Object:
             by_image = not key.endswith("@ray.io")
             found = [d for pod in pods for d in self._containers(pod, kind in SERVING_RUNTIMES, by_image)]
             found.extend(ray_application(self, key))
-            return _named_apart(self.name(), found)
+            return named_apart(self.name(), found)
         lists = list(container_lists(self.value))
         if lists:
-            return self._unknown_kind(lists)
+            return named_apart(self.name(), unknown_kind(self, lists))
         return []
-
-    def _unknown_kind(self, lists: list[JsonPath]) -> list[Deployment]:
-        """A kind r1policy does not read that runs containers: each container, model unknown."""
-        why = (
-            f"{self.value['kind']} ({self.value['apiVersion']}) is a kind r1policy does not read: what its "
-            "containers serve cannot be told"
-        )
-        found: list[tuple[str, Deployment]] = []
-        for path in lists:
-            for i, container in enumerate(self.at(path)):
-                image = container.get("image") if isinstance(container.get("image"), str) else None
-                where = self.loc(*path, i)
-                dep = Deployment(
-                    name=self.name(),
-                    model=ModelSource(kind=SourceKind.NONE),
-                    image=image,
-                    endpoint=None,
-                    origin=self.loc(),
-                    platform=PLATFORM,
-                    locations={
-                        FIELD_IMAGE: self.loc(*path, i, "image") if image else where,
-                        FIELD_MODEL: where,
-                    },
-                    unknown=dict.fromkeys((*MODEL_FIELDS, FIELD_TRUST_REMOTE_CODE), why),
-                )
-                found.append((str(container.get("name", i)), dep))
-        return _named_apart(self.name(), found)
 
     # -- workloads ---------------------------------------------------------------------------
     def _containers(
@@ -219,8 +196,8 @@ class _Object:
         engine, start = found
         args = self._refined(parse(tokens, engine, start))
         # The SageMaker TGI image's own entrypoint (no command given) maps HF_MODEL_* onto the launcher's.
-        entrypoint = engine is Engine.TGI and not container.get("command") and _is_sagemaker_tgi(image)
-        pod = _PodFacts(runtime, inits, entrypoint, self._hidden_env(path, container), path)
+        entrypoint = engine is Engine.TGI and not container.get("command") and is_sagemaker_tgi(image)
+        pod = _PodFacts(runtime, inits, entrypoint, hidden_env(self, path, container), path)
         return self._deployment(self.name(), path, engine, args, env, env_locs, image, storage=None, pod=pod)
 
     def _env(self, path: JsonPath, listed: Any) -> tuple[dict[str, str], dict[str, Location]]:
@@ -237,16 +214,6 @@ class _Object:
                 where[item["name"]] = self.loc(*path, "env", i, "value")
         return env, where
 
-    def _hidden_env(self, path: JsonPath, container: dict[str, Any]) -> dict[str, Location]:
-        """Variables whose value the manifest does not hold (valueFrom), and `envFrom` ("*")."""
-        hidden: dict[str, Location] = {}
-        for i, item in enumerate(container.get("env") or []):
-            if isinstance(item, dict) and isinstance(item.get("name"), str) and "value" not in item:
-                hidden[item["name"]] = self.loc(*path, "env", i)
-        if container.get("envFrom"):
-            hidden["*"] = self.loc(*path, "envFrom")
-        return hidden
-
     # -- KServe ------------------------------------------------------------------------------
     def _inference_service(self, name: str) -> list[Deployment]:
         predictor = self.at(("spec", "predictor"))
@@ -261,7 +228,7 @@ class _Object:
             if isinstance(model, dict):
                 path: JsonPath = ("spec", "predictor", key)
                 found.append((key, self._kserve_model(path, model, name, legacy=key == "huggingface")))
-        return _named_apart(name, found)
+        return named_apart(name, found)
 
     def _kserve_model(self, path: JsonPath, model: dict[str, Any], name: str, *, legacy: bool) -> Deployment:
         storage = model.get("storageUri")
@@ -277,12 +244,12 @@ class _Object:
         args = self._refined(parse(tokens, Engine.KSERVE_HF, 0))
         image = model.get("image") if isinstance(model.get("image"), str) else None
         setting = Setting(storage, self.loc(*path, "storageUri")) if storage else None
-        pod = _PodFacts(False, InitFacts(), False, self._hidden_env(path, model), path)
+        pod = _PodFacts(False, InitFacts(), False, hidden_env(self, path, model), path)
         dep = self._deployment(
             name, path, Engine.KSERVE_HF, args, env, env_locs, image, storage=setting, pod=pod
         )
         if image is None:
-            why = "the image comes from the ServingRuntime KServe selects for this model, not from this manifest"
+            why = "the image comes from the ServingRuntime KServe selects for this model, not this manifest"
             dep = replace(dep, unknown={**dep.unknown, FIELD_IMAGE: why})
         return dep
 
@@ -431,22 +398,3 @@ def _classify(value: str, *, runtime: bool = False) -> ModelSource:
     if _HUB_ID.match(value):
         return ModelSource(kind=SourceKind.HUB, repo=value)
     return ModelSource(kind=SourceKind.NONE)
-
-
-def _is_sagemaker_tgi(image: str | None) -> bool:
-    return image is not None and "tgi-inference" in image.rsplit("/", 1)[-1]
-
-
-def _named_apart(name: str, found: list[tuple[str, Deployment]]) -> list[Deployment]:
-    """One deployment keeps the object's name; several get `/<container>` (and an index on a clash)."""
-    if len(found) == 1:
-        return [replace(found[0][1], name=name)]
-    out: list[Deployment] = []
-    seen: set[str] = set()
-    for i, (cname, dep) in enumerate(found):
-        unique = f"{name}/{cname}"
-        if unique in seen:
-            unique = f"{unique}#{i}"
-        seen.add(unique)
-        out.append(replace(dep, name=unique))
-    return out
