@@ -316,3 +316,46 @@ def test_shadow_variant_fails_its_rules_in_a_request_file(tmp_path: Path) -> Non
     rules = {(r, s) for r, s, _ in found}
     assert ("R1-EP-001", "fail") in rules  # ml.t3.medium, the shadow's instance type
     assert ("R1-HUB-002", "fail") in rules  # evil-labs, the shadow's model
+
+
+def test_cloudformation_shadow_variant_is_judged(tmp_path: Path) -> None:
+    template = f"""\
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Main:
+    Type: AWS::SageMaker::Model
+    Properties:
+      ModelName: main
+      ExecutionRoleArn: arn:aws:iam::111122223333:role/sm
+      EnableNetworkIsolation: true
+      VpcConfig: {{Subnets: [subnet-1], SecurityGroupIds: [sg-1]}}
+      PrimaryContainer:
+        Image: {TGI}
+        Environment: {{HF_MODEL_ID: {GOOD}, HF_MODEL_REVISION: {SHA}}}
+  Shadow:
+    Type: AWS::SageMaker::Model
+    Properties:
+      ModelName: shadow
+      ExecutionRoleArn: arn:aws:iam::111122223333:role/sm
+      EnableNetworkIsolation: true
+      VpcConfig: {{Subnets: [subnet-1], SecurityGroupIds: [sg-1]}}
+      PrimaryContainer:
+        Image: {TGI}
+        Environment: {{HF_MODEL_ID: {GOOD}, HF_MODEL_REVISION: {SHA}, TRUST_REMOTE_CODE: "true"}}
+  Config:
+    Type: AWS::SageMaker::EndpointConfig
+    Properties:
+      EndpointConfigName: cfg
+      KmsKeyId: arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+      ProductionVariants:
+        - {{VariantName: main, ModelName: !GetAtt Main.ModelName, InstanceType: ml.g5.2xlarge}}
+      ShadowProductionVariants:
+        - {{VariantName: shadow, ModelName: !GetAtt Shadow.ModelName, InstanceType: ml.t3.medium}}
+"""
+    path = tmp_path / "stack.yaml"
+    path.write_text(template)
+    result = run_cli("check", path, *STATIC)
+    assert result.code == 1, result.stderr
+    failed = {(f["rule_id"], f["subject"]["id"]) for f in result.json["findings"] if f["status"] == "fail"}
+    assert ("R1-HUB-005", hub(GOOD, SHA)) in failed  # the shadow's TGI TRUST_REMOTE_CODE
+    assert any(rule == "R1-EP-001" and "cfg" in subject for rule, subject in failed)  # the shadow's instance
