@@ -359,3 +359,38 @@ Resources:
     failed = {(f["rule_id"], f["subject"]["id"]) for f in result.json["findings"] if f["status"] == "fail"}
     assert ("R1-HUB-005", hub(GOOD, SHA)) in failed  # the shadow's TGI TRUST_REMOTE_CODE
     assert any(rule == "R1-EP-001" and "cfg" in subject for rule, subject in failed)  # the shadow's instance
+
+
+def _add_shadow(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("name") == "r1-distill-llama-8b-hub" and "shadow_production_variants" in node:
+            node["shadow_production_variants"] = [
+                {
+                    "variant_name": "shadow",
+                    "model_name": "r1-distill-llama-8b-hub",
+                    "instance_type": "ml.t3.medium",
+                    "initial_instance_count": 1,
+                    "serverless_config": [],
+                }
+            ]
+        for value in node.values():
+            _add_shadow(value)
+    elif isinstance(node, list):
+        for item in node:
+            _add_shadow(item)
+
+
+def test_terraform_shadow_variant_is_judged(tmp_path: Path) -> None:
+    plan = json.loads((EXAMPLES / "terraform" / "r1-endpoints.plan.json").read_text())
+    before = run_cli("check", EXAMPLES / "terraform" / "r1-endpoints.plan.json", *STATIC).json
+    _add_shadow(plan)
+    path = tmp_path / "shadow.plan.json"
+    path.write_text(json.dumps(plan))
+    result = run_cli("check", path, *STATIC)
+    assert result.code == 1, result.stderr
+    new = finding_set(result.json, "fail") - finding_set(before, "fail")
+    # The shadow's instance type (ml.t3.medium) is not approved, and its EBS volume needs the KMS key the
+    # config does not set (the primary's ml.g5 has instance storage, where SageMaker refuses one).
+    endpoint = "sagemaker:us-east-1:endpoint/r1-distill-llama-8b-hub"
+    assert new == {("R1-EP-001", "fail", endpoint), ("R1-EP-005", "fail", endpoint)}
+    assert any("ml.t3.medium" in f["message"] for f in result.json["findings"] if f["rule_id"] == "R1-EP-001")
