@@ -286,3 +286,16 @@ def test_vllm_config_in_a_sibling_file_and_missing(tmp_path: Path) -> None:
     code, found = check(tmp_path, deployment(MOUNTED, VOLUME), name="deploy.yaml")
     assert {("R1-HUB-005", "error", hub(GOOD, SHA)), ("R1-HUB-001", "error", hub(GOOD, SHA))} <= found
     assert code == 1
+
+
+def test_sglang_config_file_names_the_model(tmp_path: Path) -> None:
+    container = (
+        f"{{name: s, image: {PINNED_IMAGE}, command: [python3, -m, sglang.launch_server, --config, "
+        "/etc/vllm/config.yaml], volumeMounts: [{name: cfg, mountPath: /etc/vllm}]}"
+    )
+    text = textwrap.dedent(CONFIG_MAP.format(body=f"model_path: {EVIL}")) + textwrap.dedent(
+        deployment(container, VOLUME)
+    )
+    code, found = check(tmp_path, text)
+    assert found == evil_fails()
+    assert code == 1

@@ -239,8 +239,9 @@ def _config_file(
             unknown.setdefault(name, why)
         return model
     values = {str(k).replace("_", "-"): v for k, v in settings.items()}
-    if args.model is None and isinstance(values.get("model"), str):
-        named = values["model"]
+    named_key = "model-path" if "model-path" in values else "model"  # SGLang's key, vLLM's key
+    if args.model is None and isinstance(values.get(named_key), str):
+        named = values[named_key]
         if named.startswith("s3://"):
             model = ModelSource(kind=SourceKind.S3, s3_uri=named)
         elif named.startswith("/") or "://" in named:
