@@ -98,8 +98,9 @@ def test_env_revision_overrides_manifest_and_points_at_env_line(tmp_path) -> Non
 
 
 def test_env_trust_remote_code_is_honoured(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The base image is TGI: it reads TRUST_REMOTE_CODE, not LMI's OPTION_TRUST_REMOTE_CODE.
     paths = write_case(
-        tmp_path, hub=True, manifest={"spec": {"container": {"env": {"OPTION_TRUST_REMOTE_CODE": "true"}}}}
+        tmp_path, hub=True, manifest={"spec": {"container": {"env": {"TRUST_REMOTE_CODE": "true"}}}}
     )
     data = check_case(paths).json
     assert ("R1-HUB-005", "fail") in {(f["rule_id"], f["status"]) for f in data["findings"]}

@@ -27,6 +27,7 @@ IMAGE = (
     "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"
     "2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04"
 )
+LMI_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.31.0-lmi13.0.0-cu124"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 WEIGHTS = "s3://acme-llm-weights/deepseek-r1-distill-llama-8b/"
 
@@ -152,7 +153,7 @@ def test_serving_properties_in_an_s3_model_archive_are_read(guarded: guard.Guard
     s3.put_object(Bucket="acme-llm-weights", Key="lmi/model.tar.gz", Body=buffer.getvalue())
     model = compliant_model("lmi")
     model["PrimaryContainer"] = {
-        "Image": IMAGE,
+        "Image": LMI_IMAGE,  # LMI reads serving.properties; a TGI image would not
         "ModelDataUrl": "s3://acme-llm-weights/lmi/model.tar.gz",
         "Environment": {"HF_MODEL_ID": "/opt/ml/model"},
     }

@@ -36,6 +36,11 @@ def test_examples_have_exact_findings() -> None:
         ("R1-HUB-006", "fail", LOOKALIKE),
         # KServe from the Hub, pinned: only the runtime download warns
         ("R1-HUB-006", "fail", QWEN14),
+        # Serving images are judged on Kubernetes too: public registries; KServe's come from a runtime
+        ("R1-EP-007", "fail", "llm/r1-distill-qwen-7b"),
+        ("R1-EP-007", "fail", "llm/r1-distill-llama-8b"),
+        ("R1-EP-007", "error", "llm/r1-distill-qwen-14b"),
+        ("R1-EP-007", "error", "llm/r1-distill-llama-8b-s3"),
     }
     lines = {
         (f["rule_id"], f["subject"]["id"]): (Path(f["location"]["path"]).name, f["location"]["line"])
@@ -50,7 +55,9 @@ def test_examples_have_exact_findings() -> None:
     endpoint_rules = {
         f["message"]
         for f in data["findings"]
-        if f["rule_id"].startswith("R1-EP-") and f["subject"]["id"] == "llm/r1-distill-qwen-7b"
+        if f["rule_id"].startswith("R1-EP-")
+        and f["rule_id"] != "R1-EP-007"
+        and f["subject"]["id"] == "llm/r1-distill-qwen-7b"
     }
     assert endpoint_rules == {
         "does not apply: a SageMaker endpoint rule, and this deployment runs on kubernetes"

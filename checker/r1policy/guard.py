@@ -3,25 +3,26 @@
     import r1policy.guard
     r1policy.guard.install(config="r1policy.yaml")      # or R1POLICY_GUARD=1 + autoinstall()
 
-From then on every SageMaker client created in the process (boto3, botocore, SageMaker SDK v2/v3,
-which all create their clients through botocore) evaluates CreateModel, CreateEndpointConfig,
-CreateEndpoint, UpdateEndpoint and CreateInferenceComponent requests in a
-`before-parameter-build` handler and raises `GuardBlocked` — nothing is sent — when a rule blocks.
+From then on every SageMaker client in the process (boto3, botocore, SageMaker SDK v2/v3, which all
+send through botocore) evaluates CreateModel, CreateEndpointConfig, CreateEndpoint, UpdateEndpoint,
+CreateInferenceComponent and UpdateInferenceComponent requests before they are sent, and raises
+`GuardBlocked` — nothing is sent — when a rule blocks.
 
-How it hooks in: a `creating-client-class` handler adds a small base class to every SageMaker client
-class; its `__init__` registers the request handlers on that client's own event emitter, bound to the
-client. The `creating-client-class` handler is registered on botocore's built-in handler list (so
-every botocore session created afterwards has it), on boto3's default session, and on any session
-passed to `install(sessions=...)`. Clients that already exist are not guarded: install first (the
-`sitecustomize` snippet in docs/sagemaker-kubernetes-guard.md does that at interpreter start-up).
+How it hooks in: `install()` wraps `botocore.client.BaseClient._make_api_call`, the one method every
+botocore client (whatever session created it, and whenever: clients created BEFORE `install()` are
+covered too) sends each operation through. The wrapper judges the SageMaker operations above and
+passes everything else on untouched; `uninstall()` restores the original method.
 
 What a request is judged with: CreateModel alone (model-source, publisher, revision, remote-code,
 bucket-allowlist and image rules; endpoint rules are decided later); CreateEndpointConfig with the
 models it names; CreateEndpoint / UpdateEndpoint with the config and its models;
-CreateInferenceComponent with its endpoint's config. Referenced resources come from requests this
-guard saw in the process, else from read-only Describe calls on the same client. A referenced
-resource that cannot be read blocks (fail closed). A `ModelDataUrl` tarball's LMI
-`serving.properties` is streamed from S3 with a read-only GetObject (`read_model_archives`).
+CreateInferenceComponent with its endpoint's config; UpdateInferenceComponent with the component as it
+is (DescribeInferenceComponent) and the new specification; shadow variants like every variant. Which
+variables the container reads (TGI's `TRUST_REMOTE_CODE` as well as `HF_MODEL_TRUST_REMOTE_CODE`, LMI's
+`OPTION_*`) comes from the shared model of each serving container (`sources.servers`). Referenced
+resources come from requests this guard saw in the process, else from read-only Describe calls on
+the same client. A referenced resource that cannot be read blocks (fail closed). A `ModelDataUrl`
+tarball's LMI `serving.properties` is streamed from S3 with a read-only GetObject (`read_model_archives`).
 By default the guard is static (only what the requests decide; rules that need bucket or Hub state
 are skipped); `live=True` also reads the buckets' state and the Hub.
 """
@@ -51,8 +52,8 @@ OPERATIONS = (
     "CreateEndpoint",
     "UpdateEndpoint",
     "CreateInferenceComponent",
+    "UpdateInferenceComponent",
 )
-_EVENT = "before-parameter-build.sagemaker."
 _LOG = logging.getLogger("r1policy.guard")
 
 
@@ -146,7 +147,9 @@ class Guard:
         components: list[dict[str, Any]] = []
         if operation == "CreateModel":
             return [request], configs, endpoints, components
-        if operation == "CreateInferenceComponent":
+        if operation == "UpdateInferenceComponent":
+            request = self._updated_component(client, request)
+        if operation in ("CreateInferenceComponent", "UpdateInferenceComponent"):
             components.append(request)
             endpoint_name = request.get("EndpointName")
             described = self._lookup(client, "Endpoint", endpoint_name)
@@ -169,11 +172,35 @@ class Guard:
         names = [
             v["ModelName"]
             for c in configs
-            for v in c.get("ProductionVariants") or ()
+            for key in ("ProductionVariants", "ShadowProductionVariants")
+            for v in c.get(key) or ()
             if isinstance(v, dict) and isinstance(v.get("ModelName"), str)
         ]
         models.extend(self._models(client, names))
         return models, configs, endpoints, components
+
+    def _updated_component(self, client: Any, request: dict[str, Any]) -> dict[str, Any]:
+        """The inference component as it will be after the update: what it is, with the new settings."""
+        name = request.get("InferenceComponentName")
+        current = self._lookup(client, "InferenceComponent", name)
+        if current is None:
+            raise GuardBlocked(
+                "UpdateInferenceComponent",
+                str(name),
+                problems=[ApiProblem(f"InferenceComponent {name}", "does not exist or cannot be read")],
+            )
+        merged = {k: v for k, v in current.items() if k in ("InferenceComponentName", "EndpointName")}
+        merged["VariantName"] = current.get("VariantName")
+        spec = dict(current.get("Specification") or {})
+        container = spec.get("Container")
+        if isinstance(container, dict) and "DeployedImage" in container and "Image" not in container:
+            deployed = container["DeployedImage"]
+            image = deployed.get("SpecifiedImage") if isinstance(deployed, dict) else None
+            spec["Container"] = {**container, "Image": image}
+        if isinstance(request.get("Specification"), dict):
+            spec = dict(request["Specification"])  # an update replaces the specification
+        merged["Specification"] = spec
+        return merged
 
     def _models(self, client: Any, names: Iterable[str]) -> list[dict[str, Any]]:
         found = []
@@ -237,53 +264,41 @@ _NAME_KEY = {
     "CreateEndpoint": "EndpointName",
     "UpdateEndpoint": "EndpointName",
     "CreateInferenceComponent": "InferenceComponentName",
+    "UpdateInferenceComponent": "InferenceComponentName",
 }
 _KIND: dict[str, str | None] = {
     "CreateModel": "Model",
     "CreateEndpointConfig": "EndpointConfig",
     "CreateEndpoint": "Endpoint",
     "UpdateEndpoint": None,
-    "CreateInferenceComponent": None,
+    "CreateInferenceComponent": "InferenceComponent",
+    "UpdateInferenceComponent": None,
 }
 _DESCRIBE = {
     "Model": "describe_model",
     "EndpointConfig": "describe_endpoint_config",
     "Endpoint": "describe_endpoint",
+    "InferenceComponent": "describe_inference_component",
 }
 
 _STATE: dict[str, Guard | None] = {"guard": None}
-_HOOKED_SESSIONS: list[Any] = []
+_ORIGINAL: dict[str, Any] = {}
+_GUARDED = frozenset(OPERATIONS)
 
 
-class _GuardedClient:
-    """Mixed into SageMaker client classes: registers the guard's handlers on each new client."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        guard = _STATE["guard"]
-        if guard is None:
-            return
-        events = self.meta.events  # type: ignore[attr-defined]
-        for operation in OPERATIONS:
-            events.register(
-                _EVENT + operation,
-                partial(_dispatch, client=self, operation=operation),
-                unique_id=f"r1policy-guard-{operation}",
-            )
-
-
-def _dispatch(params: Mapping[str, Any], *, client: Any, operation: str, **kwargs: Any) -> None:
+def _guarded_make_api_call(self: Any, operation_name: str, api_params: Mapping[str, Any]) -> Any:
+    """botocore's `_make_api_call`, with the guard's judgement first for SageMaker's deploy calls."""
     guard = _STATE["guard"]
-    if guard is not None:
-        guard.on_request(params, client=client, operation=operation, **kwargs)
+    if guard is not None and operation_name in _GUARDED and _service(self) == "sagemaker":
+        guard.on_request(api_params, client=self, operation=operation_name)
+    return _ORIGINAL["_make_api_call"](self, operation_name, api_params)
 
 
-def _add_base_class(base_classes: list[type], **_: Any) -> None:
-    if _GuardedClient not in base_classes:
-        base_classes.insert(0, _GuardedClient)
-
-
-_CLASS_EVENT = "creating-client-class.sagemaker"
+def _service(client: Any) -> str | None:
+    meta = getattr(client, "meta", None)
+    model = getattr(meta, "service_model", None)
+    name = getattr(model, "service_name", None)
+    return name if isinstance(name, str) else None
 
 
 def install(
@@ -294,9 +309,11 @@ def install(
     read_model_archives: bool = True,
     sessions: Sequence[Any] = (),
 ) -> Guard:
-    """Guard every SageMaker client created from now on; returns the guard (idempotent: replaces it)."""
-    from botocore import handlers
+    """Guard every SageMaker client of the process, existing or future; returns the guard (idempotent:
+    replaces it). `sessions` is accepted for compatibility: every session's clients are covered."""
+    from botocore.client import BaseClient
 
+    del sessions
     guard = Guard(
         config_path=Path(config) if config is not None else None,
         policies=tuple(Path(p) for p in policies),
@@ -307,32 +324,23 @@ def install(
     if previous is not None:
         previous.active = False
     _STATE["guard"] = guard
-    if (_CLASS_EVENT, _add_base_class) not in handlers.BUILTIN_HANDLERS:
-        handlers.BUILTIN_HANDLERS.append((_CLASS_EVENT, _add_base_class))
-    targets = list(sessions)
-    import boto3
-
-    if boto3.DEFAULT_SESSION is not None:
-        targets.append(boto3.DEFAULT_SESSION)
-    for session in targets:
-        core = getattr(session, "_session", session)  # boto3.Session wraps a botocore session
-        core.register(_CLASS_EVENT, _add_base_class, unique_id="r1policy-guard-class")
-        _HOOKED_SESSIONS.append(core)
+    if "_make_api_call" not in _ORIGINAL:
+        _ORIGINAL["_make_api_call"] = BaseClient._make_api_call
+        BaseClient._make_api_call = _guarded_make_api_call
     return guard
 
 
 def uninstall() -> None:
-    """Stop guarding (clients created meanwhile keep a handler that no longer does anything)."""
-    from botocore import handlers
+    """Stop guarding and restore botocore's own `_make_api_call`."""
+    from botocore.client import BaseClient
 
     guard = _STATE["guard"]
     if guard is not None:
         guard.active = False
     _STATE["guard"] = None
-    if (_CLASS_EVENT, _add_base_class) in handlers.BUILTIN_HANDLERS:
-        handlers.BUILTIN_HANDLERS.remove((_CLASS_EVENT, _add_base_class))
-    while _HOOKED_SESSIONS:
-        _HOOKED_SESSIONS.pop().unregister(_CLASS_EVENT, unique_id="r1policy-guard-class")
+    original = _ORIGINAL.pop("_make_api_call", None)
+    if original is not None:
+        BaseClient._make_api_call = original
 
 
 def autoinstall(environ: Mapping[str, str] | None = None) -> Guard | None:

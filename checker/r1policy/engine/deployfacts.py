@@ -13,6 +13,7 @@ from r1policy.facts.capacity import has_local_instance_storage, instance_capacit
 from r1policy.facts.image import parse_image, registry_approved
 from r1policy.facts.typosquat import lookalike_of
 from r1policy.model import Deployment, SourceKind
+from r1policy.sources.servers import hub_endpoint_override
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _SHORT_SHA = re.compile(r"^[0-9a-f]{7,39}$")
@@ -69,6 +70,9 @@ def deployment_facts(dep: Deployment, config: Config, bucket: BucketFacts | None
         attrs["hub_repo"] = model.repo
         attrs["publisher"] = canonical
         attrs["hub_ref"] = f"{model.repo}@{model.revision or ''}"
+        override = hub_endpoint_override(dict(dep.env))
+        if override is not None:
+            attrs["hub_endpoint"] = names["hub_endpoint"] = f"{override[0]}={override[1]}"
         imitated = lookalike_of(publisher, config.trusted_publishers)
         if imitated is not None:
             attrs["lookalike_of"] = imitated
@@ -208,6 +212,7 @@ def _config_names(config: Config) -> dict[str, Any]:
         "supported_dtypes": "?",
         "dtype": "",
         "parameters_b": "?",
+        "hub_endpoint": "",
         "encryption_algorithm": "none",
         "versioning": "Disabled",
         **hub_default_names(),

@@ -25,7 +25,7 @@ from r1policy.findings import (
     SubjectType,
     WaiverRef,
 )
-from r1policy.model import FIELD_MODEL, FIELD_S3_URI, Deployment, FileBucket, SourceKind
+from r1policy.model import FIELD_IMAGE, FIELD_MODEL, FIELD_S3_URI, Deployment, FileBucket, SourceKind
 from r1policy.rules.metadata import RuleMeta
 from r1policy.rules.registry import RuleRegistry
 from r1policy.sources.state import StateSnapshot
@@ -286,7 +286,10 @@ class Evaluator:
                     item.names,
                 )
             ]
-        if dep.platform != "sagemaker" and (rule.needs_endpoint or rule.subject is SubjectType.ENDPOINT):
+        # A rule that reads only the serving container (its image) applies wherever the container runs.
+        container_only = bool(rule.location_fields) and set(rule.location_fields) <= {FIELD_IMAGE}
+        endpoint_rule = rule.needs_endpoint or (rule.subject is SubjectType.ENDPOINT and not container_only)
+        if dep.platform != "sagemaker" and endpoint_rule:
             why = f"does not apply: a SageMaker endpoint rule, and this deployment runs on {dep.platform}"
             return [_Judgement(Status.SKIPPED, why, item.names)]
         if rule.needs_endpoint and dep.endpoint is None:

@@ -98,10 +98,11 @@ class _TemplateLoader:
     def _link(self, kind: str, props: dict[str, Any], shape: dict[str, Any]) -> None:
         """Replace references to resources of the template by the name the converter knows them by."""
         if kind == CONFIG:
-            variants = props.get("ProductionVariants")
-            for i, variant in enumerate(variants if isinstance(variants, list) else []):
-                if isinstance(variant, dict) and "ModelName" in variant:
-                    shape["ProductionVariants"][i]["ModelName"] = self._target(variant["ModelName"], MODEL)
+            for key in ("ProductionVariants", "ShadowProductionVariants"):  # shadows are variants too
+                variants = props.get(key)
+                for i, variant in enumerate(variants if isinstance(variants, list) else []):
+                    if isinstance(variant, dict) and "ModelName" in variant:
+                        shape[key][i]["ModelName"] = self._target(variant["ModelName"], MODEL)
         elif kind == ENDPOINT and "EndpointConfigName" in props:
             shape["EndpointConfigName"] = self._target(props["EndpointConfigName"], CONFIG)
         elif kind == COMPONENT:

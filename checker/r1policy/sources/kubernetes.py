@@ -36,7 +36,27 @@ from r1policy.model import (
     ModelSource,
     SourceKind,
 )
-from r1policy.sources.containerenv import MODEL_ID_VARS, REVISION_VARS, apply_env
+from r1policy.sources import servers
+from r1policy.sources.containerenv import apply_env
+from r1policy.sources.k8s_kinds import (
+    KSERVE_COMPONENTS,
+    KSERVE_MODEL_DIR,
+    SERVING_RUNTIMES,
+    container_lists,
+    is_sagemaker_tgi,
+    kind_key,
+    named_apart,
+    pod_specs,
+)
+from r1policy.sources.k8s_pod import (
+    InitFacts,
+    _PodFacts,
+    hidden_env,
+    judge_pod,
+    ray_application,
+    read_init_containers,
+    unknown_kind,
+)
 from r1policy.sources.servercli import (
     Engine,
     ServerArgs,
@@ -47,27 +67,19 @@ from r1policy.sources.servercli import (
     parse,
     tokenize,
 )
+from r1policy.sources.servers import Family
 from r1policy.yamldoc import Document, JsonPath, read_text
 
 PLATFORM = "kubernetes"
-POD_SPEC: dict[str, JsonPath] = {
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-    "Pod": ("spec",),
-}
-# TGI's launcher reads these (clap `env`); they mean what the SageMaker-style variables mean.
-_TGI_ENV = {
-    "MODEL_ID": "HF_MODEL_ID",
-    "REVISION": "HF_MODEL_REVISION",
-    "TRUST_REMOTE_CODE": "HF_MODEL_TRUST_REMOTE_CODE",
+_KNOWN_POD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
+_FAMILY = {
+    Engine.VLLM: Family.VLLM,
+    Engine.TGI: Family.TGI,
+    Engine.KSERVE_HF: Family.KSERVE_HF,
+    Engine.SGLANG: Family.SGLANG,
 }
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-_TRUE = {"true", "1", "yes", "on"}
 _SCRIPT_LINES = 200  # how far below a shell string's first line its tokens are looked for
 
 
@@ -125,30 +137,42 @@ class _Object:
         return f"{namespace}/{name}" if isinstance(namespace, str) and namespace else name
 
     def load(self) -> list[Deployment]:
-        kind = self.value["kind"]
-        if kind in POD_SPEC:
-            return self._containers(POD_SPEC[kind], self.name())
-        if kind == "InferenceService" and self.value["apiVersion"].startswith("serving.kserve.io/"):
+        key = kind_key(self.value)
+        kind = key.split("@", 1)[0]
+        if kind == "InferenceService" and str(self.value["apiVersion"]).startswith("serving.kserve.io/"):
             return self._inference_service(self.name())
+        pods = list(pod_specs(self.value, key))
+        if pods or key in _KNOWN_POD_KINDS:
+            # Ray nodes run `ray start` whatever their image: only a command names a server there.
+            by_image = not key.endswith("@ray.io")
+            found = [d for pod in pods for d in self._containers(pod, kind in SERVING_RUNTIMES, by_image)]
+            found.extend(ray_application(self, key))
+            return named_apart(self.name(), found)
+        lists = list(container_lists(self.value))
+        if lists:
+            return named_apart(self.name(), unknown_kind(self, lists))
         return []
 
     # -- workloads ---------------------------------------------------------------------------
-    def _containers(self, pod: JsonPath, name: str) -> list[Deployment]:
+    def _containers(
+        self, pod: JsonPath, runtime: bool = False, by_image: bool = True
+    ) -> list[tuple[str, Deployment]]:
         containers = self.at((*pod, "containers"))
         if containers is None:
             return []
         if not isinstance(containers, list):
             raise self.fail((*pod, "containers"), "containers must be a list")
+        inits = read_init_containers(self, pod)
         serving: list[tuple[str, Deployment]] = []
         for i, container in enumerate(containers):
-            dep = self._container((*pod, "containers", i), container, name)
+            dep = self._container((*pod, "containers", i), container, runtime, inits, by_image)
             if dep is not None:
                 serving.append((str(container.get("name", i)), dep))
-        if len(serving) > 1:  # several serving containers in one pod: one deployment each
-            return [replace(dep, name=f"{name}/{cname}") for cname, dep in serving]
-        return [dep for _, dep in serving]
+        return serving
 
-    def _container(self, path: JsonPath, container: Any, owner: str) -> Deployment | None:
+    def _container(
+        self, path: JsonPath, container: Any, runtime: bool, inits: InitFacts, by_image: bool
+    ) -> Deployment | None:
         if not isinstance(container, dict):
             raise self.fail(path, "a container must be a mapping")
         image = container.get("image")
@@ -164,17 +188,17 @@ class _Object:
             tokens = tokenize(items)
         except ShellSyntaxError as exc:
             raise self.fail((*path, "args"), str(exc)) from exc
-        found = detect(tokens, image)
+        found = detect(tokens, image if by_image else None)
         if found is None:
-            return None
+            if not runtime:
+                return None
+            found = (Engine.KSERVE_HF, len(tokens))  # a runtime's container serves whatever it is given
         engine, start = found
         args = self._refined(parse(tokens, engine, start))
-        if engine is Engine.TGI:
-            for var, same in _TGI_ENV.items():
-                if var in env and same not in env:
-                    env[same] = env[var]
-                    env_locs[same] = env_locs[var]
-        return self._deployment(owner, path, engine, args, env, env_locs, image, storage=None)
+        # The SageMaker TGI image's own entrypoint (no command given) maps HF_MODEL_* onto the launcher's.
+        entrypoint = engine is Engine.TGI and not container.get("command") and is_sagemaker_tgi(image)
+        pod = _PodFacts(runtime, inits, entrypoint, hidden_env(self, path, container), path)
+        return self._deployment(self.name(), path, engine, args, env, env_locs, image, storage=None, pod=pod)
 
     def _env(self, path: JsonPath, listed: Any) -> tuple[dict[str, str], dict[str, Location]]:
         env: dict[str, str] = {}
@@ -195,25 +219,20 @@ class _Object:
         predictor = self.at(("spec", "predictor"))
         if not isinstance(predictor, dict):
             raise self.fail(("spec",), "InferenceService without spec.predictor")
-        found = self._containers(("spec", "predictor"), name)
+        found: list[tuple[str, Deployment]] = []
+        for component in KSERVE_COMPONENTS:
+            if isinstance(self.at(("spec", component)), dict):
+                found.extend(self._containers(("spec", component)))
         for key in ("model", "huggingface"):
             model = predictor.get(key)
             if isinstance(model, dict):
-                dep = self._kserve_model(("spec", "predictor", key), model, name, legacy=key == "huggingface")
-                if dep is not None:
-                    found.append(dep)
-        return found
+                path: JsonPath = ("spec", "predictor", key)
+                found.append((key, self._kserve_model(path, model, name, legacy=key == "huggingface")))
+        return named_apart(name, found)
 
-    def _kserve_model(
-        self, path: JsonPath, model: dict[str, Any], name: str, *, legacy: bool
-    ) -> Deployment | None:
-        fmt = self.at((*path, "modelFormat", "name"))
-        runtime = model.get("runtime")
+    def _kserve_model(self, path: JsonPath, model: dict[str, Any], name: str, *, legacy: bool) -> Deployment:
         storage = model.get("storageUri")
         storage = storage if isinstance(storage, str) else None
-        huggingface = legacy or fmt == "huggingface" or "huggingface" in str(runtime or "")
-        if not huggingface and not (storage and storage.startswith(("hf://", "s3://"))):
-            return None
         env, env_locs = self._env(path, model.get("env"))
         listed = model.get("args") or []
         if not isinstance(listed, list):
@@ -225,7 +244,14 @@ class _Object:
         args = self._refined(parse(tokens, Engine.KSERVE_HF, 0))
         image = model.get("image") if isinstance(model.get("image"), str) else None
         setting = Setting(storage, self.loc(*path, "storageUri")) if storage else None
-        return self._deployment(name, path, Engine.KSERVE_HF, args, env, env_locs, image, storage=setting)
+        pod = _PodFacts(False, InitFacts(), False, hidden_env(self, path, model), path)
+        dep = self._deployment(
+            name, path, Engine.KSERVE_HF, args, env, env_locs, image, storage=setting, pod=pod
+        )
+        if image is None:
+            why = "the image comes from the ServingRuntime KServe selects for this model, not this manifest"
+            dep = replace(dep, unknown={**dep.unknown, FIELD_IMAGE: why})
+        return dep
 
     def _refined(self, args: ServerArgs) -> ServerArgs:
         """Point each setting at the line its text is on: a shell string can span many lines."""
@@ -260,49 +286,67 @@ class _Object:
         image: str | None,
         *,
         storage: Setting | None,
+        pod: _PodFacts,
     ) -> Deployment:
         named = storage or args.model
+        family = _FAMILY[engine]
+        served: str | None = None
+        locations: dict[str, Location] = {}
         if named is None:
-            override = apply_env(ModelSource(kind=SourceKind.NONE), env, env_locs)
-            if override.model.kind is SourceKind.NONE:
+            override = apply_env(
+                ModelSource(kind=SourceKind.NONE),
+                env,
+                env_locs,
+                family=family,
+                sagemaker_entrypoint=pod.entrypoint,
+                model_given=False,
+            )
+            named_elsewhere = pod.runtime or args.config is not None
+            if override.model.kind is SourceKind.NONE and not override.unknown and not named_elsewhere:
                 raise self.fail(
                     path,
                     f"the {engine.value} server names no model it could be judged by (no model flag, "
-                    "storageUri or model-id environment variable)",
+                    "storageUri or model-id environment variable it reads)",
                 )
-            locations: dict[str, Location] = {}
         else:
             value = self._literal(named, env, "the model")
+            served = value
             where = named.location or self.loc(*path)
             if storage is not None and value.startswith("hf://"):
                 repo, _, rev = value[5:].partition(":")
                 base = ModelSource(kind=SourceKind.HUB, repo=repo, revision=rev or None)
             else:
-                base = _classify(value)
+                base = _classify(value, runtime=pod.runtime)
             locations = dict.fromkeys((FIELD_MODEL, FIELD_REPO, FIELD_S3_URI, FIELD_REVISION), where)
             # The flag names the model; revision and remote code may still come from the environment.
-            ignored = MODEL_ID_VARS + (REVISION_VARS if base.revision else ())
-            rest = {k: v for k, v in env.items() if k not in ignored}
-            override = apply_env(base, rest, env_locs)
+            override = apply_env(
+                base, env, env_locs, family=family, sagemaker_entrypoint=pod.entrypoint, model_given=True
+            )
+            if base.revision and override.model.revision != base.revision:
+                override = replace(override, model=replace(override.model, revision=base.revision))
         model = override.model
+        unknown = dict(override.unknown)
         locations.update(override.locations)
         locations[FIELD_IMAGE] = self.loc(*path, "image") if image else self.loc(*path)
         if model.kind is SourceKind.HUB:
             model, locations = self._revision(model, locations, args, env)
         if args.trust_remote_code is not None:
-            trusted = self._literal(args.trust_remote_code, env, "--trust-remote-code").lower() in _TRUE
+            trusted = servers.truthy(self._literal(args.trust_remote_code, env, "--trust-remote-code"))
             model = replace(model, trust_remote_code=trusted)
+            unknown.pop(FIELD_TRUST_REMOTE_CODE, None)
             if args.trust_remote_code.location is not None:
                 locations[FIELD_TRUST_REMOTE_CODE] = args.trust_remote_code.location
+        model, extra_env = judge_pod(self, model, unknown, locations, args, env, family, pod, served)
         return Deployment(
             name=name,
             model=model,
             image=image,
             endpoint=None,
-            env=tuple(sorted(env.items())),
+            env=tuple(sorted({**env, **extra_env}.items())),
             origin=self.loc(),
             platform=PLATFORM,
             locations={k: v for k, v in locations.items() if v is not None},
+            unknown=unknown,
         )
 
     def _revision(
@@ -342,12 +386,14 @@ def _position(where: Location) -> Position:
     return Position(where.path, where.line, where.column)
 
 
-def _classify(value: str) -> ModelSource:
+def _classify(value: str, *, runtime: bool = False) -> ModelSource:
     if value.startswith("s3://"):
         return ModelSource(kind=SourceKind.S3, s3_uri=value)
     if value.startswith("hf://"):
         return ModelSource(kind=SourceKind.HUB, repo=value[5:])
-    if value.startswith(("/", "./", "../", "~", "pvc://", "file://")):
+    if runtime and (value.rstrip("/") == KSERVE_MODEL_DIR or "{{" in value):
+        return ModelSource(kind=SourceKind.NONE)  # a runtime serves the model its InferenceService names
+    if value.startswith(("/", "./", "../", "~", "pvc://", "file://")) or "://" in value:
         return ModelSource(kind=SourceKind.LOCAL)
     if _HUB_ID.match(value):
         return ModelSource(kind=SourceKind.HUB, repo=value)

@@ -97,7 +97,7 @@ def load_native(doc: Document) -> Deployment:
     locations[FIELD_IMAGE] = loc("spec", "container", "image")
     env = {str(k): _env_str(v) for k, v in container.get("env", {}).items()}
     env_locations = {k: loc("spec", "container", "env", k) for k in env}
-    override = apply_env(model, env, env_locations)
+    override = apply_env(model, env, env_locations, image=container["image"], declared=True)
     model = override.model
     locations.update(override.locations)
 
@@ -137,6 +137,7 @@ def load_native(doc: Document) -> Deployment:
         stage=meta.get("stage"),
         origin=loc(),
         locations=locations,
+        unknown=dict(override.unknown),
     )
 
 

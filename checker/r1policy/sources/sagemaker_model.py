@@ -5,7 +5,7 @@ model facts a deployment needs, with the location of each field, and typed-field
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from r1policy.findings import Location
@@ -20,7 +20,7 @@ from r1policy.model import (
     SourceKind,
 )
 from r1policy.sources.containerenv import apply_env
-from r1policy.sources.servingprops import ServingProperties, merged_env
+from r1policy.sources.servingprops import ServingProperties
 
 KeyPath = tuple[str | int, ...]
 Locate = Callable[[str, str, KeyPath], Location | None]
@@ -45,6 +45,7 @@ class ContainerFacts:
     image: str | None
     env: tuple[tuple[str, str], ...]
     locations: dict[str, Location]
+    unknown: dict[str, str] = field(default_factory=dict)  # field -> why the container's value is unknown
 
 
 @dataclass(frozen=True)
@@ -143,14 +144,21 @@ class ModelReader:
             env[str(key)] = value
         env_locations = {k: w for k in env if (w := loc("Environment", k)) is not None}
         archive = url or (s3.get("S3Uri") if s3 is not None and s3.get("CompressionType") == "Gzip" else None)
-        seen_env, seen_locations = env, env_locations
+        props: ServingProperties | None = None
         if archive and self.properties is not None:
             props = self.properties(kind, owner, str(archive))
-            if props is not None:
-                seen_env, seen_locations = merged_env(env, env_locations, props)
-        override = apply_env(model, seen_env, seen_locations)
+        override = apply_env(
+            model,
+            env,
+            env_locations,
+            image=image,
+            props=props.values if props is not None else None,
+            props_locations={k: props.location(k) for k in props.values} if props is not None else None,
+        )
         locations.update(override.locations)
-        return ContainerFacts(suffix, override.model, image, tuple(sorted(env.items())), locations)
+        return ContainerFacts(
+            suffix, override.model, image, tuple(sorted(env.items())), locations, override.unknown
+        )
 
 
 def capture_of(config: Mapping[str, Any]) -> Encryption | None:

@@ -25,6 +25,7 @@ class Engine(StrEnum):
     VLLM = "vLLM"
     TGI = "TGI"
     KSERVE_HF = "KServe huggingfaceserver"
+    SGLANG = "SGLang"
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class ServerArgs:
     model: Setting | None = None
     revisions: dict[str, Setting] = field(default_factory=dict)  # flag -> value
     trust_remote_code: Setting | None = None
+    config: Setting | None = None  # vLLM / SGLang `--config FILE` (YAML settings that fill in flags)
 
 
 # Per engine: flags that name the model, flags that pin a revision, the remote-code switch.
@@ -55,12 +57,16 @@ _MODEL_FLAGS = {
     Engine.VLLM: ("--model",),
     Engine.TGI: ("--model-id",),
     Engine.KSERVE_HF: ("--model-id",),
+    Engine.SGLANG: ("--model-path", "--model"),
 }
 _REVISION_FLAGS = {
     Engine.VLLM: ("--revision", "--code-revision", "--tokenizer-revision"),
     Engine.TGI: ("--revision",),
     Engine.KSERVE_HF: ("--model-revision", "--tokenizer-revision"),
+    Engine.SGLANG: ("--revision",),
 }
+CONFIG_FLAG = "--config"
+_CONFIG_ENGINES = (Engine.VLLM, Engine.SGLANG)
 TRUST_FLAG = "--trust-remote-code"
 _BOOL_FLAGS = {TRUST_FLAG, "--no-trust-remote-code", "--disable-log-requests", "--enforce-eager"}
 
@@ -86,7 +92,14 @@ def tokenize(items: Sequence[tuple[str, Location | None]]) -> list[Token]:
 
 def _looks_like_command_line(text: str) -> bool:
     first = text.strip().split(None, 1)[0]
-    return first.startswith("-") or first in {"vllm", "python", "python3", "exec", "text-generation-launcher"}
+    return first.startswith("-") or first in {
+        "vllm",
+        "sglang",
+        "python",
+        "python3",
+        "exec",
+        "text-generation-launcher",
+    }
 
 
 def _split_shell(text: str) -> list[str]:
@@ -112,6 +125,10 @@ def detect(tokens: Sequence[Token], image: str | None) -> tuple[Engine, int] | N
             return Engine.TGI, i + 1
         if text == "huggingfaceserver" and i > 0 and tokens[i - 1].text == "-m":
             return Engine.KSERVE_HF, i + 1
+        if text.startswith("sglang.launch_server") or (
+            text.rsplit("/", 1)[-1] == "sglang" and nxt == "serve"
+        ):
+            return Engine.SGLANG, i + (2 if nxt == "serve" else 1)
     name = (image or "").rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0].lower()
     # No command of its own: the image's entrypoint runs the server and the tokens are its arguments.
     if "vllm" in name:
@@ -120,6 +137,8 @@ def detect(tokens: Sequence[Token], image: str | None) -> tuple[Engine, int] | N
         return Engine.TGI, 0
     if "huggingfaceserver" in name:
         return Engine.KSERVE_HF, 0
+    if "sglang" in name:
+        return None  # the SGLang images run no server by themselves: a command must start it
     return None
 
 
@@ -167,6 +186,8 @@ def _apply(args: ServerArgs, flag: str, value: Token | None, where: Location | N
         args.model = Setting(value.text, value.location, value.text)
     elif flag in _REVISION_FLAGS[engine] and value is not None:
         args.revisions[flag] = Setting(value.text, value.location, value.text)
+    elif flag == CONFIG_FLAG and engine in _CONFIG_ENGINES and value is not None:
+        args.config = Setting(value.text, value.location, value.text)
     elif flag == TRUST_FLAG:
         if value is None:
             args.trust_remote_code = Setting("true", where, TRUST_FLAG)

@@ -1,18 +1,21 @@
 """LMI / DJL `serving.properties` inside a `model.tar.gz` (local file or S3 object).
 
 The archive is read as a stream (`tarfile` stream mode, gzip/bzip2/xz/none), member by member, never
-extracted to disk and nothing in it executed. Only `serving.properties` at the archive root (the
-container unpacks the archive into /opt/ml/model and reads it from there) is read; when several
-members have that name the last one wins, as on extraction, so the whole archive is read, within
-`Limits`. The settings that name and pin a model (`option.model_id`, `option.revision`,
-`option.trust_remote_code`) win over the container environment, as they do in the container.
+extracted to disk and nothing in it executed. The container unpacks the archive into /opt/ml/model
+and DJL reads `serving.properties` from its model folder: the archive root, or — when the root holds
+exactly one entry whose name does not start with a dot and that entry is a folder (`mymodel/`, as
+notebooks and CDK apps build archives) — that folder (DJL's `Utils.getNestedModelDir`, one level).
+When several members have the chosen name the last one wins, as on extraction, so the whole archive
+is read, within `Limits`. The settings that name and pin a model (`option.model_id`,
+`option.revision`, `option.trust_remote_code`) win over the container environment, as they do in the
+container (`sources.servers`).
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 import tarfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -22,12 +25,6 @@ from r1policy.findings import Location
 
 FILENAME = "serving.properties"
 _PAIR = re.compile(r"([^=:\s]*)\s*[=:]?\s*(.*)", re.DOTALL)
-# serving.properties key -> the container environment variable it stands for (containerenv.py).
-ENV_EQUIVALENT = {
-    "option.model_id": "OPTION_MODEL_ID",
-    "option.revision": "OPTION_REVISION",
-    "option.trust_remote_code": "OPTION_TRUST_REMOTE_CODE",
-}
 
 
 class ServingPropertiesError(SourceError):
@@ -52,16 +49,6 @@ class ServingProperties:
 
     def location(self, key: str) -> Location:
         return Location(self.source, self.lines.get(key))
-
-    def env_overrides(self) -> tuple[dict[str, str], dict[str, Location]]:
-        """The model-naming settings as the environment variables they override, with locations."""
-        env: dict[str, str] = {}
-        where: dict[str, Location] = {}
-        for key, var in ENV_EQUIVALENT.items():
-            if key in self.values:
-                env[var] = self.values[key]
-                where[var] = self.location(key)
-        return env, where
 
 
 def parse_properties(text: str, source: str) -> ServingProperties:
@@ -101,7 +88,7 @@ def read_from_archive(
     stream: IO[bytes], display: str, *, limits: Limits = DEFAULT_LIMITS
 ) -> ServingProperties | None:
     """serving.properties of a tar archive read from `stream` (sequential reads only), or None."""
-    found: ServingProperties | None = None
+    layout = _Layout()
     try:
         with tarfile.open(fileobj=stream, mode="r|*") as archive:
             for count, member in enumerate(archive, start=1):
@@ -112,29 +99,64 @@ def read_from_archive(
                         f"{display}: archive is larger than {limits.max_archive_bytes:,} bytes unpacked; "
                         "a later member could still replace serving.properties"
                     )
-                if member.name.removeprefix("./") != FILENAME:
+                name = layout.add(member)
+                if name is None or posixpath.basename(name) != FILENAME or name.count("/") > 1:
                     continue
-                if not member.isfile():
-                    raise ServingPropertiesError(
-                        f"{display}: {member.name} is a link or special file, not a regular file"
-                    )
-                if member.size > limits.max_properties_bytes:
-                    raise ServingPropertiesError(
-                        f"{display}: {member.name} is {member.size:,} bytes "
-                        f"(limit {limits.max_properties_bytes:,})"
-                    )
-                handle = archive.extractfile(member)
-                if handle is None:  # pragma: no cover - regular files always have data
-                    continue
-                data = handle.read(limits.max_properties_bytes + 1)
-                try:
-                    text = data.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise ServingPropertiesError(f"{display}: {member.name} is not valid UTF-8") from exc
-                found = parse_properties(text, f"{display}!/{FILENAME}")
+                layout.found[name] = _read_member(archive, member, name, display, limits)
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise ServingPropertiesError(f"{display}: not a readable tar archive ({exc})") from exc
-    return found
+    return layout.chosen(display)
+
+
+class _Layout:
+    """The archive's top-level entries, to find the folder DJL takes as the model folder."""
+
+    def __init__(self) -> None:
+        self.top: dict[str, str] = {}  # visible top-level name -> "dir", "file" or "link"
+        self.found: dict[str, ServingProperties] = {}
+
+    def add(self, member: tarfile.TarInfo) -> str | None:
+        name = posixpath.normpath(member.name.lstrip("/"))
+        if name in (".", "") or name.startswith(".."):
+            return None
+        head, sep, _ = name.partition("/")
+        if not head.startswith("."):
+            kind = "dir" if sep or member.isdir() else "link" if member.issym() or member.islnk() else "file"
+            if self.top.get(head) != "dir":
+                self.top[head] = kind
+        return name
+
+    def chosen(self, display: str) -> ServingProperties | None:
+        folder = ""
+        if len(self.top) == 1:
+            ((only, kind),) = self.top.items()
+            if kind == "link":
+                raise ServingPropertiesError(
+                    f"{display}: the archive's only entry {only} is a link; DJL would take the folder it "
+                    "points to as the model folder, which r1policy cannot follow"
+                )
+            folder = only + "/" if kind == "dir" else ""
+        return self.found.get(folder + FILENAME)
+
+
+def _read_member(
+    archive: tarfile.TarFile, member: tarfile.TarInfo, name: str, display: str, limits: Limits
+) -> ServingProperties:
+    if not member.isfile():
+        raise ServingPropertiesError(
+            f"{display}: {member.name} is a link or special file, not a regular file"
+        )
+    if member.size > limits.max_properties_bytes:
+        raise ServingPropertiesError(
+            f"{display}: {member.name} is {member.size:,} bytes (limit {limits.max_properties_bytes:,})"
+        )
+    handle = archive.extractfile(member)
+    data = handle.read(limits.max_properties_bytes + 1) if handle is not None else b""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ServingPropertiesError(f"{display}: {member.name} is not valid UTF-8") from exc
+    return parse_properties(text, f"{display}!/{name}")
 
 
 def read_local_serving_properties(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> ServingProperties | None:
@@ -162,26 +184,3 @@ def read_s3_serving_properties(
             body.close()
     except (ClientError, BotoCoreError) as exc:
         raise ServingPropertiesError(f"{uri}: cannot read the model archive: {exc}") from exc
-
-
-def merged_env(
-    env: Mapping[str, str], env_locations: Mapping[str, Location], props: ServingProperties
-) -> tuple[dict[str, str], dict[str, Location]]:
-    """The environment as the container sees it once serving.properties wins over env."""
-    from r1policy.sources.containerenv import MODEL_ID_VARS, REVISION_VARS, TRUST_VARS
-
-    groups = {
-        "OPTION_MODEL_ID": MODEL_ID_VARS,
-        "OPTION_REVISION": REVISION_VARS,
-        "OPTION_TRUST_REMOTE_CODE": TRUST_VARS,
-    }
-    overrides, where = props.env_overrides()
-    out = dict(env)
-    locs = dict(env_locations)
-    for var, value in overrides.items():
-        for replaced in groups[var]:
-            out.pop(replaced, None)
-            locs.pop(replaced, None)
-        out[var] = value
-        locs[var] = where[var]
-    return out, locs

@@ -119,6 +119,7 @@ _API_TO_PLAN: dict[str, tuple[str | int, ...]] = {
     "EnableNetworkIsolation": ("enable_network_isolation",),
     "VpcConfig": ("vpc_config", 0),
     "ProductionVariants": ("production_variants",),
+    "ShadowProductionVariants": ("shadow_production_variants",),
     "InstanceType": ("instance_type",),
     "ServerlessConfig": ("serverless_config", 0),
     "ModelName": ("model_name",),
@@ -180,22 +181,28 @@ def _config(res: Resource, plan: Plan, names: dict[str, str]) -> dict[str, Any]:
     kms = res.value("kms_key_arn")
     if kms is not None:
         shape["KmsKeyId"] = kms
-    variants: list[dict[str, Any]] = []
-    for i in range(len(res.get("production_variants") or [])):
-        base = ("production_variants", i)
-        variant: dict[str, Any] = {"VariantName": res.value(*base, "variant_name") or f"variant-{i + 1}"}
-        variant["ModelName"] = plan.link(res, (*base, "model_name"), "aws_sagemaker_model", names)
-        for key, attr in (
-            ("InstanceType", "instance_type"),
-            ("InitialInstanceCount", "initial_instance_count"),
-        ):
-            value = res.value(*base, attr)
-            if value is not None:
-                variant[key] = value
-        if res.has(*base, "serverless_config", 0):
-            variant["ServerlessConfig"] = {}
-        variants.append(variant)
-    shape["ProductionVariants"] = variants
+    for block, api_key in (
+        ("production_variants", "ProductionVariants"),
+        ("shadow_production_variants", "ShadowProductionVariants"),  # shadows are variants too
+    ):
+        variants: list[dict[str, Any]] = []
+        for i in range(len(res.get(block) or [])):
+            base = (block, i)
+            fallback = f"variant-{i + 1}" if block == "production_variants" else f"shadow-{i + 1}"
+            variant: dict[str, Any] = {"VariantName": res.value(*base, "variant_name") or fallback}
+            variant["ModelName"] = plan.link(res, (*base, "model_name"), "aws_sagemaker_model", names)
+            for key, attr in (
+                ("InstanceType", "instance_type"),
+                ("InitialInstanceCount", "initial_instance_count"),
+            ):
+                value = res.value(*base, attr)
+                if value is not None:
+                    variant[key] = value
+            if res.has(*base, "serverless_config", 0):
+                variant["ServerlessConfig"] = {}
+            variants.append(variant)
+        if variants or api_key == "ProductionVariants":
+            shape[api_key] = variants
     if res.has("data_capture_config", 0):
         base = ("data_capture_config", 0)
         capture: dict[str, Any] = {}

@@ -1,0 +1,394 @@
+"""What else in a Kubernetes pod decides the model a serving container loads: init containers that
+download weights into a shared volume, variables filled from Secrets / ConfigMaps, a vLLM / SGLang
+`--config FILE` mounted from a ConfigMap, Hub endpoint overrides, and Ray applications."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from r1policy.errors import InputError
+from r1policy.findings import Location
+from r1policy.model import (
+    FIELD_IMAGE,
+    FIELD_MODEL,
+    FIELD_REPO,
+    FIELD_REVISION,
+    FIELD_TRUST_REMOTE_CODE,
+    Deployment,
+    ModelSource,
+    SourceKind,
+)
+from r1policy.sources import servers
+from r1policy.sources.containerenv import MODEL_FIELDS
+from r1policy.sources.servercli import ServerArgs, ShellSyntaxError, Token, detect, tokenize
+from r1policy.sources.servers import Family
+from r1policy.yamldoc import JsonPath, load_yaml_documents, read_text
+
+if TYPE_CHECKING:
+    from r1policy.sources.kubernetes import _Object
+
+_DOWNLOADERS = ("huggingface-cli", "hf", "git", "wget", "curl", "aws", "gsutil", "s5cmd", "rclone", "python")
+
+
+@dataclass(frozen=True)
+class InitDownload:
+    repo: str
+    revision: str | None
+    local_dir: str
+    location: Location | None
+
+
+@dataclass
+class InitFacts:
+    """What a pod's init containers do: Hub downloads r1policy can read, and the other containers."""
+
+    downloads: list[InitDownload] = field(default_factory=list)
+    others: list[str] = field(default_factory=list)  # init containers whose effect cannot be read
+    env: dict[str, str] = field(default_factory=dict)  # their Hub endpoint overrides
+
+
+@dataclass(frozen=True)
+class _PodFacts:
+    runtime: bool  # a KServe ServingRuntime: the model comes from the InferenceService that uses it
+    inits: InitFacts
+    entrypoint: bool  # the SageMaker TGI image's entrypoint runs (no command given)
+    hidden: dict[str, Location]  # variables without a literal value (valueFrom), "*" for envFrom
+    container: JsonPath = ()  # where the serving container is (its volume mounts)
+
+
+def unknown_kind(obj: _Object, lists: list[JsonPath]) -> list[tuple[str, Deployment]]:
+    """A kind r1policy does not read that runs containers: each container, model unknown."""
+    why = (
+        f"{obj.value['kind']} ({obj.value['apiVersion']}) is a kind r1policy does not read: what its "
+        "containers serve cannot be told"
+    )
+    found: list[tuple[str, Deployment]] = []
+    for path in lists:
+        for i, container in enumerate(obj.at(path)):
+            image = container.get("image") if isinstance(container.get("image"), str) else None
+            where = obj.loc(*path, i)
+            dep = Deployment(
+                name=obj.name(),
+                model=ModelSource(kind=SourceKind.NONE),
+                image=image,
+                endpoint=None,
+                origin=obj.loc(),
+                platform="kubernetes",
+                locations={FIELD_IMAGE: obj.loc(*path, i, "image") if image else where, FIELD_MODEL: where},
+                unknown=dict.fromkeys((*MODEL_FIELDS, FIELD_TRUST_REMOTE_CODE), why),
+            )
+            found.append((str(container.get("name", i)), dep))
+    return found
+
+
+def hidden_env(obj: _Object, path: JsonPath, container: dict[str, Any]) -> dict[str, Location]:
+    """Variables whose value the manifest does not hold (valueFrom), and `envFrom` ("*")."""
+    hidden: dict[str, Location] = {}
+    for i, item in enumerate(container.get("env") or []):
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and "value" not in item:
+            hidden[item["name"]] = obj.loc(*path, "env", i)
+    if container.get("envFrom"):
+        hidden["*"] = obj.loc(*path, "envFrom")
+    return hidden
+
+
+def read_init_containers(obj: _Object, pod: JsonPath) -> InitFacts:
+    facts = InitFacts()
+    listed = obj.at((*pod, "initContainers"))
+    if not isinstance(listed, list):
+        return facts
+    for i, container in enumerate(listed):
+        if not isinstance(container, dict):
+            raise obj.fail((*pod, "initContainers", i), "an init container must be a mapping")
+        name = str(container.get("name", i))
+        env, _ = obj._env((*pod, "initContainers", i), container.get("env"))
+        override = servers.hub_endpoint_override(env)
+        if override is not None:
+            facts.env[override[0]] = override[1]
+        items = [
+            (str(v), obj.loc(*pod, "initContainers", i, key, j))
+            for key in ("command", "args")
+            for j, v in enumerate(container.get(key) or [])
+        ]
+        try:
+            tokens = tokenize(items)
+        except ShellSyntaxError as exc:
+            raise obj.fail((*pod, "initContainers", i), str(exc)) from exc
+        found = list(_hub_downloads(tokens))
+        facts.downloads.extend(found)
+        if not found and tokens:
+            facts.others.append(name)
+    return facts
+
+
+def _hub_downloads(tokens: list[Token]) -> Iterator[InitDownload]:
+    """`huggingface-cli download REPO [--revision R] --local-dir DIR` (also `hf download`)."""
+    for i, tok in enumerate(tokens):
+        if tok.text.rsplit("/", 1)[-1] not in ("huggingface-cli", "hf"):
+            continue
+        if i + 2 >= len(tokens) or tokens[i + 1].text != "download":
+            continue
+        repo: str | None = None
+        revision: str | None = None
+        local_dir: str | None = None
+        j = i + 2
+        while j < len(tokens) and tokens[j].text not in {"&&", "||", ";", "|", "&"}:
+            text = tokens[j].text
+            flag, eq, inline = text.partition("=")
+            value = inline if eq else (tokens[j + 1].text if j + 1 < len(tokens) else "")
+            step = 1 if eq else 2
+            if flag == "--revision":
+                revision = value
+            elif flag == "--local-dir":
+                local_dir = value
+            elif text.startswith("-"):
+                step = 1
+            elif repo is None:
+                repo = text
+                step = 1
+            else:
+                step = 1  # file names to download
+            j += step
+        if repo and local_dir:
+            yield InitDownload(repo, revision, local_dir.rstrip("/"), tok.location)
+
+
+def judge_pod(
+    obj: _Object,
+    model: ModelSource,
+    unknown: dict[str, str],
+    locations: dict[str, Location],
+    args: ServerArgs,
+    env: dict[str, str],
+    family: Family,
+    pod: _PodFacts,
+    served: str | None,
+) -> tuple[ModelSource, dict[str, str]]:
+    """Apply what the rest of the pod decides; returns the model and extra env facts."""
+    _hidden(unknown, args, family, pod)
+    if args.config is not None:
+        model = _config_file(obj, model, unknown, locations, args, pod)
+    if model.kind is SourceKind.LOCAL:
+        model = _local(model, unknown, locations, served, pod.inits)
+    return model, dict(pod.inits.env)
+
+
+def _hidden(unknown: dict[str, str], args: ServerArgs, family: Family, pod: _PodFacts) -> None:
+    table = servers.env_table(family, sagemaker_entrypoint=pod.entrypoint)
+    groups = (
+        (table.model, MODEL_FIELDS if args.model is None else ()),
+        (table.revision, (FIELD_REVISION,)),
+        (table.trust, (FIELD_TRUST_REMOTE_CODE,) if args.trust_remote_code is None else ()),
+    )
+    for tiers, fields in groups:
+        names = {v.name for tier in tiers for v in tier if v.source == servers.ENV}
+        hidden = sorted(n for n in pod.hidden if n in names or (n == "*" and names))
+        for name in hidden:
+            what = "envFrom" if name == "*" else f"{name} (valueFrom)"
+            for fld in fields:
+                unknown.setdefault(
+                    fld,
+                    f"{what} fills a variable the {family.value} container reads from a Secret or "
+                    "ConfigMap whose value the manifest does not hold",
+                )
+
+
+def _local(
+    model: ModelSource,
+    unknown: dict[str, str],
+    locations: dict[str, Location],
+    served: str | None,
+    inits: InitFacts,
+) -> ModelSource:
+    path = (served or "").removeprefix("file://").rstrip("/")
+    for down in inits.downloads:
+        if path and (path == down.local_dir or path.startswith(down.local_dir + "/")):
+            if down.location is not None:
+                for name in (FIELD_MODEL, FIELD_REPO, FIELD_REVISION):
+                    locations[name] = down.location
+            return replace(model, kind=SourceKind.HUB, repo=down.repo, revision=down.revision)
+    also = f"; init containers {', '.join(inits.others)} may write it" if inits.others else ""
+    why = f"the server loads the local path {served!r}, whose origin the manifest does not show{also}"
+    for name in MODEL_FIELDS:
+        unknown.setdefault(name, why)
+    return model
+
+
+def _config_file(
+    obj: _Object,
+    model: ModelSource,
+    unknown: dict[str, str],
+    locations: dict[str, Location],
+    args: ServerArgs,
+    pod: _PodFacts,
+) -> ModelSource:
+    """`--config FILE`: its settings fill in what the command line does not say (the flags win)."""
+    assert args.config is not None
+    settings = config_map_file(obj, pod.container, args.config.value)
+    where = args.config.location
+    if settings is None:
+        why = (
+            f"--config {args.config.value} is not a ConfigMap mounted from this manifest or its folder: "
+            "its settings may name the model, its revision and trust-remote-code"
+        )
+        fields = (*((FIELD_MODEL, FIELD_REPO) if args.model is None else ()), FIELD_REVISION)
+        for name in (*fields, *((FIELD_TRUST_REMOTE_CODE,) if args.trust_remote_code is None else ())):
+            unknown.setdefault(name, why)
+        return model
+    values = {str(k).replace("_", "-"): v for k, v in settings.items()}
+    named_key = "model-path" if "model-path" in values else "model"  # SGLang's key, vLLM's key
+    if args.model is None and isinstance(values.get(named_key), str):
+        named = values[named_key]
+        if named.startswith("s3://"):
+            model = ModelSource(kind=SourceKind.S3, s3_uri=named)
+        elif named.startswith("/") or "://" in named:
+            model = ModelSource(kind=SourceKind.LOCAL)
+        else:
+            model = ModelSource(kind=SourceKind.HUB, repo=named)
+        _at(locations, where, FIELD_MODEL, FIELD_REPO)
+    if (
+        "--revision" not in args.revisions
+        and values.get("revision") is not None
+        and model.kind is SourceKind.HUB
+    ):
+        model = replace(model, revision=str(values["revision"]))
+        _at(locations, where, FIELD_REVISION)
+    for key in ("code-revision", "tokenizer-revision"):
+        other = values.get(key)
+        if f"--{key}" not in args.revisions and other is not None and str(other) != model.revision:
+            model = replace(model, revision=str(other))
+            _at(locations, where, FIELD_REVISION)
+    trust = values.get("trust-remote-code")
+    if args.trust_remote_code is None and trust is not None:
+        model = replace(model, trust_remote_code=trust is True or servers.truthy(str(trust)))
+        _at(locations, where, FIELD_TRUST_REMOTE_CODE)
+    return model
+
+
+def _at(locations: dict[str, Location], where: Location | None, *names: str) -> None:
+    if where is not None:
+        for name in names:
+            locations[name] = where
+
+
+def config_map_file(obj: _Object, container: JsonPath, path: str) -> dict[str, Any] | None:
+    """The YAML settings at `path` when a volume mounts it from a ConfigMap this file or folder holds."""
+    if len(container) < 2 or container[-2] != "containers":
+        return None
+    pod = container[:-2]
+    source = _mounted(obj, container, pod, path)
+    if source is None:
+        return None
+    map_name, key = source
+    text = _config_map_data(Path(obj.doc.path), map_name, key)
+    if text is None:
+        return None
+    docs = list(load_yaml_documents(text, f"{obj.doc.path} (ConfigMap {map_name}, {key})"))
+    if len(docs) != 1 or not isinstance(docs[0].value, dict):
+        raise InputError(
+            obj.doc.position((*container,)),
+            f"ConfigMap {map_name} key {key} is not a YAML mapping of settings",
+        )
+    return docs[0].value
+
+
+def _mounted(obj: _Object, container: JsonPath, pod: JsonPath, path: str) -> tuple[str, str] | None:
+    """(ConfigMap name, key) of the file at `path` in the container, or None."""
+    volumes: dict[Any, dict[str, Any]] = {
+        v.get("name"): v["configMap"]
+        for v in obj.at((*pod, "volumes")) or []
+        if isinstance(v, dict) and isinstance(v.get("configMap"), dict)
+    }
+    for mount in obj.at((*container, "volumeMounts")) or []:
+        if not isinstance(mount, dict) or mount.get("name") not in volumes:
+            continue
+        config_map = volumes[mount["name"]]
+        mount_path = str(mount.get("mountPath", "")).rstrip("/")
+        sub_path = mount.get("subPath")
+        if isinstance(sub_path, str) and sub_path and path == mount_path:
+            relative = sub_path
+        elif path.startswith(mount_path + "/"):
+            relative = path[len(mount_path) + 1 :]
+        else:
+            continue
+        key = relative
+        for item in config_map.get("items") or []:
+            if isinstance(item, dict) and item.get("path") == relative:
+                key = str(item.get("key"))
+        name = config_map.get("name")
+        return (name, key) if isinstance(name, str) else None
+    return None
+
+
+def _config_map_data(path: Path, name: str, key: str) -> str | None:
+    """data[key] of ConfigMap `name` in this file, else in a YAML file of the same folder."""
+    candidates = [
+        path,
+        *sorted(p for p in path.parent.iterdir() if p.suffix in (".yaml", ".yml") and p != path),
+    ]
+    for candidate in candidates:
+        try:
+            text = read_text(candidate)
+        except InputError:
+            continue
+        if "ConfigMap" not in text:
+            continue
+        try:
+            docs = list(load_yaml_documents(text, str(candidate)))
+        except InputError:
+            continue
+        for doc in docs:
+            value = doc.value
+            if not isinstance(value, dict) or value.get("kind") != "ConfigMap":
+                continue
+            meta = value.get("metadata")
+            data = value.get("data")
+            if isinstance(meta, dict) and meta.get("name") == name and isinstance(data, dict):
+                found = data.get(key)
+                return found if isinstance(found, str) else None
+    return None
+
+
+def ray_application(obj: _Object, key: str) -> list[tuple[str, Deployment]]:
+    """Ray Serve applications (RayService `serveConfigV2`) and RayJob entrypoints name their model in
+    code or configuration r1policy does not read: one deployment whose model is unknown."""
+    kind = key.split("@", 1)[0]
+    field_name = {"RayService": "serveConfigV2", "RayJob": "entrypoint"}.get(kind)
+    if field_name is None or key.split("@", 1)[-1] != "ray.io":
+        return []
+    text = obj.at(("spec", field_name))
+    if not isinstance(text, str) or not text.strip():
+        return []
+    image = None
+    for path in (
+        ("spec", "rayClusterConfig", "headGroupSpec", "template", "spec", "containers", 0, "image"),
+        ("spec", "rayClusterSpec", "headGroupSpec", "template", "spec", "containers", 0, "image"),
+    ):
+        found = obj.at(path)
+        image = found if isinstance(found, str) else image
+    why = (
+        f"{kind} spec.{field_name} runs a Ray application whose model r1policy does not read: what it "
+        "loads cannot be told"
+    )
+    if kind == "RayJob":
+        try:
+            tokens = tokenize([(text, obj.loc("spec", field_name))])
+        except ShellSyntaxError as exc:
+            raise obj.fail(("spec", field_name), str(exc)) from exc
+        if detect(tokens, None) is not None:
+            why = "RayJob spec.entrypoint starts a model server inside Ray; r1policy does not judge it there"
+    where = obj.loc("spec", field_name)
+    dep = Deployment(
+        name=obj.name(),
+        model=ModelSource(kind=SourceKind.NONE),
+        image=image,
+        endpoint=None,
+        origin=obj.loc(),
+        platform="kubernetes",
+        locations={FIELD_MODEL: where, FIELD_IMAGE: where},
+        unknown=dict.fromkeys((*MODEL_FIELDS, FIELD_TRUST_REMOTE_CODE), why),
+    )
+    return [(field_name, dep)]
