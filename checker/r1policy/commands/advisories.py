@@ -38,7 +38,6 @@ def _import(files: list[Path]) -> int:
             _write(target / f"{_safe(adv.id)}.json", adv)
     except OSError as exc:
         raise OutputError(f"{target}: cannot write the advisory store: {exc.strerror}") from exc
-    load_store.cache_clear()
     print(f"imported {len(found)} advisor{'y' if len(found) == 1 else 'ies'} into {target}")
     return 0
 
@@ -53,4 +52,4 @@ def _write(path: Path, adv: Advisory) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(adv.record, handle, indent=2, sort_keys=True)
         handle.write("\n")
-    os.replace(tmp, path)
+    Path(tmp).replace(path)

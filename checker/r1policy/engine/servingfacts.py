@@ -85,12 +85,15 @@ def apply_serving(
     matched = _matching(store, found.engine, version, config.vulnerability_threshold)
     open_, waived = _waive(matched, config, today, subject_names)
     names.update(
-        serving=f"{_label(found)} {found.version}" + (f" (vLLM {version})" if found.framework == "lmi" else ""),
+        serving=f"{_label(found)} {found.version}"
+        + (f" (vLLM {version})" if found.framework == "lmi" else ""),
         serving_version=version,
         advisories="; ".join(a.describe() for a in open_),
         advisory_count=len(open_),
         fixed_version=_highest_fix(open_),
-        waived_advisories="; ".join(f"{a.advisory.id} (owner {w.owner}, until {w.expires})" for a, w in waived),
+        waived_advisories="; ".join(
+            f"{a.advisory.id} (owner {w.owner}, until {w.expires})" for a, w in waived
+        ),
     )
     if waived:
         names["advisory_waiver"] = waived[0][1]

@@ -142,19 +142,30 @@ class Store:
 
 
 @cache
-def load_store(local_dir: str | None = None) -> Store:
-    builtin = policies_dir() / "data" / "advisories"
-    meta = json.loads((builtin / "store.json").read_text(encoding="utf-8"))
-    by_id: dict[str, Advisory] = {}
-    for path in sorted(builtin.glob("*.json")):
-        if path.name != "store.json":
-            for adv in parse_file(path):
-                by_id[adv.id] = adv
-    local = Path(local_dir) if local_dir else local_store()
-    for path in sorted(local.glob("*.json")) if local.is_dir() else []:
-        for adv in parse_file(path):
-            by_id[adv.id] = adv  # a local copy of an advisory replaces the built-in one
-    return Store(tuple(by_id[k] for k in sorted(by_id)), meta["store_date"], local)
+def _builtin() -> tuple[str, tuple[Advisory, ...]]:
+    folder = policies_dir() / "data" / "advisories"
+    meta = json.loads((folder / "store.json").read_text(encoding="utf-8"))
+    found = [
+        adv for path in sorted(folder.glob("*.json")) if path.name != "store.json" for adv in parse_file(path)
+    ]
+    return meta["store_date"], tuple(found)
+
+
+@cache
+def _local(folder: str, fingerprint: tuple[tuple[str, int, int], ...]) -> tuple[Advisory, ...]:
+    return tuple(adv for name, _size, _mtime in fingerprint for adv in parse_file(Path(folder) / name))
+
+
+def load_store(local_dir: Path | None = None) -> Store:
+    """The built-in store plus the local one; a local record replaces a built-in one with the same id.
+    Re-read whenever the local folder's files change (an import in the same process is seen)."""
+    date, builtin = _builtin()
+    local = local_dir or local_store()
+    files = sorted(local.glob("*.json")) if local.is_dir() else []
+    fingerprint = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    by_id = {adv.id: adv for adv in builtin}
+    by_id.update({adv.id: adv for adv in _local(str(local), fingerprint)})
+    return Store(tuple(by_id[k] for k in sorted(by_id)), date, local)
 
 
 def severity_at_least(severity: str, threshold: str) -> bool:

@@ -35,7 +35,9 @@ DLC_ACCOUNTS = frozenset(
     }
 )
 _ECR = re.compile(r"^(\d{12})\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
-_TGI_DLC = re.compile(r"^(?P<base>\d+\.\d+\.\d+)-tgi(?P<ver>\d+\.\d+\.\d+)-(gpu|cpu)-py\d+(-cu\d+)?-\w+[\d.]*(-v[\d.]+)?$")
+_TGI_DLC = re.compile(
+    r"^(?P<base>\d+\.\d+\.\d+)-tgi(?P<ver>\d+\.\d+\.\d+)-(gpu|cpu)-py\d+(-cu\d+)?-\w+[\d.]*(-v[\d.]+)?$"
+)
 _LMI_DLC = re.compile(r"^(?P<base>\d+\.\d+\.\d+)-lmi(?P<ver>\d+\.\d+\.\d+)-cu\d+(-v[\d.]+)?$")
 _VLLM_DLC = re.compile(r"^(?P<ver>\d+\.\d+(\.\d+)?(\.post\d+)?)-gpu-py\d+[-\w.]*$")
 _PLAIN = re.compile(r"^v?(?P<ver>\d+\.\d+\.\d+(\.post\d+)?)$")
@@ -85,10 +87,9 @@ def serving_image(uri: str) -> ServingImage | None:
         return ServingImage(ref, "vllm", ver, "vllm", ver, True, note=note)
     if ref.registry == "docker.io" and ref.repository == "vllm/vllm-openai" and (m := _PLAIN.match(tag)):
         return ServingImage(ref, "vllm", m["ver"], "vllm", m["ver"], False)
-    if ref.registry == "ghcr.io" and ref.repository == "huggingface/text-generation-inference":
-        if m := _PLAIN.match(tag):
-            ver = m.group("ver")
-            return ServingImage(ref, "tgi", ver, "text-generation-inference", ver, False)
+    tgi = ref.registry == "ghcr.io" and ref.repository == "huggingface/text-generation-inference"
+    if tgi and (m := _PLAIN.match(tag)):
+        return ServingImage(ref, "tgi", m["ver"], "text-generation-inference", m["ver"], False)
     return None
 
 
