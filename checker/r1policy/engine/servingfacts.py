@@ -16,7 +16,7 @@ from r1policy.config import Config, Waiver
 from r1policy.engine.deployfacts import DeploymentFacts
 from r1policy.facts.advisories import Advisory, Store, severity_at_least
 from r1policy.facts.image import parse_image
-from r1policy.facts.serving import ServingImage, serving_image, support_period
+from r1policy.facts.serving import ServingImage, default_names, serving_image, support_period
 
 VERSION_FACT = "serving.version"
 SUPPORT_FACT = "serving.support"
@@ -32,21 +32,6 @@ class OpenAdvisory:
         named = f"{self.advisory.id}" + (f" ({aliases})" if aliases else "")
         fix = f"fixed in {self.fixed}" if self.fixed else "no fixed release exists"
         return f"{named}, {self.advisory.severity}: {fix}"
-
-
-def default_names() -> dict[str, Any]:
-    return {
-        "serving": "",
-        "serving_version": "",
-        "advisories": "",
-        "advisory_count": 0,
-        "fixed_version": "",
-        "waived_advisories": "",
-        "advisory_store_date": "",
-        "vulnerability_threshold": "high",
-        "support_end": "",
-        "support_base": "",
-    }
 
 
 def apply_serving(

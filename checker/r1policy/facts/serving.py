@@ -34,7 +34,7 @@ DLC_ACCOUNTS = frozenset(
         "204538143572",
     }
 )
-_ECR = re.compile(r"^(\d{12})\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+_ECR = re.compile(r"^(\d{12})\.dkr\.ecr\.[^/]+\.amazonaws\.com(\.cn)?$")  # any region text: a template may leave it open
 _TGI_DLC = re.compile(
     r"^(?P<base>\d+\.\d+\.\d+)-tgi(?P<ver>\d+\.\d+\.\d+)-(gpu|cpu)-py\d+(-cu\d+)?-\w+[\d.]*(-v[\d.]+)?$"
 )
@@ -99,3 +99,19 @@ def support_period(base: tuple[str, str]) -> dict[str, str] | None:
     table: dict[str, dict[str, dict[str, str]]] = load_data("dlc-support.json")["frameworks"]
     minor = ".".join(version.split(".")[:2])
     return table.get(framework, {}).get(minor)
+
+
+def default_names() -> dict[str, object]:
+    """What R1-EP-008 / R1-EP-009 messages name, before the serving facts are known."""
+    return {
+        "serving": "",
+        "serving_version": "",
+        "advisories": "",
+        "advisory_count": 0,
+        "fixed_version": "",
+        "waived_advisories": "",
+        "advisory_store_date": "",
+        "vulnerability_threshold": "high",
+        "support_end": "",
+        "support_base": "",
+    }
