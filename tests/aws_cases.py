@@ -46,3 +46,9 @@ def write_config(folder: Path, approved_buckets: list[str], **extra: Any) -> Pat
     path = folder / "r1policy.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def support_ended(*endpoints: str) -> set[tuple[str, str, str]]:
+    """R1-EP-009's warning for endpoints on the base image: a TGI DLC built on PyTorch 2.4, past its AWS
+    end of patch (subjects: endpoint ARNs, or `sagemaker:<region>:endpoint/<name>` when not live)."""
+    return {("R1-EP-009", "fail", endpoint) for endpoint in endpoints}

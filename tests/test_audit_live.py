@@ -50,6 +50,7 @@ SCRATCH_FAILS = {
     ("R1-EP-004", "fail", arn("r1-scratch")),
     ("R1-EP-006", "fail", arn("r1-scratch")),
     ("R1-EP-007", "fail", arn("r1-scratch")),
+    ("R1-EP-008", "error", arn("r1-scratch")),  # docker.io/acme/tgi:latest: no version to judge
 }
 ORPHAN_ERRORS = {
     ("R1-S3-006", "error", "r1-orphan"),
@@ -58,7 +59,11 @@ ORPHAN_ERRORS = {
     ("R1-EP-003", "error", arn("r1-orphan")),
     ("R1-EP-004", "error", arn("r1-orphan")),
     ("R1-EP-007", "error", arn("r1-orphan")),
+    ("R1-EP-008", "error", arn("r1-orphan")),
+    ("R1-EP-009", "error", arn("r1-orphan")),
 }
+# The TGI DLC of the demo is built on PyTorch 2.4, past its AWS end of patch: R1-EP-009 warns.
+WARNINGS = {("R1-EP-009", "fail", arn("r1-distill-llama-8b"))}
 # Every Hub rule needs the model source, which is unknown for the orphan.
 HUB_RULES = {rule for rule in load_registry([]).rules if rule.startswith("R1-HUB-")}
 ORPHAN_ERRORS |= {(rule, "error", "(unknown model of r1-orphan)") for rule in HUB_RULES}
@@ -86,9 +91,9 @@ def test_live_audit_of_the_demo_world(moto_env: MotoServer, tmp_path: Path) -> N
     result = run_cli(*args)
     assert result.code == 1, result.stderr
     doc = _latest(reports)
-    assert finding_set(doc, "fail", "error", "waived") == SCRATCH_FAILS | ORPHAN_ERRORS
-    # The compliant endpoint and bucket have no finding that needs attention.
-    judged = {s for _r, _st, s in finding_set(doc, "fail", "error", "waived")}
+    assert finding_set(doc, "fail", "error", "waived") == SCRATCH_FAILS | ORPHAN_ERRORS | WARNINGS
+    # The compliant endpoint and bucket have no finding that needs attention (R1-EP-009 only warns).
+    judged = {s for _r, _st, s in finding_set(doc, "fail", "error", "waived") - WARNINGS}
     assert not judged & {arn("r1-distill-llama-8b"), "s3://acme-llm-weights", "r1-distill-llama-8b"}
     inventory = doc["audit"]["inventory"]
     assert [(r["models"], r["endpoint_configs"], r["endpoints"], r["buckets"]) for r in inventory] == [
@@ -104,9 +109,11 @@ def test_live_audit_of_the_demo_world(moto_env: MotoServer, tmp_path: Path) -> N
     second = _latest(reports)
     resolved = {(c["rule_id"], c["subject"]["id"]) for c in second["audit"]["diff"]["resolved"]}
     assert resolved == {(rule, subject) for rule, _s, subject in SCRATCH_FAILS}
-    assert second["audit"]["diff"]["new"] == []
+    # repaired onto the approved TGI DLC, the scratch endpoint gets its R1-EP-009 warning
+    new = {(c["rule_id"], c["subject"]["id"]) for c in second["audit"]["diff"]["new"]}
+    assert new == {("R1-EP-009", arn("r1-scratch"))}
     assert {(c["rule_id"], c["subject"]["id"]) for c in second["audit"]["diff"]["persisting"]} == {
-        (rule, subject) for rule, _s, subject in ORPHAN_ERRORS
+        (rule, subject) for rule, _s, subject in ORPHAN_ERRORS | WARNINGS
     }
 
 
@@ -209,6 +216,7 @@ def test_two_regions_are_audited_and_summarised_per_region(moto_env: MotoServer,
     assert {(r, s) for r, s, subject in finding_set(doc, "fail", "error") if subject == eu_arn} == {
         ("R1-EP-003", "fail"),
         ("R1-EP-006", "fail"),
+        ("R1-EP-009", "fail"),  # the TGI DLC on PyTorch 2.4, past its end of patch
     }
     # The bucket is in us-east-1, the endpoint in eu-west-1 (R1-S3-006 warns).
     assert ("R1-S3-006", "fail", "r1-eu") in finding_set(doc, "fail")

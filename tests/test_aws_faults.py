@@ -14,11 +14,13 @@ from tests.support.awsworld import ACCOUNT, Bucket, Endpoint, World
 from tests.support.motoserver import MotoServer
 from tests.support.throttle_proxy import Fault, FaultProxy, fault_proxy
 
-from aws_cases import write_config, write_manifest
+from aws_cases import support_ended, write_config, write_manifest
 from conftest import finding_set, run_cli
 from r1policy.sources.state import load_state
 
 GOOD = "acme-weights-good"
+GOOD_EP9 = support_ended("sagemaker:us-east-1:endpoint/good")
+PARTNER_EP = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/r1-partner"
 S3_ON_BUCKET = {"R1-S3-001", "R1-S3-002", "R1-S3-003", "R1-S3-004", "R1-S3-005", "R1-S3-007"}
 
 
@@ -81,7 +83,7 @@ def test_access_denied_on_one_call_errors_exactly_its_rule(
     with injected(moto_env, monkeypatch, denied):
         code, data, _ = _live(manifest, config)
     assert code == 1
-    assert finding_set(data, "fail", "error") == {("R1-S3-005", "error", f"s3://{GOOD}")}
+    assert finding_set(data, "fail", "error") == {("R1-S3-005", "error", f"s3://{GOOD}")} | GOOD_EP9
     assert "AccessDenied on GetBucketVersioning" in _messages(data, "R1-S3-005")[0]
 
 
@@ -94,7 +96,7 @@ def test_throttling_past_retries_is_an_error(
     with injected(moto_env, monkeypatch, slow) as proxy:
         code, data, _ = _live(manifest, config)
     assert code == 0  # R1-S3-007 is warn by default: an error of a warn rule does not block
-    assert finding_set(data, "fail", "error") == {("R1-S3-007", "error", f"s3://{GOOD}")}
+    assert finding_set(data, "fail", "error") == {("R1-S3-007", "error", f"s3://{GOOD}")} | GOOD_EP9
     assert "throttled past retries on GetBucketLogging" in _messages(data, "R1-S3-007")[0]
     assert sum(1 for r in proxy.requests if "logging" in r.query) == 2  # both attempts were made
 
@@ -107,7 +109,7 @@ def test_throttling_within_retries_recovers(
     with injected(moto_env, monkeypatch, once) as proxy:
         code, data, _ = _live(manifest, config)
     assert code == 0
-    assert finding_set(data, "fail", "error") == set()
+    assert finding_set(data, "fail", "error") == GOOD_EP9
     assert once.fired == 1
     assert sum(1 for r in proxy.requests if "encryption" in r.query) == 2
 
@@ -135,10 +137,14 @@ def test_invalid_policy_json_errors_the_policy_rules(moto_env: MotoServer, tmp_p
     manifest, config = _good_world(tmp_path, policy='{"Version": "2012-10-17", "Statement": [')
     code, data, _ = _live(manifest, config)
     assert code == 1
-    assert finding_set(data, "fail", "error") == {
-        ("R1-S3-003", "error", f"s3://{GOOD}"),
-        ("R1-S3-004", "error", f"s3://{GOOD}"),
-    }
+    assert (
+        finding_set(data, "fail", "error")
+        == {
+            ("R1-S3-003", "error", f"s3://{GOOD}"),
+            ("R1-S3-004", "error", f"s3://{GOOD}"),
+        }
+        | GOOD_EP9
+    )
     assert "not valid JSON" in _messages(data, "R1-S3-003")[0]
 
 
@@ -172,7 +178,7 @@ def test_model_bucket_in_another_account(moto_env: MotoServer, tmp_path: Path) -
     assert finding_set(data, "fail", "error") == {
         ("R1-S3-001", "error", "s3://partner-weights"),
         ("R1-S3-002", "error", "s3://partner-weights"),
-    }
+    } | support_ended(PARTNER_EP)
     assert "NotFoundException on DescribeKey" in _messages(data, "R1-S3-001")[0]
     # Audited together (one role per account), the bucket is read once, by its owner.
     both = tmp_path / "both.json"
@@ -183,7 +189,9 @@ def test_model_bucket_in_another_account(moto_env: MotoServer, tmp_path: Path) -
     assert "errors" not in state.buckets["partner-weights"]
     assert set(state.accounts) == {"222222222222"}
     data = run_cli("check", manifest, "--state", both, "--config", config, "--format", "json").json
-    assert finding_set(data, "fail", "error") == {("R1-S3-002", "fail", "s3://partner-weights")}
+    assert finding_set(data, "fail", "error") == {
+        ("R1-S3-002", "fail", "s3://partner-weights")
+    } | support_ended(PARTNER_EP)
 
 
 def test_endpoint_whose_model_was_deleted_is_kept(moto_env: MotoServer, tmp_path: Path) -> None:
@@ -227,10 +235,14 @@ def test_unreachable_endpoint_errors_the_bucket_rules(
     code, data, _ = _live(manifest, config)
     assert code == 1
     subject = f"s3://{GOOD}"
-    assert finding_set(data, "fail", "error") == {
-        *((rule, "error", subject) for rule in S3_ON_BUCKET),
-        ("R1-S3-006", "error", "good"),
-    }
+    assert (
+        finding_set(data, "fail", "error")
+        == {
+            *((rule, "error", subject) for rule in S3_ON_BUCKET),
+            ("R1-S3-006", "error", "good"),
+        }
+        | GOOD_EP9
+    )
     assert all("endpoint unreachable" in m for m in _messages(data, "R1-S3-005"))
 
 
@@ -243,6 +255,8 @@ def test_region_not_enabled_in_check_live_is_a_notice(
     with injected(moto_env, monkeypatch, disabled):
         result = run_cli("check", manifest, uae, "--live", "--config", config, "--format", "json")
     assert result.code == 0, result.stderr
-    assert finding_set(result.json, "fail", "error") == {("R1-S3-006", "fail", "uae")}
+    assert finding_set(result.json, "fail", "error") == {
+        ("R1-S3-006", "fail", "uae")
+    } | GOOD_EP9 | support_ended("sagemaker:me-central-1:endpoint/uae")
     notices = [n["message"] for n in result.json.get("notices", [])]
     assert any("me-central-1: endpoint/uae: UnrecognizedClientException" in n for n in notices), notices

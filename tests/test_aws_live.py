@@ -7,7 +7,7 @@ from pathlib import Path
 from tests.support.awsworld import ACCOUNT, Bucket, Endpoint, World
 from tests.support.motoserver import MotoServer
 
-from aws_cases import write_config, write_manifest
+from aws_cases import support_ended, write_config, write_manifest
 from conftest import finding_set, run_cli
 
 
@@ -19,7 +19,7 @@ def test_live_compliant_bucket_passes_every_s3_rule(moto_env: MotoServer, tmp_pa
     config = write_config(tmp_path, [bucket.name])
     result = run_cli("check", manifest, "--live", "--config", config, "--format", "json", "--show-passed")
     assert result.code == 0, result.stderr
-    assert finding_set(result.json, "fail", "error") == set()
+    assert finding_set(result.json, "fail", "error") == support_ended("sagemaker:us-east-1:endpoint/good")
     passed = {(r, s) for r, _, s in finding_set(result.json, "pass") if r.startswith("R1-S3")}
     on_bucket = {f"R1-S3-00{i}" for i in (1, 2, 3, 4, 5, 7)}
     assert passed == {(r, "s3://acme-weights-good") for r in on_bucket} | {
@@ -57,6 +57,7 @@ def test_live_noncompliant_bucket_fails_each_rule(moto_env: MotoServer, tmp_path
         ("R1-S3-006", "fail", "bad"),
         ("R1-S3-007", "fail", subject),
         ("R1-S3-008", "fail", "bad"),
+        *support_ended("sagemaker:us-east-1:endpoint/bad"),
     }
 
 
@@ -68,6 +69,5 @@ def test_live_existing_endpoint_gives_the_real_arn(moto_env: MotoServer, tmp_pat
     manifest = write_manifest(tmp_path / "deploy", "r1-prod", bucket.name, kms_key=bucket.kms_key, vpc=None)
     config = write_config(tmp_path, [bucket.name])
     result = run_cli("check", manifest, "--live", "--config", config, "--format", "json")
-    assert finding_set(result.json, "fail", "error") == {
-        ("R1-EP-004", "fail", f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/r1-prod")
-    }
+    arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/r1-prod"
+    assert finding_set(result.json, "fail", "error") == {("R1-EP-004", "fail", arn)} | support_ended(arn)

@@ -122,6 +122,11 @@ def blocking(data: dict[str, Any]) -> set[tuple[str, str, str]]:
     return finding_set(data, "fail", "error")
 
 
+SMALL = "sagemaker:unknown-region:endpoint/small"
+# The TGI DLC of these templates is built on PyTorch 2.4, past its AWS end of patch: R1-EP-009 warns.
+SMALL_SUPPORT_ENDED = ("R1-EP-009", "fail", SMALL)
+
+
 # -- the example ----------------------------------------------------------------------------------
 def test_example_template_exact_findings() -> None:
     result = check(TEMPLATE)
@@ -132,6 +137,8 @@ def test_example_template_exact_findings() -> None:
         ("R1-EP-002", "fail", CANARY),  # ... and a T4 holds neither 17.9 GiB nor bf16
         ("R1-EP-003", "fail", CANARY),  # the canary model has no EnableNetworkIsolation
         ("R1-S3-007", "fail", "s3://acme-llm-weights"),  # no LoggingConfiguration on the bucket
+        ("R1-EP-009", "fail", CANARY),  # both variants' TGI DLC: PyTorch 2.4, past end of patch (warn)
+        ("R1-EP-009", "fail", "sagemaker:unknown-region:endpoint/r1-distill-llama-8b-prod"),
     }
     # The prod variant resolved Stage=prod through Mappings and Conditions: approved and isolated.
     prod = "sagemaker:unknown-region:endpoint/r1-distill-llama-8b-prod"
@@ -202,6 +209,8 @@ def test_json_template_is_read_like_yaml(tmp_path: Path) -> None:
         ("R1-EP-002", "error", endpoint),  # ml.m5 has no accelerator in the capacity table
         ("R1-EP-005", "fail", endpoint),  # ml.m5 has EBS storage and no KmsKeyId
         ("R1-EP-007", "fail", endpoint),  # :latest
+        ("R1-EP-008", "error", endpoint),  # :latest names no version to check advisories against
+        ("R1-EP-009", "error", endpoint),  # ... nor a DLC support period
         ("R1-HUB-001", "fail", hub),  # no revision
         ("R1-HUB-006", "fail", hub),  # pulled from the Hub at runtime (warn)
     }
@@ -230,6 +239,7 @@ def test_bucket_fail_public_unencrypted_unversioned(tmp_path: Path) -> None:
         ("R1-S3-004", "fail", subject),  # the bucket policy does not deny plain HTTP
         ("R1-S3-005", "fail", subject),  # no versioning
         ("R1-S3-007", "fail", subject),  # no logging
+        SMALL_SUPPORT_ENDED,
     }
     message = next(f["message"] for f in data["findings"] if f["rule_id"] == "R1-S3-002")
     assert "the files turn Block Public Access off" in message
@@ -256,7 +266,11 @@ def test_bucket_with_generated_name_is_judged_but_its_approval_is_unknown(tmp_pa
     bucket = GOOD_BUCKET.replace("      BucketName: acme-llm-weights\n", "")
     data = check(write(tmp_path, stack(bucket=bucket))).json
     # R1-S3-008 and R1-S3-006 read the bucket's name, which CloudFormation generates.
-    assert blocking(data) == {("R1-S3-008", "error", "small"), ("R1-S3-006", "error", "small")}
+    assert blocking(data) == {
+        ("R1-S3-008", "error", "small"),
+        ("R1-S3-006", "error", "small"),
+        SMALL_SUPPORT_ENDED,
+    }
     message = next(f["message"] for f in data["findings"] if f["rule_id"] == "R1-S3-008")
     assert "Weights has no BucketName" in message
     assert ("R1-S3-001", "pass", "s3://${Weights}") in finding_set(
@@ -282,6 +296,7 @@ def test_instance_type_from_parameter_without_default_is_error(tmp_path: Path) -
         ("R1-EP-001", "error", endpoint),
         ("R1-EP-002", "error", endpoint),
         ("R1-EP-005", "error", endpoint),
+        SMALL_SUPPORT_ENDED,
     }
     message = next(f["message"] for f in data["findings"] if f["rule_id"] == "R1-EP-001")
     assert "parameter Instance has no Default" in message
@@ -292,7 +307,7 @@ def test_vpc_ids_from_list_parameter_count_as_a_vpc(tmp_path: Path) -> None:
         "VpcConfig: {Subnets: [subnet-1], SecurityGroupIds: [sg-1]}",
         "VpcConfig: {Subnets: !Ref Subnets, SecurityGroupIds: [sg-1]}",
     )
-    assert blocking(check(write(tmp_path, text)).json) == set()
+    assert blocking(check(write(tmp_path, text)).json) == {SMALL_SUPPORT_ENDED}
 
 
 def test_vpc_config_behind_undecidable_condition_is_error(tmp_path: Path) -> None:
@@ -302,14 +317,14 @@ def test_vpc_config_behind_undecidable_condition_is_error(tmp_path: Path) -> Non
         "VpcConfig: !If [Prod, {Subnets: [subnet-1], SecurityGroupIds: [sg-1]}, !Ref AWS::NoValue]",
     )
     data = check(write(tmp_path, text)).json
-    assert blocking(data) == {("R1-EP-004", "error", "sagemaker:unknown-region:endpoint/small")}
+    assert blocking(data) == {("R1-EP-004", "error", SMALL), SMALL_SUPPORT_ENDED}
 
 
 def test_undecidable_condition_is_error_not_a_guess(tmp_path: Path) -> None:
     parameters = "  Stage: {Type: String}\nConditions:\n  Prod: !Equals [!Ref Stage, prod]"
     path = write(tmp_path, stack(parameters=parameters, isolation="!If [Prod, true, false]"))
     data = check(path).json
-    assert blocking(data) == {("R1-EP-003", "error", "sagemaker:unknown-region:endpoint/small")}
+    assert blocking(data) == {("R1-EP-003", "error", SMALL), SMALL_SUPPORT_ENDED}
 
 
 def test_model_id_from_parameter_makes_hub_rules_error_not_skipped(tmp_path: Path) -> None:
@@ -334,7 +349,7 @@ def test_resource_with_false_condition_is_not_judged(tmp_path: Path) -> None:
         "  ",
     )
     data = check(write(tmp_path, text)).json
-    assert blocking(data) == set()
+    assert blocking(data) == {SMALL_SUPPORT_ENDED}
     assert "dev-model" not in json.dumps(data)
 
 
@@ -352,6 +367,7 @@ def test_anchors_and_merge_keys_are_expanded(tmp_path: Path) -> None:
         ("R1-EP-001", "fail", endpoint),
         ("R1-EP-002", "error", endpoint),
         ("R1-EP-005", "fail", endpoint),
+        SMALL_SUPPORT_ENDED,
     }  # the VPC came through the merge key: no R1-EP-004
 
 
@@ -486,6 +502,8 @@ def test_inference_component_links_model_to_endpoint_and_intrinsics_resolve(tmp_
         ("R1-HUB-001", "error", hub),
         ("R1-HUB-004", "error", hub),
         ("R1-HUB-006", "fail", hub),
+        # the TGI DLC (its region left to the stack) is built on PyTorch 2.4, past end of patch (warn)
+        ("R1-EP-009", "fail", "sagemaker:unknown-region:endpoint/ic-endpoint"),
     }
     message = next(f["message"] for f in data["findings"] if f["rule_id"] == "R1-HUB-001")
     assert "imported from another stack's export pinned-revision" in message

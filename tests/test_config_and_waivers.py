@@ -5,6 +5,9 @@ from __future__ import annotations
 from conftest import check_case, finding_set, run_cli, write_case
 
 ENDPOINT_ARN = "arn:aws:sagemaker:us-east-1:111122223333:endpoint/dev-box"
+CASE_ARN = "arn:aws:sagemaker:us-east-1:111122223333:endpoint/case"
+# The baseline image is a TGI DLC built on PyTorch 2.4, past its AWS end of patch: R1-EP-009 warns.
+SUPPORT_ENDED = ("R1-EP-009", "fail", CASE_ARN)
 
 
 def test_clean_baseline_is_allowed_with_no_findings(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -18,9 +21,9 @@ def test_clean_baseline_is_allowed_with_no_findings(tmp_path) -> None:  # type: 
     assert finding_set(data) == {
         (rule, "skipped", "s3://acme-llm-weights/deepseek-r1-distill-llama-8b/")
         for rule in ("R1-HUB-001", "R1-HUB-002", "R1-HUB-003", "R1-HUB-004", "R1-HUB-006", "R1-ART-004")
-    }
-    assert all(f["message"].startswith("does not apply") for f in data["findings"])
-    assert data["summary"]["passed"] == 16
+    } | {SUPPORT_ENDED}
+    assert all(f["message"].startswith("does not apply") for f in data["findings"] if f["rule_id"] != "R1-EP-009")
+    assert data["summary"]["passed"] == 17
     assert data["summary"]["blocking"] == 0
 
 
@@ -39,7 +42,10 @@ def test_active_waiver_waives_and_keeps_the_finding_listed(tmp_path) -> None:  #
     result = check_case(paths)
     assert result.code == 0
     data = result.json
-    assert finding_set(data, "fail", "error", "waived") == {("R1-EP-004", "waived", ENDPOINT_ARN)}
+    assert finding_set(data, "fail", "error", "waived") == {
+        ("R1-EP-004", "waived", ENDPOINT_ARN),
+        ("R1-EP-009", "fail", ENDPOINT_ARN),
+    }
     (finding,) = [f for f in data["findings"] if f["status"] == "waived"]
     assert finding["waiver"] == {
         "reason": "sandbox",
@@ -64,8 +70,11 @@ def test_expired_waiver_waives_nothing_and_is_reported(tmp_path) -> None:  # typ
     result = check_case(paths)
     assert result.code == 1
     data = result.json
-    assert finding_set(data, "fail", "error", "waived") == {("R1-EP-004", "fail", ENDPOINT_ARN)}
-    (failed,) = [f for f in data["findings"] if f["status"] == "fail"]
+    assert finding_set(data, "fail", "error", "waived") == {
+        ("R1-EP-004", "fail", ENDPOINT_ARN),
+        ("R1-EP-009", "fail", ENDPOINT_ARN),
+    }
+    (failed,) = [f for f in data["findings"] if f["status"] == "fail" and f["rule_id"] == "R1-EP-004"]
     assert failed["expired_waiver"]["expires"] == "2020-01-01"
     (notice,) = data["notices"]
     assert notice["kind"] == "expired-waiver" and "2020-01-01" in notice["message"]
@@ -83,8 +92,8 @@ def test_enforcement_override_to_warn_does_not_block(tmp_path) -> None:  # type:
     result = check_case(paths)
     assert result.code == 0
     data = result.json
-    assert data["summary"]["warnings"] == 1
-    assert [f["enforcement"] for f in data["findings"] if f["status"] == "fail"] == ["warn"]
+    assert data["summary"]["warnings"] == 2  # R1-EP-004 turned to warn, and R1-EP-009
+    assert [f["enforcement"] for f in data["findings"] if f["status"] == "fail"] == ["warn", "warn"]
 
 
 def test_enforcement_off_reports_skipped(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -97,7 +106,7 @@ def test_enforcement_off_reports_skipped(tmp_path) -> None:  # type: ignore[no-u
     assert {
         (f["rule_id"], f["status"], f["enforcement"]) for f in data["findings"] if f["rule_id"] == "R1-EP-004"
     } == {("R1-EP-004", "skipped", "off")}
-    assert finding_set(data, "fail", "error") == set()
+    assert finding_set(data, "fail", "error") == {SUPPORT_ENDED}
 
 
 def test_config_from_pyproject_table(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -109,9 +118,7 @@ def test_config_from_pyproject_table(tmp_path) -> None:  # type: ignore[no-untyp
         'encryption = {algorithm = "aws:kms", customer_managed_key = true}\n'
     )
     result = run_cli("check", paths["manifest"], "--state", paths["state"], "--format", "json", cwd=tmp_path)
-    assert finding_set(result.json, "fail") == {
-        ("R1-EP-001", "fail", "arn:aws:sagemaker:us-east-1:111122223333:endpoint/case")
-    }
+    assert finding_set(result.json, "fail") == {("R1-EP-001", "fail", CASE_ARN), SUPPORT_ENDED}
 
 
 def test_bad_key_in_pyproject_names_file_and_line(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -28,7 +28,11 @@ def test_custom_annotated_policy_is_evaluated(tmp_path) -> None:  # type: ignore
     paths = write_case(tmp_path)
     result = check_case(paths, "--policies", policies)
     assert result.code == 1
-    assert finding_set(result.json, "fail") == {("ACME-001", "fail", "case")}
+    # R1-EP-009 warns about the baseline image (a TGI DLC on PyTorch 2.4, past its end of patch)
+    assert finding_set(result.json, "fail") == {
+        ("ACME-001", "fail", "case"),
+        ("R1-EP-009", "fail", "arn:aws:sagemaker:us-east-1:111122223333:endpoint/case"),
+    }
     assert result.json["findings"][0]["message"] == "stage prod is not allowed"
     listing = run_cli("policies", "list", "--policies", policies)
     assert "ACME-001" in listing.stdout and "custom" in listing.stdout
@@ -179,6 +183,7 @@ def test_show_passed_lists_passes(tmp_path) -> None:  # type: ignore[no-untyped-
     paths = write_case(tmp_path)
     data = check_case(paths, "--show-passed").json
     statuses = [f["status"] for f in data["findings"]]
-    # skipped: the 5 Hub rules (an S3 model) and R1-ART-004 (no r1policy.lock)
-    assert len(statuses) == 22 and statuses.count("pass") == 16 and statuses.count("skipped") == 6
+    # skipped: the 5 Hub rules (an S3 model) and R1-ART-004 (no r1policy.lock); R1-EP-009 warns (the
+    # baseline TGI DLC is built on PyTorch 2.4, past its end of patch)
+    assert len(statuses) == 24 and statuses.count("pass") == 17 and statuses.count("skipped") == 6
     json.dumps(data)

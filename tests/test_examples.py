@@ -15,7 +15,14 @@ def test_clean_deployments_are_allowed() -> None:
     assert result.code == 0
     data = result.json
     assert data["decision"] == "allow"
-    assert finding_set(data, "fail", "error", "waived") == set()
+    assert finding_set(data, "fail", "error", "waived") == {
+        # LMI 16 ships vLLM 0.10.2: its two high advisories are waived one by one in r1policy.yaml
+        ("R1-EP-008", "waived", ARN + "deepseek-r1-671b"),
+        # R1-EP-009 warns: AWS publishes no support period for LMI images, and the TGI DLC is built on
+        # PyTorch 2.4, past its end of patch
+        ("R1-EP-009", "error", ARN + "deepseek-r1-671b"),
+        ("R1-EP-009", "fail", ARN + "r1-distill-llama-8b"),
+    }
     assert finding_set(data, "skipped") == {
         (rule, "skipped", uri)
         for uri in (
@@ -24,15 +31,15 @@ def test_clean_deployments_are_allowed() -> None:
         )
         for rule in NOT_FROM_HUB + NO_LOCK
     }
-    # Two deployments x 10 deployment rules that apply to S3 sources, plus the 6 bucket rules once
+    # Two deployments x 12 deployment rules that apply to S3 sources, plus the 6 bucket rules once
     # for the bucket both share.
     assert data["summary"] == {
         "blocking": 0,
-        "warnings": 0,
-        "errors": 0,
+        "warnings": 2,
+        "errors": 1,
         "skipped": 12,
-        "waived": 0,
-        "passed": 26,
+        "waived": 1,
+        "passed": 27,
         "subjects": 7,
     }
 
@@ -70,11 +77,15 @@ def test_blocked_deployments_block_for_every_reason() -> None:
         ("R1-EP-003", "fail", quick),
         ("R1-EP-004", "fail", quick),
         ("R1-EP-007", "fail", quick),
+        # `ghcr.io/example/vllm-openai:latest`: no version, so no advisory check is possible
+        ("R1-EP-008", "error", quick),
+        # the scratch deployment's TGI DLC is built on PyTorch 2.4, past its end of patch
+        ("R1-EP-009", "fail", ARN + "r1-distill-qwen-32b-scratch"),
     }
     ep7 = [f["message"] for f in data["findings"] if f["rule_id"] == "R1-EP-007"]
     assert len(ep7) == 2  # unapproved registry and unpinned tag are two findings
     warned = {f["rule_id"] for f in data["findings"] if f["status"] == "fail" and f["enforcement"] == "warn"}
-    assert warned == {"R1-S3-004", "R1-S3-006", "R1-S3-007", "R1-HUB-006"}
+    assert warned == {"R1-S3-004", "R1-S3-006", "R1-S3-007", "R1-HUB-006", "R1-EP-009"}
 
 
 def test_table_output_names_file_line_and_fix() -> None:

@@ -18,6 +18,8 @@ from tests.support.hubserver import HubServer, hub_server
 from conftest import check_case, finding_set, run_cli, write_case
 
 ARN = "arn:aws:sagemaker:us-east-1:111122223333:endpoint/case"
+# The baseline image is a TGI DLC built on PyTorch 2.4, past its AWS end of patch: R1-EP-009 warns.
+SUPPORT_ENDED = ("R1-EP-009", "fail", ARN)
 MISSING_SHA = "deadbeef" * 5
 
 
@@ -182,7 +184,8 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None, se
 
 def _expected(findings: set[tuple[str, str]], repo: str, revision: str | None) -> set[tuple[str, str, str]]:
     model = f"hf://{repo}@{revision}" if revision else f"hf://{repo}"
-    return {(rule, status, ARN if rule.startswith("R1-EP") else model) for rule, status in findings}
+    judged = {(rule, status, ARN if rule.startswith("R1-EP") else model) for rule, status in findings}
+    return judged | {SUPPORT_ENDED}
 
 
 def _run(tmp_path: Path, name: str) -> tuple[dict[str, Any], str, str | None]:
@@ -279,6 +282,7 @@ def test_offline_without_cache_is_an_error_never_a_pass(tmp_path: Path) -> None:
         ("R1-HUB-004", "error", model),
         ("R1-HUB-006", "fail", model),
         ("R1-EP-002", "error", ARN),
+        SUPPORT_ENDED,
     }
     (finding,) = [f for f in data["findings"] if f["rule_id"] == "R1-HUB-004"]
     assert "HF_HUB_OFFLINE" in finding["message"]

@@ -24,7 +24,7 @@ CATALOGUE = {
     "R1-HUB-004",
     "R1-HUB-005",
     "R1-HUB-006",
-    *(f"R1-EP-00{i}" for i in range(1, 8)),
+    *(f"R1-EP-00{i}" for i in range(1, 10)),
     "R1-ART-004",
 }
 

@@ -258,6 +258,7 @@ def test_example_request_files_are_linked_and_judged() -> None:
         ("R1-HUB-006", "fail", QWEN),  # pulled from the Hub at start-up
         ("R1-EP-003", "fail", QWEN_EP),  # EnableNetworkIsolation: false
         ("R1-EP-006", "fail", QWEN_EP),  # data capture without KmsKeyId
+        ("R1-EP-009", "fail", QWEN_EP),  # a TGI DLC on PyTorch 2.4, past its end of patch (warn)
     }
     assert finding_set(data, "skipped") == {
         ("R1-ART-004", "skipped", QWEN),  # no r1policy.lock
@@ -271,6 +272,7 @@ def test_example_request_files_are_linked_and_judged() -> None:
         ("R1-HUB-006", "fail", "create-model.json", "7"),
         ("R1-EP-003", "fail", "create-model.json", "18"),
         ("R1-EP-006", "fail", "create-endpoint-config.json", "13"),
+        ("R1-EP-009", "fail", "create-model.json", "5"),
     }
 
 
@@ -285,7 +287,8 @@ def test_compliant_chain_in_separate_files_is_allowed(tmp_path: Path) -> None:
     write_requests(tmp_path, s3_model(), cfg, {"EndpointName": "llama", "EndpointConfigName": "cfg"})
     result = run_cli("check", tmp_path, *CONFIG, "--static", "--format", "json")
     assert result.code == 0, result.stdout
-    assert finding_set(result.json, "fail", "error") == set()
+    # only R1-EP-009's warning: the TGI DLC is built on PyTorch 2.4, past its end of patch
+    assert finding_set(result.json, "fail", "error") == {("R1-EP-009", "fail", "sagemaker:unknown-region:endpoint/llama")}
 
 
 def test_a_model_request_alone_is_judged_without_endpoint_rules(tmp_path: Path) -> None:
@@ -301,6 +304,7 @@ def test_a_model_request_alone_is_judged_without_endpoint_rules(tmp_path: Path) 
         ("R1-HUB-003", "fail", hub),
         ("R1-HUB-005", "fail", hub),
         ("R1-HUB-006", "fail", hub),
+        ("R1-EP-009", "fail", "lookalike"),  # like R1-EP-007, judged on the model's image
     }
     skipped = {f["rule_id"]: f["message"] for f in data["findings"] if f["status"] == "skipped"}
     assert skipped["R1-EP-003"] == "does not apply: no SageMaker endpoint in this deployment"

@@ -70,6 +70,8 @@ def test_example_plan_exact_findings() -> None:
         ("R1-EP-004", "fail", HUB_EP),  # no vpc_config
         ("R1-HUB-001", "fail", HUB),  # HF_MODEL_REVISION = main
         ("R1-HUB-006", "fail", HUB),  # pulled from the Hub at runtime (warn)
+        ("R1-EP-009", "fail", QWEN),  # both TGI DLCs are built on PyTorch 2.4, past end of patch (warn)
+        ("R1-EP-009", "fail", HUB_EP),
     }
     # Deployments are named by the endpoint's resource address.
     names = {f["deployment"] for f in data["findings"] if f.get("deployment")}

@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scan(sub)
     _add_lock(sub)
     _add_snapshot(sub)
+    _add_advisories(sub)
     pol = sub.add_parser("policies", help="list, show and test the rules")
     psub = pol.add_subparsers(dest="policies_command", metavar="SUBCOMMAND", parser_class=_Parser)
     plist = psub.add_parser("list", help="list built-in and custom rules")
@@ -249,6 +250,20 @@ def _add_snapshot(sub: argparse._SubParsersAction[_Parser]) -> None:
     add_account_options(p)
 
 
+def _add_advisories(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("advisories", help="the OSV advisory store that R1-EP-008 reads")
+    asub = p.add_subparsers(dest="advisories_command", metavar="SUBCOMMAND", parser_class=_Parser)
+    imp = asub.add_parser(
+        "import",
+        help="add OSV advisories (JSON: one record or a list) to the local store",
+        description="Validate OSV JSON files and add their advisories to the local store "
+        "(R1POLICY_DATA_DIR/advisories, else the r1policy cache folder). Nothing is written unless every "
+        "file is valid.",
+    )
+    imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    asub.add_parser("list", help="list the advisories R1-EP-008 uses (built-in and imported)")
+
+
 # command -> (module, function); each module is imported only when its command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("r1policy.commands.check", "run_check"),
@@ -257,6 +272,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("r1policy.commands.scan", "run_scan"),
     "lock": ("r1policy.commands.lock", "run_lock"),
     "snapshot": ("r1policy.commands.snapshot", "run_snapshot"),
+    "advisories": ("r1policy.commands.advisories", "run_advisories"),
 }
 
 

@@ -42,6 +42,8 @@ class Waiver:
     expires: _dt.date
     ticket: str | None
     position: Position
+    # R1-EP-008: the waiver accepts one advisory (GHSA / CVE / PYSEC id), not the whole rule
+    advisory: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,9 @@ class Config:
     approved_remote_code: tuple[tuple[str, str], ...] = ()
     # R1-HUB-002 also asks the Hub whether each trusted publisher is a verified organisation.
     require_verified_publisher: bool = False
+    # R1-EP-008: advisories at or above this severity fail; digests reviewed although their version is unknown
+    vulnerability_threshold: str = "high"
+    image_digests_reviewed: tuple[str, ...] = ()
     rules: dict[str, RuleOverride] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
     source: str = "(built-in defaults)"
@@ -129,6 +134,11 @@ def from_document(doc: Document) -> Config:
             expires = _dt.date.fromisoformat(raw["expires"])
         except ValueError as exc:
             raise InputError(doc.position(("waivers", i, "expires")), f"bad date {raw['expires']!r}") from exc
+        if raw.get("advisory") and raw["rule"] != "R1-EP-008":
+            raise InputError(
+                doc.position(("waivers", i, "advisory")),
+                f"a waiver naming an advisory applies to R1-EP-008 only, not {raw['rule']}",
+            )
         waivers.append(
             Waiver(
                 rule=raw["rule"],
@@ -138,6 +148,7 @@ def from_document(doc: Document) -> Config:
                 expires=expires,
                 ticket=raw.get("ticket"),
                 position=doc.position(("waivers", i)),
+                advisory=raw.get("advisory"),
             )
         )
     return Config(
@@ -151,6 +162,8 @@ def from_document(doc: Document) -> Config:
         capacity_headroom_percent=int(value.get("capacity_headroom_percent", 20)),
         approved_remote_code=tuple((e["repo"], e["revision"]) for e in value.get("approved_remote_code", [])),
         require_verified_publisher=bool(value.get("require_verified_publisher", False)),
+        vulnerability_threshold=value.get("vulnerability_threshold", "high"),
+        image_digests_reviewed=tuple(value.get("image_digests_reviewed", ())),
         rules=rules,
         waivers=tuple(waivers),
         source=doc.path,

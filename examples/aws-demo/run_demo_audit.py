@@ -97,7 +97,9 @@ def main() -> int:
         and code2 == 1
         and first["summary"]["blocking"] > second["summary"]["blocking"]  # type: ignore[index]
         and len(diff["resolved"]) > 0
-        and not diff["new"]
+        # the repaired endpoint runs the approved TGI DLC, which R1-EP-009 warns is past its PyTorch end
+        # of patch: the only new finding, and a warning
+        and all(c["rule_id"] == "R1-EP-009" for c in diff["new"])
     )
     print()
     print(f"audit report (HTML): {folder / 'audit.html'}")

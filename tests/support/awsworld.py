@@ -82,6 +82,7 @@ class Endpoint:
     vpc: bool = True
     kms_key: str | None = "auto"  # "auto": a new customer key; None: no volume key
     model_exists: bool = True  # False: the model is deleted after the endpoint is created
+    image: str = IMAGE
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -195,7 +196,7 @@ class World:
             "ModelName": spec.name,
             "ExecutionRoleArn": ROLE,
             "PrimaryContainer": {
-                "Image": IMAGE,
+                "Image": spec.image,
                 "ModelDataSource": {
                     "S3DataSource": {
                         "S3Uri": f"s3://{spec.bucket}/deepseek-r1-distill-llama-8b/",

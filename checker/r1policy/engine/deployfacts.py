@@ -11,6 +11,7 @@ from r1policy.engine.bucketfacts import BucketFacts
 from r1policy.engine.hubfacts import default_names as hub_default_names
 from r1policy.facts.capacity import has_local_instance_storage, instance_capacity, known_model, weights_mib
 from r1policy.facts.image import parse_image, registry_approved
+from r1policy.facts.serving import default_names as serving_default_names
 from r1policy.facts.typosquat import lookalike_of
 from r1policy.model import Deployment, SourceKind
 from r1policy.sources.servers import hub_endpoint_override
@@ -216,6 +217,7 @@ def _config_names(config: Config) -> dict[str, Any]:
         "encryption_algorithm": "none",
         "versioning": "Disabled",
         **hub_default_names(),
+        **serving_default_names(),
     }
 
 

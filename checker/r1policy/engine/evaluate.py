@@ -31,6 +31,8 @@ from r1policy.rules.registry import RuleRegistry
 from r1policy.sources.state import StateSnapshot
 
 NETWORK_ISOLATION_RULE = "R1-EP-003"
+VULNERABILITY_RULE = "R1-EP-008"
+ADVISORY_WAIVED = "advisory_waived"  # R1-EP-008: every advisory is accepted by a waiver naming it
 NO_STATE_HINT = (
     "bucket state is unknown: run with --state FILE (written by `r1policy snapshot`) or --live, "
     "or --static to skip rules that need live state"
@@ -94,6 +96,12 @@ def _subject(rule: RuleMeta, dep: Deployment) -> Subject:
         return Subject(SubjectType.MODEL, ident, aliases=(dep.name,))
     aliases = (dep.endpoint.name,) if dep.endpoint is not None else ()
     return Subject(SubjectType.DEPLOYMENT, dep.name, aliases=aliases)
+
+
+def _fallback_subject(dep: Deployment) -> Subject:
+    if dep.endpoint is not None:
+        return _endpoint_subject(dep)
+    return Subject(SubjectType.DEPLOYMENT, dep.name)
 
 
 def _evaluable(reason: str) -> Remediation:
@@ -161,6 +169,7 @@ class Evaluator:
         facts = [deployment_facts(d, self.config, buckets.get(d.model.bucket or "")) for d in deployments]
         for item in facts:
             self.hub.apply(item, self.config)
+        self._serving(facts)
         # Bucket findings borrow names and a location from the first deployment that loads from the bucket.
         bucket_refs: dict[str, DeploymentFacts] = {}
         for item in facts:
@@ -212,6 +221,20 @@ class Evaluator:
                     self._emit(outcome, rule, j, subject, None, where)
         outcome.findings.sort(key=Finding.sort_key)
         return outcome
+
+    def _serving(self, facts: list[DeploymentFacts]) -> None:
+        """R1-EP-008 / R1-EP-009 facts: the image's serving stack against the advisory store."""
+        from r1policy.engine.servingfacts import apply_serving
+        from r1policy.facts.advisories import load_store
+
+        if not facts:
+            return
+        store = load_store()
+        rule = self.registry.rules.get(VULNERABILITY_RULE)
+        for item in facts:
+            dep = item.deployment
+            subject = _subject(rule, dep) if rule is not None else _fallback_subject(dep)
+            apply_serving(item, self.config, store, self.today, subject.names())
 
     def evaluate_artifacts(self, artifacts: list[ArtifactInput]) -> Outcome:
         """Judge scanned artifacts with every rule that has a `load_artifact` policy."""
@@ -364,7 +387,11 @@ class Evaluator:
         elif status is Status.ERROR:
             remediation = _evaluable(judgement.reason)
         waiver_ref = expired_ref = None
-        if status in (Status.FAIL, Status.ERROR):
+        if status is Status.FAIL and judgement.reason == ADVISORY_WAIVED:
+            accepted: Waiver = judgement.names["advisory_waiver"]
+            waiver_ref = WaiverRef(accepted.reason, accepted.owner, accepted.expires, accepted.ticket)
+            status, remediation = Status.WAIVED, None
+        elif status in (Status.FAIL, Status.ERROR):
             waiver = self._waiver(rule.id, subject)
             if waiver is not None:
                 ref = WaiverRef(waiver.reason, waiver.owner, waiver.expires, waiver.ticket)
@@ -404,7 +431,8 @@ class Evaluator:
         candidates = [
             w
             for w in self.config.waivers
-            if fnmatch.fnmatchcase(rule_id, w.rule)
+            if w.advisory is None  # an advisory waiver accepts one advisory (servingfacts), not the rule
+            and fnmatch.fnmatchcase(rule_id, w.rule)
             and any(fnmatch.fnmatchcase(name, w.subject) for name in subject.names())
         ]
         if not candidates:

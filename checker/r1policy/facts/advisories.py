@@ -1,0 +1,173 @@
+"""The advisory store R1-EP-008 reads: OSV records (https://ossf.github.io/osv-schema/).
+
+The built-in store ships with the wheel (policies/data/advisories/, dated by its store.json); a local store
+(`R1POLICY_DATA_DIR/advisories`, else `<cache dir>/advisories`) holds what `r1policy advisories import`
+added. A record is validated against schemas/osv.schema.json when it is read: a record r1policy does not
+understand is an input error naming the file and field, never an advisory silently ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from r1policy.errors import InputError, Position
+from r1policy.resources import policies_dir
+from r1policy.validation import validate_document
+from r1policy.yamldoc import Document, load_yaml_documents, read_text
+
+SCHEMA = "osv.schema.json"
+DATA_ENV = "R1POLICY_DATA_DIR"
+# OSV / GitHub severities, lowest first ("MODERATE" is GitHub's name for medium).
+LEVELS = {"low": 1, "medium": 2, "moderate": 2, "high": 3, "critical": 4}
+
+
+@dataclass(frozen=True)
+class Advisory:
+    id: str
+    aliases: tuple[str, ...]
+    summary: str
+    severity: str  # low | medium | high | critical | unknown
+    record: dict[str, Any]
+    origin: str
+
+    def affected(self, package: str, version: str) -> tuple[bool, str | None]:
+        """Whether `package` at `version` is affected, and the first fixed release above it (if any)."""
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            current = Version(version)
+        except InvalidVersion:
+            return True, None  # not comparable: counted as affected (fail closed)
+        hit, fixes = False, []
+        for entry in self.record.get("affected", []):
+            if entry["package"]["name"].lower() != package:
+                continue
+            if version in entry.get("versions", []):
+                hit = True
+            for rng in entry.get("ranges", []):
+                if rng["type"] not in ("ECOSYSTEM", "SEMVER"):
+                    continue
+                inside, fixed = _in_range(rng["events"], current)
+                hit = hit or inside
+                fixes += [f for f in fixed if Version(f) > current]
+        fixes.sort(key=Version)
+        return hit, (fixes[0] if fixes else None)
+
+
+def _in_range(events: list[dict[str, str]], current: Any) -> tuple[bool, list[str]]:
+    from packaging.version import Version
+
+    def key(v: str) -> Any:
+        return Version("0") if v == "0" else Version(v)
+
+    inside, fixed = False, []
+    start: Any = None
+    for event in sorted(events, key=lambda e: key(next(iter(e.values())))):
+        kind, value = next(iter(event.items()))
+        if kind == "introduced":
+            start = key(value)
+        elif kind == "fixed":
+            fixed.append(value)
+            if start is not None and start <= current < key(value):
+                inside = True
+            start = None
+        elif kind == "last_affected":
+            if start is not None and start <= current <= key(value):
+                inside = True
+            start = None
+    if start is not None and current >= start:
+        inside = True
+    return inside, fixed
+
+
+def local_store() -> Path:
+    root = os.environ.get(DATA_ENV)
+    if root:
+        return Path(root) / "advisories"
+    from r1policy.hub.cache import default_cache_dir
+
+    return default_cache_dir() / "advisories"
+
+
+def parse_file(path: Path) -> list[Advisory]:
+    """Every OSV record in a JSON file (one record, or a list of them); InputError when one is invalid."""
+    text = read_text(path)
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(Position(str(path), exc.lineno, exc.colno), f"not JSON: {exc.msg}") from exc
+    docs = list(load_yaml_documents(text, str(path)))
+    value = docs[0].value if docs else None
+    records = value if isinstance(value, list) else [value]
+    found = []
+    for i, record in enumerate(records):
+        prefix: tuple[Any, ...] = (i,) if isinstance(value, list) else ()
+        _validate(docs[0], record, prefix)
+        found.append(_advisory(record, str(path)))
+    return found
+
+
+def _validate(whole: Document, record: Any, prefix: tuple[Any, ...]) -> None:
+    # A record in a list: its positions re-keyed, so that messages point into the right record.
+    n = len(prefix)
+    doc = Document(path=whole.path, value=record)
+    doc.positions = {k[n:]: v for k, v in whole.positions.items() if k[:n] == prefix}
+    doc.key_positions = {k[n:]: v for k, v in whole.key_positions.items() if k[:n] == prefix}
+    validate_document(doc, SCHEMA)
+
+
+def _advisory(record: dict[str, Any], origin: str) -> Advisory:
+    level = str(record.get("database_specific", {}).get("severity", "")).lower()
+    severity = {"moderate": "medium"}.get(level, level) if level in LEVELS else "unknown"
+    return Advisory(
+        id=record["id"],
+        aliases=tuple(record.get("aliases", [])),
+        summary=record.get("summary", ""),
+        severity=severity,
+        record=record,
+        origin=origin,
+    )
+
+
+@dataclass(frozen=True)
+class Store:
+    advisories: tuple[Advisory, ...]
+    date: str
+    local: Path
+
+
+@cache
+def _builtin() -> tuple[str, tuple[Advisory, ...]]:
+    folder = policies_dir() / "data" / "advisories"
+    meta = json.loads((folder / "store.json").read_text(encoding="utf-8"))
+    found = [
+        adv for path in sorted(folder.glob("*.json")) if path.name != "store.json" for adv in parse_file(path)
+    ]
+    return meta["store_date"], tuple(found)
+
+
+@cache
+def _local(folder: str, fingerprint: tuple[tuple[str, int, int], ...]) -> tuple[Advisory, ...]:
+    return tuple(adv for name, _size, _mtime in fingerprint for adv in parse_file(Path(folder) / name))
+
+
+def load_store(local_dir: Path | None = None) -> Store:
+    """The built-in store plus the local one; a local record replaces a built-in one with the same id.
+    Re-read whenever the local folder's files change (an import in the same process is seen)."""
+    date, builtin = _builtin()
+    local = local_dir or local_store()
+    files = sorted(local.glob("*.json")) if local.is_dir() else []
+    fingerprint = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    by_id = {adv.id: adv for adv in builtin}
+    by_id.update({adv.id: adv for adv in _local(str(local), fingerprint)})
+    return Store(tuple(by_id[k] for k in sorted(by_id)), date, local)
+
+
+def severity_at_least(severity: str, threshold: str) -> bool:
+    """An advisory whose severity is unknown counts as at the threshold (fail closed)."""
+    return severity == "unknown" or LEVELS[severity] >= LEVELS[threshold]
