@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO
 
-from r1policy.artifacts import archives, content, tensors
+from r1policy.artifacts import archives, content, hdf5, protobufs, tensors
 from r1policy.artifacts.hashing import CHUNK, HashingReader, LimitExceeded, RawStream
 from r1policy.artifacts.model import DEFAULT_LIMITS, Expected, FileFacts, ScanLimits
+from r1policy.artifacts.secrets import find_secrets
 from r1policy.artifacts.sniff import HEAD_BYTES, sniff
+from r1policy.artifacts.templates import check_template
 
 _STORAGE = re.compile(r"(?:^|/)data/\d+$")
 
@@ -125,9 +127,9 @@ class Scanner:
         elif fmt == "pickle":
             self._pickle(reader, facts, sniffed.pickle_kind, torch_zip)
         elif fmt == "safetensors":
-            facts.header_problems.extend(tensors.check_safetensors(reader, size, self.limits).problems)
+            _header(facts, tensors.check_safetensors(reader, size, self.limits))
         elif fmt == "gguf":
-            facts.header_problems.extend(tensors.check_gguf(reader, size, self.limits).problems)
+            _header(facts, tensors.check_gguf(reader, size, self.limits))
         elif fmt == "zip":
             self._zip(reader, facts, reopen, depth, out)
         elif fmt == "tar":
@@ -137,7 +139,9 @@ class Scanner:
         elif fmt == "text":
             content.analyse_text(reader, facts, name, self.limits)
         elif fmt == "hdf5":
-            content.analyse_hdf5(reader, facts)
+            hdf5.analyse_hdf5(reader, facts, self.limits)
+        elif fmt == "onnx":
+            protobufs.analyse_protobuf(reader, facts, name, self.limits)
         elif fmt == "unknown":
             if torch_zip and _STORAGE.search(name):
                 facts.format, facts.detail = "tensor-storage", "raw tensor bytes of a PyTorch checkpoint"
@@ -220,6 +224,15 @@ class Scanner:
             facts.archive_problems.append(
                 f"{gz.trailing:,}+ bytes of non-gzip data after the compressed stream"
             )
+
+
+def _header(facts: FileFacts, report: tensors.HeaderReport) -> None:
+    """A tensor header's problems, and the secrets and chat templates in its decoded metadata."""
+    facts.header_problems.extend(report.problems)
+    if report.strings:
+        content.add_secrets(facts, find_secrets("\n".join(report.strings)), "in the header metadata")
+    for key, template in report.templates.items():
+        facts.template_problems.extend(check_template(template, f"GGUF {key}"))
 
 
 def _chunks(reader: HashingReader) -> Iterator[bytes]:
