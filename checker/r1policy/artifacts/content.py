@@ -58,7 +58,7 @@ def analyse_text(reader: HashingReader, facts: FileFacts, name: str, limits: Sca
         else:
             facts.format = "jinja" if template else "json"
             _json(value, facts, stripped)
-            if "\\" in stripped:  # escapes may spell what the raw text search cannot see
+            if "\\u" in stripped or "\\/" in stripped:  # escapes may spell what the raw search misses
                 add_secrets(facts, find_secrets(decoded_text(value)), "in a JSON string (escapes decoded)")
             return
     if template or facts.code:
@@ -129,7 +129,7 @@ def _script(data: bytes, text: str, where: str) -> str | None:
 def _json(value: Any, facts: FileFacts, raw: str) -> None:
     if is_keras_config(value):
         facts.detail = facts.detail or "keras-config"
-    if is_keras_config(value) or "class_name" in raw or '"module"' in raw or "\\" in raw:
+    if is_keras_config(value) or "class_name" in raw or '"module"' in raw or "\\u" in raw:
         facts.keras_code_layers.extend(code_layers(value))
     if not isinstance(value, dict):
         return

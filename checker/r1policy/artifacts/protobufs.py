@@ -24,7 +24,7 @@ from r1policy.artifacts.tfops import SAVEDMODEL_SCHEMA, TF_DANGEROUS_OPS
 MAX_DEPTH = 64
 MAX_PROBLEMS = 20
 _STRING_LIMIT = 1 << 20  # names and locations; larger strings are skipped, never parsed
-_SKIP_CHUNK = 1 << 20
+_READ_CHUNK = 1 << 20
 
 # message -> {field number: sub-message kind}; fields not listed are skipped.
 ONNX_SCHEMA: dict[str, dict[int, str]] = {
@@ -55,14 +55,25 @@ class _Wire:
     def __init__(self, reader: HashingReader, visit: Callable[[str, dict[int, list[object]]], None]) -> None:
         self.reader = reader
         self.visit = visit
-        self.pos = 0
+        self.pos = 0  # bytes of the message consumed
+        self._buf = b""  # read ahead from the reader, in chunks (never byte by byte)
+        self._at = 0
+
+    def _fill(self) -> bool:
+        if self._at < len(self._buf):
+            return True
+        self._buf, self._at = self.reader.read(_READ_CHUNK), 0
+        return bool(self._buf)
+
+    def at_end(self) -> bool:
+        return not self._fill()
 
     def _byte(self) -> int:
-        data = self.reader.read(1)
-        if not data:
+        if not self._fill():
             raise ProtoError(f"file ends inside a field at byte {self.pos:,}")
+        self._at += 1
         self.pos += 1
-        return data[0]
+        return self._buf[self._at - 1]
 
     def varint(self) -> int:
         value = shift = 0
@@ -74,16 +85,24 @@ class _Wire:
             shift += 7
         raise ProtoError(f"varint longer than 10 bytes at byte {self.pos:,}")
 
+    def _consume(self, n: int, keep: bool) -> bytes:
+        parts: list[bytes] = []
+        while n > 0:
+            if not self._fill():
+                raise ProtoError(f"file ends inside a field at byte {self.pos:,}")
+            piece = self._buf[self._at : self._at + n]
+            self._at += len(piece)
+            self.pos += len(piece)
+            n -= len(piece)
+            if keep:
+                parts.append(piece)
+        return b"".join(parts)
+
     def take(self, n: int) -> bytes:
-        data = self.reader.read(n)
-        self.pos += len(data)
-        if len(data) != n:
-            raise ProtoError(f"file ends inside a {n:,}-byte field at byte {self.pos:,}")
-        return data
+        return self._consume(n, True)
 
     def skip(self, n: int) -> None:
-        while n > 0:
-            n -= len(self.take(min(n, _SKIP_CHUNK)))
+        self._consume(n, False)
 
     def message(
         self, kind: str, end: int | None, schema: dict[str, dict[int, str]], depth: int
@@ -93,7 +112,7 @@ class _Wire:
         fields: dict[int, list[object]] = {}
         subs, strings = schema.get(kind, {}), _STRINGS.get(kind, set())
         while end is None or self.pos < end:
-            if end is None and not self.reader.peek(1):
+            if end is None and self.at_end():
                 break
             key = self.varint()
             number, wire = key >> 3, key & 7
