@@ -52,6 +52,8 @@ EVIL_TEMPLATES = {
     "from_import": "{% from 'macros.jinja' import x %}{{ x() }}",
     "extends": "{% extends 'base.jinja' %}",
     "private_keyword": "{{ dict(_TemplateReference__context=1) }}",
+    "loop_rebound": "{% set loop = namespace(index=messages[0]['content']) %}{{ lipsum[loop.index] }}",
+    "join_attribute_positional": "{{ [lipsum]|join('', messages[0]['role']) }}",
 }
 EXPECTED_TEMPLATE_PROBLEM = {
     "issue_example": "keyword argument '__globals__'",
@@ -69,6 +71,8 @@ EXPECTED_TEMPLATE_PROBLEM = {
     "from_import": "uses {% from … import %}",
     "extends": "uses {% extends %}",
     "private_keyword": "keyword argument '_TemplateReference__context'",
+    "loop_rebound": "subscripts with a computed name",
+    "join_attribute_positional": "uses 'join' with a computed attribute name",
 }
 
 

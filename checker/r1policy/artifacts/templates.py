@@ -26,7 +26,7 @@ _DUNDER = re.compile(r"__\w+__")
 # Filters that look attributes up by name: the positional index of the name (after the value).
 _ATTRIBUTE_ARG = {
     "attr": 0, "selectattr": 0, "rejectattr": 0, "groupby": 0, "sum": 0, "sort": 2, "unique": 1,
-    "min": 1, "max": 1,
+    "min": 1, "max": 1, "join": 1,
 }  # fmt: skip
 # Filters that apply another filter or test named by their first argument.
 _NAMED_FILTER_ARG = frozenset({"map", "select", "reject", "selectattr", "rejectattr"})
@@ -75,6 +75,9 @@ def _walk(tree: Any, where: str) -> list[str]:
     from jinja2 import nodes
 
     problems: list[str] = []
+    # `loop.index` is a number only while nothing in the template rebinds `loop`
+    stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    loop_numbers = "loop" not in stored
 
     def add(node: Any, text: str) -> None:
         if len(problems) < MAX_PROBLEMS:
@@ -87,7 +90,7 @@ def _walk(tree: Any, where: str) -> list[str]:
         elif isinstance(node, nodes.Getattr | nodes.NSRef) and _bad_name(node.attr):
             add(node, f"reaches attribute {node.attr!r}")
         elif isinstance(node, nodes.Getitem):
-            _subscript(node, add)
+            _subscript(node, add, loop_numbers)
         elif isinstance(node, nodes.Filter | nodes.Test):
             _filter(node, add)
         elif isinstance(node, nodes.Name) and (node.name in _INTERNAL_NAMES or node.name.startswith("_")):
@@ -99,20 +102,20 @@ def _walk(tree: Any, where: str) -> list[str]:
     return problems
 
 
-def _subscript(node: Any, add: Any) -> None:
+def _subscript(node: Any, add: Any, loop_numbers: bool) -> None:
     from jinja2 import nodes
 
     arg = node.arg
     if isinstance(arg, nodes.Const) and isinstance(arg.value, str):
         if _bad_name(arg.value):
             add(node, f"reaches item {arg.value!r}")
-    elif isinstance(arg, nodes.Slice) or _numeric(arg):
+    elif isinstance(arg, nodes.Slice) or _numeric(arg, loop_numbers):
         return  # a slice or a number is never looked up as an attribute name
     else:
         add(node, "subscripts with a computed name (cannot be checked statically)")
 
 
-def _numeric(node: Any) -> bool:
+def _numeric(node: Any, loop_numbers: bool) -> bool:
     """True for expressions that evaluate to a number (or fail) whatever their operands hold."""
     from jinja2 import nodes
 
@@ -121,15 +124,20 @@ def _numeric(node: Any) -> bool:
     if isinstance(node, nodes.Sub | nodes.Div | nodes.FloorDiv | nodes.Neg | nodes.Pow):
         return True  # no builtin type gives a string for these
     if isinstance(node, nodes.Add | nodes.Mul):
-        return _numeric(node.left) and _numeric(node.right)
+        return _numeric(node.left, loop_numbers) and _numeric(node.right, loop_numbers)
     if isinstance(node, nodes.Pos):
-        return _numeric(node.node)
+        return _numeric(node.node, loop_numbers)
     if isinstance(node, nodes.CondExpr):
-        return _numeric(node.expr1) and node.expr2 is not None and _numeric(node.expr2)
+        return (
+            _numeric(node.expr1, loop_numbers)
+            and node.expr2 is not None
+            and _numeric(node.expr2, loop_numbers)
+        )
     if isinstance(node, nodes.Filter):
         return node.name in _NUMERIC_FILTERS and node.node is not None
     if isinstance(node, nodes.Getattr):
-        return isinstance(node.node, nodes.Name) and node.node.name == "loop" and node.attr in _LOOP_NUMBERS
+        loop = isinstance(node.node, nodes.Name) and node.node.name == "loop"
+        return loop_numbers and loop and node.attr in _LOOP_NUMBERS
     return False
 
 
