@@ -637,3 +637,24 @@ def test_duplicate_torch_data_pkl_is_a_finding_not_a_crash(tmp_path: Path) -> No
             ("R1-ART-002", "fail", "model.pt!/archive/data.pkl#2"),
         },
     )
+
+
+@pytest.mark.parametrize("kind", ["external_link", "external_storage", "virtual", "relative_link"])
+def test_hdf5_data_in_other_files_fails(tmp_path: Path, kind: str) -> None:
+    import h5py
+    import numpy as np
+
+    path = tmp_path / "model.h5"
+    with h5py.File(path, "w") as h5:
+        h5.create_dataset("weights/dense/kernel", data=np.zeros(2, dtype="float32"))
+        if kind == "external_link":
+            h5["weights/dense/bias"] = h5py.ExternalLink("/etc/passwd", "/x")
+        elif kind == "relative_link":
+            h5["weights/dense/bias"] = h5py.ExternalLink("../../secrets.h5", "/x")
+        elif kind == "external_storage":
+            h5.create_dataset("weights/dense/bias", (8,), dtype="u1", external=[("/etc/shadow", 0, 8)])
+        else:
+            layout = h5py.VirtualLayout(shape=(4,), dtype="u1")
+            layout[:] = h5py.VirtualSource("/root/.aws/credentials.h5", "d", shape=(4,))
+            h5.create_virtual_dataset("weights/dense/bias", layout)
+    assert _findings(tmp_path, "model.h5") == (1, {("R1-ART-007", "fail", "model.h5")})

@@ -17,6 +17,7 @@ _CONFIG_ATTRS = ("model_config", "training_config")
 # Root attributes and groups that only Keras writes (a full-model file, not a weights-only one).
 _KERAS_MARKERS = ("keras_version", "backend", "model_config", "training_config")
 _KERAS_GROUPS = ("model_weights",)
+_MAX_FOUND = 20
 _SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
@@ -47,6 +48,7 @@ def _read(h5py: Any, handle: IO[bytes], facts: FileFacts) -> None:
         with h5py.File(handle, "r") as h5:
             attrs = {key: h5.attrs[key] for key in h5.attrs if key in _KERAS_MARKERS}
             groups = [g for g in _KERAS_GROUPS if g in h5]
+            facts.reference_problems.extend(_external(h5py, h5))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         facts.unknown_format = f"HDF5 file h5py cannot read ({exc}); its Keras config cannot be judged"
         return
@@ -66,6 +68,34 @@ def _read(h5py: Any, handle: IO[bytes], facts: FileFacts) -> None:
             facts.unknown_format = f"Keras .h5 attribute {key!r} is {error}; not judged"
             return
         facts.keras_code_layers.extend(f"{key}: {found}" for found in code_layers(config))
+
+
+def _external(h5py: Any, h5: Any) -> list[str]:
+    """Links and datasets whose data live in other files (external links, external raw storage,
+    virtual datasets): whoever reads the weights reads those files."""
+    found: list[str] = []
+
+    def visit(name: str, link: Any) -> None:
+        if len(found) >= _MAX_FOUND:
+            return
+        if isinstance(link, h5py.ExternalLink):
+            found.append(f"external link {name!r} points at {link.filename!r}:{link.path}")
+        elif isinstance(link, h5py.HardLink):
+            node = h5.get(name)
+            if isinstance(node, h5py.Dataset):
+                for entry in node.external or []:
+                    found.append(f"dataset {name!r} stores its data in the file {_text(entry[0])!r}")
+                if node.is_virtual:
+                    for source in node.virtual_sources():
+                        if source.file_name != ".":
+                            found.append(f"virtual dataset {name!r} maps the file {source.file_name!r}")
+
+    h5.visititems_links(visit)
+    return found[:_MAX_FOUND]
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _decode(value: Any) -> tuple[Any, str]:
