@@ -188,6 +188,21 @@ KERAS_LAYERS: dict[str, tuple[dict[str, object], str]] = {
         },
         "Keras helper keras.utils.get_file",
     ),
+    "unsafe_deserialization": (
+        {
+            "module": "keras.layers",
+            "class_name": "Dense",
+            "config": {
+                "name": "d",
+                "activation": {
+                    "module": "keras.config",
+                    "class_name": "enable_unsafe_deserialization",
+                    "config": {},
+                },
+            },
+        },
+        "Keras helper keras.config.enable_unsafe_deserialization",
+    ),
     "nested_in_dtype_policy": (
         {
             "module": "keras.layers",

@@ -11,8 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 _CODE_CLASSES = frozenset({"Lambda", "TFOpLambda", "SlicingOpLambda", "__lambda__"})
-# Keras callables that reach the file system or the network when a config names them.
-_KERAS_LOADERS = frozenset({"get_file", "load_model", "load_weights", "load_img", "save_model"})
+# Keras callables that reach the file system or the network, or switch safe mode off, when a config
+# names them.
+_KERAS_LOADERS = frozenset(
+    {"get_file", "load_model", "load_weights", "load_img", "save_model", "enable_unsafe_deserialization"}
+)
 MAX_FOUND = 20
 MAX_DEPTH = 400
 
@@ -38,7 +41,7 @@ def _problem(node: dict[str, Any], cls: Any) -> str | None:
         if not isinstance(module, str) or not allowed_module(module):
             return f"object {module!r}.{cls!r} from outside Keras (Keras imports the module)"
         if isinstance(cls, str) and cls in _KERAS_LOADERS:
-            return f"Keras helper {module}.{cls}, which reads or fetches other files"
+            return f"Keras helper {module}.{cls}, which reads or fetches files or disables safe mode"
     return None
 
 
