@@ -72,10 +72,12 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-# The differential tests (generated pickles against CPython's unpickler, joblib layouts against
-# joblib + numpy) with many more examples than `make test` runs (FUZZ_EXAMPLES, default 20,000).
+# The differential (Hypothesis) tests — generated pickles against CPython's unpickler, joblib layouts
+# against joblib + numpy, safetensors headers against the safetensors library — with many more
+# examples than `make test` runs.
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_pickles_differential.py
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_pickles_differential.py \
+	  tests/test_safetensors_differential.py
 
 # Regenerate docs/rules/ from policies/*/rule.yaml (tests/test_rule_docs.py fails when it is stale).
 docs: $(STAMP)

@@ -85,8 +85,7 @@ def test_keras_h5_model_config_is_read(tmp_path: Path) -> None:
             ],
         },
     }
-    head = b"\x89HDF\r\n\x1a\n" + bytes(200) + b"model_config\x00" + json.dumps(config).encode() + bytes(100)
-    (tmp_path / "model.h5").write_bytes(head)
+    mk.keras_h5(tmp_path / "model.h5", config)
     assert _scan(tmp_path, "model.h5") == {("R1-ART-009", "fail", "model.h5")}
 
 

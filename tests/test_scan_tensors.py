@@ -101,8 +101,17 @@ def test_hand_broken_gguf_headers(tmp_path: Path) -> None:
 
 
 def test_onnx_and_sentencepiece_are_recognised(tmp_path: Path) -> None:
-    onnx = b"\x08\x08\x12\x07pytorch\x1a\x052.5.0" + b"\x3a\x04\x0a\x02\x08\x01" + bytes(8)
-    (tmp_path / "model.onnx").write_bytes(onnx)
+    import onnx
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("Relu", ["x"], ["y"])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
+    onnx.save(helper.make_model(graph, producer_name="pytorch"), tmp_path / "model.onnx")
     piece = b"\x0a\x0b\x0a\x05<unk>\x15\x00\x00\x00\x00" * 4
     (tmp_path / "tokenizer.model").write_bytes(piece)
     formats = {

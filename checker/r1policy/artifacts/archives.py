@@ -36,6 +36,23 @@ def name_problems(name: str) -> list[str]:
     return problems
 
 
+class _Names:
+    """Member names seen so far: a second member with the same (normalised) name is a problem, and its
+    subject is qualified (`name#2`) so that every member is still judged under a unique id."""
+
+    def __init__(self, add: Callable[[str], None]) -> None:
+        self._add = add
+        self._count: dict[str, int] = {}
+
+    def subject(self, archive: str, name: str) -> str:
+        posix = name.replace("\\", "/")
+        key = "/".join(p for p in posix.split("/") if p not in ("", "."))
+        n = self._count[key] = self._count.get(key, 0) + 1
+        if n == 2:
+            self._add(f"member {name!r} appears more than once (tools disagree on which copy wins)")
+        return f"{archive}!/{name}" + (f"#{n}" if n > 1 else "")
+
+
 class _CrcReader:
     """Counts and CRCs a zip member's bytes (zipfile's own CRC check would discard the data)."""
 
@@ -73,8 +90,8 @@ def walk_zip(fp: IO[bytes], facts: FileFacts, limits: ScanLimits, scan: MemberSc
     elif names and all(n.endswith(".npy") for n in names):
         facts.detail = "npz"
     total = 0
+    seen = _Names(add)
     for info in infos:
-        member = f"{facts.path}!/{info.filename}"
         for problem in name_problems(info.filename):
             add(problem)
         local_name, local_flags = _local_header(fp, info, add)
@@ -94,6 +111,7 @@ def walk_zip(fp: IO[bytes], facts: FileFacts, limits: ScanLimits, scan: MemberSc
             continue
         if info.is_dir():
             continue
+        member = seen.subject(facts.path, info.filename)
         if info.file_size > limits.max_member_bytes:
             add(f"member {info.filename!r} expands to {info.file_size:,} bytes, past the limit; not read")
             continue
@@ -182,6 +200,7 @@ def _local_header(fp: IO[bytes], info: zipfile.ZipInfo, add: Callable[[str], Non
 def walk_tar(stream: RawStream, facts: FileFacts, limits: ScanLimits, scan: MemberScan) -> None:
     add = facts.archive_problems.append
     total = count = 0
+    seen = _Names(add)
     try:
         with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[call-overload]
             for info in archive:
@@ -200,6 +219,9 @@ def walk_tar(stream: RawStream, facts: FileFacts, limits: ScanLimits, scan: Memb
                     continue
                 if info.isdir():
                     continue
+                # A name that is not UTF-8 is shown with escapes (it must survive JSON output).
+                shown = info.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                member = seen.subject(facts.path, shown)
                 if not info.isfile():
                     add(f"member {info.name!r} has an unsupported tar type {info.type!r}")
                     continue
@@ -220,8 +242,7 @@ def walk_tar(stream: RawStream, facts: FileFacts, limits: ScanLimits, scan: Memb
                 if handle is None:
                     continue
                 reader = HashingReader(handle, hash_it=False)
-                shown = info.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-                scan(reader, f"{facts.path}!/{shown}", info.size, shown, None, False)
+                scan(reader, member, info.size, shown, None, False)
                 reader.drain()
     except tarfile.TarError as exc:
         add(f"tar archive unreadable after {count} members: {exc}")

@@ -48,6 +48,8 @@ class FileFacts:
     secrets: list[str] = field(default_factory=list)  # already redacted descriptions
     header_problems: list[str] = field(default_factory=list)
     archive_problems: list[str] = field(default_factory=list)
+    # files a model file points at outside its folder (ONNX external data locations)
+    reference_problems: list[str] = field(default_factory=list)
     template_problems: list[str] = field(default_factory=list)
     keras_code_layers: list[str] = field(default_factory=list)
     code: list[str] = field(default_factory=list)

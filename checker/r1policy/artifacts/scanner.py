@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, TYPE_CHECKING
 
-from r1policy.artifacts import archives, content, tensors
+from r1policy.artifacts import archives, content, hdf5, protobufs, tensors
 from r1policy.artifacts.hashing import CHUNK, HashingReader, LimitExceeded, RawStream
 from r1policy.artifacts.model import DEFAULT_LIMITS, Expected, FileFacts, ScanLimits
+from r1policy.artifacts.secrets import find_secrets
 from r1policy.artifacts.sniff import HEAD_BYTES, Sniffed, sniff
+from r1policy.artifacts.templates import check_template
 
 if TYPE_CHECKING:
     from r1policy.artifacts.pickles import PickleAnalysis
@@ -154,9 +156,9 @@ class Scanner:
         elif fmt == "pickle":
             self._pickle(reader, facts, sniffed.pickle_kind, torch_zip)
         elif fmt == "safetensors":
-            facts.header_problems.extend(tensors.check_safetensors(reader, facts.size, self.limits).problems)
+            _header(facts, tensors.check_safetensors(reader, facts.size, self.limits))
         elif fmt == "gguf":
-            facts.header_problems.extend(tensors.check_gguf(reader, facts.size, self.limits).problems)
+            _header(facts, tensors.check_gguf(reader, facts.size, self.limits))
         elif fmt == "zip":
             self._zip(reader, facts, reopen, depth, out)
         elif fmt == "tar":
@@ -166,7 +168,9 @@ class Scanner:
         elif fmt == "text":
             content.analyse_text(reader, facts, name, self.limits)
         elif fmt == "hdf5":
-            content.analyse_hdf5(reader, facts)
+            hdf5.analyse_hdf5(reader, facts, self.limits)
+        elif fmt == "onnx":
+            protobufs.analyse_protobuf(reader, facts, name, self.limits)
         elif fmt == "unknown":
             if torch_zip and _STORAGE.search(name):
                 facts.format, facts.detail = "tensor-storage", "raw tensor bytes of a PyTorch checkpoint"
@@ -341,6 +345,15 @@ class _Chain:
                 return data
             self._first = None
         return self._rest.read(n)
+
+
+def _header(facts: FileFacts, report: tensors.HeaderReport) -> None:
+    """A tensor header's problems, and the secrets and chat templates in its decoded metadata."""
+    facts.header_problems.extend(report.problems)
+    if report.strings:
+        content.add_secrets(facts, find_secrets("\n".join(report.strings)), "in the header metadata")
+    for key, template in report.templates.items():
+        facts.template_problems.extend(check_template(template, f"GGUF {key}"))
 
 
 def _chunks(reader: HashingReader) -> Iterator[bytes]:

@@ -56,6 +56,10 @@ class HeaderReport:
     tensors: int = 0
     parameters: int = 0
     data_bytes: int = 0
+    # safetensors: name -> (dtype, shape, (begin, end)) as read
+    table: dict[str, tuple[str, list[int], tuple[int, int]]] = field(default_factory=dict)
+    strings: list[str] = field(default_factory=list)  # decoded metadata text, searched for secrets
+    templates: dict[str, str] = field(default_factory=dict)  # GGUF chat templates by metadata key
 
     def add(self, message: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
@@ -102,22 +106,19 @@ def _safetensors(reader: HashingReader, size: int | None, limits: ScanLimits, re
     if size is not None and length > size - 8:
         raise HeaderError(f"header length {length:,} bytes is past the end of the {size:,}-byte file")
     raw = _exact(reader, length, "JSON header")
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HeaderError(f"header is not valid UTF-8 JSON: {exc}") from None
-    except RecursionError:
-        raise HeaderError("header JSON is nested too deeply") from None
-    if not isinstance(header, dict):
-        raise HeaderError("header is not a JSON object")
+    header = _header_json(raw, report)
     meta = header.pop("__metadata__", None)
     if meta is not None and not (isinstance(meta, dict) and all(isinstance(v, str) for v in meta.values())):
         report.add("__metadata__ must map strings to strings")
+    if isinstance(meta, dict):
+        report.strings.extend(f'"{k}": "{v}"' for k, v in meta.items())
+    report.strings.extend(header)
     spans: list[tuple[int, int, str]] = []
     for name, info in header.items():
         span = _tensor_span(name, info, report)
         if span is not None:
             spans.append(span)
+            report.table[name] = (info["dtype"], list(info["shape"]), (span[0], span[1]))
     report.tensors = len(header)
     spans.sort()
     expected = 0
@@ -135,6 +136,38 @@ def _safetensors(reader: HashingReader, size: int | None, limits: ScanLimits, re
         )
 
 
+def _header_json(raw: bytes, report: HeaderReport) -> dict[str, Any]:
+    """The header as the safetensors library reads it (serde): duplicate keys, NaN/Infinity and lone
+    surrogates are problems, not "last one wins"."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _value in items:
+            if key in seen:
+                report.add(f"key {key!r} appears twice in one object (readers disagree on which counts)")
+            seen.add(key)
+        return dict(items)
+
+    def constant(name: str) -> Any:
+        raise HeaderError(f"header holds {name}, which is not JSON")
+
+    try:
+        text = raw.decode("utf-8")
+        header = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+        json.dumps(header, ensure_ascii=False).encode("utf-8")
+    except (UnicodeDecodeError, UnicodeEncodeError, ValueError) as exc:  # JSONDecodeError, digit limit
+        raise HeaderError(f"header is not valid UTF-8 JSON: {exc}") from None
+    except RecursionError:
+        raise HeaderError("header JSON is nested too deeply") from None
+    if not isinstance(header, dict):
+        raise HeaderError("header is not a JSON object")
+    return header
+
+
+def _u64(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 64
+
+
 def _tensor_span(name: str, info: Any, report: HeaderReport) -> tuple[int, int, str] | None:
     if not isinstance(info, dict):
         report.add(f"tensor {name!r}: entry is not an object")
@@ -144,13 +177,13 @@ def _tensor_span(name: str, info: Any, report: HeaderReport) -> tuple[int, int, 
     if bits is None:
         report.add(f"tensor {name!r}: unknown dtype {dtype!r}")
         return None
-    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+    if not isinstance(shape, list) or not all(_u64(d) for d in shape):
         report.add(f"tensor {name!r}: shape {shape!r} is not a list of non-negative integers")
         return None
     if not (
         isinstance(offsets, list)
         and len(offsets) == 2
-        and all(isinstance(o, int) and not isinstance(o, bool) and o >= 0 for o in offsets)
+        and all(_u64(o) for o in offsets)
         and offsets[0] <= offsets[1]
     ):
         report.add(f"tensor {name!r}: data_offsets {offsets!r} is not [begin, end] with begin <= end")
@@ -203,9 +236,8 @@ class _GgufReader:
                 return None
             if count > self.budget:
                 raise HeaderError(f"{what}: array of {count:,} entries is past the header limit")
-            for _ in range(count):
-                self.value(etype, what, depth + 1)
-            return None
+            items = [self.value(etype, what, depth + 1) for _ in range(count)]
+            return [item for item in items if isinstance(item, str)]
         raise HeaderError(f"{what}: unknown metadata value type {vtype} at byte {self.reader.position:,}")
 
 
@@ -228,6 +260,12 @@ def _gguf(reader: HashingReader, size: int | None, limits: ScanLimits, report: H
         key = g.string("metadata key")
         vtype = g.scalar("<I", f"type of {key!r}")
         value = g.value(vtype, f"metadata {key!r}")
+        if isinstance(value, str):
+            report.strings.append(f'"{key}": "{value}"')
+            if key == "tokenizer.chat_template" or key.startswith("tokenizer.chat_template."):
+                report.templates[key] = value
+        elif isinstance(value, list):
+            report.strings.extend(value)
         if key == "general.alignment":
             if not isinstance(value, int) or value <= 0 or value & (value - 1):
                 raise HeaderError(f"general.alignment {value!r} is not a power of two")
