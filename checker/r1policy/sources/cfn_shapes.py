@@ -53,7 +53,7 @@ _OBJECT_KEYS = {
     "ImageConfig",
 }
 _ID_LIST_KEYS = {"Subnets", "SecurityGroupIds"}  # a list parameter: present, its ids unknown
-_LIST_KEYS = {"Containers", "ProductionVariants", "CaptureOptions"}
+_LIST_KEYS = {"Containers", "ProductionVariants", "ShadowProductionVariants", "CaptureOptions"}
 _MODEL_FIELDS = (FIELD_MODEL, FIELD_REPO, FIELD_S3_URI, FIELD_REVISION, FIELD_TRUST_REMOTE_CODE)
 Locator = Callable[[KeyPath], Location]
 
@@ -186,8 +186,9 @@ def unknown_fields(kind: str, path: KeyPath, unknown: Unknown) -> tuple[str, ...
         ids_only = keys[-1] in _ID_LIST_KEYS and not unknown.maybe_absent
         return () if ids_only else (FIELD_VPC,)
     if kind == CONFIG:
-        if "ProductionVariants" in keys:
-            return (FIELD_INSTANCE_TYPE,) if keys[-1] in ("InstanceType", "ProductionVariants") else ()
+        variants = {"ProductionVariants", "ShadowProductionVariants"}
+        if variants & set(keys):
+            return (FIELD_INSTANCE_TYPE,) if keys[-1] in ("InstanceType", *variants) else ()
         if keys == ["KmsKeyId"]:
             return (FIELD_KMS,) if unknown.maybe_absent else ()
         if "DataCaptureConfig" in keys:

@@ -301,6 +301,7 @@ class _Converter:
                 raise ShapeError(
                     ("ProductionVariants",), f"endpoint config {config_name} has no ProductionVariants"
                 )
+            shadows = get_typed(config, (), "ShadowProductionVariants", list) or []
             kms = get_typed(config, (), "KmsKeyId", str)
             capture = capture_of(config)
             async_out = async_of(config)
@@ -314,9 +315,13 @@ class _Converter:
         put_location(shared, FIELD_DATA_CAPTURE, loc("DataCaptureConfig") if capture else loc())
         put_location(shared, FIELD_ASYNC, loc("AsyncInferenceConfig", "OutputConfig") if async_out else loc())
         put_location(shared, FIELD_ENDPOINT, origin or loc())
-        for i, variant in enumerate(variants):
+        # Shadow variants run their model on their own instances with a copy of the traffic: each is
+        # judged like a production variant.
+        listed = [("ProductionVariants", i, v) for i, v in enumerate(variants)]
+        listed += [("ShadowProductionVariants", i, v) for i, v in enumerate(shadows)]
+        for key, i, variant in listed:
             if not isinstance(variant, dict):
-                self.problem(CONFIG, config_name, ("ProductionVariants", i), "a variant must be an object")
+                self.problem(CONFIG, config_name, (key, i), "a variant must be an object")
                 continue
             vname = variant.get("VariantName")
             vname = vname if isinstance(vname, str) and vname else str(i)
@@ -327,7 +332,7 @@ class _Converter:
                 self.problem(
                     CONFIG,
                     config_name,
-                    ("ProductionVariants", i),
+                    (key, i),
                     "InstanceType must be a string and InitialInstanceCount an integer",
                 )
                 continue
@@ -335,9 +340,9 @@ class _Converter:
             put_location(
                 locations,
                 FIELD_INSTANCE_TYPE,
-                loc("ProductionVariants", i, "InstanceType" if instance else "ServerlessConfig"),
+                loc(key, i, "InstanceType" if instance else "ServerlessConfig"),
             )
-            dep_base = base if len(variants) == 1 else f"{base}/{vname}"
+            dep_base = base if len(listed) == 1 else f"{base}/{vname}"
             endpoint = Endpoint(
                 name=base,
                 region=region,
@@ -355,7 +360,7 @@ class _Converter:
                     self.problem(
                         CONFIG,
                         config_name,
-                        ("ProductionVariants", i, "ModelName"),
+                        (key, i, "ModelName"),
                         f"endpoint config {config_name} references model {model_name}, which "
                         + ("is invalid" if model_name in self.broken else "does not exist"),
                     )

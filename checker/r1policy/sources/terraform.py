@@ -119,6 +119,7 @@ _API_TO_PLAN: dict[str, tuple[str | int, ...]] = {
     "EnableNetworkIsolation": ("enable_network_isolation",),
     "VpcConfig": ("vpc_config", 0),
     "ProductionVariants": ("production_variants",),
+    "ShadowProductionVariants": ("shadow_production_variants",),
     "InstanceType": ("instance_type",),
     "ServerlessConfig": ("serverless_config", 0),
     "ModelName": ("model_name",),
@@ -180,22 +181,10 @@ def _config(res: Resource, plan: Plan, names: dict[str, str]) -> dict[str, Any]:
     kms = res.value("kms_key_arn")
     if kms is not None:
         shape["KmsKeyId"] = kms
-    variants: list[dict[str, Any]] = []
-    for i in range(len(res.get("production_variants") or [])):
-        base = ("production_variants", i)
-        variant: dict[str, Any] = {"VariantName": res.value(*base, "variant_name") or f"variant-{i + 1}"}
-        variant["ModelName"] = plan.link(res, (*base, "model_name"), "aws_sagemaker_model", names)
-        for key, attr in (
-            ("InstanceType", "instance_type"),
-            ("InitialInstanceCount", "initial_instance_count"),
-        ):
-            value = res.value(*base, attr)
-            if value is not None:
-                variant[key] = value
-        if res.has(*base, "serverless_config", 0):
-            variant["ServerlessConfig"] = {}
-        variants.append(variant)
-    shape["ProductionVariants"] = variants
+    shape["ProductionVariants"] = _variants(res, plan, names, "production_variants", "variant")
+    shadows = _variants(res, plan, names, "shadow_production_variants", "shadow")
+    if shadows:
+        shape["ShadowProductionVariants"] = shadows
     if res.has("data_capture_config", 0):
         base = ("data_capture_config", 0)
         capture: dict[str, Any] = {}
@@ -212,6 +201,27 @@ def _config(res: Resource, plan: Plan, names: dict[str, str]) -> dict[str, Any]:
         kms_out = res.value("async_inference_config", 0, "output_config", 0, "kms_key_id")
         shape["AsyncInferenceConfig"] = {"OutputConfig": {"KmsKeyId": kms_out} if kms_out is not None else {}}
     return shape
+
+
+def _variants(
+    res: Resource, plan: Plan, names: dict[str, str], block: str, unnamed: str
+) -> list[dict[str, Any]]:
+    variants: list[dict[str, Any]] = []
+    for i in range(len(res.get(block) or [])):
+        base = (block, i)
+        variant: dict[str, Any] = {"VariantName": res.value(*base, "variant_name") or f"{unnamed}-{i + 1}"}
+        variant["ModelName"] = plan.link(res, (*base, "model_name"), "aws_sagemaker_model", names)
+        for key, attr in (
+            ("InstanceType", "instance_type"),
+            ("InitialInstanceCount", "initial_instance_count"),
+        ):
+            value = res.value(*base, attr)
+            if value is not None:
+                variant[key] = value
+        if res.has(*base, "serverless_config", 0):
+            variant["ServerlessConfig"] = {}
+        variants.append(variant)
+    return variants
 
 
 def _endpoint(res: Resource, plan: Plan, names: dict[str, str]) -> dict[str, Any]:
