@@ -6,7 +6,8 @@ stack's, not the template's. They take their values together: a region belongs t
 partition fixes the URL suffix (`amazonaws.com`, `amazonaws.com.cn` in China, the ISO partitions' own).
 The regions below are every region of each partition, plus a made-up one per partition standing for a
 region AWS opens later (a pattern that lists regions one by one does not cover it). An account id is any
-12 digits; three samples (all zeros, all nines, one ordinary) stand for them.
+12 digits; three samples (all zeros, all nines, one ordinary) and every account an approved pattern
+names stand for them.
 """
 
 from __future__ import annotations
@@ -88,9 +89,11 @@ def has_pseudo(text: str) -> bool:
     return PSEUDO.search(text) is not None
 
 
-def _values(text: str) -> Iterator[str]:
+def _values(text: str, patterns: tuple[str, ...]) -> Iterator[str]:
     names = set(PSEUDO.findall(text))
-    accounts = ACCOUNTS if "AccountId" in names else ("",)
+    # The accounts a pattern names are values the account id can take, too.
+    named = tuple(sorted({a for p in patterns for a in re.findall(r"(?<!\d)\d{12}(?!\d)", p)}))
+    accounts = (*ACCOUNTS, *named) if "AccountId" in names else ("",)
     for partition, (suffix, regions) in PARTITIONS.items():
         for region in regions:
             for account in accounts:
@@ -105,9 +108,10 @@ def _fill(text: str, values: dict[str, str]) -> str:
 def pattern_verdict(text: str, patterns: tuple[str, ...]) -> tuple[bool | None, str]:
     """Whether `text` (with pseudo-parameters) matches one of `patterns` for every value they can take:
     True (for all), False (for none) or None (for some: undecided), and an example that does not match."""
-    misses = [v for v in _values(text) if not any(fnmatch.fnmatchcase(v, p) for p in patterns)]
+    values = list(_values(text, patterns))
+    misses = [v for v in values if not any(fnmatch.fnmatchcase(v, p) for p in patterns)]
     if not misses:
         return True, ""
-    if len(misses) == sum(1 for _ in _values(text)):
+    if len(misses) == len(values):
         return False, misses[0]
     return None, misses[0]

@@ -199,7 +199,7 @@ def unknown_fields(kind: str, path: KeyPath, unknown: Unknown) -> tuple[str, ...
     return ()
 
 
-_REGION_PLACEHOLDERS = re.compile(r"\$\{AWS::(?:Region|URLSuffix)\}")
+_REGION_PLACEHOLDERS = re.compile(r"\$\{AWS::(?:Region|URLSuffix|Partition|AccountId)\}")
 
 
 def _only_region_in_registry(image: str) -> bool:

@@ -92,14 +92,14 @@ def opaque_resources(t: Template, ctx: StackContext, live: set[str]) -> list[Dep
     whose collection the template does not decide."""
     out: list[Deployment] = []
     for key in sorted(t.transforms):
-        why = f"{key} in Resources is a macro snippet that CloudFormation expands at deploy time"
-        out.append(opaque(f"{ctx.prefix}{t.doc.path}#{key}", location(t, ("Resources", key)), why))
-    for path, why in t.undecided:
-        out.append(opaque(f"{ctx.prefix}{t.doc.path}#{path[-1]}", location(t, path), why))
+        snippet = f"{key} in Resources is a macro snippet that CloudFormation expands at deploy time"
+        out.append(opaque(f"{ctx.prefix}{t.doc.path}#{key}", location(t, ("Resources", key)), snippet))
+    for path, reason in t.undecided:
+        out.append(opaque(f"{ctx.prefix}{t.doc.path}#{path[-1]}", location(t, path), reason))
     for logical in sorted(live):
         kind = t.type_of(logical)
         shown = f"{kind} {logical}" + (f" ({cdk_path(t, logical)})" if cdk_path(t, logical) else "")
-        why: str | None = None
+        why = None
         if kind.startswith("Custom::") or kind == CUSTOM:
             why = f"{shown} is a custom resource: what its provider creates is not in the files"
         elif kind == SAR_APP:
