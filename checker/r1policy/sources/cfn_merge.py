@@ -26,9 +26,11 @@ def merge_buckets(runs: list[list[FileBucket]], varied: list[str]) -> list[FileB
             continue
         record: dict[str, Any] = dict(first.record)
         errors: dict[str, str] = dict(record.get("errors") or {})
+        differing: set[str] = set()
         for version in versions[1:]:
             for key in set(record) | set(version.record):
-                if key != "errors" and record.get(key) != version.record.get(key):
+                if key != "errors" and first.record.get(key) != version.record.get(key):
+                    differing.add(key)
                     record.pop(key, None)
                     errors[key] = (
                         f"bucket {name}'s {key} differs between the allowed values of parameter(s) "
@@ -37,5 +39,8 @@ def merge_buckets(runs: list[list[FileBucket]], varied: list[str]) -> list[FileB
             for key, why in (version.record.get("errors") or {}).items():
                 errors.setdefault(key, why)
         record["errors"] = errors
-        out.append(FileBucket(name, record, first.origin, first.locations, first.kms_keys, first.accounts))
+        settled = frozenset("bucket.acl" if key == "acl_grants" else f"bucket.{key}" for key in differing)
+        out.append(
+            FileBucket(name, record, first.origin, first.locations, first.kms_keys, first.accounts, settled)
+        )
     return out

@@ -141,6 +141,11 @@ def placeholders(value: Any, path: KeyPath, sink: dict[KeyPath, Unknown]) -> Any
         return {k: placeholders(v, (*path, k), sink) for k, v in value.items() if v is not NOVALUE}
     if isinstance(value, list):
         return [placeholders(v, (*path, i), sink) for i, v in enumerate(value)]
+    key = path[-1] if path else ""
+    if isinstance(value, str) and key in _BOOLEAN_KEYS and value.lower() in ("true", "false"):
+        return value.lower() == "true"  # a parameter's "true": CloudFormation converts it to the boolean
+    if isinstance(value, str) and key in _INTEGER_KEYS and value.isdigit():
+        return int(value)
     if isinstance(value, bool | int | float) and len(path) > 1 and path[-2] == "Environment":
         return (
             ("true" if value else "false") if isinstance(value, bool) else str(value)

@@ -104,18 +104,18 @@ def opaque_resources(t: Template, ctx: StackContext, live: set[str]) -> list[Dep
             why = f"{shown} is a custom resource: what its provider creates is not in the files"
         elif kind == SAR_APP:
             why = f"{shown} is an application from the Serverless Application Repository, not in the files"
-        elif _has_transform(t.resources[logical]):
+        elif has_transform(t.resources[logical]):
             why = f"{shown} uses Fn::Transform: a macro rewrites it at deploy time"
         if why is not None:
             out.append(opaque(_opaque_name(t, ctx, logical), location(t, ("Resources", logical)), why))
     return out
 
 
-def _has_transform(value: Any) -> bool:
+def has_transform(value: Any) -> bool:
     if isinstance(value, dict):
-        return "Fn::Transform" in value or any(_has_transform(v) for v in value.values())
+        return "Fn::Transform" in value or any(has_transform(v) for v in value.values())
     if isinstance(value, list):
-        return any(_has_transform(v) for v in value)
+        return any(has_transform(v) for v in value)
     return False
 
 

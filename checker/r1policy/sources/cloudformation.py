@@ -33,6 +33,7 @@ from r1policy.sources.cfn_stacks import (
     StackContext,
     cdk_path,
     combinations,
+    has_transform,
     location,
     nested_context,
     nested_template,
@@ -117,7 +118,8 @@ class _TemplateLoader:
             if exists is not False:  # undecidable: judge it, it may be deployed
                 live.add(logical)
         loaded = Loaded()
-        loaded.buckets.extend(file_buckets(t, live))
+        # A resource rewritten by a macro is an error (below), not a bucket judged as written.
+        loaded.buckets.extend(file_buckets(t, {lg for lg in live if not has_transform(t.resources[lg])}))
         loaded.extend(opaque_resources(t, self.ctx, live))
         for logical in sorted(lg for lg in live if t.type_of(lg) == NESTED):
             loaded.absorb(self._nested(logical))
