@@ -1,7 +1,7 @@
 """CloudFormation read fail-closed (issue 13, root cause 2, "CloudFormation"): nested stacks, custom
-resources and macros are an `error` naming the resource unless the nested template is a local file (then
-it is followed); a parameter with `AllowedValues` is judged for every allowed value; `ShadowProductionVariants`
-are judged by every variant rule; `Fn::ForEach` is expanded.
+resources and macros are an `error` naming the resource unless the nested template is a local file
+(then it is followed); a parameter with `AllowedValues` is judged for every allowed value;
+`ShadowProductionVariants` are judged by every variant rule; `Fn::ForEach` is expanded.
 
 Every test here fails on the code before this change: nested stacks, custom resources and macros gave
 "nothing to judge" (exit 0) or were judged as written, only a parameter's Default was judged, shadow
@@ -153,7 +153,7 @@ def test_local_nested_stack_is_followed_with_the_parameters_passed(tmp_path: Pat
         tmp_path,
         template(
             head="Parameters:\n  Instance: {Type: String, Default: ml.g5.2xlarge}",
-            variants="        - {VariantName: main, ModelName: !GetAtt Model.ModelName, InstanceType: !Ref Instance}",
+            variants=VARIANT.replace("ml.g5.2xlarge", "!Ref Instance"),
         ),
         "nested/serving.yaml",
     )
@@ -326,7 +326,9 @@ def test_serverless_application_is_error(tmp_path: Path) -> None:
   Serving:
     Type: AWS::Serverless::Application
     Properties:
-      Location: {ApplicationId: arn:aws:serverlessrepo:us-east-1:111122223333:applications/r1, SemanticVersion: 1.0.0}
+      Location:
+        ApplicationId: arn:aws:serverlessrepo:us-east-1:111122223333:applications/r1
+        SemanticVersion: 1.0.0
 """
     path = write(tmp_path, template(head="Transform: AWS::Serverless-2016-10-31", extra=extra))
     data = check(path).json
@@ -337,7 +339,10 @@ def test_serverless_application_is_error(tmp_path: Path) -> None:
 # -- parameters with AllowedValues ----------------------------------------------------------------------
 def test_allowed_value_other_than_the_default_is_judged(tmp_path: Path) -> None:
     """The issue's example: Default ml.g5.2xlarge passes, the allowed ml.g4dn.xlarge was never judged."""
-    head = "Parameters:\n  Instance: {Type: String, Default: ml.g5.2xlarge, AllowedValues: [ml.g5.2xlarge, ml.g4dn.xlarge]}"
+    head = (
+        "Parameters:\n  Instance:\n    {Type: String, Default: ml.g5.2xlarge,"
+        " AllowedValues: [ml.g5.2xlarge, ml.g4dn.xlarge]}"
+    )
     variants = (
         "        - {VariantName: main, ModelName: !GetAtt Model.ModelName, InstanceType: !Ref Instance}"
     )
@@ -460,23 +465,21 @@ def test_shadow_variant_on_unapproved_instance_fails(tmp_path: Path) -> None:
 
 
 def test_shadow_variant_model_without_isolation_fails(tmp_path: Path) -> None:
-    shadow_model = (
-        """\
+    shadow_model = """\
   ShadowModel:
     Type: AWS::SageMaker::Model
     Properties:
       EnableNetworkIsolation: false
       VpcConfig: {Subnets: [subnet-1], SecurityGroupIds: [sg-1]}
       PrimaryContainer:
-        Image: %s
+        Image: IMAGE
         Environment: {HF_MODEL_ID: deepseek-ai/DeepSeek-R1-Distill-Llama-8B, HF_MODEL_REVISION: main}
-"""
-        % IMAGE
-    )
+""".replace("IMAGE", IMAGE)
     text = template(extra=shadow_model).replace(
         "      ProductionVariants:",
         "      ShadowProductionVariants:\n"
-        "        - {VariantName: shadow, ModelName: !GetAtt ShadowModel.ModelName, InstanceType: ml.g5.2xlarge}\n"
+        "        - {VariantName: shadow, ModelName: !GetAtt ShadowModel.ModelName,"
+        " InstanceType: ml.g5.2xlarge}\n"
         "      ProductionVariants:",
     )
     path = write(tmp_path, text)
@@ -507,7 +510,9 @@ def test_fn_foreach_copies_are_each_judged(tmp_path: Path) -> None:
               VpcConfig: {{Subnets: [subnet-1], SecurityGroupIds: [sg-1]}}
               PrimaryContainer:
                 Image: {IMAGE}
-                Environment: {{HF_MODEL_ID: deepseek-ai/DeepSeek-R1-Distill-Llama-8B, HF_MODEL_REVISION: {SHA}}}
+                Environment:
+                  HF_MODEL_ID: deepseek-ai/DeepSeek-R1-Distill-Llama-8B
+                  HF_MODEL_REVISION: {SHA}
           Fn::ForEach::Sizes:
             - Size
             - [g5.2xlarge, g4dn.xlarge]
