@@ -118,7 +118,9 @@ def test_environment_agnostic_stack_passes_a_pattern_that_covers_every_value(tmp
     set_env(out, "R1EndpointStack", "aws://unknown-account/unknown-region")
     config = config_with(tmp_path, ["763104351884.dkr.ecr.*"])
     data = check(out, "--show-passed", config=config).json
-    assert [(f["status"], f["subject"]["id"]) for f in ep007(data)] == [("pass", AGNOSTIC)]
+    assert [(f["status"], f["subject"]["id"], f["deployment"]) for f in ep007(data)] == [
+        ("pass", AGNOSTIC, DEPLOYMENT)
+    ]
 
 
 def test_region_specific_pattern_is_error_without_a_region_and_decided_with_one(tmp_path: Path) -> None:
