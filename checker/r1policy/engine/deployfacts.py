@@ -160,14 +160,16 @@ def _capacity(
     dtype = model.dtype or (known.dtype if known else None)
     if parameters is None or dtype is None:
         what = "parameter count" if parameters is None else "dtype"
-        unavailable["model.parameters"] = (
-            f"the model's {what} is unknown: set spec.model.{'parameters' if parameters is None else 'dtype'}"
+        unavailable.setdefault(
+            "model.parameters",
+            f"the model's {what} is unknown: set spec.model.{'parameters' if parameters is None else 'dtype'}",
         )
     capacity = instance_capacity(ep.instance_type or "")
     if capacity is None:
-        unavailable["instance.capacity"] = (
+        unavailable.setdefault(
+            "instance.capacity",
             f"instance type {ep.instance_type} is not in r1policy's capacity table "
-            "(policies/data/instance-types.json)"
+            "(policies/data/instance-types.json)",
         )
     names.update(dtype=dtype or "", parameters_b=f"{parameters / 1e9:.2f}" if parameters else "")
     if capacity is not None:

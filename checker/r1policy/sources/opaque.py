@@ -48,6 +48,7 @@ EVERY_FIELD = (
     FIELD_ASYNC,
     FIELD_REGION,
     "bucket.region",
+    "instance.capacity",
 )
 
 
