@@ -160,10 +160,8 @@ def _capacity(
     dtype = model.dtype or (known.dtype if known else None)
     if parameters is None or dtype is None:
         what = "parameter count" if parameters is None else "dtype"
-        unavailable.setdefault(
-            "model.parameters",
-            f"the model's {what} is unknown: set spec.model.{'parameters' if parameters is None else 'dtype'}",
-        )
+        key = "parameters" if parameters is None else "dtype"
+        unavailable.setdefault("model.parameters", f"the model's {what} is unknown: set spec.model.{key}")
     capacity = instance_capacity(ep.instance_type or "")
     if capacity is None:
         unavailable.setdefault(

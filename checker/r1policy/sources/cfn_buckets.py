@@ -83,7 +83,8 @@ def _bucket(template: Template, logical: str, keys: set[str], policy: tuple[str,
         record["region"] = template.pseudo["AWS::Region"]
     else:
         errors["region"] = (
-            "a CloudFormation bucket is created in the deploying stack's region, which the template does not state"
+            "a CloudFormation bucket is created in the deploying stack's region, "
+            "which the template does not state"
         )
 
     def at(fact: str, key: str) -> None:  # where the template sets it; else the bucket's own line
