@@ -539,3 +539,41 @@ def test_fn_foreach_over_an_undecided_collection_is_error(tmp_path: Path) -> Non
     assert_unjudged(
         data, f"{path}#Fn::ForEach::Extra", line_of(path, "Fn::ForEach::Extra:"), "is not decided"
     )
+
+
+def test_other_resources_that_deploy_what_the_files_do_not_show_are_errors(tmp_path: Path) -> None:
+    extra = """\
+  Extension:
+    Type: Acme::Model::Deployer
+    Properties: {ModelId: deepseek-ai/DeepSeek-R1}
+  Module:
+    Type: Acme::SageMaker::Endpoint::MODULE
+    Properties: {InstanceType: ml.g4dn.xlarge}
+  StackSet:
+    Type: AWS::CloudFormation::StackSet
+    Properties: {StackSetName: r1, PermissionModel: SELF_MANAGED, TemplateURL: https://x.s3.amazonaws.com/t.yaml}
+  Experiment:
+    Type: AWS::SageMaker::InferenceExperiment
+    Properties: {Name: shadow, EndpointName: r1, Type: ShadowMode, RoleArn: arn:aws:iam::111122223333:role/r}
+  AccessPoint:
+    Type: AWS::S3::AccessPoint
+    Properties:
+      Bucket: acme-llm-weights
+      Policy: {Statement: [{Effect: Allow, Principal: "*", Action: "s3:*"}]}
+  Alias:
+    Type: AWS::KMS::Alias
+    Properties: {AliasName: alias/weights, TargetKeyId: k}
+"""
+    path = write(tmp_path, template(extra=extra))
+    data = check(path).json
+    words = {
+        "Extension": "registry extension",
+        "Module": "registry extension",
+        "StackSet": "deploys a template or product",
+        "Experiment": "does not read AWS::SageMaker::InferenceExperiment",
+        "AccessPoint": "does not read AWS::S3::AccessPoint",
+    }
+    assert set(unjudged(data)) == {f"{path}#{logical}" for logical in words}  # not the KMS alias
+    for logical, said in words.items():
+        assert_unjudged(data, f"{path}#{logical}", line_of(path, f"  {logical}:"), said)
+    assert judged(data) == {("R1-HUB-006", "fail", HUB)}

@@ -330,3 +330,22 @@ def test_plan_without_sagemaker_but_with_an_unread_type_is_not_nothing_to_judge(
     data = result.json
     assert set(unjudged(data)) == {"aws_sagemaker_pipeline.deploy"}
     assert not any("nothing to judge" in n["message"] for n in data.get("notices", []))
+
+
+def test_resources_that_deploy_another_document_and_errored_plans_are_errors(tmp_path: Path) -> None:
+    stack = change("aws_cloudformation_stack.r1", {"name": "r1", "template_url": "https://x/t.yaml"})
+    control = change(
+        "aws_cloudcontrolapi_resource.endpoint",
+        {"type_name": "AWS::SageMaker::Endpoint", "desired_state": '{"EndpointConfigName": "r1"}'},
+    )
+    plan = plan_of(awscc_model(), awscc_config(), awscc_endpoint(), stack, control, errored=True)
+    path = write(tmp_path, plan)
+    data = check(path).json
+    assert set(unjudged(data)) == {
+        "aws_cloudformation_stack.r1",
+        "aws_cloudcontrolapi_resource.endpoint",
+        f"{path}#errored",
+    }
+    for name in ("aws_cloudformation_stack.r1", "aws_cloudcontrolapi_resource.endpoint"):
+        assert_unjudged(data, name, line_of(path, f'"address": "{name}"'), "does not read resource type")
+    assert_unjudged(data, f"{path}#errored", line_of(path, '"errored": true'), "the plan errored")

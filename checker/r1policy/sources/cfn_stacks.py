@@ -5,10 +5,13 @@ parameters with several allowed values.
   `TemplateURL`, or a CDK asset named by `aws:asset:path` metadata) is followed: loaded with the
   `Parameters` the parent passes, the parent's pseudo-parameters, up to `MAX_NESTING` levels, and a
   template that includes itself is refused (exit 2). Any other nested stack is an `error` naming it.
-- Custom resources (`Custom::*`, `AWS::CloudFormation::CustomResource`), serverless applications from
+- Custom resources (`Custom::*`, `AWS::CloudFormation::CustomResource`), registry extensions (types
+  outside `AWS::`, modules), stack sets and Service Catalog products, serverless applications from
   the Serverless Application Repository, `Fn::Transform` snippets and template `Transform`s other than
   AWS::Serverless and AWS::LanguageExtensions are an `error` naming the resource or macro: what they
-  create is decided by code that is not in the files.
+  create is decided by code or documents that are not in the files.
+- A SageMaker, S3 or KMS resource type that r1policy does not read (`AWS::SageMaker::InferenceExperiment`,
+  `AWS::S3::AccessPoint`, ...) is an `error` naming it: it may deploy a model or open the model data.
 - A parameter with `AllowedValues` that the template uses and nobody passes in is judged for each of
   its values (every combination, up to `MAX_COMBINATIONS`; more is an `error`).
 """
@@ -34,6 +37,26 @@ JUDGED_TRANSFORMS = ("AWS::Serverless-2016-10-31", "AWS::LanguageExtensions")
 CUSTOM = "AWS::CloudFormation::CustomResource"
 NESTED = "AWS::CloudFormation::Stack"
 SAR_APP = "AWS::Serverless::Application"
+INDIRECT = frozenset(
+    {
+        "AWS::CloudFormation::StackSet",
+        "AWS::ServiceCatalog::CloudFormationProvisionedProduct",
+    }
+)
+RELEVANT = ("AWS::SageMaker::", "AWS::S3::", "AWS::S3Express::", "AWS::S3Outposts::", "AWS::KMS::")
+# Types of those services that are read (cloudformation.py, cfn_buckets.py) or known to change no verdict.
+READ = frozenset(
+    {
+        "AWS::SageMaker::Model",
+        "AWS::SageMaker::EndpointConfig",
+        "AWS::SageMaker::Endpoint",
+        "AWS::SageMaker::InferenceComponent",
+        "AWS::S3::Bucket",
+        "AWS::S3::BucketPolicy",
+        "AWS::KMS::Key",
+        "AWS::KMS::Alias",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -97,18 +120,33 @@ def opaque_resources(t: Template, ctx: StackContext, live: set[str]) -> list[Dep
     for path, reason in t.undecided:
         out.append(opaque(f"{ctx.prefix}{t.doc.path}#{path[-1]}", location(t, path), reason))
     for logical in sorted(live):
-        kind = t.type_of(logical)
-        shown = f"{kind} {logical}" + (f" ({cdk_path(t, logical)})" if cdk_path(t, logical) else "")
-        why = None
-        if kind.startswith("Custom::") or kind == CUSTOM:
-            why = f"{shown} is a custom resource: what its provider creates is not in the files"
-        elif kind == SAR_APP:
-            why = f"{shown} is an application from the Serverless Application Repository, not in the files"
-        elif has_transform(t.resources[logical]):
-            why = f"{shown} uses Fn::Transform: a macro rewrites it at deploy time"
+        why = _unread(t, logical)
         if why is not None:
             out.append(opaque(_opaque_name(t, ctx, logical), location(t, ("Resources", logical)), why))
     return out
+
+
+def _unread(t: Template, logical: str) -> str | None:
+    """Why r1policy cannot judge what this resource deploys, or None when it can (or it deploys nothing
+    the rules are about)."""
+    kind = t.type_of(logical)
+    path = cdk_path(t, logical)
+    shown = f"{kind} {logical}" + (f" ({path})" if path else "")
+    if kind.startswith("Custom::") or kind == CUSTOM:
+        return f"{shown} is a custom resource: what its provider creates is not in the files"
+    if kind == SAR_APP:
+        return f"{shown} is an application from the Serverless Application Repository, not in the files"
+    if kind in INDIRECT:
+        return f"{shown} deploys a template or product that is not in the files"
+    if not kind.startswith(("AWS::", "Alexa::")) or kind.endswith("::MODULE"):
+        return (
+            f"{shown} is a registry extension (a private type or module): its handler decides what it creates"
+        )
+    if kind.startswith(RELEVANT) and kind not in READ:
+        return f"r1policy does not read {shown}, which may deploy a model or open the model data"
+    if has_transform(t.resources[logical]):
+        return f"{shown} uses Fn::Transform: a macro rewrites it at deploy time"
+    return None
 
 
 def has_transform(value: Any) -> bool:

@@ -2,6 +2,9 @@
 
 - a plan with `"complete": false`: Terraform will plan more resources after this apply;
 - a resource that is only in `deferred_changes` (its planning waits for values known after apply);
+- a plan with `"errored": true`: Terraform stopped planning part-way;
+- a resource that deploys what another document describes (`aws_cloudformation_stack`,
+  `aws_cloudcontrolapi_resource`, `aws_servicecatalog_provisioned_product`, ...);
 - a managed resource of the aws or awscc provider whose type touches SageMaker, S3 or KMS and that
   r1policy does not read (an `aws_sagemaker_inference_component`, an `aws_s3_access_point`, an
   `aws_kms_key_policy`, ...): it may deploy a model, or open or re-key the model bucket. The types
@@ -51,11 +54,27 @@ NO_VERDICT = frozenset(
     }
 )
 RELEVANT = re.compile(r"^(aws|awscc)_(sagemaker|s3|s3control|s3outposts|s3tables|kms)_")
+# Types that deploy what another document describes: a CloudFormation stack, a Cloud Control resource
+# of any type (`type_name = "AWS::SageMaker::Endpoint"`), a Service Catalog product.
+INDIRECT = frozenset(
+    {
+        "aws_cloudformation_stack",
+        "aws_cloudformation_stack_set",
+        "aws_cloudformation_stack_set_instance",
+        "awscc_cloudformation_stack",
+        "awscc_cloudformation_stack_set",
+        "aws_cloudcontrolapi_resource",
+        "aws_servicecatalog_provisioned_product",
+    }
+)
 
 
 def unjudged(plan: Plan) -> list[Deployment]:
     doc = plan.doc
     out: list[Deployment] = []
+    if doc.value.get("errored") is True:
+        why = "the plan errored (errored: true): Terraform stopped planning, so resources may be missing"
+        out.append(opaque(f"{doc.path}#errored", _at(plan, ("errored",)), why))
     if doc.value.get("complete") is False:
         why = (
             "the plan is incomplete (complete: false): Terraform plans more resources after this apply, "
@@ -76,7 +95,9 @@ def unjudged(plan: Plan) -> list[Deployment]:
         )
         out.append(opaque(address, _at(plan, ("deferred_changes", i, "resource_change", "address")), why))
     for res in plan.resources:
-        if res.type in JUDGED or res.type in NO_VERDICT or not RELEVANT.match(res.type):
+        if res.type in JUDGED or res.type in NO_VERDICT:
+            continue
+        if not RELEVANT.match(res.type) and res.type not in INDIRECT:
             continue
         why = (
             f"{res.address}: r1policy does not read resource type {res.type}, which may deploy a model "
