@@ -255,3 +255,39 @@ def test_stack_template_missing_from_the_assembly_is_bad_input(tmp_path: Path) -
     line = line_of(manifest, '"R1WeightsStack": {')
     assert f"{manifest}:{line}" in result.stderr
     assert "run `cdk synth` again" in result.stderr
+
+
+def test_stack_parameters_from_the_manifest_are_used(tmp_path: Path) -> None:
+    out = copy_app(tmp_path)
+
+    def parent(template: dict[str, Any]) -> None:
+        template["Parameters"]["Instance"] = {
+            "Type": "String",
+            "Default": "ml.g5.12xlarge",
+            "AllowedValues": ["ml.g5.12xlarge", "ml.g4dn.xlarge"],
+        }
+        nested = template["Resources"]["ServingNestedStackServingNestedStackResource7E4C2B19"]
+        nested["Properties"]["Parameters"]["Instance"] = {"Ref": "Instance"}
+
+    def child(template: dict[str, Any]) -> None:
+        template["Parameters"]["Instance"] = {"Type": "String"}
+        variant = template["Resources"]["R1EndpointConfig"]["Properties"]["ProductionVariants"][0]
+        variant["InstanceType"] = {"Ref": "Instance"}
+
+    edit(out / "R1EndpointStack.template.json", parent)
+    edit(out / NESTED, child)
+    # Nobody passes Instance: every allowed value is judged, through the nested stack; ml.g4dn.xlarge fails.
+    data = check(out).json
+    assert ("R1-EP-001", "fail", ENDPOINT) in blocking(data)
+    failing = {
+        f["deployment"] for f in data["findings"] if f["rule_id"] == "R1-EP-001" and f["status"] == "fail"
+    }
+    assert failing == {f"{DEPLOYMENT} [Instance=ml.g4dn.xlarge]"}
+    # The assembly passes Instance=ml.g5.12xlarge to the stack (`properties.parameters`): that value only.
+    edit(
+        out / "manifest.json",
+        lambda m: m["artifacts"]["R1EndpointStack"]["properties"].__setitem__(
+            "parameters", {"Instance": "ml.g5.12xlarge"}
+        ),
+    )
+    assert blocking(check(out).json) == {("R1-S3-007", "fail", BUCKET), ("R1-EP-006", "fail", ENDPOINT)}

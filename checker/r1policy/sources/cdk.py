@@ -5,7 +5,8 @@ environment `aws://ACCOUNT/REGION` (`unknown-account` / `unknown-region` for an 
 stack), and a `cdk:cloud-assembly` (a CDK Stage) names a folder holding a manifest of its own. Each stack
 template is judged as a CloudFormation template in which the pseudo-parameters the environment names
 are known (`AWS::Region`, and from it `AWS::Partition` and `AWS::URLSuffix`; `AWS::AccountId`;
-`AWS::StackName`); nested stacks (`*.nested.template.json`, found by their `aws:asset:path`) and
+`AWS::StackName`), and so are the parameter values the artifact's `properties.parameters` pass;
+nested stacks (`*.nested.template.json`, found by their `aws:asset:path`) and
 `Fn::ForEach` are followed by the CloudFormation reader. CDK's own files (`tree.json`,
 `*.assets.json`, `cdk.out`, asset folders, metadata) are not deployments and are not read; an
 artifact type that CDK documents but that deploys nothing is skipped, an unknown one is an `error`.
@@ -94,7 +95,10 @@ def _stack(doc: Document, name: str, artifact: dict[str, Any], props: dict[str, 
     stack_name = props.get("stackName") if isinstance(props.get("stackName"), str) else name
     pseudo = environment(str(artifact.get("environment", "")))
     pseudo["AWS::StackName"] = str(stack_name)
-    ctx = StackContext(pseudo=pseudo, chain=(str(Path(template.path).resolve()),), stack=str(stack_name))
+    given = props.get("parameters")  # values `cdk deploy` passes to the stack's parameters
+    overrides = {str(k): str(v) for k, v in given.items()} if isinstance(given, dict) else {}
+    chain = (str(Path(template.path).resolve()),)
+    ctx = StackContext(pseudo=pseudo, overrides=overrides, chain=chain, stack=str(stack_name))
     return load_cloudformation(template, ctx)
 
 
