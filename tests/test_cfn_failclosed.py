@@ -577,3 +577,17 @@ def test_other_resources_that_deploy_what_the_files_do_not_show_are_errors(tmp_p
     for logical, said in words.items():
         assert_unjudged(data, f"{path}#{logical}", line_of(path, f"  {logical}:"), said)
     assert judged(data) == {("R1-HUB-006", "fail", HUB)}
+
+
+def test_list_parameter_with_allowed_values_is_error_not_its_default(tmp_path: Path) -> None:
+    head = (
+        "Parameters:\n  Sizes:\n    {Type: CommaDelimitedList, Default: ml.g5.2xlarge,"
+        " AllowedValues: [ml.g5.2xlarge, ml.g4dn.xlarge]}"
+    )
+    path = write(
+        tmp_path, template(head=head, variants=VARIANT.replace("ml.g5.2xlarge", "!Select [0, !Ref Sizes]"))
+    )
+    data = check(path).json
+    assert ("R1-EP-001", "error", EP) in blocking(data)
+    message = next(f["message"] for f in data["findings"] if f["rule_id"] == "R1-EP-001")
+    assert "list parameter Sizes may hold any of its AllowedValues" in message

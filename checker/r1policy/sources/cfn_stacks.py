@@ -210,11 +210,20 @@ def combinations(t: Template, ctx: StackContext) -> tuple[list[dict[str, str]], 
     t._references({"r": t.resources, "c": t.conditions}, (), used)
     names = {n for n, _ in used}
     varied: dict[str, list[str]] = {}
+    lists: dict[str, Unknown] = {}
     for name, spec in sorted(t.parameters.items()):
         if name not in names or name in ctx.overrides or not isinstance(spec, dict):
             continue
         allowed = spec.get("AllowedValues")
         kind = str(spec.get("Type", "String"))
+        if (
+            kind.startswith(("List<", "CommaDelimitedList"))
+            and isinstance(allowed, list)
+            and len(allowed) > 1
+        ):
+            why = f"list parameter {name} may hold any of its AllowedValues, in any number and order"
+            lists[name] = Unknown(f"${{{name}}}", why)
+            continue
         if kind.startswith(("AWS::SSM::", "List<", "CommaDelimitedList")) or not isinstance(allowed, list):
             continue
         values = [str(v).lower() if isinstance(v, bool) else str(v) for v in allowed]
@@ -228,6 +237,6 @@ def combinations(t: Template, ctx: StackContext) -> tuple[list[dict[str, str]], 
             f"the AllowedValues of parameters {', '.join(varied)} make {total} combinations, over the "
             f"{MAX_COMBINATIONS} judged one by one"
         )
-        return [{}], {n: Unknown(f"${{{n}}}", why) for n in varied}
+        return [{}], {**lists, **{n: Unknown(f"${{{n}}}", why) for n in varied}}
     keys = list(varied)
-    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*varied.values())], {}
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*varied.values())], lists
