@@ -13,6 +13,7 @@ from conftest import EXAMPLES, Result, finding_set, run_cli
 CONFIG = EXAMPLES / "r1policy.yaml"
 TEMPLATE = EXAMPLES / "cloudformation" / "r1-distill-stack.yaml"
 CANARY = "sagemaker:unknown-region:endpoint/r1-distill-llama-8b-canary"
+STAGING = "sagemaker:unknown-region:endpoint/r1-distill-llama-8b-staging"
 IMAGE = (
     "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"
     "2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04"
@@ -139,15 +140,29 @@ def test_example_template_exact_findings() -> None:
         ("R1-S3-007", "fail", "s3://acme-llm-weights"),  # no LoggingConfiguration on the bucket
         ("R1-EP-009", "fail", CANARY),  # both variants' TGI DLC: PyTorch 2.4, past end of patch (warn)
         ("R1-EP-009", "fail", "sagemaker:unknown-region:endpoint/r1-distill-llama-8b-prod"),
+        # Stage has AllowedValues [prod, staging]: Stage=staging deploys the staging endpoint on
+        # ml.g4dn.2xlarge without network isolation (judged for every allowed value, not the Default).
+        ("R1-EP-001", "fail", STAGING),
+        ("R1-EP-002", "fail", STAGING),
+        ("R1-EP-003", "fail", STAGING),
+        ("R1-EP-009", "fail", STAGING),  # the same TGI DLC as prod: past its end of patch (warn)
     }
+    staged = {f["deployment"] for f in data["findings"] if f["subject"]["id"] == STAGING}
+    assert staged == {"r1-distill-llama-8b-staging [Stage=staging]"}
     # The prod variant resolved Stage=prod through Mappings and Conditions: approved and isolated.
     prod = "sagemaker:unknown-region:endpoint/r1-distill-llama-8b-prod"
     assert ("R1-EP-001", "pass", prod) in finding_set(
         check(TEMPLATE, extra=("--static", "--show-passed")).json
     )
     # Findings point at the template line of the offending property.
-    assert located(data, "R1-EP-001") == {line_of(TEMPLATE, "InstanceType: ml.g4dn", "CanaryConfig:")}
-    assert located(data, "R1-EP-003") == {line_of(TEMPLATE, "StagingModel:")}
+    assert located(data, "R1-EP-001") == {
+        line_of(TEMPLATE, "InstanceType: ml.g4dn", "CanaryConfig:"),
+        line_of(TEMPLATE, "InstanceType: !FindInMap", "DistillConfig:"),  # Stage=staging
+    }
+    assert located(data, "R1-EP-003") == {
+        line_of(TEMPLATE, "StagingModel:"),
+        line_of(TEMPLATE, "EnableNetworkIsolation: !If", "DistillModel:"),  # Stage=staging
+    }
     assert located(data, "R1-S3-007") == {line_of(TEMPLATE, "WeightsBucket:")}  # no LoggingConfiguration
 
 
@@ -156,7 +171,7 @@ def test_example_template_passes_bucket_rules_from_the_template_itself() -> None
     passed = finding_set(data, "pass")
     for rule in ("R1-S3-001", "R1-S3-002", "R1-S3-003", "R1-S3-004", "R1-S3-005"):
         assert (rule, "pass", "s3://acme-llm-weights") in passed
-    assert ("R1-S3-008", "pass", "r1-distill-llama-8b-prod") in passed
+    assert ("R1-S3-008", "pass", "r1-distill-llama-8b-prod [Stage=prod]") in passed
 
 
 def test_template_bucket_wins_over_the_snapshot(tmp_path: Path) -> None:

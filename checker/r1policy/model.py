@@ -142,6 +142,9 @@ class FileBucket:
     locations: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
     kms_keys: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, hash=False)
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, hash=False)
+    # Facts (`bucket.versioning`, ...) the files decide but not to one value (a template parameter's
+    # allowed values give different settings): `error` even with --static, never skipped as "live".
+    settled: frozenset[str] = field(default=frozenset(), compare=False, hash=False)
 
 
 class Loaded(list[Deployment]):

@@ -11,9 +11,10 @@ from r1policy.engine.bucketfacts import BucketFacts
 from r1policy.engine.hubfacts import default_names as hub_default_names
 from r1policy.facts.capacity import has_local_instance_storage, instance_capacity, known_model, weights_mib
 from r1policy.facts.image import parse_image, registry_approved
+from r1policy.facts.pseudo import has_pseudo, pattern_verdict
 from r1policy.facts.serving import default_names as serving_default_names
 from r1policy.facts.typosquat import lookalike_of
-from r1policy.model import Deployment, SourceKind
+from r1policy.model import FIELD_IMAGE, Deployment, SourceKind
 from r1policy.sources.servers import hub_endpoint_override
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -95,10 +96,21 @@ def deployment_facts(dep: Deployment, config: Config, bucket: BucketFacts | None
             attrs["bucket"] = {"__entity": {"type": "R1::Bucket", "id": bucket.name}}
     if dep.image:
         ref = parse_image(dep.image)
+        approved = registry_approved(ref.registry, config.approved_image_registries)
+        if has_pseudo(ref.registry):
+            decided, example = pattern_verdict(ref.registry, config.approved_image_registries)
+            approved = bool(decided)
+            if decided is None:
+                unavailable.setdefault(
+                    FIELD_IMAGE,
+                    f"registry {ref.registry} takes the deploying stack's region, partition or account; "
+                    f"approved_image_registries covers some of their values but not {example}: "
+                    "state the stack's region (a CDK env), or approve that registry too",
+                )
         attrs["image"] = {
             "uri": ref.uri,
             "registry": ref.registry,
-            "registry_approved": registry_approved(ref.registry, config.approved_image_registries),
+            "registry_approved": approved,
             "has_digest": ref.digest is not None,
             "tag_kind": ref.tag_kind,
         }
@@ -160,14 +172,14 @@ def _capacity(
     dtype = model.dtype or (known.dtype if known else None)
     if parameters is None or dtype is None:
         what = "parameter count" if parameters is None else "dtype"
-        unavailable["model.parameters"] = (
-            f"the model's {what} is unknown: set spec.model.{'parameters' if parameters is None else 'dtype'}"
-        )
+        key = "parameters" if parameters is None else "dtype"
+        unavailable.setdefault("model.parameters", f"the model's {what} is unknown: set spec.model.{key}")
     capacity = instance_capacity(ep.instance_type or "")
     if capacity is None:
-        unavailable["instance.capacity"] = (
+        unavailable.setdefault(
+            "instance.capacity",
             f"instance type {ep.instance_type} is not in r1policy's capacity table "
-            "(policies/data/instance-types.json)"
+            "(policies/data/instance-types.json)",
         )
     names.update(dtype=dtype or "", parameters_b=f"{parameters / 1e9:.2f}" if parameters else "")
     if capacity is not None:

@@ -206,6 +206,9 @@ class Evaluator:
                 if not rule.on_bucket:
                     continue
                 settled = self._settled_in_files.get(bucket.name, frozenset())
+                defined = self.file_buckets.get(bucket.name)
+                if defined is not None:  # facts the files decide, one way or another: never skipped
+                    settled |= defined.settled
                 for j in self._judge(
                     rule,
                     bucket.unavailable,

@@ -76,18 +76,22 @@ def _bucket(template: Template, logical: str, keys: set[str], policy: tuple[str,
     base = ("Resources", logical, "Properties")
     props = template.resolve(template.properties(logical), base)
     name = bucket_name(template, logical)
-    errors: dict[str, str] = {
-        "region": "a CloudFormation bucket is created in the deploying stack's region, "
-        "which the template does not state",
-    }
+    errors: dict[str, str] = {}
     locations: dict[str, Location] = {}
+    record: dict[str, Any] = {}
+    if "AWS::Region" in template.pseudo:  # the stack's region is known (a CDK environment)
+        record["region"] = template.pseudo["AWS::Region"]
+    else:
+        errors["region"] = (
+            "a CloudFormation bucket is created in the deploying stack's region, "
+            "which the template does not state"
+        )
 
     def at(fact: str, key: str) -> None:  # where the template sets it; else the bucket's own line
         if key in props:
             pos = template.doc.position((*base, key), key=True)
             locations[f"bucket.{fact}"] = Location(pos.path, pos.line, pos.column)
 
-    record: dict[str, Any] = {}
     kms_keys: dict[str, dict[str, Any]] = {}
     record["encryption"] = _encryption(props.get("BucketEncryption"), keys, kms_keys, errors)
     at("encryption", "BucketEncryption")

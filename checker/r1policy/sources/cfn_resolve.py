@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from r1policy.errors import InputError, Position
+from r1policy.sources.cfn_foreach import expand_foreach, expand_inline
 from r1policy.sources.cfn_functions import SUB_VAR, Functions
 from r1policy.sources.cfn_intrinsics import LONG_FORMS
 from r1policy.sources.cfn_values import NOVALUE, Unknown, display
@@ -31,16 +32,34 @@ NAME_PROPERTY = {
 class Template(Functions):
     """A parsed template: its sections, checked for shape, and a resolver over them."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(
+        self,
+        doc: Document,
+        *,
+        pseudo: dict[str, str] | None = None,
+        overrides: dict[str, Any] | None = None,
+    ) -> None:
+        """`pseudo`: pseudo-parameters the deploying stack is known to have (a CDK env's region);
+        `overrides`: parameter values given from outside (a parent stack's `Parameters`, or one
+        combination of `AllowedValues`), resolved values or `Unknown`."""
         self.doc = doc
+        self.pseudo = pseudo or {}
+        self.overrides = overrides or {}
         self.parameters = self._section("Parameters")
         self.mappings = self._section("Mappings")
         self.conditions = self._section("Conditions")
+        self._conditions: dict[str, bool | Unknown] = {}
+        self._names: dict[str, Any] = {}
+        self._active: list[tuple[str, JsonPath]] = []
+        self.undecided: list[tuple[JsonPath, str]] = []  # what cannot be judged: an `error` each
         self.resources = self._section("Resources")
+        # Macro snippets in the Resources section (`Fn::Transform` of AWS::Include or a macro).
+        self.transforms = {k: v for k, v in self.resources.items() if str(k).startswith("Fn::Transform")}
+        self.resources = {k: v for k, v in self.resources.items() if k not in self.transforms}
+        if any(str(k).startswith("Fn::ForEach::") for k in self.resources):
+            self.resources = expand_foreach(self, self.resources)
         for logical, resource in self.resources.items():
             where = ("Resources", logical)
-            if str(logical).startswith("Fn::ForEach"):
-                raise InputError(self.pos(where), "Fn::ForEach (AWS::LanguageExtensions) is not supported")
             if not isinstance(resource, dict) or not isinstance(resource.get("Type"), str):
                 raise InputError(self.pos(where), f"resource {logical} needs a Type")
             props = resource.get("Properties", {})
@@ -48,9 +67,6 @@ class Template(Functions):
                 raise InputError(
                     self.pos((*where, "Properties")), f"Properties of {logical} must be a mapping"
                 )
-        self._conditions: dict[str, bool | Unknown] = {}
-        self._names: dict[str, Any] = {}
-        self._active: list[tuple[str, JsonPath]] = []
         self._check_cycles()
 
     def _section(self, name: str) -> dict[str, Any]:
@@ -142,12 +158,12 @@ class Template(Functions):
                 ((key, arg),) = value.items()
                 if key in LONG_FORMS and (key != "Condition" or isinstance(arg, str)):
                     return self._intrinsic(key, arg, (*path, key))
-                if key.startswith("Fn::"):
+                if key.startswith("Fn::") and not key.startswith("Fn::ForEach::"):
                     raise InputError(
                         self.pos((*path, key)), f"unknown CloudFormation intrinsic function {key!r}"
                     )
             out: dict[str, Any] = {}
-            for key, item in value.items():
+            for key, item in expand_inline(self, value, path):
                 resolved = self.resolve(item, (*path, key))
                 if resolved is not NOVALUE:
                     out[key] = resolved
@@ -177,6 +193,8 @@ class Template(Functions):
             return self._parameter(name)
         if name == "AWS::NoValue":
             return NOVALUE
+        if name in self.pseudo:
+            return self.pseudo[name]
         if name.startswith("AWS::"):
             return Unknown(
                 f"${{{name}}}", f"{name} is a property of the deploying stack, not of the template"
@@ -192,6 +210,15 @@ class Template(Functions):
         if not isinstance(spec, dict):
             raise InputError(self.pos(("Parameters", name)), f"parameter {name} must be a mapping")
         kind = str(spec.get("Type", "String"))
+        if name in self.overrides and self.overrides[name] is not NOVALUE:
+            given = self.overrides[name]
+            if isinstance(given, Unknown):
+                return given
+            if kind.startswith("AWS::SSM::Parameter::Value"):
+                return Unknown(
+                    f"${{{name}}}", f"parameter {name} is read from SSM parameter {given} at deploy time"
+                )
+            return self._typed(kind, given)
         if "Default" not in spec:
             return Unknown(
                 f"${{{name}}}", f"parameter {name} has no Default: its value is given at deploy time"
@@ -201,6 +228,11 @@ class Template(Functions):
             return Unknown(
                 f"${{{name}}}", f"parameter {name} is read from SSM parameter {default} at deploy time"
             )
+        return self._typed(kind, default)
+
+    @staticmethod
+    def _typed(kind: str, default: Any) -> Any:
+        """A parameter value as CloudFormation hands it to the template (lists split, scalars strings)."""
         if kind == "CommaDelimitedList" or kind.startswith("List<"):
             return (
                 [item.strip() for item in str(default).split(",")]

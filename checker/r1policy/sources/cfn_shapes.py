@@ -53,7 +53,7 @@ _OBJECT_KEYS = {
     "ImageConfig",
 }
 _ID_LIST_KEYS = {"Subnets", "SecurityGroupIds"}  # a list parameter: present, its ids unknown
-_LIST_KEYS = {"Containers", "ProductionVariants", "CaptureOptions"}
+_LIST_KEYS = {"Containers", "ProductionVariants", "ShadowProductionVariants", "CaptureOptions"}
 _MODEL_FIELDS = (FIELD_MODEL, FIELD_REPO, FIELD_S3_URI, FIELD_REVISION, FIELD_TRUST_REMOTE_CODE)
 Locator = Callable[[KeyPath], Location]
 
@@ -141,6 +141,11 @@ def placeholders(value: Any, path: KeyPath, sink: dict[KeyPath, Unknown]) -> Any
         return {k: placeholders(v, (*path, k), sink) for k, v in value.items() if v is not NOVALUE}
     if isinstance(value, list):
         return [placeholders(v, (*path, i), sink) for i, v in enumerate(value)]
+    key = path[-1] if path else ""
+    if isinstance(value, str) and key in _BOOLEAN_KEYS and value.lower() in ("true", "false"):
+        return value.lower() == "true"  # a parameter's "true": CloudFormation converts it to the boolean
+    if isinstance(value, str) and key in _INTEGER_KEYS and value.isdigit():
+        return int(value)
     if isinstance(value, bool | int | float) and len(path) > 1 and path[-2] == "Environment":
         return (
             ("true" if value else "false") if isinstance(value, bool) else str(value)
@@ -186,8 +191,9 @@ def unknown_fields(kind: str, path: KeyPath, unknown: Unknown) -> tuple[str, ...
         ids_only = keys[-1] in _ID_LIST_KEYS and not unknown.maybe_absent
         return () if ids_only else (FIELD_VPC,)
     if kind == CONFIG:
-        if "ProductionVariants" in keys:
-            return (FIELD_INSTANCE_TYPE,) if keys[-1] in ("InstanceType", "ProductionVariants") else ()
+        variants = {"ProductionVariants", "ShadowProductionVariants"}
+        if variants & set(keys):
+            return (FIELD_INSTANCE_TYPE,) if keys[-1] in ("InstanceType", *variants) else ()
         if keys == ["KmsKeyId"]:
             return (FIELD_KMS,) if unknown.maybe_absent else ()
         if "DataCaptureConfig" in keys:
@@ -198,7 +204,7 @@ def unknown_fields(kind: str, path: KeyPath, unknown: Unknown) -> tuple[str, ...
     return ()
 
 
-_REGION_PLACEHOLDERS = re.compile(r"\$\{AWS::(?:Region|URLSuffix)\}")
+_REGION_PLACEHOLDERS = re.compile(r"\$\{AWS::(?:Region|URLSuffix|Partition|AccountId)\}")
 
 
 def _only_region_in_registry(image: str) -> bool:

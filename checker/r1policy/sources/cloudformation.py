@@ -17,15 +17,31 @@ because what it deploys cannot be judged.
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Any
 
 from r1policy.errors import InputError
 from r1policy.findings import Location
-from r1policy.model import Loaded
+from r1policy.model import Deployment, Loaded
 from r1policy.sources.cfn_buckets import file_buckets
+from r1policy.sources.cfn_merge import merge_buckets
 from r1policy.sources.cfn_resolve import Template
 from r1policy.sources.cfn_shapes import ApiBridge, Locator
+from r1policy.sources.cfn_stacks import (
+    NESTED,
+    StackContext,
+    cdk_path,
+    combinations,
+    has_transform,
+    location,
+    nested_context,
+    nested_template,
+    opaque_resources,
+    transform_errors,
+)
 from r1policy.sources.cfn_values import Unknown
+from r1policy.sources.opaque import is_opaque, opaque
 from r1policy.sources.sagemaker_api import COMPONENT, CONFIG, ENDPOINT, MODEL, KeyPath
 from r1policy.yamldoc import Document
 
@@ -49,13 +65,49 @@ def is_cloudformation(value: Any) -> bool:
     )
 
 
-def load_cloudformation(doc: Document) -> Loaded:
-    return _TemplateLoader(Template(doc)).run()
+def load_cloudformation(doc: Document, ctx: StackContext | None = None) -> Loaded:
+    """A template's deployments and buckets, once per combination of the allowed parameter values."""
+    if ctx is None:
+        ctx = StackContext(chain=(str(Path(doc.path).resolve()),))
+    probe = Template(doc, pseudo=ctx.pseudo, overrides=ctx.overrides)
+    combos, too_many = combinations(probe, ctx)
+    runs: list[tuple[dict[str, str], Loaded]] = []
+    for combo in combos:
+        t = probe
+        if combo or too_many:
+            t = Template(doc, pseudo=ctx.pseudo, overrides={**ctx.overrides, **too_many, **combo})
+        runs.append((combo, _TemplateLoader(t, ctx).run()))
+    loaded = Loaded()
+    seen: set[str] = set()
+    for dep in transform_errors(doc, ctx):
+        seen.add(dep.name)
+        loaded.append(dep)
+    versions: dict[str, list[Deployment]] = {}
+    for _, run in runs:
+        for dep in run:
+            versions.setdefault(dep.name, []).append(dep)
+    for combo, run in runs:
+        suffix = " [" + ", ".join(f"{k}={v}" for k, v in combo.items()) + "]"
+        for dep in run:
+            same = versions[dep.name]
+            alike = len(same) == len(runs) and all(v == dep and v.unknown == dep.unknown for v in same)
+            name = dep.name if is_opaque(dep) or alike else dep.name + suffix
+            if name not in seen:  # a deployment no allowed value changes is judged once, by its name
+                seen.add(name)
+                loaded.append(dataclasses.replace(dep, name=name) if name != dep.name else dep)
+        loaded.notes.extend(n for n in run.notes if n not in loaded.notes)
+    loaded.buckets.extend(merge_buckets([run.buckets for _, run in runs], list(runs[0][0])))
+    if not loaded:
+        loaded.notes.append(
+            f"{doc.path}: CloudFormation template without SageMaker resources: nothing to judge"
+        )
+    return loaded
 
 
 class _TemplateLoader:
-    def __init__(self, template: Template) -> None:
+    def __init__(self, template: Template, ctx: StackContext) -> None:
         self.t = template
+        self.ctx = ctx
         self.api_name: dict[str, str] = {}  # logical id -> API name
 
     def run(self) -> Loaded:
@@ -66,12 +118,13 @@ class _TemplateLoader:
             if exists is not False:  # undecidable: judge it, it may be deployed
                 live.add(logical)
         loaded = Loaded()
-        loaded.buckets.extend(file_buckets(t, live))
+        # A resource rewritten by a macro is an error (below), not a bucket judged as written.
+        loaded.buckets.extend(file_buckets(t, {lg for lg in live if not has_transform(t.resources[lg])}))
+        loaded.extend(opaque_resources(t, self.ctx, live))
+        for logical in sorted(lg for lg in live if t.type_of(lg) == NESTED):
+            loaded.absorb(self._nested(logical))
         sagemaker = sorted(lg for lg in live if t.type_of(lg) in KINDS)
         if not sagemaker:
-            loaded.notes.append(
-                f"{t.doc.path}: CloudFormation template without SageMaker resources: nothing to judge"
-            )
             return loaded
         for logical in sagemaker:
             name = t.name_of(logical, ("Resources", logical))
@@ -81,8 +134,30 @@ class _TemplateLoader:
         for logical in sagemaker:
             kind = KINDS[t.type_of(logical)]
             bridge.add(kind, logical, self._shape(logical, kind), self._locator(logical))
-        loaded.extend(dep for dep, _ in bridge.convert())
+        for dep, involved in bridge.convert(region=self.ctx.region):
+            loaded.append(self._named(dep, involved))
         return loaded
+
+    def _nested(self, logical: str) -> Loaded:
+        doc, why = nested_template(self.t, self.ctx, logical)
+        if doc is None:
+            loaded = Loaded()
+            name = cdk_path(self.t, logical) or f"{self.ctx.prefix}{self.t.doc.path}#{logical}"
+            loaded.append(opaque(name, location(self.t, ("Resources", logical)), why))
+            return loaded
+        return load_cloudformation(doc, nested_context(self.t, self.ctx, logical, doc))
+
+    def _named(self, dep: Deployment, involved: set[str]) -> Deployment:
+        """Named after its CDK construct (`aws:cdk:path` and logical id) when the template has them,
+        else after its endpoint, prefixed by the nested stacks it sits in."""
+        order = {ENDPOINT: 0, COMPONENT: 1, CONFIG: 2, MODEL: 3}
+        keys = sorted(involved, key=lambda lg: (order[KINDS[self.t.type_of(lg)]], lg))
+        path = cdk_path(self.t, keys[0]) if keys else None
+        if path is None:
+            return dataclasses.replace(dep, name=self.ctx.prefix + dep.name) if self.ctx.prefix else dep
+        base = dep.endpoint.name if dep.endpoint is not None else ""
+        suffix = dep.name[len(base) :] if base and dep.name.startswith(base) else ""
+        return dataclasses.replace(dep, name=f"{path} ({keys[0]}){suffix}")
 
     # -- shapes ------------------------------------------------------------------------------
     def _shape(self, logical: str, kind: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from r1policy.errors import InputError, Position
 from r1policy.model import Deployment, FileBucket, Loaded
+from r1policy.sources.cdk import is_cdk_manifest, is_cdk_out, load_cdk_manifest
 from r1policy.sources.cfn_intrinsics import cfn_tag_handler
 from r1policy.sources.cloudformation import is_cloudformation, load_cloudformation
 from r1policy.sources.kubernetes import is_kubernetes, load_kubernetes
@@ -28,6 +29,7 @@ Loader = Callable[[Document], list[Deployment]]
 LOADERS: tuple[tuple[str, Detector, Loader], ...] = (
     ("r1policy/v1", is_native, lambda doc: [load_native(doc)]),
     ("cloudformation", is_cloudformation, load_cloudformation),
+    ("cdk", is_cdk_manifest, load_cdk_manifest),
     ("terraform-plan", is_terraform_plan, load_terraform_plan),
     ("kubernetes", is_kubernetes, load_kubernetes),
 )
@@ -73,6 +75,9 @@ class Inputs:
 
 
 def _walk(root: Path) -> Iterable[Path]:
+    if is_cdk_out(root):  # `cdk synth` output: its manifest names the stacks; the rest is CDK's own
+        yield root / "manifest.json"
+        return
     for path in sorted(root.iterdir()):
         if path.is_dir():
             if path.name not in _SKIP_DIRS and not path.name.startswith("."):

@@ -21,10 +21,12 @@ from typing import Any
 from r1policy.errors import InputError
 from r1policy.findings import Location
 from r1policy.model import Loaded
+from r1policy.sources import tf_awscc as awscc
 from r1policy.sources.cfn_shapes import ApiBridge, Locator
 from r1policy.sources.sagemaker_api import CONFIG, ENDPOINT, MODEL, KeyPath
 from r1policy.sources.tf_buckets import file_buckets
 from r1policy.sources.tf_plan import Plan, Resource
+from r1policy.sources.tf_unjudged import unjudged
 from r1policy.yamldoc import Document
 
 SUPPORTED_MAJOR = 1
@@ -61,16 +63,22 @@ def load_terraform_plan(doc: Document) -> Loaded:
     plan = Plan(doc)
     loaded = Loaded()
     loaded.buckets.extend(file_buckets(plan))
-    sagemaker = [r for r in plan.resources if r.type in KINDS]
+    loaded.extend(unjudged(plan))
+    sagemaker = [r for r in plan.resources if r.type in KINDS or r.type in awscc.KINDS]
     if not sagemaker:
-        loaded.notes.append(f"{doc.path}: Terraform plan without SageMaker resources: nothing to judge")
+        if not loaded:
+            loaded.notes.append(f"{doc.path}: Terraform plan without SageMaker resources: nothing to judge")
         return loaded
-    api_names = {r.address: _api_name(r) for r in sagemaker}
+    api_names = {r.address: _api_name(r) if r.type in KINDS else awscc.api_name(r) for r in sagemaker}
     bridge = ApiBridge(doc.path)
     for res in sagemaker:
-        kind = KINDS[res.type]
-        shape = _SHAPES[kind](res, plan, api_names)
-        bridge.add(kind, res.address, shape, _locator(res))
+        if res.type in KINDS:
+            kind = KINDS[res.type]
+            bridge.add(kind, res.address, _SHAPES[kind](res, plan, api_names), _locator(res))
+        else:
+            bridge.add(
+                awscc.KINDS[res.type], res.address, awscc.shape(res, plan, api_names), awscc.locator(res)
+            )
     regions = {plan.region(r) for r in sagemaker}
     region = regions.pop() if len(regions) == 1 else None
     for dep, involved in bridge.convert(region=region):
@@ -78,8 +86,7 @@ def load_terraform_plan(doc: Document) -> Loaded:
             (
                 a
                 for a in sorted(involved)
-                if a.startswith(("aws_sagemaker_endpoint.", "module."))
-                and plan.by_address[a].type == "aws_sagemaker_endpoint"
+                if plan.by_address[a].type in ("aws_sagemaker_endpoint", "awscc_sagemaker_endpoint")
             ),
             None,
         )
@@ -181,28 +188,10 @@ def _config(res: Resource, plan: Plan, names: dict[str, str]) -> dict[str, Any]:
     kms = res.value("kms_key_arn")
     if kms is not None:
         shape["KmsKeyId"] = kms
-    for block, api_key in (
-        ("production_variants", "ProductionVariants"),
-        ("shadow_production_variants", "ShadowProductionVariants"),  # shadows are variants too
-    ):
-        variants: list[dict[str, Any]] = []
-        for i in range(len(res.get(block) or [])):
-            base = (block, i)
-            fallback = f"variant-{i + 1}" if block == "production_variants" else f"shadow-{i + 1}"
-            variant: dict[str, Any] = {"VariantName": res.value(*base, "variant_name") or fallback}
-            variant["ModelName"] = plan.link(res, (*base, "model_name"), "aws_sagemaker_model", names)
-            for key, attr in (
-                ("InstanceType", "instance_type"),
-                ("InitialInstanceCount", "initial_instance_count"),
-            ):
-                value = res.value(*base, attr)
-                if value is not None:
-                    variant[key] = value
-            if res.has(*base, "serverless_config", 0):
-                variant["ServerlessConfig"] = {}
-            variants.append(variant)
-        if variants or api_key == "ProductionVariants":
-            shape[api_key] = variants
+    shape["ProductionVariants"] = _variants(res, plan, names, "production_variants", "variant")
+    shadows = _variants(res, plan, names, "shadow_production_variants", "shadow")
+    if shadows:
+        shape["ShadowProductionVariants"] = shadows
     if res.has("data_capture_config", 0):
         base = ("data_capture_config", 0)
         capture: dict[str, Any] = {}
@@ -221,12 +210,31 @@ def _config(res: Resource, plan: Plan, names: dict[str, str]) -> dict[str, Any]:
     return shape
 
 
+def _variants(
+    res: Resource, plan: Plan, names: dict[str, str], block: str, unnamed: str
+) -> list[dict[str, Any]]:
+    variants: list[dict[str, Any]] = []
+    for i in range(len(res.get(block) or [])):
+        base = (block, i)
+        variant: dict[str, Any] = {"VariantName": res.value(*base, "variant_name") or f"{unnamed}-{i + 1}"}
+        variant["ModelName"] = plan.link(res, (*base, "model_name"), awscc.MODELS, names)
+        for key, attr in (
+            ("InstanceType", "instance_type"),
+            ("InitialInstanceCount", "initial_instance_count"),
+        ):
+            value = res.value(*base, attr)
+            if value is not None:
+                variant[key] = value
+        if res.has(*base, "serverless_config", 0):
+            variant["ServerlessConfig"] = {}
+        variants.append(variant)
+    return variants
+
+
 def _endpoint(res: Resource, plan: Plan, names: dict[str, str]) -> dict[str, Any]:
     return {
         "EndpointName": names[res.address],
-        "EndpointConfigName": plan.link(
-            res, ("endpoint_config_name",), "aws_sagemaker_endpoint_configuration", names
-        ),
+        "EndpointConfigName": plan.link(res, ("endpoint_config_name",), awscc.CONFIGS, names),
     }
 
 

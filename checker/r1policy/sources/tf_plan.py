@@ -168,12 +168,15 @@ class Plan:
             if a == full or (a.startswith(full + "[") and a.count(".") == full.count("."))
         ]
 
-    def link(self, res: Resource, path: AttrPath, target_type: str, names: dict[str, str]) -> Any:
+    def link(
+        self, res: Resource, path: AttrPath, target: str | tuple[str, ...], names: dict[str, str]
+    ) -> Any:
         """The API name of the resource that the attribute names: its value, or else its reference."""
         value = res.value(*path)
         if isinstance(value, str):
             return value
-        targets = [a for a in res.references(path) if self.by_address[a].type == target_type]
+        types = (target,) if isinstance(target, str) else target
+        targets = [a for a in res.references(path) if self.by_address[a].type in types]
         if len(targets) == 1 and targets[0] in names:
             return names[targets[0]]
         return value.display if isinstance(value, Unknown) else value
