@@ -9,6 +9,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
+from r1policy import jsonsafe
 from r1policy.artifacts.hashing import HashingReader
 from r1policy.artifacts.keras import code_layers, is_keras_config
 from r1policy.artifacts.model import MIB, FileFacts, ScanLimits
@@ -32,13 +33,13 @@ def analyse_text(reader: HashingReader, facts: FileFacts, name: str, limits: Sca
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped[:1] in ("{", "["):
         try:
-            value = json.loads(stripped)
+            value = jsonsafe.loads(stripped)
+        except jsonsafe.JsonLimitError as exc:
+            facts.format = "json"
+            facts.unknown_format = f"JSON outside r1policy's bounds: {jsonsafe.describe(exc)}"
+            return
         except json.JSONDecodeError:
             value = None
-        except RecursionError:
-            facts.format = "json"
-            facts.unknown_format = "JSON nested too deeply to be analysed"
-            return
         else:
             facts.format = "json"
             _json(value, facts)
@@ -103,7 +104,7 @@ def analyse_hdf5(reader: HashingReader, facts: FileFacts) -> None:
             return
         text = head[match.start() :].decode("utf-8", errors="replace")
         try:
-            value, _end = json.JSONDecoder().raw_decode(text)
+            value, _end = jsonsafe.raw_decode(text)
         except json.JSONDecodeError:
             continue
         if is_keras_config(value):

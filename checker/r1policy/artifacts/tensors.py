@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from r1policy import jsonsafe
 from r1policy.artifacts.hashing import HashingReader
 from r1policy.artifacts.model import ScanLimits
 
@@ -103,7 +104,7 @@ def _safetensors(reader: HashingReader, size: int | None, limits: ScanLimits, re
         raise HeaderError(f"header length {length:,} bytes is past the end of the {size:,}-byte file")
     raw = _exact(reader, length, "JSON header")
     try:
-        header = json.loads(raw.decode("utf-8"))
+        header = jsonsafe.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise HeaderError(f"header is not valid UTF-8 JSON: {exc}") from None
     except RecursionError:

@@ -87,6 +87,8 @@ def render(report: Report, options: RenderOptions) -> str:
     for (ident, message), group in groupby(skipped, key=lambda f: (f.subject.id, f.message)):
         rules = ", ".join(dict.fromkeys(f.rule_id for f in group))  # one subject, several deployments
         console.print(Text(clean(f"skipped {rules} for {ident}: {message}"), style="dim"))
+    if report.skipped:
+        console.print(Text(clean(skipped_line(report)), style="dim"))
     for notice in report.notices:
         where = f"{notice.location}: " if notice.location else ""
         console.print(Text(clean(f"note: {where}{notice.message}"), style="yellow"))
@@ -101,3 +103,11 @@ def render(report: Report, options: RenderOptions) -> str:
     )
     console.print(decision)
     return buffer.getvalue()
+
+
+def skipped_line(report: Report, shown: int = 5) -> str:
+    """One line naming what `check` did not read (the JSON report lists every path with its reason)."""
+    items = report.skipped
+    names = ", ".join(f"{s.path} ({s.reason})" for s in items[:shown])
+    more = f", and {len(items) - shown} more (see the JSON report's `skipped`)" if len(items) > shown else ""
+    return f"not read: {names}{more}"

@@ -311,9 +311,10 @@ def _library_errors() -> tuple[type[BaseException], ...]:
         hf.LocalEntryNotFoundError,
         httpx2.HTTPError,
         OSError,
-        ValueError,
+        ValueError,  # also a JSON answer with a number past CPython's 4,300-digit limit
         KeyError,
         TypeError,
+        RecursionError,  # a JSON answer nested too deeply for the library's decoder
     )
 
 
@@ -352,7 +353,7 @@ def translate(exc: BaseException, what: str, endpoint: str) -> HubError:
         return HubError(HubErrorKind.TIMEOUT, f"{what}: {endpoint} did not answer in time")
     if isinstance(cause, httpx2.TransportError | OSError):
         return HubError(HubErrorKind.NETWORK, f"{what}: cannot reach {endpoint}: {cause}")
-    if isinstance(cause, ValueError | KeyError | TypeError):
+    if isinstance(cause, ValueError | KeyError | TypeError | RecursionError):
         return HubError(HubErrorKind.BAD_RESPONSE, f"{what}: unexpected answer from {endpoint}: {cause}")
     raise exc
 
