@@ -37,6 +37,7 @@ def shown_tag(tag: str) -> str:
     """A tag as it is written: `!!python/tuple` rather than `tag:yaml.org,2002:python/tuple`."""
     return "!!" + tag[len(_STANDARD) :] if tag.startswith(_STANDARD) else tag
 
+
 # Hook for formats with custom tags (CloudFormation intrinsics): handler(builder, node, path).
 TagHandler = Callable[["_Builder", yaml.Node, JsonPath], Any]
 

@@ -236,6 +236,8 @@ def _hub(text: str) -> Target:
         record = client.lookup(repo, revision or None).record
     except HubError as exc:
         raise ArtifactError(f"{text}: {exc}") from exc
+    if not record.files:
+        raise ArtifactError(f"{text}: the Hub lists no files at commit {record.sha}: nothing to scan")
     target = Target(text, "hf", repo=repo, revision=record.sha, repo_id=record.repo_id)
     client.api()  # configures the shared HTTP session (timeouts)
     for hub_file in sorted(record.files, key=lambda f: f.path):

@@ -166,6 +166,7 @@ class HubClient:
             ),
         )
         record = record_from_info(repo, info)
+        check_answer(repo, revision, getattr(info, "id", None), record.sha)
         record, access = self._with_code_files(record)
         self.cache.put_record(record)
         return Lookup(record, revision, access)
@@ -265,6 +266,24 @@ class HubClient:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+
+def check_answer(repo: str, revision: str | None, answered_repo: Any, answered_sha: str) -> None:
+    """The Hub must answer what was asked: the same repository id (not a renamed or redirected one)
+    and, for a 40-hex revision, that very commit (a branch or tag named like a SHA resolves elsewhere)."""
+    where = f"{repo}@{revision}" if revision else repo
+    if answered_repo != repo:
+        raise HubError(
+            HubErrorKind.BAD_RESPONSE,
+            f"Hub metadata for {where}: the Hub answered for repository {answered_repo!r}, not {repo!r} "
+            "(renamed, redirected or spelt differently): write the repository id exactly as the Hub does",
+        )
+    if is_full_sha(revision) and answered_sha != revision:
+        raise HubError(
+            HubErrorKind.BAD_RESPONSE,
+            f"Hub metadata for {where}: the Hub resolved {revision} to commit {answered_sha}: a branch "
+            "or tag is named like a commit SHA, so this revision is not a pin",
+        )
 
 
 def record_from_info(repo: str, info: Any) -> RepoRecord:
