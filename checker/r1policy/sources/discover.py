@@ -91,8 +91,8 @@ class ReadContext:
 
     def finish(self) -> list[Deployment]:
         out: list[Deployment] = []
-        for collector in self.shared.values():
-            out.extend(collector.finish())
+        for name, collector in self.shared.items():
+            out.extend(_kind(collector.finish(), name))
         return out
 
 
@@ -275,8 +275,7 @@ def load_text(
     """Deployments in one file's text; None when it is not a deployment (recorded in `inputs`)."""
     for reader in READERS:
         if reader.claims(path, text):
-            loaded = reader.load(path, text, context)
-            return loaded if isinstance(loaded, Loaded) else Loaded(list(loaded))
+            return _kind(reader.load(path, text, context), reader.name)
     shown = str(path)
     try:
         outcome = _load_documents(shown, text, context)
@@ -300,6 +299,15 @@ def load_text(
         return None
     _leftover(path, text, inputs, parse_error=None)
     return None
+
+
+def _kind(deployments: list[Deployment], kind: str) -> Loaded:
+    """The same deployments (buckets and notes kept), each marked with the input kind it came from
+    unless its reader already set one."""
+    out = Loaded()
+    out.absorb(deployments)
+    out[:] = [d if d.input_kind != "r1policy/v1" else replace(d, input_kind=kind) for d in out]
+    return out
 
 
 def _deployment_like(path: Path, text: str) -> str | None:
@@ -336,7 +344,7 @@ def _load_documents(shown: str, text: str, context: ReadContext) -> tuple[Loaded
             raise InputError(doc.position(tagged), f"unsupported YAML tag {tag!r}")
         for name, detect, load in LOADERS:
             if detect(doc.value):
-                loaded = load(doc)
+                loaded = _kind(load(doc), name)
                 if name == "r1policy/v1":
                     context.native.update(id(dep) for dep in loaded)
                 deployments.absorb(loaded)
