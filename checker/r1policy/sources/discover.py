@@ -287,6 +287,8 @@ def load_text(
     loaded, recognised, unknown = outcome
     if recognised:
         return loaded
+    if unknown is None:  # HCL, Python or properties that YAML reads as a scalar, or markers in text
+        unknown = _deployment_like(path, text)
     if explicit and unknown is None:
         raise InputError(
             Position(shown, 1, 1),
