@@ -191,10 +191,7 @@ def input_names(dep: Deployment) -> dict[str, Any]:
     model, the repository with its revision (or the lack of one), and the pin to write."""
     model = dep.model
     repo = model.repo or ""
-    if model.revision:
-        repo_at = f"{repo}@{model.revision}"
-    else:
-        repo_at = f"{repo} (no revision: its default branch)"
+    repo_at = f"{repo}@{model.revision}" if model.revision else f"{repo} (no revision: its default branch)"
     return {
         "input_kind": dep.input_kind,
         "platform": dep.platform,

@@ -274,13 +274,13 @@ def check_answer(repo: str, revision: str | None, answered_repo: Any, answered_s
     where = f"{repo}@{revision}" if revision else repo
     if answered_repo != repo:
         raise HubError(
-            HubErrorKind.BAD_RESPONSE,
+            HubErrorKind.ANSWER_MISMATCH,
             f"Hub metadata for {where}: the Hub answered for repository {answered_repo!r}, not {repo!r} "
             "(renamed, redirected or spelt differently): write the repository id exactly as the Hub does",
         )
     if is_full_sha(revision) and answered_sha != revision:
         raise HubError(
-            HubErrorKind.BAD_RESPONSE,
+            HubErrorKind.ANSWER_MISMATCH,
             f"Hub metadata for {where}: the Hub resolved {revision} to commit {answered_sha}: a branch "
             "or tag is named like a commit SHA, so this revision is not a pin",
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
 from r1policy.findings import Location
@@ -20,7 +19,6 @@ MODEL_ID_VARS = ("OPTION_MODEL_ID", "HF_MODEL_ID")  # LMI's option wins over the
 REVISION_VARS = ("OPTION_REVISION", "HF_MODEL_REVISION", "HF_REVISION")
 TRUST_VARS = ("OPTION_TRUST_REMOTE_CODE", "HF_MODEL_TRUST_REMOTE_CODE")
 SAGEMAKER_MODEL_DIR = "/opt/ml/model"
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _TRUE = {"true", "1", "yes", "on"}
 
 
@@ -45,7 +43,9 @@ def apply_env(model: ModelSource, env: dict[str, str], env_locations: dict[str, 
         elif value.rstrip("/") == SAGEMAKER_MODEL_DIR or value.startswith("/"):
             # Weights come from the model data source (S3) mounted into the container.
             pass
-        elif _HUB_ID.match(value):
+        else:
+            # Anything else is what the container asks the Hub for: a malformed id (`org/../x`,
+            # `%2F`, a third `/`) is refused by discovery's repo-id check, never ignored.
             if model.kind is not SourceKind.HUB or model.repo != value:
                 model = replace(model, kind=SourceKind.HUB, repo=value, s3_uri=None, revision=None)
             _put(locations, where, FIELD_MODEL, FIELD_REPO)

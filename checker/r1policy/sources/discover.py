@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from r1policy.errors import InputError, Position
 from r1policy.findings import Location
 from r1policy.hub.repoid import repo_id_problem
-from r1policy.model import FIELD_REPO, Deployment, FileBucket, Loaded, SourceKind
+from r1policy.model import FIELD_MODEL, FIELD_REPO, Deployment, FileBucket, Loaded, SourceKind
 from r1policy.sources.cfn_intrinsics import cfn_tag_handler
 from r1policy.sources.cloudformation import is_cloudformation, load_cloudformation
 from r1policy.sources.deploylike import deployment_like_text, deployment_like_value
@@ -226,6 +226,8 @@ def _binary(data: bytes, *, complete: bool) -> bool:
 
 def _check_repo_id(dep: Deployment) -> None:
     if dep.model.kind is not SourceKind.HUB or dep.model.repo is None:
+        return
+    if FIELD_MODEL in dep.unknown or FIELD_REPO in dep.unknown:  # a template parameter: judged `error`
         return
     problem = repo_id_problem(dep.model.repo)
     if problem is not None:
