@@ -16,7 +16,6 @@ import yaml
 from tests.support.hubserver import RepoFixture, hub_server
 
 from conftest import finding_set, run_cli, write_case
-from r1policy.hub.repoid import repo_id_problem
 
 REPO = "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"
 REAL = "6a6f4aa4197940add57724a7707d069478df56b1"
@@ -168,6 +167,8 @@ def test_repo_ids_agree_with_huggingface_hub(repo: str) -> None:
     ASCII only)."""
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
+    from r1policy.hub.repoid import repo_id_problem
+
     try:
         validate_repo_id(repo)
         library_ok = True
@@ -176,3 +177,21 @@ def test_repo_ids_agree_with_huggingface_hub(repo: str) -> None:
     ours = repo_id_problem(repo) is None
     assert ours <= library_ok, repo
     assert ours == (repo in GOOD_IDS), repo
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        b'{"auto_map": {"AutoModel": "m.M"}, "n": ' + b"1" * 5000 + b"}",
+        b"[" * 5000 + b"]" * 5000,
+        b'{"torch_dtype": NaN}',
+    ],
+)
+def test_a_hub_file_with_unbounded_json_is_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: bytes
+) -> None:
+    fixture = RepoFixture(REPO, files={"config.json": config}, sha=REAL)
+    with hub_server([fixture]) as server:
+        result = _check(tmp_path, REAL, monkeypatch, server)
+    assert result.code in (0, 1), result.stderr
+    assert "Traceback" not in result.stderr
