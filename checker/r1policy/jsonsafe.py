@@ -15,14 +15,18 @@ from __future__ import annotations
 import json
 import math
 import re
+from itertools import accumulate
 from typing import IO, Any
 
 MAX_DIGITS = 4_300  # CPython's default int_max_str_digits
 MAX_DEPTH = 256  # nesting of arrays and objects; real manifests, headers and plans stay far below
 
 # A string ends at its closing quote or (when invalid) at the end of its line: no backtracking over
-# megabytes for an unterminated quote.
-_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{}]')
+# megabytes for an unterminated quote. Unrolled so that C does the work (headers hold 100,000 strings).
+_STRING = r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
+_STRINGS = re.compile(_STRING)
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_TOKENS = re.compile(_STRING + r"|[\[\]{}]")
 _LONG_NUMBER = re.compile(rf"-?\d{{{MAX_DIGITS + 1},}}")
 _CONSTANTS = re.compile(r"-?(?:NaN|Infinity)\b")
 
@@ -39,12 +43,6 @@ class _Refused(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def _int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_DIGITS:
-        raise _Refused(f"number with more than {MAX_DIGITS:,} digits")
-    return int(text)
 
 
 def _constant(name: str) -> float:
@@ -70,7 +68,10 @@ def depth_offset(text: str, limit: int = MAX_DEPTH) -> int | None:
     """Index of the first bracket that nests deeper than `limit` (strings skipped), else None."""
     if text.count("[") + text.count("{") <= limit:
         return None
-    depth = 0
+    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
+    if max(accumulate(1 if c in "[{" else -1 for c in brackets), default=0) <= limit:
+        return None
+    depth = 0  # rare: find where, for the message
     for match in _TOKENS.finditer(text):
         token = match.group()
         if token in "[{":
@@ -79,7 +80,7 @@ def depth_offset(text: str, limit: int = MAX_DEPTH) -> int | None:
                 return match.start()
         elif token in "]}":
             depth -= 1
-    return None
+    return 0
 
 
 def _located(message: str, text: str, pos: int) -> JsonLimitError:
@@ -92,8 +93,8 @@ def _find(pattern: re.Pattern[str], text: str) -> int:
 
 
 def _decoder(allow_nonfinite: bool) -> json.JSONDecoder:
+    # Integers stay with the C scanner (fast); past 4,300 digits `int()` raises ValueError, located below.
     return json.JSONDecoder(
-        parse_int=_int,
         parse_float=_float_allowing if allow_nonfinite else _float_checked,
         parse_constant=float if allow_nonfinite else _constant,
     )
@@ -115,7 +116,11 @@ def _decode(text: str, allow_nonfinite: bool, *, raw: bool) -> tuple[Any, int]:
         raise _located("nested too deeply", text, 0) from None
     except json.JSONDecodeError as exc:
         raise JsonError(exc.msg, exc.doc, exc.pos) from None
-    except ValueError as exc:  # a number the int/float constructors refuse for another reason
+    except ValueError as exc:  # int() past CPython's digit limit, or a number refused otherwise
+        long_number = _LONG_NUMBER.search(text)
+        if long_number is not None:
+            message = f"number with more than {MAX_DIGITS:,} digits"
+            raise _located(message, text, long_number.start()) from None
         raise _located(str(exc), text, 0) from None
 
 
