@@ -215,3 +215,24 @@ def test_a_folder_and_a_file_in_it_are_read_once(tmp_path: Path) -> None:
     result = check(tmp_path, "repo", str(path.relative_to(tmp_path)))
     assert result.code in (0, 1), result.stderr
     assert result.json["inputs"] == ["repo/k8s/app.yaml"]
+
+
+def test_documents_that_only_quote_deployment_formats_are_not_errors(tmp_path: Path) -> None:
+    """Structure decides for YAML/JSON: a report or rule file quoting `AWS::SageMaker::Model` or
+    `import sagemaker` in its strings is no template (listed as skipped, not an error)."""
+    report = {"findings": [{"remediation": {"cloudformation": "Type: AWS::SageMaker::Model\n"}}]}
+    _place(tmp_path, "reports/2026/audit.json", json.dumps(report))
+    _place(
+        tmp_path,
+        "policies/R1-X/rule.yaml",
+        'cli: |\n  import sagemaker\n  resource "aws_sagemaker_model" "x" {\n',
+    )
+    _place(tmp_path, "docs/deploy.md", "```yaml\napiVersion: v1\nkind: Pod\n```\n")
+    result = check(tmp_path, "repo")
+    assert result.code == 0, result.stdout
+    assert not result.json["findings"]
+    assert {s["path"] for s in result.json["skipped"]} >= {
+        "repo/reports/2026/audit.json",
+        "repo/policies/R1-X/rule.yaml",
+        "repo/docs/deploy.md",
+    }

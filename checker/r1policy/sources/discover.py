@@ -286,10 +286,10 @@ def load_text(
             raise
         _leftover(path, text, inputs, parse_error=exc)
         return None
-    loaded, recognised, unknown = outcome
+    loaded, recognised, unknown, structured = outcome
     if recognised:
         return loaded
-    if unknown is None:  # HCL, Python or properties that YAML reads as a scalar, or markers in text
+    if unknown is None and not structured:  # HCL, Python or properties that YAML reads as a scalar
         unknown = _deployment_like(path, text)
     if explicit and unknown is None:
         raise InputError(
@@ -301,7 +301,7 @@ def load_text(
     if unknown is not None:
         _record_unreadable(inputs, shown, unknown)
         return None
-    _leftover(path, text, inputs, parse_error=None)
+    _leftover(path, text, inputs, parse_error=None, structured=structured)
     return None
 
 
@@ -318,9 +318,11 @@ def _deployment_like(path: Path, text: str) -> str | None:
     return None if path.suffix.lower() in PROSE_SUFFIXES else deployment_like_text(path, text)
 
 
-def _leftover(path: Path, text: str, inputs: Inputs | None, parse_error: InputError | None) -> None:
+def _leftover(
+    path: Path, text: str, inputs: Inputs | None, parse_error: InputError | None, structured: bool = False
+) -> None:
     shown = str(path)
-    what = _deployment_like(path, text)
+    what = None if structured else _deployment_like(path, text)
     if what is not None:
         detail = f"{parse_error.position}: {parse_error.message}" if parse_error else ""
         _record_unreadable(inputs, shown, what, detail)
@@ -335,11 +337,15 @@ def _record_unreadable(inputs: Inputs | None, shown: str, what: str, detail: str
         inputs.unreadable.append(Unreadable(shown, what, detail))
 
 
-def _load_documents(shown: str, text: str, context: ReadContext) -> tuple[Loaded, bool, str | None]:
+def _load_documents(shown: str, text: str, context: ReadContext) -> tuple[Loaded, bool, str | None, bool]:
+    """The documents' deployments; whether any was recognised; what unrecognised one looks like a
+    deployment format; whether any is a mapping or list (then only its structure decides, not words
+    in its strings: an audit report quoting `AWS::SageMaker::Model` is no template)."""
     deployments = Loaded()
-    recognised = False
+    recognised = structured = False
     unknown: str | None = None
     for doc in load_yaml_documents(text, shown, tag_handler=cfn_tag_handler):
+        structured = structured or isinstance(doc.value, dict | list)
         if doc.value is None or any(ignored(doc.value) for ignored in IGNORED):
             recognised = recognised or doc.value is not None
             continue
@@ -362,7 +368,7 @@ def _load_documents(shown: str, text: str, context: ReadContext) -> tuple[Loaded
                     break
             else:
                 unknown = unknown or deployment_like_value(doc.value)
-    return deployments, recognised, unknown
+    return deployments, recognised, unknown, structured
 
 
 def is_candidate(path: Path) -> bool:
