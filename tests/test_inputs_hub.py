@@ -195,3 +195,20 @@ def test_a_hub_file_with_unbounded_json_is_not_a_crash(
         result = _check(tmp_path, REAL, monkeypatch, server)
     assert result.code in (0, 1), result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("repo", BAD_IDS[:3])
+def test_a_bad_repo_id_in_an_api_request_is_exit_2(tmp_path: Path, repo: str) -> None:
+    import json
+    import shutil
+
+    from conftest import EXAMPLES
+
+    folder = tmp_path / "api"
+    shutil.copytree(EXAMPLES / "sagemaker-api", folder)
+    model = json.loads((folder / "create-model.json").read_text())
+    model["PrimaryContainer"]["Environment"]["HF_MODEL_ID"] = repo
+    (folder / "create-model.json").write_text(json.dumps(model, indent=1))
+    result = run_cli("check", "--static", "api", cwd=tmp_path)
+    assert result.code == 2, result.stdout
+    assert "create-model.json" in result.stderr and "Hub repository" in result.stderr

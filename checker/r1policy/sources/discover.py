@@ -168,6 +168,7 @@ def discover(paths: list[Path], options: WalkOptions | None = None) -> Inputs:
             done.add(real)
             _read_one(path, explicit, context, inputs, found)
     for dep in context.finish():
+        _check_repo_id(dep)
         found.append((dep, dep.origin.path if dep.origin else "."))
     inputs.deployments = _qualified(found, context.native)
     inputs.skipped = walk.skipped + inputs.skipped
