@@ -79,6 +79,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="named files that are not deployment manifests are skipped instead of being an error "
         "(for pre-commit, which passes every changed YAML/JSON file)",
     )
+    check.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="also read matching files inside folders skipped by default (.git, node_modules, virtual "
+        "environments, ...); matched against the path relative to PATH or the name; repeatable",
+    )
+    check.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="do not read matching files or folders (listed as skipped in the report); wins over "
+        "--include; repeatable",
+    )
 
     _add_audit(sub)
     _add_scan(sub)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
+import fnmatch
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +142,7 @@ def from_document(doc: Document) -> Config:
                 doc.position(("waivers", i, "advisory")),
                 f"a waiver naming an advisory applies to R1-EP-008 only, not {raw['rule']}",
             )
+        _check_waiver_subject(raw["subject"], doc.position(("waivers", i, "subject")))
         waivers.append(
             Waiver(
                 rule=raw["rule"],
@@ -168,6 +172,28 @@ def from_document(doc: Document) -> Config:
         waivers=tuple(waivers),
         source=doc.path,
     )
+
+
+def _check_waiver_subject(subject: str, where: Position) -> None:
+    """A waiver names what it waives: a subject pattern of wildcards alone (`*`, `**`, `?*`) would
+    waive the rule for every subject, and is refused."""
+    if not subject.strip() or not subject.strip("*?[]!"):
+        raise InputError(
+            where,
+            f"waiver subject {subject!r} matches every subject: name the deployment, endpoint, bucket "
+            "or artifact it waives (a pattern such as 'staging-*' is fine)",
+        )
+
+
+def check_waiver_rules(config: Config, rule_ids: Iterable[str]) -> None:
+    """Every waiver's rule (a glob) names at least one rule of the run's registry; a waiver for an
+    unknown rule (a typo, a removed rule) is bad configuration (exit 2), never silently inert."""
+    known = sorted(rule_ids)
+    for waiver in config.waivers:
+        if not any(fnmatch.fnmatchcase(rule, waiver.rule) for rule in known):
+            close = difflib.get_close_matches(waiver.rule, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InputError(waiver.position, f"waiver names unknown rule {waiver.rule!r}{hint}")
 
 
 def _toml_plain(value: Any) -> Any:

@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from r1policy.errors import InputError, OutputError, Position
+from r1policy.hub.repoid import repo_id_problem
 from r1policy.validation import validate_document
 from r1policy.yamldoc import load_yaml_documents, read_text
 
@@ -109,6 +110,10 @@ def load_lock(path: Path) -> Lock:
             f"lock schema_version {version!r} is not supported (this r1policy reads version 1)",
         )
     validate_document(doc, SCHEMA)
+    for key in doc.value.get("sources", {}):
+        problem = repo_id_problem(key[len("hf://") :]) if key.startswith("hf://") else None
+        if problem is not None:
+            raise InputError(doc.position(("sources", key), key=True), f"source {key!r}: {problem}")
     return from_value(doc.value)
 
 

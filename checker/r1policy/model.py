@@ -114,6 +114,9 @@ class Deployment:
     origin: Location | None = None
     # Where it runs: "sagemaker", or "kubernetes" (SageMaker endpoint rules do not apply there).
     platform: str = "sagemaker"
+    # The input format it was read from ("r1policy/v1", "sagemaker-api", "cloudformation",
+    # "terraform-plan", "kubernetes", or a registered reader's name): messages speak its language.
+    input_kind: str = "r1policy/v1"
     # field name (FIELD_*) -> where it was written
     locations: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
     # field name (FIELD_*) -> why its value is unknown (a template parameter without a default, an

@@ -40,6 +40,28 @@ def pair_outputs(formats: list[str], outputs: list[Path]) -> list[tuple[Format, 
     return pairs
 
 
+def refuse_inputs_as_outputs(
+    pairs: list[tuple[Format, Path | None]], inputs: list[tuple[str, Path | str | None]]
+) -> None:
+    """An --output that names one of the run's inputs (a manifest, the config, the state or lock
+    file, a scanned file) would replace it with the report: refused (exit 2) before anything is written.
+    `inputs` pairs a description ("input", "config file", ...) with a path (None: not used)."""
+    read: dict[str, str] = {}
+    for what, path in inputs:
+        if path is None or str(path).startswith(("(", "s3://", "hf://")):
+            continue
+        try:
+            read.setdefault(os.path.realpath(path), f"{what} {path}")
+        except (OSError, ValueError):
+            continue
+    for _fmt, target in pairs:
+        if target is None:
+            continue
+        clash = read.get(os.path.realpath(target))
+        if clash is not None:
+            raise UsageError(f"--output {target} is the {clash}: the report would replace it")
+
+
 def write_reports(
     report: Report, pairs: list[tuple[Format, Path | None]], *, show_passed: bool, no_color: bool = False
 ) -> None:

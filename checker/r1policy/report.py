@@ -8,6 +8,7 @@ from r1policy import __version__
 from r1policy.engine.evaluate import Notice
 from r1policy.findings import Enforcement, Finding, Status
 from r1policy.rules.metadata import RuleMeta
+from r1policy.sources.walk import Skipped
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class Report:
     # The rule catalogue of the run (registry.rules), for formats that describe every rule (SARIF).
     # Optional: a rule missing here is described from its findings alone.
     rules: dict[str, RuleMeta] = field(default_factory=dict)
+    # What `check` did not read, and why (sources/walk.py): dependency folders, binary files, ...
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def blocked(self) -> bool:

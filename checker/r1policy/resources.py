@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from r1policy import jsonsafe
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -32,11 +33,11 @@ def schemas_dir() -> Path:
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     with (schemas_dir() / name).open(encoding="utf-8") as handle:
-        data: dict[str, Any] = json.load(handle)
+        data: dict[str, Any] = jsonsafe.load(handle)
     return data
 
 
 @cache
 def load_data(name: str) -> Any:
     with (policies_dir() / "data" / name).open(encoding="utf-8") as handle:
-        return json.load(handle)
+        return jsonsafe.load(handle)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,19 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_NODES = 250_000
 
 JsonPath = tuple[str | int, ...]
+
+_STANDARD = "tag:yaml.org,2002:"
+# The YAML core schema (and the implicit timestamps PyYAML resolves, and merge keys): every other
+# standard tag (`!!python/object`, `!!set`, `!!omap`, `!!binary`, ...) is refused on any node.
+CORE_TAGS = frozenset(
+    _STANDARD + name for name in ("str", "int", "float", "bool", "null", "map", "seq", "merge", "timestamp")
+)
+
+
+def shown_tag(tag: str) -> str:
+    """A tag as it is written: `!!python/tuple` rather than `tag:yaml.org,2002:python/tuple`."""
+    return "!!" + tag[len(_STANDARD) :] if tag.startswith(_STANDARD) else tag
+
 
 # Hook for formats with custom tags (CloudFormation intrinsics): handler(builder, node, path).
 TagHandler = Callable[["_Builder", yaml.Node, JsonPath], Any]
@@ -118,12 +132,14 @@ class _Builder:
             )
         self.doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         tag = node.tag or ""
-        if not tag.startswith("tag:yaml.org,2002:"):
-            self.doc.tags[path] = tag
-            if self.tag_handler is None:
-                raise InputError(self._pos(node), f"unsupported YAML tag {tag!r}")
-            return self.tag_handler(self, node, path)
-        return self.build_plain(node, path)
+        if tag.startswith(_STANDARD):
+            if tag not in CORE_TAGS:  # !!python/..., !!set, !!omap, !!binary: outside the core schema
+                raise InputError(self._pos(node), f"unsupported YAML tag {shown_tag(tag)!r}")
+            return self.build_plain(node, path)
+        self.doc.tags[path] = tag
+        if self.tag_handler is None:
+            raise InputError(self._pos(node), f"unsupported YAML tag {shown_tag(tag)!r}")
+        return self.tag_handler(self, node, path)
 
     def build_plain(self, node: yaml.Node, path: JsonPath) -> Any:
         if isinstance(node, yaml.MappingNode):
@@ -131,7 +147,7 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             with self._entered(node):
                 return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
-        if isinstance(node, yaml.ScalarNode) and not node.tag.startswith("tag:yaml.org,2002:"):
+        if isinstance(node, yaml.ScalarNode) and not node.tag.startswith(_STANDARD):
             return node.value
         try:
             value = self.constructor.construct_object(node, deep=True)
@@ -143,6 +159,10 @@ class _Builder:
             return value
         if isinstance(value, bytes):
             raise InputError(self._pos(node), "binary values are not supported")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(
+                self._pos(node), f"non-finite number {node.value!r}: numbers must be finite (no .nan, .inf)"
+            )
         return value
 
     @contextlib.contextmanager
@@ -170,6 +190,8 @@ class _Builder:
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise InputError(self._pos(key_node), "mapping keys must be plain scalars")
+            if key_node.tag not in CORE_TAGS:
+                raise InputError(self._pos(key_node), f"unsupported YAML tag {shown_tag(key_node.tag)!r}")
             try:
                 key = str(self.constructor.construct_object(key_node))
             except (yaml.YAMLError, ValueError, OverflowError) as exc:
@@ -195,6 +217,8 @@ def _merge_sources(node: yaml.Node, builder: _Builder) -> list[dict[str, Any]]:
     for item in nodes:
         if not isinstance(item, yaml.MappingNode):
             raise InputError(builder._pos(item), "a merge key (<<) must refer to a mapping")
+        if item.tag not in CORE_TAGS:
+            raise InputError(builder._pos(item), f"unsupported YAML tag {shown_tag(item.tag)!r}")
         sources.append(builder._mapping(item, ("<<",)))
     return sources
 

@@ -81,6 +81,7 @@ class RepoFixture:
     fail_status: int = 429
     always_status: int | None = None
     delay: float = 0.0
+    answer_id: str | None = None  # the `id` model_info answers (a renamed or redirected repository)
 
     def resolve(self, revision: str | None) -> str | None:
         if revision is None or revision == self.sha:
@@ -105,11 +106,11 @@ class RepoFixture:
         config = None
         raw = self.files.get("config.json")
         if isinstance(raw, bytes):
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError, RecursionError):  # the Hub leaves out what it cannot parse
                 config = json.loads(raw)
         data: dict[str, Any] = {
             "_id": self.repo_id,
-            "id": self.repo,
+            "id": self.answer_id or self.repo,
             "modelId": self.repo,
             "author": self.author or self.repo.split("/")[0],
             "sha": self.sha,

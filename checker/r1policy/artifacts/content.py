@@ -9,6 +9,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
+from r1policy import jsonsafe
 from r1policy.artifacts.hashing import HashingReader
 from r1policy.artifacts.keras import code_layers, is_keras_config
 from r1policy.artifacts.model import MIB, FileFacts, ScanLimits
@@ -48,13 +49,13 @@ def analyse_text(reader: HashingReader, facts: FileFacts, name: str, limits: Sca
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped[:1] in ("{", "["):
         try:
-            value = json.loads(stripped)
-        except (json.JSONDecodeError, ValueError):  # ValueError: an integer past CPython's digit limit
-            value = None
-        except RecursionError:
+            value = jsonsafe.loads(stripped)
+        except jsonsafe.JsonLimitError as exc:
             facts.format = "jinja" if template else "json"
-            facts.unknown_format = "JSON nested too deeply to be analysed"
+            facts.unknown_format = f"JSON outside r1policy's bounds: {jsonsafe.describe(exc)}"
             return
+        except json.JSONDecodeError:
+            value = None
         else:
             facts.format = "jinja" if template else "json"
             _json(value, facts, stripped)

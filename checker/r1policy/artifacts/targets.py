@@ -226,11 +226,18 @@ def _hub(text: str) -> Target:
     repo, _, revision = spec.partition("@")
     if repo.count("/") != 1:
         raise ArtifactError(f"{text}: expected hf://org/repo@revision")
+    from r1policy.hub.repoid import repo_id_problem
+
+    problem = repo_id_problem(repo)
+    if problem is not None:
+        raise ArtifactError(f"{text}: {problem}")
     client = HubClient()
     try:
         record = client.lookup(repo, revision or None).record
     except HubError as exc:
         raise ArtifactError(f"{text}: {exc}") from exc
+    if not record.files:
+        raise ArtifactError(f"{text}: the Hub lists no files at commit {record.sha}: nothing to scan")
     target = Target(text, "hf", repo=repo, revision=record.sha, repo_id=record.repo_id)
     client.api()  # configures the shared HTTP session (timeouts)
     for hub_file in sorted(record.files, key=lambda f: f.path):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from r1policy import jsonsafe
 from r1policy.artifacts.hashing import HashingReader
 from r1policy.artifacts.model import ScanLimits
 
@@ -148,17 +149,15 @@ def _header_json(raw: bytes, report: HeaderReport) -> dict[str, Any]:
             seen.add(key)
         return dict(items)
 
-    def constant(name: str) -> Any:
-        raise HeaderError(f"header holds {name}, which is not JSON")
-
     try:
         text = raw.decode("utf-8")
-        header = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+        # NaN / Infinity, numbers past the digit limit and deep nesting are refused by jsonsafe.
+        header = jsonsafe.loads(text, object_pairs_hook=pairs)
         json.dumps(header, ensure_ascii=False).encode("utf-8")
-    except (UnicodeDecodeError, UnicodeEncodeError, ValueError) as exc:  # JSONDecodeError, digit limit
+    except jsonsafe.JsonLimitError as exc:
+        raise HeaderError(f"header is not valid JSON: {jsonsafe.describe(exc)}") from None
+    except (UnicodeDecodeError, UnicodeEncodeError, ValueError) as exc:  # JSONDecodeError
         raise HeaderError(f"header is not valid UTF-8 JSON: {exc}") from None
-    except RecursionError:
-        raise HeaderError("header JSON is nested too deeply") from None
     if not isinstance(header, dict):
         raise HeaderError("header is not a JSON object")
     return header

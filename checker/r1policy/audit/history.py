@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from r1policy import jsonsafe
 from r1policy.errors import InputError, Position
 from r1policy.validation import validator
 
@@ -51,7 +52,7 @@ def load_report(path: Path) -> PastReport:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(Position(str(path)), f"cannot read the report: {exc}") from None
     try:
-        data = json.loads(text)
+        data = jsonsafe.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(Position(str(path), exc.lineno, exc.colno), f"not valid JSON: {exc.msg}") from None
     if not isinstance(data, dict) or data.get("schema_version") != 1:

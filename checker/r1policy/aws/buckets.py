@@ -17,6 +17,7 @@ from typing import Any
 
 import botocore.exceptions
 
+from r1policy import jsonsafe
 from r1policy.aws.errors import CALL_ERRORS, classify, error_code
 from r1policy.aws.pools import Pools
 from r1policy.aws.session import AccountSession
@@ -201,7 +202,7 @@ def _policy(got: Mapping[str, Any] | None) -> Any:
         return None
     text = got.get("Policy", "")
     try:
-        return json.loads(text)
+        return jsonsafe.loads(text)
     except json.JSONDecodeError:
         return text  # kept verbatim: the engine reports the policy as unanalysable (error)
 

@@ -6,13 +6,15 @@ import argparse
 from pathlib import Path
 
 from r1policy.config import load_config
-from r1policy.engine.evaluate import Evaluator
+from r1policy.engine.evaluate import Evaluator, Notice
 from r1policy.engine.hubfacts import hub_context
-from r1policy.output import pair_outputs, write_reports
+from r1policy.inputreport import unreadable_findings
+from r1policy.output import pair_outputs, refuse_inputs_as_outputs, write_reports
 from r1policy.report import Report
 from r1policy.rules.registry import load_registry
 from r1policy.sources.discover import discover
 from r1policy.sources.state import load_state, sagemaker_errors, with_existing_endpoints
+from r1policy.sources.walk import WalkOptions
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -20,25 +22,34 @@ def run_check(args: argparse.Namespace) -> int:
     config = load_config(args.config, Path.cwd())
     registry = load_registry(args.policies)
     state = load_state(args.state) if args.state else None
-    inputs = discover(_recognised(args.paths) if args.skip_unrecognised else args.paths)
+    options = WalkOptions(include=tuple(args.include or ()), exclude=tuple(args.exclude or ()))
+    inputs = discover(_recognised(args.paths) if args.skip_unrecognised else args.paths, options)
+    hub = hub_context(static=args.static, lock_file=args.lock, config_source=config.source, cwd=Path.cwd())
+    refuse_inputs_as_outputs(
+        pairs,
+        [("input", p) for p in args.paths if p.is_file()]
+        + [("input", f) for f in inputs.files]
+        + [("config file", config.source), ("state file", args.state), ("lock file", hub.lock_path)],
+    )
     if args.live:
         from r1policy.aws.live import live_state
 
         state = live_state(inputs.deployments)
     deployments = with_existing_endpoints(inputs.deployments, state)
-    hub = hub_context(static=args.static, lock_file=args.lock, config_source=config.source, cwd=Path.cwd())
     evaluator = Evaluator(
         registry, config, state=state, static=args.static, file_buckets=inputs.buckets, hub=hub
     )
     outcome = evaluator.evaluate(deployments)
     report = Report(
-        findings=outcome.findings, notices=outcome.notices, inputs=inputs.files, rules=registry.rules
+        findings=outcome.findings + unreadable_findings(inputs.unreadable),
+        notices=outcome.notices,
+        inputs=inputs.files,
+        rules=registry.rules,
+        skipped=inputs.skipped,
     )
-    from r1policy.engine.evaluate import Notice
-
     report.notices.extend(Notice("note", note) for note in inputs.notes)
     report.notices.extend(Notice("aws-unreadable", note) for note in sagemaker_errors(state))
-    if not inputs.deployments:
+    if not inputs.deployments and not inputs.unreadable:
         report.notices.append(Notice("nothing-to-check", "no deployment manifests found: nothing to judge"))
     write_reports(report, pairs, show_passed=args.show_passed, no_color=args.no_color)
     if report.blocked and not args.exit_zero:
@@ -47,7 +58,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _recognised(paths: list[Path]) -> list[Path]:
-    """--skip-unrecognised: drop named files that hold no deployment manifest (folders stay)."""
-    from r1policy.sources.discover import load_file
+    """--skip-unrecognised: drop named files that hold no deployment manifest (folders stay); a file of
+    a deployment format no reader understands stays (it is reported as an error)."""
+    from r1policy.sources.discover import is_candidate
 
-    return [p for p in paths if not p.is_file() or load_file(p, explicit=False) is not None]
+    return [p for p in paths if not p.is_file() or is_candidate(p)]

@@ -22,6 +22,7 @@ from typing import Any
 
 from r1policy.errors import UsageError
 from r1policy.hub.client import HubClient
+from r1policy.hub.repoid import repo_id_problem
 from r1policy.lockfile import (
     Lock,
     LockedFile,
@@ -82,6 +83,9 @@ def lock_hub(client: HubClient, target: str) -> tuple[str, LockedSource]:
     if not match:
         raise UsageError(f"r1policy lock: {target!r} is not hf://org/repo[@revision]")
     repo, revision = match.group("repo"), match.group("rev")
+    problem = repo_id_problem(repo)
+    if problem is not None:
+        raise UsageError(f"r1policy lock: {target!r}: {problem}")
     found = client.lookup(repo, revision)
     record = found.record
     files: dict[str, LockedFile] = {}

@@ -16,7 +16,7 @@ from r1policy.engine.evaluate import ArtifactInput, Evaluator, Notice
 from r1policy.engine.hubfacts import HubContext
 from r1policy.errors import UsageError
 from r1policy.lockfile import DEFAULT_LOCK_NAME, Lock, LockedSource, diff_locks, load_lock, merge, write_lock
-from r1policy.output import pair_outputs, write_reports
+from r1policy.output import pair_outputs, refuse_inputs_as_outputs, write_reports
 from r1policy.report import Report
 from r1policy.rules.registry import load_registry
 
@@ -30,6 +30,11 @@ def run_scan(args: argparse.Namespace) -> int:
     lock = load_lock(lock_path) if lock_path.is_file() else None
     if args.lock is not None and lock is None and not args.write_lock:
         raise UsageError(f"--lock {args.lock}: no such file (use --write-lock to create it)")
+    refuse_inputs_as_outputs(
+        pairs,
+        [("scanned file", Path(t)) for t in args.targets if Path(t).is_file()]
+        + [("config file", config.source), ("lock file", lock_path)],
+    )
     resolved = [targets.resolve(text) for text in args.targets]
     keys = [lockcheck.source_key(t, lock_path) for t in resolved]
     verify = lock is not None and not args.write_lock

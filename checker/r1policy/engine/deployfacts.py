@@ -64,6 +64,7 @@ def deployment_facts(dep: Deployment, config: Config, bucket: BucketFacts | None
         image=dep.image or "",
         trust_remote_code=model.trust_remote_code,
         lookalike_of="",
+        **input_names(dep),
     )
     unavailable: dict[str, str] = dict(dep.unknown)
     if model.kind is SourceKind.HUB and model.repo:
@@ -172,8 +173,7 @@ def _capacity(
     dtype = model.dtype or (known.dtype if known else None)
     if parameters is None or dtype is None:
         what = "parameter count" if parameters is None else "dtype"
-        key = "parameters" if parameters is None else "dtype"
-        unavailable.setdefault("model.parameters", f"the model's {what} is unknown: set spec.model.{key}")
+        unavailable.setdefault("model.parameters", f"the model's {what} is unknown: {_size_hint(dep, what)}")
     capacity = instance_capacity(ep.instance_type or "")
     if capacity is None:
         unavailable.setdefault(
@@ -204,6 +204,36 @@ def _capacity(
         "dtype": dtype,
         "supported_dtypes": list(capacity.dtypes),
     }
+
+
+# How each input format spells the model's size (capacity messages ask for what the input can state).
+_SIZE_FIELDS = {"r1policy/v1": ("spec.model.parameters", "spec.model.dtype")}
+_RUNS_AS = {"kubernetes": "Kubernetes workload"}
+
+
+def input_names(dep: Deployment) -> dict[str, Any]:
+    """Names that make messages true for the input at hand: the format and platform, what runs the
+    model, the repository with its revision (or the lack of one), and the pin to write."""
+    model = dep.model
+    repo = model.repo or ""
+    repo_at = f"{repo}@{model.revision}" if model.revision else f"{repo} (no revision: its default branch)"
+    return {
+        "input_kind": dep.input_kind,
+        "platform": dep.platform,
+        "runs_as": _RUNS_AS.get(dep.platform, "Endpoint"),
+        "repo_at": repo_at if repo else model.uri,
+        "pin": model.revision or "<COMMIT_SHA>",
+    }
+
+
+def _size_hint(dep: Deployment, missing: str) -> str:
+    fields = _SIZE_FIELDS.get(dep.input_kind)
+    if fields is not None:
+        return f"set {fields[0] if missing == 'parameter count' else fields[1]}"
+    return (
+        f"{dep.model.uri} is not a model whose size r1policy knows, and this {dep.input_kind} input does not "
+        "state it"
+    )
 
 
 def _config_names(config: Config) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from r1policy.config import Config, Waiver
+from r1policy.config import Config, Waiver, check_waiver_rules
 from r1policy.engine.bucketfacts import BucketFacts, bucket_facts
 from r1policy.engine.cedarbatch import CedarSubject, Verdicts, run_batch
 from r1policy.engine.deployfacts import DeploymentFacts, cedar_context, deployment_facts
@@ -143,6 +143,7 @@ class Evaluator:
         file_buckets: Mapping[str, FileBucket] | None = None,
         hub: HubContext | None = None,
     ) -> None:
+        check_waiver_rules(config, registry.rules)  # a waiver for an unknown rule: exit 2
         self.registry = registry
         self.config = config
         self.state = state

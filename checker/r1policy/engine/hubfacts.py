@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from r1policy.facts.capacity import known_model
-from r1policy.hub.errors import HubError
+from r1policy.hub.errors import HubError, HubErrorKind
 from r1policy.hub.record import RepoRecord, is_full_sha
 from r1policy.lockfile import Lock, LockedSource, hub_key, s3_key_from_uri
 from r1policy.model import Deployment, SourceKind
@@ -180,7 +180,13 @@ def _mismatched_files(
 
 # -- the Hub record ----------------------------------------------------------------------------
 def _hub_error(item: DeploymentFacts, error: HubError) -> None:
-    if error.kind.definitive:
+    if error.kind is HubErrorKind.ANSWER_MISMATCH:
+        # R1-HUB-001 fails on it (the revision is no pin); every rule that needs the Hub's facts errs,
+        # since the answer is about something other than what the deployment loads.
+        item.attrs["hub"] = _empty_hub(error.kind.value)
+        item.unavailable["hub.repo"] = error.message
+        item.names["hub_problem"] = error.message
+    elif error.kind.definitive:
         item.attrs["hub"] = _empty_hub(error.kind.value)
         item.names["hub_problem"] = error.message
     else:

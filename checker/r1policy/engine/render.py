@@ -37,7 +37,12 @@ def render(source: str, names: dict[str, Any]) -> str:
 
 
 def render_message(rule: RuleMeta, reason: str, names: dict[str, Any]) -> str:
-    return " ".join(render(rule.messages.get(reason, rule.messages["default"]), names).split())
+    """The reason's message; `<reason>_<platform>` (e.g. `default_kubernetes`) when the rule words it
+    for the platform the deployment runs on."""
+    platform = names.get("platform")
+    source = rule.messages.get(f"{reason}_{platform}") if platform and platform != "sagemaker" else None
+    source = source or rule.messages.get(reason, rule.messages["default"])
+    return " ".join(render(source, names).split())
 
 
 def render_remediation(rule: RuleMeta, names: dict[str, Any]) -> Remediation:

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from r1policy import jsonsafe
+
 # Condition keys that pin a statement to known callers or networks.
 _RESTRICTING_KEYS = {
     "aws:sourcevpce",
@@ -90,7 +92,7 @@ def analyse_policy(policy: Any) -> PolicyFacts:
         return PolicyFacts(public=False, denies_insecure_transport=False)
     if isinstance(policy, str):
         try:
-            policy = json.loads(policy)
+            policy = jsonsafe.loads(policy)
         except json.JSONDecodeError as exc:
             raise PolicyDocumentError(
                 f"bucket policy is not valid JSON: {exc.msg} at line {exc.lineno}"

@@ -77,6 +77,7 @@ def report_to_json(report: Report, options: RenderOptions) -> dict[str, Any]:
             for n in report.notices
         ],
         "inputs": list(report.inputs),
+        "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
     }
 
 

@@ -128,6 +128,8 @@ def render(report: Report, options: RenderOptions) -> str:
         out += [
             paint(_DIM, part) for part in _wrap(f"skipped {rules} for {ident}: {message}", width, "", "  ")
         ]
+    if report.skipped:
+        out += [paint(_DIM, part) for part in _wrap(skipped_line(report), width, "", "  ")]
     for notice in report.notices:
         where = f"{notice.location}: " if notice.location else ""
         out += [paint(_YELLOW, part) for part in _wrap(f"note: {where}{notice.message}", width, "", "  ")]
@@ -142,3 +144,11 @@ def render(report: Report, options: RenderOptions) -> str:
     decision = "decision: BLOCK" if report.blocked else "decision: allow"
     out.append(paint("\x1b[1;31m" if report.blocked else "\x1b[1;32m", decision))
     return "\n".join(out) + "\n"
+
+
+def skipped_line(report: Report, shown: int = 5) -> str:
+    """One line naming what `check` did not read (the JSON report lists every path with its reason)."""
+    items = report.skipped
+    names = ", ".join(f"{s.path} ({s.reason})" for s in items[:shown])
+    more = f", and {len(items) - shown} more (see the JSON report's `skipped`)" if len(items) > shown else ""
+    return f"not read: {names}{more}"

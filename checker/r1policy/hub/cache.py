@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from r1policy import jsonsafe
 from r1policy.hub.record import RepoRecord, is_full_sha
 
 CACHE_ENV = "R1POLICY_CACHE_DIR"
@@ -81,7 +82,7 @@ class HubCache:
 
 def _read(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return jsonsafe.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 

@@ -166,6 +166,7 @@ class HubClient:
             ),
         )
         record = record_from_info(repo, info)
+        check_answer(repo, revision, getattr(info, "id", None), record.sha)
         record, access = self._with_code_files(record)
         self.cache.put_record(record)
         return Lookup(record, revision, access)
@@ -267,6 +268,24 @@ class HubClient:
             self._tmp = None
 
 
+def check_answer(repo: str, revision: str | None, answered_repo: Any, answered_sha: str) -> None:
+    """The Hub must answer what was asked: the same repository id (not a renamed or redirected one)
+    and, for a 40-hex revision, that very commit (a branch or tag named like a SHA resolves elsewhere)."""
+    where = f"{repo}@{revision}" if revision else repo
+    if answered_repo != repo:
+        raise HubError(
+            HubErrorKind.ANSWER_MISMATCH,
+            f"Hub metadata for {where}: the Hub answered for repository {answered_repo!r}, not {repo!r} "
+            "(renamed, redirected or spelt differently): write the repository id exactly as the Hub does",
+        )
+    if is_full_sha(revision) and answered_sha != revision:
+        raise HubError(
+            HubErrorKind.ANSWER_MISMATCH,
+            f"Hub metadata for {where}: the Hub resolved {revision} to commit {answered_sha}: a branch "
+            "or tag is named like a commit SHA, so this revision is not a pin",
+        )
+
+
 def record_from_info(repo: str, info: Any) -> RepoRecord:
     sha = getattr(info, "sha", None)
     if not is_full_sha(sha):
@@ -311,9 +330,10 @@ def _library_errors() -> tuple[type[BaseException], ...]:
         hf.LocalEntryNotFoundError,
         httpx2.HTTPError,
         OSError,
-        ValueError,
+        ValueError,  # also a JSON answer with a number past CPython's 4,300-digit limit
         KeyError,
         TypeError,
+        RecursionError,  # a JSON answer nested too deeply for the library's decoder
     )
 
 
@@ -352,7 +372,7 @@ def translate(exc: BaseException, what: str, endpoint: str) -> HubError:
         return HubError(HubErrorKind.TIMEOUT, f"{what}: {endpoint} did not answer in time")
     if isinstance(cause, httpx2.TransportError | OSError):
         return HubError(HubErrorKind.NETWORK, f"{what}: cannot reach {endpoint}: {cause}")
-    if isinstance(cause, ValueError | KeyError | TypeError):
+    if isinstance(cause, ValueError | KeyError | TypeError | RecursionError):
         return HubError(HubErrorKind.BAD_RESPONSE, f"{what}: unexpected answer from {endpoint}: {cause}")
     raise exc
 

@@ -19,6 +19,8 @@ class HubErrorKind(StrEnum):
     OFFLINE_MISS = "offline_miss"
     BAD_RESPONSE = "bad_response"
     TOO_LARGE = "too_large"
+    # The Hub answered for another repository, or resolved a 40-hex revision to another commit.
+    ANSWER_MISMATCH = "answer_mismatch"
 
     @property
     def definitive(self) -> bool:

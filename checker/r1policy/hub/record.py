@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from r1policy import jsonsafe
+
 # Small JSON files whose `auto_map` names Python classes that trust_remote_code would import.
 CODE_CONFIG_FILES = ("config.json", "tokenizer_config.json")
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -104,7 +106,7 @@ class RepoRecord:
             if text is None:
                 continue
             try:
-                sources.append((name, json.loads(text)))
+                sources.append((name, jsonsafe.loads(text)))
             except json.JSONDecodeError:
                 entries.append(f"{name}: (not valid JSON; treated as naming code)")
         if "config.json" not in self.contents and isinstance(self.config, dict):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from r1policy.hub.client import Lookup
+from r1policy.hub.client import Lookup, check_answer
 from r1policy.hub.errors import HubError, HubErrorKind
 from r1policy.hub.record import RepoRecord
 
@@ -38,6 +38,7 @@ class StaticHub:
                 HubErrorKind.REVISION_NOT_FOUND, f"Hub metadata for {where}: the revision does not exist"
             )
         resolved = sha if revision in (None, sha) else str(refs[revision])
+        check_answer(repo, revision, entry.get("id", repo), resolved)
         record = RepoRecord.from_json({**entry, "repo": repo, "sha": resolved})
         return Lookup(record, revision, entry.get("access", True))
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from r1policy import jsonsafe
 from r1policy.errors import PolicyLoadError, Position
 from r1policy.resources import policies_dir, schemas_dir
 from r1policy.rules.metadata import RuleMeta, annotation_metadata, load_metadata
@@ -106,7 +107,7 @@ class RuleRegistry:
     def _parse(self, text: str, path: Path) -> dict[str, Any]:
         cedarpy = self._cedarpy
         try:
-            est = json.loads(cedarpy.policies_to_json_str(text))
+            est = jsonsafe.loads(cedarpy.policies_to_json_str(text))
         except ValueError as exc:
             raise PolicyLoadError(Position(str(path)), f"invalid Cedar policy: {exc}") from exc
         if est.get("templates"):

@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from r1policy import jsonsafe
 from r1policy.errors import InputError
 from r1policy.findings import Location
 from r1policy.model import Loaded
@@ -52,7 +53,7 @@ def is_cdk_out(folder: Path) -> bool:
     if not manifest.is_file():
         return False
     try:
-        return is_cdk_manifest(json.loads(manifest.read_text(encoding="utf-8")))
+        return is_cdk_manifest(jsonsafe.loads(manifest.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return False  # not an assembly manifest: the folder walk reads it like any other file
 

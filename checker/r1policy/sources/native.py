@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from r1policy.errors import InputError
@@ -30,6 +31,7 @@ from r1policy.model import (
     SourceKind,
 )
 from r1policy.sources.containerenv import apply_env
+from r1policy.textchars import refuse_control_characters
 from r1policy.validation import validate_document
 from r1policy.yamldoc import Document, JsonPath
 
@@ -56,6 +58,7 @@ def load_native(doc: Document) -> Deployment:
             f"unknown kind {kind!r} for {API_VERSION} (supported: {KIND})",
         )
     validate_document(doc, SCHEMA)
+    refuse_control_characters(doc, multiline=(("spec", "container", "env"),))
 
     def loc(*path: str | int) -> Location:
         p = doc.position(tuple(path))
@@ -80,7 +83,7 @@ def load_native(doc: Document) -> Deployment:
         repo=model.repo,
         revision=model.revision,
         s3_uri=model.s3_uri,
-        parameters=float(model_spec["parameters"]) if "parameters" in model_spec else None,
+        parameters=_finite(doc, model_spec["parameters"]) if "parameters" in model_spec else None,
         dtype=model_spec.get("dtype"),
         trust_remote_code=bool(model_spec.get("trust_remote_code", False)),
     )
@@ -139,6 +142,19 @@ def load_native(doc: Document) -> Deployment:
         locations=locations,
         unknown=dict(override.unknown),
     )
+
+
+def _finite(doc: Document, value: Any) -> float:
+    """`spec.model.parameters` as a float: a number too large for one (a 400-digit integer) is bad input."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise InputError(
+            doc.position(("spec", "model", "parameters")), "spec.model.parameters: number must be finite"
+        )
+    return number
 
 
 def _env_str(value: Any) -> str:

@@ -1,0 +1,54 @@
+"""Control and bidirectional-override characters in manifest strings.
+
+A name, URI, image or environment value that holds a C0 control (other than tab and newline where a
+field allows them), DEL, a C1 control, or a bidi embedding/override/isolate (U+202A-U+202E,
+U+2066-U+2069) reads differently on a terminal or in a review than to the program that uses it
+(Trojan Source, CVE-2021-42574). Such a string is bad input: exit 2 with the file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from r1policy.errors import InputError
+from r1policy.yamldoc import Document, JsonPath
+
+_FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_FORBIDDEN_NO_NEWLINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def bad_character(text: str, *, multiline: bool = False) -> str | None:
+    """The first forbidden character of `text` as `U+XXXX`, or None."""
+    match = (_FORBIDDEN if multiline else _FORBIDDEN_NO_NEWLINE).search(text)
+    return f"U+{ord(match.group()):04X}" if match else None
+
+
+def refuse_control_characters(doc: Document, *, multiline: tuple[JsonPath, ...] = ()) -> None:
+    """InputError at the first key or string value of `doc` holding a forbidden character. Strings
+    under a path in `multiline` may hold tabs and newlines."""
+    _walk(doc, doc.value, (), multiline)
+
+
+def _walk(doc: Document, value: Any, path: JsonPath, multiline: tuple[JsonPath, ...]) -> None:
+    if isinstance(value, str):
+        allow = any(path[: len(prefix)] == prefix for prefix in multiline)
+        found = bad_character(value, multiline=allow)
+        if found is not None:
+            raise InputError(doc.position(path), f"{_dotted(path)}: control character {found} in a string")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = bad_character(str(key))
+            if found is not None:
+                raise InputError(
+                    doc.position((*path, key), key=True),
+                    f"{_dotted(path)}: control character {found} in a key",
+                )
+            _walk(doc, item, (*path, key), multiline)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _walk(doc, item, (*path, index), multiline)
+
+
+def _dotted(path: JsonPath) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
