@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from itertools import accumulate
 from collections.abc import Callable
+from itertools import accumulate
 from typing import IO, Any
 
 MAX_DIGITS = 4_300  # CPython's default int_max_str_digits

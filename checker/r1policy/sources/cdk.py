@@ -15,7 +15,6 @@ Deployments are named after their construct: `aws:cdk:path (LogicalId)`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
