@@ -19,6 +19,8 @@ from r1policy.sources.terraform import is_terraform_plan, load_terraform_plan
 from r1policy.yamldoc import Document, load_yaml_documents, read_text
 
 MANIFEST_SUFFIXES = {".yaml", ".yml", ".json"}
+# SageMaker Python SDK code (sources/sdk), read only when such a file is met.
+SDK_SUFFIXES = {".py", ".ipynb"}
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".terraform", "reports"}
 
 # (detector, loader) pairs, tried in order on every YAML/JSON document. Later issues add
@@ -77,7 +79,7 @@ def _walk(root: Path) -> Iterable[Path]:
         if path.is_dir():
             if path.name not in _SKIP_DIRS and not path.name.startswith("."):
                 yield from _walk(path)
-        elif path.suffix.lower() in MANIFEST_SUFFIXES:
+        elif path.suffix.lower() in MANIFEST_SUFFIXES or path.suffix.lower() in SDK_SUFFIXES:
             yield path
 
 
@@ -126,6 +128,8 @@ def load_file(
 
     Documents for a collector go to `collectors` (shared across the files of one run); without it,
     they are linked within this file alone."""
+    if path.suffix.lower() in SDK_SUFFIXES:
+        return _load_sdk(path, explicit=explicit)
     own = collectors is None
     active = {name: factory() for name, _, factory in COLLECTORS} if collectors is None else collectors
     shown = str(path)
@@ -161,3 +165,19 @@ def load_file(
             )
         return None
     return deployments
+
+
+def _load_sdk(path: Path, *, explicit: bool) -> list[Deployment] | None:
+    from r1policy.sources.sdk import load_notebook, load_sdk_python
+
+    shown = str(path)
+    text = read_text(path, display=shown)
+    loader = load_notebook if path.suffix.lower() == ".ipynb" else load_sdk_python
+    loaded = loader(shown, text)
+    if loaded is None and explicit:
+        raise InputError(
+            Position(shown, 1, 1),
+            "not a SageMaker deployment: the code neither imports sagemaker nor calls boto3's "
+            "create_model / create_endpoint_config / create_endpoint",
+        )
+    return loaded
