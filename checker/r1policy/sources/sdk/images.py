@@ -54,7 +54,7 @@ def retrieve(framework: Any, version: Any, region: Any, where: str) -> str | Unk
         return Unknown(shown, f"{where}: {framework} version {version!r} is not in the SDK's image table")
     if region is None:
         return Unknown(
-            f"<account>.dkr.ecr.<region>.amazonaws.com/{entry['repository']}:{entry['tag']}",
+            f"${{account}}.dkr.ecr.${{region}}.amazonaws.com/{entry['repository']}:{entry['tag']}",
             f"{where}: the image's region (and with it the registry account) comes from the SageMaker "
             'session when the code runs; pass region="..." or set image_uri',
         )
