@@ -188,7 +188,8 @@ def test_env_computed_at_run_time_is_an_error(tmp_path: Path) -> None:
 
         IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.31.0-lmi13.0.0-cu124"
         repo = sys.argv[1]
-        model = Model(image_uri=IMAGE, env={"OPTION_MODEL_ID": f"deepseek-ai/{repo}"}, enable_network_isolation=True)
+        env = {"OPTION_MODEL_ID": f"deepseek-ai/{repo}"}
+        model = Model(image_uri=IMAGE, env=env, enable_network_isolation=True)
         model.deploy(instance_type="ml.g5.2xlarge", initial_instance_count=1, endpoint_name="computed")
         """,
     )
@@ -258,8 +259,9 @@ def test_magics_and_shell_lines_are_ignored(tmp_path: Path) -> None:
         tmp_path,
         "%pip install sagemaker\n!ls\nfiles = !ls\n",
         "%%bash\necho this is not python (\n",
-        "from sagemaker.model import Model\n%time x = 1\nModel(image_uri='763104351884.dkr.ecr.us-east-1.amazonaws.com/"
-        "djl-inference:0.31.0-lmi13.0.0-cu124', model_data='s3://acme-llm-weights/deepseek-r1-distill-llama-8b/m.tar.gz',"
+        "from sagemaker.model import Model\n%time x = 1\nModel(image_uri='763104351884.dkr.ecr.us-east-1."
+        "amazonaws.com/djl-inference:0.31.0-lmi13.0.0-cu124',"
+        " model_data='s3://acme-llm-weights/deepseek-r1-distill-llama-8b/m.tar.gz',"
         " enable_network_isolation=True).deploy(instance_type='ml.g5.2xlarge', endpoint_name='magic')\n",
     )
     data = check(path).json
@@ -271,8 +273,10 @@ def test_cold_check_of_a_manifest_does_not_import_nbformat() -> None:
     manifest = next((EXAMPLES / "allow").glob("*.yaml"))
     code = (
         "import sys; from r1policy.cli import main\n"
-        f"rc = main(['check', {str(manifest)!r}, '--static', '--config', {str(CONFIG)!r}, '--format', 'json'])\n"
-        "assert 'nbformat' not in sys.modules and 'r1policy.sources.sdk' not in sys.modules, 'imported'\n"
+        f"rc = main(['check', {str(manifest)!r}, '--static', '--config', {str(CONFIG)!r},"
+        " '--format', 'json'])\n"
+        "assert 'nbformat' not in sys.modules, 'nbformat imported'\n"
+        "assert 'r1policy.sources.sdk' not in sys.modules, 'sdk reader imported'\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
