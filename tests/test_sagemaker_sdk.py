@@ -280,3 +280,32 @@ def test_cold_check_of_a_manifest_does_not_import_nbformat() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_sdk_v3_model_builder_with_network_and_compute(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        from sagemaker.serve import ModelBuilder
+        from sagemaker.serve.configs import Compute, Network
+
+        builder = ModelBuilder(
+            model="deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",
+            image_uri="763104351884.dkr.ecr.us-west-2.amazonaws.com/djl-inference:0.31.0-lmi13.0.0-cu124",
+            env_vars={"OPTION_REVISION": "main"},
+            compute=Compute(instance_type="ml.g5.2xlarge"),
+            network=Network(subnets=["subnet-1"], security_group_ids=["sg-1"], enable_network_isolation=False),
+        )
+        model = builder.build()
+        builder.deploy(endpoint_name="r1-qwen-7b-v3")
+        """,
+    )
+    data = check(path).json
+    hub = "hf://deepseek-ai/DeepSeek-R1-Distill-Qwen-7B@main"
+    assert finding_set(data, "fail", "error") == {
+        ("R1-EP-003", "fail", endpoint("r1-qwen-7b-v3")),
+        ("R1-HUB-001", "fail", hub),
+        ("R1-HUB-006", "fail", hub),
+    }
+    assert where(data, "R1-EP-003") == {("deploy.py", 9, None)}
+    assert where(data, "R1-HUB-001") == {("deploy.py", 7, None)}

@@ -23,7 +23,14 @@ BOTO3_OPERATIONS = {
     "create_endpoint_config": "EndpointConfig",
     "create_endpoint": "Endpoint",
 }
-_CONFIG_CLASSES = {"DataCaptureConfig", "AsyncInferenceConfig", "ServerlessInferenceConfig"}
+_CONFIG_CLASSES = {
+    "DataCaptureConfig",
+    "AsyncInferenceConfig",
+    "ServerlessInferenceConfig",
+    "Network",  # SDK v3 ModelBuilder(network=...)
+    "Networking",
+    "Compute",  # SDK v3 ModelBuilder(compute=...)
+}
 
 
 @dataclass
@@ -189,6 +196,8 @@ class Walker:
                 if first and first not in kwargs:
                     ev.remember(kwargs, first, node.args[0])
                     kwargs[first] = ev.expr(node.args[0])
+            if last == "ModelBuilder":
+                _flatten_builder(ev, kwargs)
             return SdkModel(last, kwargs, ev.source.where(node), bad.why if bad else "")
         if last in _CONFIG_CLASSES and name.startswith("sagemaker"):
             return self._config_object(ev, node, last)
@@ -271,6 +280,20 @@ class Walker:
             put(out, "EnableCapture", "enable_capture")
             put(out, "DestinationS3Uri", "destination_s3_uri")
             put(out, "KmsKeyId", "kms_key_id")
+        elif cls in ("Network", "Networking"):
+            put(out, "enable_network_isolation", "enable_network_isolation", False)
+            vpc: dict[str, Any] = {}
+            put(vpc, "Subnets", "subnets")
+            put(vpc, "SecurityGroupIds", "security_group_ids")
+            if "vpc_config" in kwargs:
+                put(out, "vpc_config", "vpc_config")
+            elif vpc:
+                out["vpc_config"] = vpc
+                if "subnets" in where:
+                    ev.positions.setdefault(id(out), {})["vpc_config"] = where["subnets"]
+        elif cls == "Compute":
+            put(out, "instance_type", "instance_type")
+            put(out, "initial_instance_count", "instance_count")
         elif cls == "AsyncInferenceConfig":
             output: dict[str, Any] = {}
             put(output, "S3OutputPath", "output_path")
@@ -279,5 +302,16 @@ class Walker:
         return out
 
 
-def unknown_in(value: Any) -> Unknown | None:
-    return value if isinstance(value, Unknown) else None
+def _flatten_builder(ev: Evaluator, kwargs: dict[str, Any]) -> None:
+    """ModelBuilder(network=Network(...), compute=Compute(...)): their fields as the model's own."""
+    for arg in ("network", "compute"):
+        value = kwargs.get(arg)
+        if isinstance(value, Unknown):
+            key = "enable_network_isolation" if arg == "network" else "instance_type"
+            kwargs[key] = value
+        elif isinstance(value, dict):
+            where = ev.positions.get(id(value), {})
+            for key, item in value.items():
+                kwargs.setdefault(key, item)
+                if key in where:
+                    ev.positions.setdefault(id(kwargs), {})[key] = where[key]
