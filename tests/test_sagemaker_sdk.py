@@ -294,7 +294,7 @@ def test_sdk_v3_model_builder_with_network_and_compute(tmp_path: Path) -> None:
             image_uri="763104351884.dkr.ecr.us-west-2.amazonaws.com/djl-inference:0.31.0-lmi13.0.0-cu124",
             env_vars={"OPTION_REVISION": "main"},
             compute=Compute(instance_type="ml.g5.2xlarge"),
-            network=Network(subnets=["subnet-1"], security_group_ids=["sg-1"], enable_network_isolation=False),
+            network=Network(subnets=["s-1"], security_group_ids=["sg-1"], enable_network_isolation=False),
         )
         model = builder.build()
         builder.deploy(endpoint_name="r1-qwen-7b-v3")
