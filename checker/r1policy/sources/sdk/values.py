@@ -13,8 +13,7 @@ from __future__ import annotations
 import ast
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from r1policy.findings import Location
 from r1policy.sources.cfn_values import Unknown, iter_unknowns
@@ -23,8 +22,7 @@ MAX_DEPTH = 100  # nested expressions deeper than this are not followed (an Unkn
 _DISPLAY_CHARS = 120
 
 
-@dataclass(frozen=True)
-class Where:
+class Where(NamedTuple):
     """A place in a .py file, or in one cell of a notebook (0-based cell index, line within the cell)."""
 
     path: str
