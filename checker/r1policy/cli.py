@@ -79,6 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="named files that are not deployment manifests are skipped instead of being an error "
         "(for pre-commit, which passes every changed YAML/JSON file)",
     )
+    check.add_argument(
+        "--tf-var-file",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="Terraform variable file for .tf source folders (repeatable; after terraform.tfvars and "
+        "*.auto.tfvars, later files win)",
+    )
 
     _add_audit(sub)
     _add_scan(sub)

@@ -75,6 +75,8 @@ class Inputs:
 
 
 def _walk(root: Path) -> Iterable[Path]:
+    if any(p.suffix == ".tf" or p.name.endswith(".tf.json") for p in root.iterdir() if p.is_file()):
+        yield root  # a Terraform module (sources/tfsource)
     for path in sorted(root.iterdir()):
         if path.is_dir():
             if path.name not in _SKIP_DIRS and not path.name.startswith("."):
@@ -130,6 +132,10 @@ def load_file(
     they are linked within this file alone."""
     if path.suffix.lower() in SDK_SUFFIXES:
         return _load_sdk(path, explicit=explicit)
+    if path.is_dir() or path.suffix == ".tf":
+        from r1policy.sources.tfsource import load_terraform_source
+
+        return load_terraform_source(path if path.is_dir() else path.parent)
     own = collectors is None
     active = {name: factory() for name, _, factory in COLLECTORS} if collectors is None else collectors
     shown = str(path)

@@ -58,15 +58,19 @@ def load_terraform_plan(doc: Document) -> Loaded:
             "this is Terraform state JSON, not a plan: run `terraform plan -out plan.out` and "
             "check the output of `terraform show -json plan.out`",
         )
-    plan = Plan(doc)
+    return loaded_from_plan(Plan(doc), doc.path, "Terraform plan")
+
+
+def loaded_from_plan(plan: Plan, path: str, what: str) -> Loaded:
+    """Deployments and file buckets of a plan's resources (also the source reader's, `sources.tfsource`)."""
     loaded = Loaded()
     loaded.buckets.extend(file_buckets(plan))
     sagemaker = [r for r in plan.resources if r.type in KINDS]
     if not sagemaker:
-        loaded.notes.append(f"{doc.path}: Terraform plan without SageMaker resources: nothing to judge")
+        loaded.notes.append(f"{path}: {what} without SageMaker resources: nothing to judge")
         return loaded
     api_names = {r.address: _api_name(r) for r in sagemaker}
-    bridge = ApiBridge(doc.path)
+    bridge = ApiBridge(path)
     for res in sagemaker:
         kind = KINDS[res.type]
         shape = _SHAPES[kind](res, plan, api_names)
