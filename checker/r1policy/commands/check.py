@@ -20,10 +20,9 @@ def run_check(args: argparse.Namespace) -> int:
     config = load_config(args.config, Path.cwd())
     registry = load_registry(args.policies)
     state = load_state(args.state) if args.state else None
-    if args.tf_var_file:
-        from r1policy.sources.tfsource import set_var_files
+    from r1policy.sources.tfsource import set_var_files  # no parser import: hcl2 loads with a .tf file
 
-        set_var_files(args.tf_var_file)
+    set_var_files(args.tf_var_file)
     inputs = discover(_recognised(args.paths) if args.skip_unrecognised else args.paths)
     if args.live:
         from r1policy.aws.live import live_state

@@ -77,8 +77,11 @@ def loaded_from_plan(plan: Plan, path: str, what: str) -> Loaded:
         bridge.add(kind, res.address, shape, _locator(res))
     regions = {plan.region(r) for r in sagemaker}
     region = regions.pop() if len(regions) == 1 else None
+    by_api_name = {api_names[r.address]: r.address for r in sagemaker if r.type == "aws_sagemaker_endpoint"}
     for dep, involved in bridge.convert(region=region):
-        endpoint = next(
+        # Instances of one resource (count / for_each) share their source lines: find the endpoint by name.
+        endpoint = by_api_name.get(dep.endpoint.name) if dep.endpoint is not None else None
+        endpoint = endpoint or next(
             (
                 a
                 for a in sorted(involved)

@@ -12,7 +12,9 @@ from r1policy.errors import InputError, Position
 from r1policy.findings import Location
 from r1policy.yamldoc import read_text
 
-MAX_TF_BYTES = 16 * 1024 * 1024
+# Larger .tf files (generated ones) are refused rather than parsed for minutes: python-hcl2's pure-Python
+# parser reads roughly 0.1-0.5 MB per second.
+MAX_TF_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -58,11 +60,11 @@ def read_module(folder: Path) -> Files:
 
 def parse_file(text: str, shown: str) -> Block:
     """The file's top-level body: its attributes (a .tfvars file) and blocks (a .tf file)."""
-    from hcl2.api import parses
+    from hcl2.parser import parser  # the LALR parser python-hcl2 caches on disk (hcl2.parses rebuilds it)
     from lark.exceptions import LarkError, UnexpectedInput
 
     try:
-        tree = parses(text if text.endswith("\n") else text + "\n")
+        tree = parser().parse(text if text.endswith("\n") else text + "\n")
     except UnexpectedInput as exc:
         line, column = getattr(exc, "line", None), getattr(exc, "column", None)
         line = line if isinstance(line, int) and line > 0 else None

@@ -106,12 +106,12 @@ class Module:
         if root == "module" and len(steps) >= 2:
             return self._module_output(str(steps[0]), steps[1:], ev, node)
         if root == "data" and len(steps) >= 2:
-            if (
-                steps[0] == "aws_region"
-                and steps[2:] in (["name"], ["region"], ["id"])
-                and isinstance(self.region, str)
-            ):
-                return self.region
+            if steps[0] == "aws_region" and steps[2:] in (["name"], ["region"], ["id"]):
+                if isinstance(self.region, str):
+                    return self.region
+                # Like CloudFormation's AWS::Region: a registry pattern with `*` still decides.
+                why = "is the region Terraform runs in (the aws provider block sets no region)"
+                return Unknown("${AWS::Region}", f"{ev.where(node)}: `{ev.display(node)}` {why}")
             return ev.unknown(node, "is a data source, read when Terraform runs")
         if root in ("count", "each"):
             return ev.unknown(node, f"uses {root} outside a resource with {root}")
