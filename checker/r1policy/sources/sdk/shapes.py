@@ -156,32 +156,7 @@ class ShapeBuilder:
             m.body["PrimaryContainer"] = container_unknown
             return
         self._image(m, model, container)
-        env = dict(kw.get("env_vars" if model.cls == "ModelBuilder" else "env") or {})
-        if isinstance(kw.get("env"), Unknown) or isinstance(kw.get("env_vars"), Unknown):
-            env_value: Any = kw.get("env") if isinstance(kw.get("env"), Unknown) else kw.get("env_vars")
-        else:
-            env_value = env
-            source = kw.get("env_vars" if model.cls == "ModelBuilder" else "env")
-            for key in env:
-                where = self.at(source, key) if isinstance(source, dict) else None
-                if where is not None:
-                    self.program.positions.setdefault(id(env), {})[key] = where
-            self.program.keep.append(env)
-        if model.cls == "ModelBuilder":
-            target = kw.get("model")
-            if isinstance(target, str) and "/" in target and isinstance(env_value, dict):
-                env_value.setdefault("HF_MODEL_ID", target)
-                self.program.positions.setdefault(id(env_value), {}).setdefault(
-                    "HF_MODEL_ID", self.at(kw, "model") or model.call
-                )
-            elif isinstance(target, str):
-                self.jumpstart[m.key] = JumpStart(
-                    target, None, self.at(kw, "model") or model.call, model.call
-                )
-            else:
-                container["Environment"] = Unknown(
-                    "<model>", f"{model.call}: ModelBuilder's model is not a constant id"
-                )
+        env_value = self._environment(m, model, container)
         container.setdefault("Environment", env_value)
         self.mark(
             m,
@@ -208,6 +183,34 @@ class ShapeBuilder:
         if kw.get("vpc_config") is not None:
             m.body["VpcConfig"] = kw["vpc_config"]
             self.mark(m, ("VpcConfig",), kw["vpc_config"], self.at(kw, "vpc_config"))
+
+    def _environment(self, m: Shape, model: SdkModel, container: dict[str, Any]) -> Any:
+        """The container environment (`env=`, or ModelBuilder's `env_vars=` plus its model id)."""
+        kw = model.kwargs
+        source = kw.get("env_vars" if model.cls == "ModelBuilder" else "env")
+        if isinstance(source, Unknown):
+            return source
+        env = dict(source or {})
+        for key in env:
+            where = self.at(source, key) if isinstance(source, dict) else None
+            if where is not None:
+                self.program.positions.setdefault(id(env), {})[key] = where
+        self.program.keep.append(env)
+        if model.cls != "ModelBuilder":
+            return env
+        target = kw.get("model")
+        if isinstance(target, str) and "/" in target:
+            env.setdefault("HF_MODEL_ID", target)
+            self.program.positions.setdefault(id(env), {}).setdefault(
+                "HF_MODEL_ID", self.at(kw, "model") or model.call
+            )
+        elif isinstance(target, str):
+            self.jumpstart[m.key] = JumpStart(target, None, self.at(kw, "model") or model.call, model.call)
+        else:
+            container["Environment"] = Unknown(
+                "<model>", f"{model.call}: ModelBuilder's model is not a constant id"
+            )
+        return env
 
     def _image(self, m: Shape, model: SdkModel, container: dict[str, Any]) -> None:
         kw = model.kwargs
