@@ -249,3 +249,10 @@ def test_huge_or_deeply_nested_tf_neither_hangs_nor_crashes(tmp_path: Path) -> N
     assert ("R1-EP-001", "pass", "sagemaker:unknown-region:endpoint/aws_sagemaker_endpoint.e") in finding_set(
         data
     )
+
+
+def test_files_of_one_module_named_separately_judge_the_module_once() -> None:
+    # pre-commit passes every changed file: the module is judged once, not once per file
+    data = check(ROOT_MODULE / "main.tf", ROOT_MODULE / "s3.tf", ROOT_MODULE).json
+    assert ("R1-S3-005", "fail", "s3://acme-llm-weights") in finding_set(data, "fail")
+    assert len([f for f in data["findings"] if f["rule_id"] == "R1-S3-005"]) == 1

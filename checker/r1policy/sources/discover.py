@@ -89,6 +89,7 @@ def discover(paths: list[Path]) -> Inputs:
     inputs = Inputs()
     seen: dict[str, Deployment] = {}
     collectors = {name: factory() for name, _, factory in COLLECTORS}
+    terraform_modules: set[Path] = set()
 
     def add(dep: Deployment, path: Path) -> None:
         first = seen.get(dep.name)
@@ -109,6 +110,11 @@ def discover(paths: list[Path]) -> Inputs:
         else:
             raise InputError(Position(str(root)), "no such file or directory")
         for path in candidates:
+            if path.is_dir() or path.suffix == ".tf":  # a Terraform module, once however it is named
+                module = (path if path.is_dir() else path.parent).resolve()
+                if module in terraform_modules:
+                    continue
+                terraform_modules.add(module)
             loaded = load_file(path, explicit=explicit, collectors=collectors)
             if loaded is None:
                 inputs.unrecognised.append(str(path))
