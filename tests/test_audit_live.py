@@ -59,8 +59,8 @@ ORPHAN_ERRORS = {
     ("R1-EP-004", "error", arn("r1-orphan")),
     ("R1-EP-007", "error", arn("r1-orphan")),
 }
-# Every Hub rule needs the model source, which is unknown for the orphan.
-HUB_RULES = {rule for rule in load_registry([]).rules if rule.startswith("R1-HUB-")}
+# Every Hub and JumpStart rule needs the model source, which is unknown for the orphan.
+HUB_RULES = {rule for rule in load_registry([]).rules if rule.startswith(("R1-HUB-", "R1-JS-"))}
 ORPHAN_ERRORS |= {(rule, "error", "(unknown model of r1-orphan)") for rule in HUB_RULES}
 
 

@@ -309,3 +309,26 @@ def test_sdk_v3_model_builder_with_network_and_compute(tmp_path: Path) -> None:
     }
     assert where(data, "R1-EP-003") == {("deploy.py", 9, None)}
     assert where(data, "R1-HUB-001") == {("deploy.py", 7, None)}
+
+
+def test_create_model_of_other_libraries_is_not_a_deployment(tmp_path: Path) -> None:
+    write(tmp_path, "from django.db import models\nmodels.Manager().create_model(name='x')\n", name="orm.py")
+    data = check(tmp_path).json
+    assert data["findings"] == []
+
+
+def test_boto3_create_model_with_runtime_kwargs_is_an_error_not_a_pass(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        import json, sys
+        import boto3
+
+        params = json.load(open(sys.argv[1]))
+        boto3.client("sagemaker").create_model(**params)
+        """,
+    )
+    data = check(path).json
+    errors = {rule for rule, status, _ in finding_set(data, "error")}
+    assert {"R1-EP-007", "R1-HUB-001", "R1-S3-008"} <= errors
+    assert any("deploy.py:5" in f["message"] for f in data["findings"] if f["status"] == "error")

@@ -21,7 +21,18 @@ from r1policy.yamldoc import Document, load_yaml_documents, read_text
 MANIFEST_SUFFIXES = {".yaml", ".yml", ".json"}
 # SageMaker Python SDK code (sources/sdk), read only when such a file is met.
 SDK_SUFFIXES = {".py", ".ipynb"}
-_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".terraform", "reports"}
+_SKIP_DIRS = {
+    ".git",
+    ".venv",
+    "venv",
+    "node_modules",
+    "__pycache__",
+    ".terraform",
+    "reports",
+    "site-packages",  # installed packages (the SageMaker SDK's own code is not a deployment)
+    "dist-packages",
+    ".ipynb_checkpoints",  # Jupyter's autosaved copies of the notebooks next to them
+}
 
 # (detector, loader) pairs, tried in order on every YAML/JSON document. Later issues add
 # CloudFormation, Terraform plans, SageMaker API requests and Kubernetes here.

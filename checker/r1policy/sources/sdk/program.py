@@ -61,6 +61,7 @@ class Request:
 @dataclass
 class Program:
     uses_sagemaker: bool = False
+    uses_boto3: bool = False
     deploys: list[Deploy] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
     positions: dict[int, dict[str | int, Where]] = field(default_factory=dict)
@@ -154,10 +155,12 @@ class Walker:
                 )
                 if alias.name.split(".")[0] == "sagemaker":
                     self.program.uses_sagemaker = True
+                self.program.uses_boto3 |= alias.name.split(".")[0] == "boto3"
             return
         module = stmt.module or ""
         if module.split(".")[0] == "sagemaker":
             self.program.uses_sagemaker = True
+        self.program.uses_boto3 |= module.split(".")[0] == "boto3"
         for alias in stmt.names:
             self.imports[alias.asname or alias.name] = f"{module}.{alias.name}"
 
@@ -218,7 +221,8 @@ class Walker:
         return None
 
     def _method(self, ev: Evaluator, node: ast.Call, func: ast.Attribute) -> Any:
-        if func.attr in BOTO3_OPERATIONS:
+        boto3 = self.program.uses_boto3 or self.program.uses_sagemaker
+        if func.attr in BOTO3_OPERATIONS and boto3 and not node.args:  # boto3 takes keyword arguments only
             kwargs, bad = ev.kwargs(node)
             if bad is not None:
                 kwargs = {"__unknown__": bad}

@@ -69,7 +69,16 @@ class ShapeBuilder:
     def requests(self) -> None:
         for i, request in enumerate(self.program.requests):
             body = request.body
-            if "__unknown__" in body:
+            if "__unknown__" in body and request.kind == "Model":
+                # **kwargs computed at run time: a model whose every field is unknown (its rules are error)
+                why: Unknown = body["__unknown__"]
+                body = {
+                    "ModelName": f"{request.call}",
+                    "PrimaryContainer": why,
+                    "EnableNetworkIsolation": why,
+                    "VpcConfig": why,
+                }
+            elif "__unknown__" in body:
                 body = {f"{request.kind}Name": body["__unknown__"], "__unknown__": body["__unknown__"]}
             shape = Shape(request.kind, f"{request.kind}#{i}@{request.call}", dict(body), request.call)
             self.mark(shape, (), body, None)
