@@ -95,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not read matching files or folders (listed as skipped in the report); wins over "
         "--include; repeatable",
     )
+    check.add_argument(
+        "--tf-var-file",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="Terraform variable file for .tf source folders (repeatable; after terraform.tfvars and "
+        "*.auto.tfvars, later files win)",
+    )
 
     _add_audit(sub)
     _add_scan(sub)

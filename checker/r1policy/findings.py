@@ -68,9 +68,12 @@ class Location:
     path: str
     line: int | None = None
     column: int | None = None
+    # The cell number in a Jupyter notebook (1-based, counting every cell); `line` and `column` are
+    # then within that cell.
+    cell: int | None = None
 
     def __str__(self) -> str:
-        parts = [self.path]
+        parts = [self.path if self.cell is None else f"{self.path}[cell {self.cell}]"]
         if self.line is not None:
             parts.append(str(self.line))
             if self.column is not None:

@@ -18,6 +18,8 @@ class SourceKind(StrEnum):
     S3 = "s3"
     LOCAL = "local"
     NONE = "none"
+    # SageMaker JumpStart: `repo` holds the JumpStart model id, `revision` its model_version.
+    JUMPSTART = "jumpstart"
 
 
 # Field names a finding can point at; each source records where it found them.
@@ -51,6 +53,8 @@ class ModelSource:
 
     @property
     def publisher(self) -> str | None:
+        if self.kind is SourceKind.JUMPSTART:
+            return None
         if self.repo and "/" in self.repo:
             return self.repo.split("/", 1)[0]
         return None
@@ -67,6 +71,8 @@ class ModelSource:
             return f"hf://{self.repo}" + (f"@{self.revision}" if self.revision else "")
         if self.kind is SourceKind.S3 and self.s3_uri:
             return self.s3_uri
+        if self.kind is SourceKind.JUMPSTART and self.repo:
+            return f"jumpstart://{self.repo}" + (f"@{self.revision}" if self.revision else "")
         return "(none)"
 
 

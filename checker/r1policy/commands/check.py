@@ -22,6 +22,9 @@ def run_check(args: argparse.Namespace) -> int:
     config = load_config(args.config, Path.cwd())
     registry = load_registry(args.policies)
     state = load_state(args.state) if args.state else None
+    from r1policy.sources.tfsource import set_var_files  # no parser import: hcl2 loads with a .tf file
+
+    set_var_files(args.tf_var_file)
     options = WalkOptions(include=tuple(args.include or ()), exclude=tuple(args.exclude or ()))
     inputs = discover(_recognised(args.paths) if args.skip_unrecognised else args.paths, options)
     hub = hub_context(static=args.static, lock_file=args.lock, config_source=config.source, cwd=Path.cwd())

@@ -9,7 +9,13 @@ from typing import Any
 from r1policy.config import Config
 from r1policy.engine.bucketfacts import BucketFacts
 from r1policy.engine.hubfacts import default_names as hub_default_names
-from r1policy.facts.capacity import has_local_instance_storage, instance_capacity, known_model, weights_mib
+from r1policy.facts.capacity import (
+    has_local_instance_storage,
+    instance_capacity,
+    known_jumpstart,
+    known_model,
+    weights_mib,
+)
 from r1policy.facts.image import parse_image, registry_approved
 from r1policy.facts.pseudo import has_pseudo, pattern_verdict
 from r1policy.facts.serving import default_names as serving_default_names
@@ -19,6 +25,7 @@ from r1policy.sources.servers import hub_endpoint_override
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _SHORT_SHA = re.compile(r"^[0-9a-f]{7,39}$")
+_EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 MIB_PER_GIB = 1024
 
 
@@ -40,6 +47,12 @@ def revision_kind(revision: str | None) -> str:
     if _SHORT_SHA.match(revision):
         return "short_sha"
     return "ref"
+
+
+def jumpstart_version_kind(version: str | None) -> str:
+    if not version:
+        return "missing"
+    return "exact" if _EXACT_VERSION.match(version) else "wildcard"
 
 
 def deployment_facts(dep: Deployment, config: Config, bucket: BucketFacts | None) -> DeploymentFacts:
@@ -80,6 +93,10 @@ def deployment_facts(dep: Deployment, config: Config, bucket: BucketFacts | None
         if imitated is not None:
             attrs["lookalike_of"] = imitated
             names["lookalike_of"] = imitated
+    if model.kind is SourceKind.JUMPSTART:
+        attrs["jumpstart_model_id"] = model.repo or ""
+        attrs["jumpstart_version_kind"] = jumpstart_version_kind(model.revision)
+        names.update(jumpstart_model_id=model.repo or "", jumpstart_version=model.revision or "")
     if model.bucket:
         attrs["bucket_name"] = model.bucket
         names["bucket"] = model.bucket
@@ -168,7 +185,12 @@ def _capacity(
     model = dep.model
     ep = dep.endpoint
     assert ep is not None
-    known = known_model(model.repo, None) if model.kind is SourceKind.HUB else known_model(None, model.s3_uri)
+    if model.kind is SourceKind.JUMPSTART:
+        known = known_jumpstart(model.repo)
+    elif model.kind is SourceKind.HUB:
+        known = known_model(model.repo, None)
+    else:
+        known = known_model(None, model.s3_uri)
     parameters = model.parameters or (known.parameters if known else None)
     dtype = model.dtype or (known.dtype if known else None)
     if parameters is None or dtype is None:
@@ -256,6 +278,8 @@ def _config_names(config: Config) -> dict[str, Any]:
         "dtype": "",
         "parameters_b": "?",
         "hub_endpoint": "",
+        "jumpstart_model_id": "",
+        "jumpstart_version": "",
         "encryption_algorithm": "none",
         "versioning": "Disabled",
         **hub_default_names(),

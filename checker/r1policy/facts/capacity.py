@@ -72,6 +72,18 @@ def known_model(repo: str | None = None, s3_uri: str | None = None) -> KnownMode
     return None
 
 
+def jumpstart_hub_repo(model_id: str) -> str | None:
+    """The Hugging Face repository a JumpStart model id packages (policies/data/jumpstart-models.json)."""
+    models: dict[str, dict[str, str]] = load_data("jumpstart-models.json")["models"]
+    entry = models.get(model_id)
+    return entry["hub_repo"] if entry else None
+
+
+def known_jumpstart(model_id: str | None) -> KnownModel | None:
+    repo = jumpstart_hub_repo(model_id) if model_id else None
+    return known_model(repo, None) if repo else None
+
+
 def dtype_bytes(dtype: str) -> float:
     table: dict[str, float] = load_data("models.json")["dtype_bytes"]
     return float(table[dtype])

@@ -28,6 +28,8 @@ def finding_to_json(f: Finding) -> dict[str, Any]:
         out["deployment"] = f.deployment
     if f.location is not None:
         out["location"] = {"path": f.location.path, "line": f.location.line, "column": f.location.column}
+        if f.location.cell is not None:
+            out["location"]["cell"] = f.location.cell
     if f.remediation is not None:
         rem = f.remediation
         out["remediation"] = {"summary": rem.summary, "steps": list(rem.steps)}

@@ -139,7 +139,10 @@ def _locations(f: Finding, root: Path) -> list[dict[str, Any]]:
         if f.location.column is not None and f.location.column >= 1:
             region["startColumn"] = f.location.column
         physical["region"] = region
-    return [{"physicalLocation": physical, "logicalLocations": logical}]
+    location: dict[str, Any] = {"physicalLocation": physical, "logicalLocations": logical}
+    if f.location.cell is not None:  # a notebook: the region is within this cell
+        location["properties"] = {"cell": f.location.cell}
+    return [location]
 
 
 def _result(f: Finding, index: int, root: Path) -> dict[str, Any]:

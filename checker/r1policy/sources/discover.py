@@ -45,6 +45,14 @@ MANIFEST_SUFFIXES = {".yaml", ".yml", ".json"}
 # Prose: read as a manifest when the whole file is one, never reported as an unreadable deployment.
 PROSE_SUFFIXES = {".md", ".markdown", ".rst", ".txt", ".adoc", ".asciidoc", ".html", ".htm", ".org", ".tex"}
 _SNIFF_BYTES = 8192
+# SageMaker Python SDK code (sources/sdk) and Terraform source (sources/tfsource): their parsers are
+# imported only when such a file is met.
+SDK_SUFFIXES = {".py", ".ipynb"}
+TF_SUFFIXES = (".tf", ".tf.json", ".tfvars")
+_NOT_SDK = (
+    "the code neither imports sagemaker nor calls boto3's create_model / create_endpoint_config / "
+    "create_endpoint"
+)
 
 # (detector, loader) pairs, tried in order on every YAML/JSON document.
 Detector = Callable[[Any], bool]
@@ -104,10 +112,55 @@ class Reader:
 
     name: str
     claims: Callable[[Path, str], bool]
-    load: Callable[[Path, str, ReadContext], list[Deployment]]
+    load: Callable[[Path, str, ReadContext], list[Deployment] | None]  # None: not a deployment
 
 
-READERS: list[Reader] = []
+def _sdk_claims(path: Path, text: str) -> bool:
+    return path.suffix.lower() in SDK_SUFFIXES
+
+
+def _load_sdk(path: Path, text: str, context: ReadContext) -> list[Deployment] | None:
+    """SageMaker Python SDK code and notebooks (sources/sdk, imported only when such a file is met);
+    None when the code deploys nothing (it neither imports sagemaker nor calls boto3's SageMaker
+    deployment operations)."""
+    from r1policy.sources.sdk import load_notebook, load_sdk_python
+
+    loader = load_notebook if path.suffix.lower() == ".ipynb" else load_sdk_python
+    return loader(str(path), text)
+
+
+class _Modules:
+    """The Terraform module folders already judged in this run (one judgement per module)."""
+
+    def __init__(self) -> None:
+        self.done: set[Path] = set()
+
+    def finish(self) -> list[Deployment]:
+        return []
+
+
+def _tf_claims(path: Path, text: str) -> bool:
+    return path.name.endswith(TF_SUFFIXES)
+
+
+def _load_tf(path: Path, text: str, context: ReadContext) -> list[Deployment]:
+    """A folder of .tf files is one module, judged once (through its caller when it is a local
+    module of another); its variable files are read with it (sources/tfsource)."""
+    modules: _Modules = context.collector("terraform-source", _Modules)
+    folder = path.parent.resolve()
+    if folder in modules.done or not any(p.name.endswith((".tf", ".tf.json")) for p in folder.iterdir()):
+        return Loaded()
+    modules.done.add(folder)
+    from r1policy.sources.tfsource import load_terraform_source
+
+    return load_terraform_source(path.parent)
+
+
+# The input formats read before the built-in YAML/JSON reader, in order (an explicit registry).
+READERS: list[Reader] = [
+    Reader("terraform-source", _tf_claims, _load_tf),
+    Reader("sagemaker-sdk", _sdk_claims, _load_sdk),
+]
 
 
 def register_reader(reader: Reader) -> None:
@@ -283,10 +336,17 @@ def load_text(
     inputs: Inputs | None = None,
 ) -> list[Deployment] | None:
     """Deployments in one file's text; None when it is not a deployment (recorded in `inputs`)."""
+    shown = str(path)
     for reader in READERS:
         if reader.claims(path, text):
-            return _kind(reader.load(path, text, context), reader.name)
-    shown = str(path)
+            loaded = reader.load(path, text, context)
+            if loaded is not None:
+                return _kind(loaded, reader.name)
+            if explicit:
+                raise InputError(Position(shown, 1, 1), f"not a deployment ({reader.name}): {_NOT_SDK}")
+            if inputs is not None:
+                inputs.skipped.append(Skipped(shown, f"not a deployment: {_NOT_SDK}"))
+            return None
     try:
         outcome = _load_documents(shown, text, context)
     except InputError as exc:

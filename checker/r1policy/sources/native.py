@@ -75,6 +75,15 @@ def load_native(doc: Document) -> Deployment:
         locations[FIELD_REVISION] = (
             loc("spec", "model", "hub", "revision") if "revision" in hub else loc("spec", "model", "hub")
         )
+    elif "jumpstart" in model_spec:
+        js = model_spec["jumpstart"]
+        model = ModelSource(kind=SourceKind.JUMPSTART, repo=js["model_id"], revision=js.get("model_version"))
+        locations[FIELD_REPO] = loc("spec", "model", "jumpstart", "model_id")
+        locations[FIELD_REVISION] = (
+            loc("spec", "model", "jumpstart", "model_version")
+            if "model_version" in js
+            else loc("spec", "model", "jumpstart")
+        )
     else:
         model = ModelSource(kind=SourceKind.S3, s3_uri=model_spec["s3"]["uri"])
         locations[FIELD_S3_URI] = loc("spec", "model", "s3", "uri")

@@ -60,17 +60,21 @@ def load_terraform_plan(doc: Document) -> Loaded:
             "this is Terraform state JSON, not a plan: run `terraform plan -out plan.out` and "
             "check the output of `terraform show -json plan.out`",
         )
-    plan = Plan(doc)
+    return loaded_from_plan(Plan(doc), doc.path, "Terraform plan")
+
+
+def loaded_from_plan(plan: Plan, path: str, what: str) -> Loaded:
+    """Deployments and file buckets of a plan's resources (also the source reader's, `sources.tfsource`)."""
     loaded = Loaded()
     loaded.buckets.extend(file_buckets(plan))
     loaded.extend(unjudged(plan))
     sagemaker = [r for r in plan.resources if r.type in KINDS or r.type in awscc.KINDS]
     if not sagemaker:
         if not loaded:
-            loaded.notes.append(f"{doc.path}: Terraform plan without SageMaker resources: nothing to judge")
+            loaded.notes.append(f"{path}: {what} without SageMaker resources: nothing to judge")
         return loaded
     api_names = {r.address: _api_name(r) if r.type in KINDS else awscc.api_name(r) for r in sagemaker}
-    bridge = ApiBridge(doc.path)
+    bridge = ApiBridge(path)
     for res in sagemaker:
         if res.type in KINDS:
             kind = KINDS[res.type]
@@ -81,8 +85,11 @@ def load_terraform_plan(doc: Document) -> Loaded:
             )
     regions = {plan.region(r) for r in sagemaker}
     region = regions.pop() if len(regions) == 1 else None
+    by_api_name = {api_names[r.address]: r.address for r in sagemaker if r.type == "aws_sagemaker_endpoint"}
     for dep, involved in bridge.convert(region=region):
-        endpoint = next(
+        # Instances of one resource (count / for_each) share their source lines: find the endpoint by name.
+        endpoint = by_api_name.get(dep.endpoint.name) if dep.endpoint is not None else None
+        endpoint = endpoint or next(
             (
                 a
                 for a in sorted(involved)

@@ -32,6 +32,8 @@ DEPENDENCY_DIRS = frozenset(
         ".ruff_cache",
         ".terraform",
         "site-packages",
+        "dist-packages",
+        ".ipynb_checkpoints",  # Jupyter's autosaved copies of the notebooks next to them
     }
 )
 

@@ -1,0 +1,130 @@
+"""Terraform source (a folder of `.tf` files = one root module) → deployments and file buckets, without
+`terraform plan` (docs/inputs/terraform-source.md lists what is resolved and what is `error`).
+
+This package would be `sources/terraform/`, but a package of that name would shadow the existing
+`sources/terraform.py` (the plan reader): Python resolves the package first.
+
+`load_terraform_source(folder)` evaluates the module (`tfsource.module`) with its variable values
+(`terraform.tfvars`, `*.auto.tfvars` in name order, then each `--tf-var-file` in order; later wins),
+shapes the result like a plan (`tfsource.plan`) and reuses the plan reader's SageMaker shapes and bucket
+facts. A folder that is a module called by another folder of the run — by a parent's `./modules/…`
+source or by its own `examples/*` (`source = "../.."`) — is judged through its callers.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from r1policy.errors import InputError, Position
+from r1policy.model import Loaded
+from r1policy.yamldoc import read_text
+
+_VAR_FILES: list[Path] = []  # --tf-var-file, in order
+_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.\.?/[^"]*)"', re.MULTILINE)
+
+
+def set_var_files(paths: list[Path]) -> None:
+    _VAR_FILES[:] = list(paths)
+    for path in paths:
+        if not path.is_file():
+            raise InputError(Position(str(path)), "--tf-var-file: no such file")
+
+
+def is_terraform_folder(folder: Path) -> bool:
+    try:
+        return folder.is_dir() and any(
+            p.name.endswith((".tf", ".tf.json")) for p in folder.iterdir() if p.is_file()
+        )
+    except OSError:
+        return False
+
+
+def load_terraform_source(folder: Path) -> Loaded:
+    from r1policy.sources.terraform import loaded_from_plan
+    from r1policy.sources.tfsource.module import Module
+    from r1policy.sources.tfsource.plan import SourcePlan
+
+    loaded = Loaded()
+    json_files = sorted(p for p in folder.iterdir() if p.name.endswith(".tf.json"))
+    if json_files:
+        raise InputError(
+            Position(str(json_files[0]), 1, 1),
+            "Terraform JSON syntax (.tf.json) is not read from source by this version of r1policy: check the "
+            "plan instead (terraform plan -out plan.out && terraform show -json plan.out > plan.json)",
+        )
+    plan_file = _plan_json(folder)
+    if plan_file is not None:
+        loaded.notes.append(f"{folder}: judged from the plan {plan_file.name}, not from the .tf source")
+        return loaded
+    caller = _caller(folder)
+    if caller is not None:
+        loaded.notes.append(f"{folder}: a module, judged through {caller} with its inputs")
+        return loaded
+    notes: list[str] = []
+    root = Module(folder, "", _variable_values(folder), notes)
+    region = root.region if isinstance(root.region, str) else None
+    plan = SourcePlan(root.instances(), region)
+    result = loaded_from_plan(plan, str(folder), "Terraform module")
+    result.notes.extend(notes)
+    return result
+
+
+def _variable_values(folder: Path) -> dict[str, Any]:
+    from r1policy.sources.tfsource.expr import Evaluator
+    from r1policy.sources.tfsource.hcl import parse_file
+
+    files = [folder / "terraform.tfvars"] if (folder / "terraform.tfvars").is_file() else []
+    files += sorted(p for p in folder.glob("*.auto.tfvars") if p.is_file())
+    files += _VAR_FILES
+    values: dict[str, Any] = {}
+    for path in files:
+        shown = str(path)
+        top = parse_file(read_text(path, display=shown), shown)
+        if top.blocks:
+            block = top.blocks[0]
+            raise InputError(
+                Position(shown, block.where.line),
+                f"a variable file holds only attributes, not {block.type!r} blocks",
+            )
+        for name, attr in top.attrs.items():
+            values[name] = Evaluator(_NoScope(), shown, attr.text).eval(attr.expr)
+    return values
+
+
+class _NoScope:
+    def resolve(self, root: str, steps: list[Any], ev: Any, node: Any) -> Any:
+        return ev.unknown(node, "is a reference, which a variable file cannot hold")
+
+
+def _plan_json(folder: Path) -> Path | None:
+    for path in sorted(folder.glob("*.json")):
+        try:
+            head = path.read_bytes()[:4096]
+        except OSError:
+            continue
+        if b'"format_version"' in head and (b'"resource_changes"' in head or b'"terraform_version"' in head):
+            return path
+    return None
+
+
+def _caller(folder: Path) -> Path | None:
+    """A folder whose .tf calls `folder` as a local module: its examples, its parent or grandparent."""
+    target = folder.resolve()
+    candidates: list[Path] = []
+    examples = folder / "examples"
+    if examples.is_dir():
+        candidates += sorted(p for p in examples.iterdir() if p.is_dir())
+    candidates += [folder.parent, folder.parent.parent]
+    for candidate in candidates:
+        if candidate.resolve() == target or not candidate.is_dir():
+            continue
+        for tf in sorted(candidate.glob("*.tf")):
+            try:
+                text = tf.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            if any((candidate / src).resolve() == target for src in _SOURCE.findall(text)):
+                return candidate
+    return None

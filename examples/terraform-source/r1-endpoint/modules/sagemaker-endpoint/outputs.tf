@@ -1,0 +1,3 @@
+output "endpoint_name" {
+  value = aws_sagemaker_endpoint.this.name
+}
