@@ -55,6 +55,11 @@ class FileFacts:
     unknown_format: str | None = None  # why the format is unknown / unscannable
     digest_problems: list[str] = field(default_factory=list)
     unreadable: str | None = None  # the file could not be read: every rule is an error
+    # R1-ART-012 (ClamAV): signature names found; scanned completely; why not (error / skipped)
+    malware: list[str] = field(default_factory=list)
+    malware_scanned: bool = False
+    malware_error: str | None = None
+    malware_skipped: str | None = None
 
     @property
     def unscannable(self) -> bool:

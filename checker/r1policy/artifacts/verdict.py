@@ -33,6 +33,7 @@ def attrs(facts: FileFacts) -> dict[str, Any]:
         "auto_map": bool(facts.auto_map),
         "digest_mismatch": bool(facts.digest_problems),
         "unknown_format": facts.unknown_format is not None,
+        "malware_matches": len(facts.malware),
     }
 
 
@@ -54,6 +55,7 @@ def names(facts: FileFacts) -> dict[str, Any]:
         "auto_map": _join(facts.auto_map),
         "digest_problems": _join(facts.digest_problems),
         "unknown_format": facts.unknown_format or "",
+        "malware": _join(facts.malware),
     }
 
 
@@ -70,13 +72,30 @@ def artifact_input(
         resolved_sha="",
         repo=lock_key or facts.path,
     )
+    unavailable, not_applicable = _malware_facts(facts)
     return ArtifactInput(
         path=facts.path,
         attrs=attrs(facts),
         names=rendered,
         unreadable=facts.unreadable,
         location=location,
+        unavailable=unavailable,
+        not_applicable=not_applicable,
     )
+
+
+MALWARE_FACT = "artifact.malware_scan"
+
+
+def _malware_facts(facts: FileFacts) -> tuple[dict[str, str], dict[str, str]]:
+    """R1-ART-012 needs a complete clamd verdict: an error when it failed, skipped when not asked."""
+    if facts.malware_error:
+        return {MALWARE_FACT: f"the malware scan failed: {facts.malware_error}"}, {}
+    if facts.malware_skipped:
+        return {}, {MALWARE_FACT: f"not scanned for malware: {facts.malware_skipped}"}
+    if not facts.malware_scanned:
+        return {}, {MALWARE_FACT: "malware_scan is not configured"}
+    return {}, {}
 
 
 def facts_from_case(spec: dict[str, Any]) -> FileFacts:

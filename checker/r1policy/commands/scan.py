@@ -7,11 +7,12 @@ import dataclasses
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from r1policy.artifacts import lockcheck, targets, verdict
 from r1policy.artifacts.model import DEFAULT_LIMITS, FileFacts, ScanLimits
 from r1policy.artifacts.scanner import FileResult, Scanner
-from r1policy.config import load_config
+from r1policy.config import Config, load_config
 from r1policy.engine.evaluate import ArtifactInput, Evaluator, Notice
 from r1policy.engine.hubfacts import HubContext
 from r1policy.errors import UsageError
@@ -19,6 +20,9 @@ from r1policy.lockfile import DEFAULT_LOCK_NAME, Lock, LockedSource, diff_locks,
 from r1policy.output import pair_outputs, write_reports
 from r1policy.report import Report
 from r1policy.rules.registry import load_registry
+
+if TYPE_CHECKING:
+    from r1policy.artifacts.malware import MalwareScan
 
 
 def run_scan(args: argparse.Namespace) -> int:
@@ -30,6 +34,8 @@ def run_scan(args: argparse.Namespace) -> int:
     lock = load_lock(lock_path) if lock_path.is_file() else None
     if args.lock is not None and lock is None and not args.write_lock:
         raise UsageError(f"--lock {args.lock}: no such file (use --write-lock to create it)")
+    inputs: list[ArtifactInput] = []
+    notices: list[Notice] = []
     resolved = [targets.resolve(text) for text in args.targets]
     keys = [lockcheck.source_key(t, lock_path) for t in resolved]
     verify = lock is not None and not args.write_lock
@@ -38,11 +44,12 @@ def run_scan(args: argparse.Namespace) -> int:
         if locked is not None:
             lockcheck.expect_locked(target, locked, lock_path)
 
-    scanner = Scanner(limits, workers=args.workers)
+    malware = _malware(config)
+    if malware is not None and malware.unreachable:
+        notices.append(Notice("clamd-unreachable", f"R1-ART-012 cannot be evaluated: {malware.unreachable}"))
+    scanner = Scanner(limits, workers=args.workers, malware=malware)
     started = time.monotonic()
     progress = _Progress(sum(len(t.files) for t in resolved)) if sys.stderr.isatty() else None
-    inputs: list[ArtifactInput] = []
-    notices: list[Notice] = []
     all_results: list[FileResult] = []
     new_sources: dict[str, LockedSource] = {}
     for target, key in zip(resolved, keys, strict=True):
@@ -89,6 +96,27 @@ def run_scan(args: argparse.Namespace) -> int:
     if report.blocked and not args.exit_zero:
         return 1
     return 0
+
+
+def _malware(config: Config) -> MalwareScan | None:
+    """R1-ART-012's clamd client, when `malware_scan` is configured (asks the daemon its VERSION)."""
+    settings = config.malware_scan
+    if settings is None:
+        return None
+    from r1policy.artifacts.clamd import ClamdSettings
+    from r1policy.artifacts.malware import MalwareScan
+    from r1policy.hub.cache import default_cache_dir
+
+    return MalwareScan(
+        ClamdSettings(
+            address=settings.clamd,
+            max_file_bytes=settings.max_file_bytes,
+            stream_max_bytes=settings.stream_max_bytes,
+            skip_larger=settings.skip_larger,
+            timeout=settings.timeout_seconds,
+        ),
+        default_cache_dir(),
+    )
 
 
 def _limits(args: argparse.Namespace) -> ScanLimits:
