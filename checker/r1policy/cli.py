@@ -1,4 +1,4 @@
-"""Command line: `r1policy check|audit|scan|lock|snapshot|policies`."""
+"""Command line: `r1policy check|audit|scan|lock|snapshot|policies|verify-attestation`."""
 
 from __future__ import annotations
 
@@ -80,8 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
         "(for pre-commit, which passes every changed YAML/JSON file)",
     )
 
+    check.add_argument(
+        "--attest",
+        type=Path,
+        metavar="FILE",
+        help="also write a signed in-toto attestation of the decision (DSSE envelope; attestation.* config)",
+    )
+
     _add_audit(sub)
     _add_scan(sub)
+    _add_verify_attestation(sub)
     _add_lock(sub)
     _add_snapshot(sub)
     pol = sub.add_parser("policies", help="list, show and test the rules")
@@ -204,6 +212,34 @@ def _add_scan(sub: argparse._SubParsersAction[_Parser]) -> None:
     )
 
 
+def _add_verify_attestation(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "verify-attestation",
+        help="verify an attestation written by `check --attest` (signature, statement, subjects)",
+        description="Check the DSSE envelope's signature against attestation.trusted_keys, its in-toto "
+        "Statement and predicate, and that each --subject file's SHA-256 is one of its subjects. "
+        "Exit 0 valid, 1 invalid or not matching, 2 unreadable.",
+    )
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument(
+        "--subject",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a file that must be covered",
+    )
+    p.add_argument(
+        "--trusted-key",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="a trusted public key (default: attestation.trusted_keys); repeatable",
+    )
+    _common(p)
+
+
 def _add_lock(sub: argparse._SubParsersAction[_Parser]) -> None:
     p = sub.add_parser(
         "lock",
@@ -251,6 +287,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("r1policy.commands.scan", "run_scan"),
     "lock": ("r1policy.commands.lock", "run_lock"),
     "snapshot": ("r1policy.commands.snapshot", "run_snapshot"),
+    "verify-attestation": ("r1policy.commands.attestation", "run_verify_attestation"),
 }
 
 

@@ -67,6 +67,7 @@ class AttestationConfig:
     signing_key: Path | None = None
     kms: str | None = None
     trusted_keys: tuple[Path, ...] = ()
+    envelopes: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,7 @@ def _trust(value: dict[str, Any], base: Path) -> dict[str, Any]:
             signing_key=base / a["signing_key"] if "signing_key" in a else None,
             kms=a.get("kms"),
             trusted_keys=paths(a.get("trusted_keys", [])),
+            envelopes=paths(a.get("envelopes", [])),
         )
     return out
 
