@@ -189,6 +189,12 @@ def _add_scan(sub: argparse._SubParsersAction[_Parser]) -> None:
         action="store_true",
         help="record the scanned files' sizes and SHA-256 digests in the lock file (merged)",
     )
+    p.add_argument(
+        "--signature",
+        type=Path,
+        metavar="FILE",
+        help="the OpenSSF model signature to verify (R1-ART-011; default: model.sig at the model root)",
+    )
     _add_result_options(p)
     p.add_argument(
         "--max-depth", type=int, default=None, metavar="N", help="archive nesting limit (default 4)"

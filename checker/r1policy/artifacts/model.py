@@ -60,6 +60,11 @@ class FileFacts:
     malware_scanned: bool = False
     malware_error: str | None = None
     malware_skipped: str | None = None
+    # R1-ART-011 (model signature): checked against the signature; what is wrong; why not (error/skip)
+    signature_checked: bool = False
+    signature_problems: list[str] = field(default_factory=list)
+    signature_error: str | None = None
+    signature_skipped: str | None = None
 
     @property
     def unscannable(self) -> bool:

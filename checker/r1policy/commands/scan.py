@@ -44,6 +44,13 @@ def run_scan(args: argparse.Namespace) -> int:
         if locked is not None:
             lockcheck.expect_locked(target, locked, lock_path)
 
+    signing = config.model_signing if config.model_signing.required else None
+    if signing is not None:
+        from r1policy.artifacts import modelsig
+
+        modelsig.check_trust_material(signing)
+    if args.signature is not None and (signing is None or len(args.targets) != 1):
+        raise UsageError("--signature FILE needs model_signing.required and exactly one TARGET")
     malware = _malware(config)
     if malware is not None and malware.unreachable:
         notices.append(Notice("clamd-unreachable", f"R1-ART-012 cannot be evaluated: {malware.unreachable}"))
@@ -61,13 +68,17 @@ def run_scan(args: argparse.Namespace) -> int:
             extra = lockcheck.set_problems(target, results, locked, lock_path)
         elif verify:
             notices.append(Notice("not-locked", f"{key} is not in {lock_path}: digests were not verified"))
+        signer = None
+        if signing is not None:
+            signed_extra, signer = modelsig.apply(target, results, signing, args.signature)
+            extra += signed_extra
         for result in results:
             where = result.source.location
             for facts in result.facts:
                 inputs.append(verdict.artifact_input(facts, where, lock_key=key, lock_path=str(lock_path)))
         inputs += [verdict.artifact_input(f, None, lock_key=key, lock_path=str(lock_path)) for f in extra]
         if args.write_lock:
-            entry = lockcheck.locked_source(target, results)
+            entry = lockcheck.locked_source(target, results, signer)
             if entry is None:
                 notices.append(Notice("lock-not-written", f"{key}: not every file could be read; not locked"))
             else:
