@@ -15,7 +15,7 @@ from tests.conftest import check_case, run_cli, write_case
 
 pytest.importorskip("securesystemslib", reason="the `trust` extra is not installed")
 
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 MODEL_FILES = {"config.json": "a" * 64, "model-00001-of-00002.safetensors": "b" * 64}
@@ -222,3 +222,45 @@ def test_attest_without_signing_key_is_a_usage_error(tmp_path: Path) -> None:
     assert not (tmp_path / "x.json").exists()
     config = yaml.safe_load(paths["config"].read_text())
     assert "attestation" not in config
+
+
+@pytest.mark.parametrize("spec", ["ECC_NIST_P256", "RSA_2048"])
+def test_attestation_signed_with_an_aws_kms_key(tmp_path: Path, moto_env: Any, spec: str) -> None:
+    """kms:GetPublicKey + kms:Sign (MessageType DIGEST, as securesystemslib's AWSSigner sends it) against
+    the moto server. moto does not implement DIGEST: it signs the 32 digest bytes as a raw message,
+    hashing them again, so the envelope cannot verify there (on AWS it does). The test proves instead
+    that exactly SHA-256(PAE(envelope)) went to kms:Sign, under the KMS key's own key id."""
+    import hashlib
+
+    import boto3
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.signer import SSlibKey
+
+    kms = boto3.client("kms")
+    key_arn = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec=spec)["KeyMetadata"]["Arn"]
+    public: Any = serialization.load_der_public_key(kms.get_public_key(KeyId=key_arn)["PublicKey"])
+    paths = write_case(tmp_path, config={"attestation": {"kms": key_arn}})
+    write_lock(tmp_path)
+    out = tmp_path / "decision.json"
+    result = check_case(paths, "--attest", out)
+    assert result.code == 0, result.stderr
+    envelope = Envelope.from_dict(json.loads(out.read_text()))
+    ((keyid, signature),) = envelope.signatures.items()
+    assert keyid == SSlibKey.from_crypto(public).keyid
+    digest = hashlib.sha256(envelope.pae()).digest()
+    sig = bytes.fromhex(signature.signature)
+    if spec.startswith("ECC"):
+        public.verify(sig, digest, ec.ECDSA(hashes.SHA256()))
+    else:
+        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
+        public.verify(sig, digest, pss, hashes.SHA256())
+
+
+def test_unknown_kms_key_exits_2(tmp_path: Path, moto_env: Any) -> None:
+    missing = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    paths = write_case(tmp_path, config={"attestation": {"kms": missing}})
+    out = tmp_path / "decision.json"
+    result = check_case(paths, "--attest", out)
+    assert result.code == 2 and missing in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()

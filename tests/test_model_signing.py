@@ -311,3 +311,37 @@ def test_not_required_is_skipped_and_bad_config_exits_2(signed: Path) -> None:
     (signed / "r1policy.yaml").write_text(yaml.safe_dump({"model_signing": {"requird": True}}))
     misspelt = scan(signed)
     assert misspelt.code == 2 and "requird" in misspelt.stderr
+
+
+def _upload(model: Path, bucket: str, prefix: str) -> None:
+    import boto3
+
+    client = boto3.client("s3")
+    client.create_bucket(Bucket=bucket)
+    for path in sorted(p for p in model.rglob("*") if p.is_file()):
+        client.put_object(
+            Bucket=bucket, Key=f"{prefix}/{path.relative_to(model).as_posix()}", Body=path.read_bytes()
+        )
+
+
+def test_s3_model_is_verified_from_the_streamed_digests(moto_env: Any, tmp_path: Path) -> None:
+    import boto3
+
+    model = write_model(tmp_path)
+    private, _ = ec_keypair(tmp_path, "release")
+    sign_with_key(model, private)
+    configure(tmp_path, trusted_keys=["release.pub"])
+    _upload(model, "acme-llm-weights", "r1")
+    target = "s3://acme-llm-weights/r1"
+    ok = run_cli("scan", target, "--format", "json", "--show-passed", cwd=tmp_path)
+    assert ok.code == 0, ok.stderr
+    assert {f for f in finding_set(ok.json, "pass", "fail", "error") if f[0] == RULE} == {
+        (RULE, "pass", f"{target}/{rel}")
+        for rel in ("model.sig", "config.json", "tokenizer.json", "sub/notes.txt")
+    }
+    boto3.client("s3").put_object(Bucket="acme-llm-weights", Key="r1/config.json", Body=b'{"evil": 1}')
+    tampered = run_cli("scan", target, "--format", "json", cwd=tmp_path)
+    assert tampered.code == 1
+    assert {f for f in finding_set(tampered.json, "fail", "error") if f[0] == RULE} == {
+        (RULE, "fail", "s3://acme-llm-weights/r1/config.json")
+    }
