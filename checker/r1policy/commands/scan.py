@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from r1policy.artifacts import lockcheck, targets, verdict
 from r1policy.artifacts.model import DEFAULT_LIMITS, FileFacts, ScanLimits
 from r1policy.artifacts.scanner import FileResult, Scanner
-from r1policy.config import Config, load_config
+from r1policy.config import Config, ModelSigningConfig, load_config
 from r1policy.engine.evaluate import ArtifactInput, Evaluator, Notice
 from r1policy.engine.hubfacts import HubContext
 from r1policy.errors import UsageError
@@ -44,16 +44,8 @@ def run_scan(args: argparse.Namespace) -> int:
         if locked is not None:
             lockcheck.expect_locked(target, locked, lock_path)
 
-    signing = config.model_signing if config.model_signing.required else None
-    if signing is not None:
-        from r1policy.artifacts import modelsig
-
-        modelsig.check_trust_material(signing)
-    if args.signature is not None and (signing is None or len(args.targets) != 1):
-        raise UsageError("--signature FILE needs model_signing.required and exactly one TARGET")
-    malware = _malware(config)
-    if malware is not None and malware.unreachable:
-        notices.append(Notice("clamd-unreachable", f"R1-ART-012 cannot be evaluated: {malware.unreachable}"))
+    signing = _signing(args, config)
+    malware = _malware(config, notices)
     scanner = Scanner(limits, workers=args.workers, malware=malware)
     started = time.monotonic()
     progress = _Progress(sum(len(t.files) for t in resolved)) if sys.stderr.isatty() else None
@@ -70,6 +62,8 @@ def run_scan(args: argparse.Namespace) -> int:
             notices.append(Notice("not-locked", f"{key} is not in {lock_path}: digests were not verified"))
         signer = None
         if signing is not None:
+            from r1policy.artifacts import modelsig
+
             signed_extra, signer = modelsig.apply(target, results, signing, args.signature)
             extra += signed_extra
         for result in results:
@@ -109,7 +103,19 @@ def run_scan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _malware(config: Config) -> MalwareScan | None:
+def _signing(args: argparse.Namespace, config: Config) -> ModelSigningConfig | None:
+    """R1-ART-011's settings when `model_signing.required`; its trust material is checked up front."""
+    signing = config.model_signing if config.model_signing.required else None
+    if signing is not None:
+        from r1policy.artifacts import modelsig
+
+        modelsig.check_trust_material(signing)
+    if args.signature is not None and (signing is None or len(args.targets) != 1):
+        raise UsageError("--signature FILE needs model_signing.required and exactly one TARGET")
+    return signing
+
+
+def _malware(config: Config, notices: list[Notice]) -> MalwareScan | None:
     """R1-ART-012's clamd client, when `malware_scan` is configured (asks the daemon its VERSION)."""
     settings = config.malware_scan
     if settings is None:
@@ -118,7 +124,7 @@ def _malware(config: Config) -> MalwareScan | None:
     from r1policy.artifacts.malware import MalwareScan
     from r1policy.hub.cache import default_cache_dir
 
-    return MalwareScan(
+    malware = MalwareScan(
         ClamdSettings(
             address=settings.clamd,
             max_file_bytes=settings.max_file_bytes,
@@ -128,6 +134,9 @@ def _malware(config: Config) -> MalwareScan | None:
         ),
         default_cache_dir(),
     )
+    if malware.unreachable:
+        notices.append(Notice("clamd-unreachable", f"R1-ART-012 cannot be evaluated: {malware.unreachable}"))
+    return malware
 
 
 def _limits(args: argparse.Namespace) -> ScanLimits:
