@@ -16,10 +16,12 @@ pinned to a minor version range.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +55,21 @@ class Signed:
 
 def _missing_extra(exc: ImportError) -> UsageError:
     return UsageError(f"model_signing needs the `trust` extra (pip install 'r1policy[trust]'): {exc.name}")
+
+
+def preload() -> threading.Thread:
+    """Import model-signing (and sigstore, tuf: about 2 s of CPU) on a thread while the scan hashes;
+    hashlib releases the GIL, so the import overlaps with reading. Import errors surface later, where
+    the verifiers are used."""
+
+    def load() -> None:
+        with contextlib.suppress(ImportError):
+            import model_signing._signing.sign_certificate
+            import model_signing._signing.sign_ec_key  # noqa: F401
+
+    thread = threading.Thread(target=load, name="r1-model-signing-import", daemon=True)
+    thread.start()
+    return thread
 
 
 def check_trust_material(settings: ModelSigningConfig) -> None:

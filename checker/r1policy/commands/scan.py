@@ -110,6 +110,7 @@ def _signing(args: argparse.Namespace, config: Config) -> ModelSigningConfig | N
         from r1policy.artifacts import modelsig
 
         modelsig.check_trust_material(signing)
+        modelsig.preload()
     if args.signature is not None and (signing is None or len(args.targets) != 1):
         raise UsageError("--signature FILE needs model_signing.required and exactly one TARGET")
     return signing
