@@ -345,3 +345,41 @@ def test_s3_model_is_verified_from_the_streamed_digests(moto_env: Any, tmp_path:
     assert {f for f in finding_set(tampered.json, "fail", "error") if f[0] == RULE} == {
         (RULE, "fail", "s3://acme-llm-weights/r1/config.json")
     }
+
+
+def test_hub_snapshot_is_verified_from_the_streamed_digests(tmp_path: Path, monkeypatch: Any) -> None:
+    from tests.support.hubserver import Lfs, RepoFixture, hub_server
+
+    model = write_model(tmp_path)
+    (model / ".gitattributes").unlink()
+    (model / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    private, _ = ec_keypair(tmp_path, "release")
+    sign_with_key(model, private)
+    configure(tmp_path, trusted_keys=["release.pub"])
+    sha = "6a6f4aa4197940add57724a7707d069478df56b1"
+    target = f"hf://deepseek-ai/DeepSeek-R1-Distill-Llama-8B@{sha}"
+
+    def fixture(tampered: bool) -> RepoFixture:
+        files: dict[str, bytes | Lfs] = {}
+        for path in sorted(p for p in model.rglob("*") if p.is_file()):
+            rel = path.relative_to(model).as_posix()
+            data = path.read_bytes()
+            if tampered and rel == "tokenizer.json":
+                data = b'{"version": "evil"}'
+            files[rel] = Lfs(content=data) if rel.endswith(".safetensors") else data
+        return RepoFixture("deepseek-ai/DeepSeek-R1-Distill-Llama-8B", files=files, sha=sha)
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with hub_server([fixture(False)]) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        ok = run_cli("scan", target, "--format", "json", "--show-passed", cwd=tmp_path)
+    assert ok.code == 0, ok.stdout + ok.stderr
+    assert {f for f in finding_set(ok.json, "fail", "error") if f[0] == RULE} == set()
+    assert (RULE, "pass", f"{target}/model.safetensors") in finding_set(ok.json, "pass")
+    monkeypatch.setenv("R1POLICY_CACHE_DIR", str(tmp_path / "fresh-cache"))
+    with hub_server([fixture(True)]) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        tampered = run_cli("scan", target, "--format", "json", cwd=tmp_path)
+    assert {f for f in finding_set(tampered.json, "fail", "error") if f[0] == RULE} == {
+        (RULE, "fail", f"{target}/tokenizer.json")
+    }

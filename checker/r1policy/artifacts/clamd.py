@@ -212,6 +212,10 @@ class Stream:
                 return Verdict(matches=parse_verdict(reply, self._clamd.address))
             except ClamdError as exc:
                 self.error = str(exc)
+            except TimeoutError:
+                self.error = (
+                    f"clamd at {self._clamd.address} stopped reading within {self._settings.timeout:g} s"
+                )
             except OSError as exc:
                 self.error = self._refused(exc)
             finally:
