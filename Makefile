@@ -57,6 +57,8 @@ demo: $(STAMP)
 	@echo
 	@echo "demo: the tool allowed the clean deployments and blocked the bad ones, as expected."
 	@echo
+	@$(BIN)/python $(EX)/trust-demo/run_trust_demo.py
+	@echo
 	@echo "== r1policy audit against an embedded moto world (no AWS account, no network)"
 	@$(BIN)/python $(EX)/aws-demo/run_demo_audit.py --report-dir reports/demo
 

@@ -1,4 +1,4 @@
-"""Command line: `r1policy check|audit|scan|lock|snapshot|policies`."""
+"""Command line: `r1policy check|audit|scan|lock|snapshot|policies|verify-attestation`."""
 
 from __future__ import annotations
 
@@ -105,8 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
         "*.auto.tfvars, later files win)",
     )
 
+    check.add_argument(
+        "--attest",
+        type=Path,
+        metavar="FILE",
+        help="also write a signed in-toto attestation of the decision (DSSE envelope; attestation.* config)",
+    )
+
     _add_audit(sub)
     _add_scan(sub)
+    _add_verify_attestation(sub)
     _add_lock(sub)
     _add_snapshot(sub)
     _add_advisories(sub)
@@ -213,6 +221,12 @@ def _add_scan(sub: argparse._SubParsersAction[_Parser]) -> None:
         action="store_true",
         help="record the scanned files' sizes and SHA-256 digests in the lock file (merged)",
     )
+    p.add_argument(
+        "--signature",
+        type=Path,
+        metavar="FILE",
+        help="the OpenSSF model signature to verify (R1-ART-011; default: model.sig at the model root)",
+    )
     _add_result_options(p)
     p.add_argument(
         "--max-depth", type=int, default=None, metavar="N", help="archive nesting limit (default 4)"
@@ -234,6 +248,34 @@ def _add_scan(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument(
         "--workers", type=int, default=None, metavar="N", help="files scanned in parallel (default: cores)"
     )
+
+
+def _add_verify_attestation(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "verify-attestation",
+        help="verify an attestation written by `check --attest` (signature, statement, subjects)",
+        description="Check the DSSE envelope's signature against attestation.trusted_keys, its in-toto "
+        "Statement and predicate, and that each --subject file's SHA-256 is one of its subjects. "
+        "Exit 0 valid, 1 invalid or not matching, 2 unreadable.",
+    )
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument(
+        "--subject",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a file that must be covered",
+    )
+    p.add_argument(
+        "--trusted-key",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="a trusted public key (default: attestation.trusted_keys); repeatable",
+    )
+    _common(p)
 
 
 def _add_lock(sub: argparse._SubParsersAction[_Parser]) -> None:
@@ -298,6 +340,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lock": ("r1policy.commands.lock", "run_lock"),
     "snapshot": ("r1policy.commands.snapshot", "run_snapshot"),
     "advisories": ("r1policy.commands.advisories", "run_advisories"),
+    "verify-attestation": ("r1policy.commands.attestation", "run_verify_attestation"),
 }
 
 

@@ -50,6 +50,32 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class MalwareScanConfig:
+    clamd: str
+    max_file_bytes: int = 4 * 1024**3
+    stream_max_bytes: int = 100 * 1024**2
+    skip_larger: bool = False
+    timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class ModelSigningConfig:
+    required: bool = False
+    trusted_keys: tuple[Path, ...] = ()
+    trusted_certificates: tuple[Path, ...] = ()
+    sigstore_identities: tuple[tuple[str, str], ...] = ()
+    sigstore_trust_root: Path | None = None
+
+
+@dataclass(frozen=True)
+class AttestationConfig:
+    signing_key: Path | None = None
+    kms: str | None = None
+    trusted_keys: tuple[Path, ...] = ()
+    envelopes: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     approved_instance_types: tuple[str, ...] = DEFAULT_APPROVED_INSTANCE_TYPES
     trusted_publishers: tuple[str, ...] = DEFAULT_TRUSTED_PUBLISHERS
@@ -68,6 +94,9 @@ class Config:
     rules: dict[str, RuleOverride] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
     source: str = "(built-in defaults)"
+    malware_scan: MalwareScanConfig | None = None
+    model_signing: ModelSigningConfig = ModelSigningConfig()
+    attestation: AttestationConfig = AttestationConfig()
 
     def enforcement_of(self, rule_id: str, default: Enforcement) -> Enforcement:
         override = self.rules.get(rule_id)
@@ -171,6 +200,7 @@ def from_document(doc: Document) -> Config:
         rules=rules,
         waivers=tuple(waivers),
         source=doc.path,
+        **_trust(value, Path(doc.path).parent),
     )
 
 
@@ -194,6 +224,43 @@ def check_waiver_rules(config: Config, rule_ids: Iterable[str]) -> None:
             close = difflib.get_close_matches(waiver.rule, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise InputError(waiver.position, f"waiver names unknown rule {waiver.rule!r}{hint}")
+
+
+def _trust(value: dict[str, Any], base: Path) -> dict[str, Any]:
+    """model_signing / malware_scan / attestation (SPEC 8.3); file paths are relative to the config."""
+    out: dict[str, Any] = {}
+
+    def paths(items: list[str]) -> tuple[Path, ...]:
+        return tuple(base / p for p in items)
+
+    if "malware_scan" in value:
+        m = value["malware_scan"]
+        out["malware_scan"] = MalwareScanConfig(
+            clamd=m["clamd"],
+            max_file_bytes=int(m.get("max_file_bytes", 4 * 1024**3)),
+            stream_max_bytes=int(m.get("stream_max_bytes", 100 * 1024**2)),
+            skip_larger=bool(m.get("skip_larger", False)),
+            timeout_seconds=float(m.get("timeout_seconds", 60.0)),
+        )
+    if "model_signing" in value:
+        s = value["model_signing"]
+        root = s.get("sigstore_trust_root")
+        out["model_signing"] = ModelSigningConfig(
+            required=bool(s.get("required", False)),
+            trusted_keys=paths(s.get("trusted_keys", [])),
+            trusted_certificates=paths(s.get("trusted_certificates", [])),
+            sigstore_identities=tuple((i["identity"], i["issuer"]) for i in s.get("sigstore_identities", [])),
+            sigstore_trust_root=base / root if root else None,
+        )
+    if "attestation" in value:
+        a = value["attestation"]
+        out["attestation"] = AttestationConfig(
+            signing_key=base / a["signing_key"] if "signing_key" in a else None,
+            kms=a.get("kms"),
+            trusted_keys=paths(a.get("trusted_keys", [])),
+            envelopes=paths(a.get("envelopes", [])),
+        )
+    return out
 
 
 def _toml_plain(value: Any) -> Any:

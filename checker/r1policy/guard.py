@@ -133,6 +133,12 @@ class Guard:
                 _LOG.warning("%s %s: %s %s", operation, name, f.rule_id, f.message)
         if blocking:
             raise GuardBlocked(operation, name, blocking)
+        if operation == "CreateModel" and self.config.attestation.trusted_keys:
+            from r1policy.attest.guardcheck import attestation_problems
+
+            unattested = attestation_problems(self.config, result.deployments)
+            if unattested:
+                raise GuardBlocked(operation, name, problems=unattested)
         kind = _KIND[operation]
         if kind is not None:
             with self.lock:

@@ -49,6 +49,7 @@ class LockedSource:
     revision: str | None = None
     repo_id: str | None = None
     files: Mapping[str, LockedFile] = field(default_factory=dict)
+    signer: str | None = None  # the verified model signer (R1-ART-011); written only when known
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,9 @@ def from_value(value: Mapping[str, Any]) -> Lock:
             name: LockedFile(size=int(f["size"]), sha256=str(f["sha256"]), version_id=f.get("version_id"))
             for name, f in src.get("files", {}).items()
         }
-        sources[key] = LockedSource(revision=src.get("revision"), repo_id=src.get("repo_id"), files=files)
+        sources[key] = LockedSource(
+            revision=src.get("revision"), repo_id=src.get("repo_id"), files=files, signer=src.get("signer")
+        )
     return Lock(sources=sources)
 
 
@@ -136,18 +139,22 @@ def to_value(lock: Lock) -> dict[str, Any]:
     return {
         "schema_version": 1,
         "kind": LOCK_KIND,
-        "sources": {
-            key: {
-                "revision": src.revision,
-                "repo_id": src.repo_id,
-                "files": {
-                    name: {"size": f.size, "sha256": f.sha256, "version_id": f.version_id}
-                    for name, f in sorted(src.files.items())
-                },
-            }
-            for key, src in sorted(lock.sources.items())
+        "sources": {key: _source_value(src) for key, src in sorted(lock.sources.items())},
+    }
+
+
+def _source_value(src: LockedSource) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "revision": src.revision,
+        "repo_id": src.repo_id,
+        "files": {
+            name: {"size": f.size, "sha256": f.sha256, "version_id": f.version_id}
+            for name, f in sorted(src.files.items())
         },
     }
+    if src.signer is not None:
+        value["signer"] = src.signer
+    return value
 
 
 def dumps(lock: Lock) -> str:
@@ -212,6 +219,8 @@ def diff_locks(old: Lock, new: Lock) -> list[str]:
             lines.append(f"    revision: {before.revision or 'none'} -> {after.revision or 'none'}")
         if before.repo_id != after.repo_id:
             lines.append(f"    repo_id: {before.repo_id or 'none'} -> {after.repo_id or 'none'}")
+        if before.signer != after.signer:
+            lines.append(f"    signer: {before.signer or 'none'} -> {after.signer or 'none'}")
         for name in sorted(set(before.files) | set(after.files)):
             fb, fa = before.files.get(name), after.files.get(name)
             if fb is None and fa is not None:

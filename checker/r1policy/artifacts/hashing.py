@@ -8,6 +8,7 @@ the GIL for large updates, so files hashed in a thread pool run in parallel.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any, Protocol
 
 CHUNK = 8 * 1024 * 1024
@@ -32,6 +33,14 @@ class HashingReader:
         self.position = 0  # bytes handed to the consumer
         self._limit = limit
         self.eof = False
+        self._tap: Callable[[bytes | memoryview], None] | None = None
+
+    def tap(self, feed: Callable[[bytes | memoryview], None]) -> None:
+        """Hand every byte taken from the raw stream to `feed` too (a clamd stream), in order."""
+        assert self.position == 0 and len(self._buffer) == self.consumed, "the tap must see every byte"
+        if self._buffer:
+            feed(self._buffer)  # what a peek already took
+        self._tap = feed
 
     def _pull(self, n: int) -> bytes:
         if self._limit is not None and self.consumed + n > self._limit:
@@ -45,6 +54,8 @@ class HashingReader:
             raise LimitExceeded(f"more than {self._limit:,} bytes")
         if self._hash is not None:
             self._hash.update(data)
+        if self._tap is not None:
+            self._tap(data)
         return data
 
     def peek(self, n: int) -> bytes:
@@ -100,6 +111,8 @@ class HashingReader:
             skipped += got
             if self._hash is not None:
                 self._hash.update(view[:got])
+            if self._tap is not None:
+                self._tap(view[:got])
         self.eof = True
         self.position += skipped
         return skipped

@@ -53,7 +53,9 @@ def set_problems(
     return extra
 
 
-def locked_source(target: Target, results: list[FileResult]) -> LockedSource | None:
+def locked_source(
+    target: Target, results: list[FileResult], signer: str | None = None
+) -> LockedSource | None:
     """The lock entry for a fully read target (None when a file could not be read)."""
     files: dict[str, LockedFile] = {}
     for result in results:
@@ -63,4 +65,4 @@ def locked_source(target: Target, results: list[FileResult]) -> LockedSource | N
         files[result.source.rel] = LockedFile(
             size=top.size, sha256=top.sha256, version_id=result.source.version_id
         )
-    return LockedSource(revision=target.revision, repo_id=target.repo_id, files=files)
+    return LockedSource(revision=target.revision, repo_id=target.repo_id, files=files, signer=signer)

@@ -57,6 +57,16 @@ class FileFacts:
     unknown_format: str | None = None  # why the format is unknown / unscannable
     digest_problems: list[str] = field(default_factory=list)
     unreadable: str | None = None  # the file could not be read: every rule is an error
+    # R1-ART-012 (ClamAV): signature names found; scanned completely; why not (error / skipped)
+    malware: list[str] = field(default_factory=list)
+    malware_scanned: bool = False
+    malware_error: str | None = None
+    malware_skipped: str | None = None
+    # R1-ART-011 (model signature): checked against the signature; what is wrong; why not (error/skip)
+    signature_checked: bool = False
+    signature_problems: list[str] = field(default_factory=list)
+    signature_error: str | None = None
+    signature_skipped: str | None = None
 
     @property
     def unscannable(self) -> bool:

@@ -15,6 +15,8 @@ from pathlib import PurePosixPath
 from typing import IO, TYPE_CHECKING
 
 from r1policy.artifacts import archives, content, hdf5, protobufs, tensors
+from r1policy.artifacts import malware as malware_mod
+from r1policy.artifacts.malware import MalwareScan
 from r1policy.artifacts.hashing import CHUNK, HashingReader, LimitExceeded, RawStream
 from r1policy.artifacts.model import DEFAULT_LIMITS, Expected, FileFacts, ScanLimits
 from r1policy.artifacts.secrets import find_secrets
@@ -56,10 +58,24 @@ class FileResult:
         return self.facts[0]
 
 
+@dataclass
+class _Walk:
+    """One top-level file's walk: its facts (file first, then members) and whether clamd sees it."""
+
+    streaming: bool
+    facts: list[FileFacts] = field(default_factory=list)
+
+
 class Scanner:
-    def __init__(self, limits: ScanLimits = DEFAULT_LIMITS, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        limits: ScanLimits = DEFAULT_LIMITS,
+        workers: int | None = None,
+        malware: MalwareScan | None = None,
+    ) -> None:
         self.limits = limits
         self.workers = workers or max(1, os.cpu_count() or 1)
+        self.malware = malware
 
     def scan_all(
         self, sources: list[SourceFile], progress: Callable[[FileResult], None] | None = None
@@ -80,21 +96,28 @@ class Scanner:
                     progress(out[-1])
             return out
 
-    def scan_file(self, src: SourceFile) -> FileResult:
-        out: list[FileFacts] = []
+    def scan_file(self, src: SourceFile, *, use_cache: bool = True) -> FileResult:
+        malware = self.malware
+        hint = cached = None
+        if malware is not None and use_cache:
+            hint = malware.hint([e.sha256 for e in src.expected], src.location)
+            cached = malware.cached(hint)
+        out = _Walk(streaming=malware is not None and cached is None)
         reader: HashingReader | None = None
         try:
             with src.open() as raw:
                 reader = HashingReader(raw)
-                self._scan(reader, src.path, src.size, src.rel, src.reopen, 0, False, out)
+                self._streamed(reader, src.path, src.size, src.rel, src.reopen, 0, False, out)
                 reader.drain()
         except (OSError, ReadFailure) as exc:
-            top = out[0] if out else FileFacts(src.path, src.size)
-            if not out:
-                out.append(top)
+            top = out.facts[0] if out.facts else FileFacts(src.path, src.size)
+            if not out.facts:
+                out.facts.append(top)
             top.unreadable = f"could not read {src.path}: {exc}"
-            return FileResult(src, out)
-        top = out[0]
+            if malware is not None:
+                top.malware_error = top.malware_error or top.unreadable
+            return FileResult(src, out.facts)
+        top = out.facts[0]
         top.size = reader.consumed
         top.sha256 = reader.hexdigest()
         if src.size is not None and reader.consumed != src.size:
@@ -104,7 +127,42 @@ class Scanner:
                 top.digest_problems.append(
                     f"{exp.source} says sha256 {exp.sha256}, the file has {top.sha256}"
                 )
-        return FileResult(src, out)
+        if malware is not None:
+            known = cached is not None and top.sha256 == hint
+            if cached is not None and not (known and malware.apply_cached(top, out.facts, cached)):
+                return self.scan_file(src, use_cache=False)  # not the file the cache knows: stream it
+            if out.streaming and not top.unreadable:
+                malware_mod.dedupe(out.facts)
+                malware.remember(top, out.facts, src.location)
+        return FileResult(src, out.facts)
+
+    def _streamed(
+        self,
+        reader: HashingReader,
+        path: str,
+        size: int | None,
+        name: str,
+        reopen: Callable[[], IO[bytes]] | None,
+        depth: int,
+        torch_zip: bool,
+        out: _Walk,
+    ) -> None:
+        """_scan, with the same bytes streamed to clamd when malware scanning is on (R1-ART-012)."""
+        if not out.streaming or self.malware is None:
+            self._scan(reader, path, size, name, reopen, depth, torch_zip, out)
+            return
+        stream = self.malware.stream(size)
+        reader.tap(stream.feed)
+        index = len(out.facts)
+        try:
+            self._scan(reader, path, size, name, reopen, depth, torch_zip, out)
+            reader.drain()
+        except BaseException:
+            stream.abandon()
+            if len(out.facts) > index:
+                out.facts[index].malware_error = stream.error
+            raise
+        malware_mod.record(out.facts[index], stream, stream.finish())
 
     # -- one stream --------------------------------------------------------------------------
     def _scan(
@@ -116,10 +174,10 @@ class Scanner:
         reopen: Callable[[], IO[bytes]] | None,
         depth: int,
         torch_zip: bool,
-        out: list[FileFacts],
+        out: _Walk,
     ) -> FileFacts:
         facts = FileFacts(path, size)
-        out.append(facts)
+        out.facts.append(facts)
         head = reader.peek(HEAD_BYTES)
         sniffed = sniff(head, complete=len(head) < HEAD_BYTES)
         if torch_zip and _TORCH_PICKLE.search(name) and sniffed.format != "pickle":
@@ -146,7 +204,7 @@ class Scanner:
         reopen: Callable[[], IO[bytes]] | None,
         depth: int,
         torch_zip: bool,
-        out: list[FileFacts],
+        out: _Walk,
     ) -> None:
         fmt = sniffed.format
         if fmt in ("zip", "tar", "gzip", "compressed") and depth >= self.limits.max_depth:
@@ -212,7 +270,7 @@ class Scanner:
         reopen: Callable[[], IO[bytes]] | None,
         depth: int,
         torch_zip: bool,
-        out: list[FileFacts],
+        out: _Walk,
     ) -> None:
         """A stream that is (or may be) a pickle and parses as another format too (a polyglot): the
         whole stream is analysed as a pickle through a tee that keeps what it read, then replayed for
@@ -230,7 +288,7 @@ class Scanner:
             self._dispatch(replay, facts, sniffed, name, reopen, depth, torch_zip, out)
             replay.drain()
 
-    def _member(self, depth: int, out: list[FileFacts]) -> archives.MemberScan:
+    def _member(self, depth: int, out: _Walk) -> archives.MemberScan:
         def scan(
             reader: HashingReader,
             path: str,
@@ -239,7 +297,7 @@ class Scanner:
             reopen: Callable[[], IO[bytes]] | None,
             torch_zip: bool,
         ) -> None:
-            self._scan(reader, path, size, name, reopen, depth + 1, torch_zip, out)
+            self._streamed(reader, path, size, name, reopen, depth + 1, torch_zip, out)
 
         return scan
 
@@ -272,7 +330,7 @@ class Scanner:
         facts: FileFacts,
         reopen: Callable[[], IO[bytes]] | None,
         depth: int,
-        out: list[FileFacts],
+        out: _Walk,
     ) -> None:
         if reopen is not None:
             with reopen() as handle:
@@ -285,7 +343,7 @@ class Scanner:
             archives.walk_zip(spool, facts, self.limits, self._member(depth, out))
 
     def _gzip(
-        self, reader: HashingReader, facts: FileFacts, name: str, depth: int, out: list[FileFacts], algo: str
+        self, reader: HashingReader, facts: FileFacts, name: str, depth: int, out: _Walk, algo: str
     ) -> None:
         from r1policy.artifacts import compressed
 
@@ -304,7 +362,7 @@ class Scanner:
                 stem = PurePosixPath(name).name
                 suffix = ".gz" if algo == "gzip" else f".{algo}"
                 stem = stem[: -len(suffix)] if stem.endswith(suffix) else stem + ".un" + suffix[1:]
-                self._scan(inner, f"{facts.path}!/{stem}", None, stem, None, depth + 1, False, out)
+                self._streamed(inner, f"{facts.path}!/{stem}", None, stem, None, depth + 1, False, out)
             inner.drain()
         except LimitExceeded as exc:
             facts.archive_problems.append(str(exc))

@@ -34,6 +34,8 @@ def attrs(facts: FileFacts) -> dict[str, Any]:
         "auto_map": bool(facts.auto_map),
         "digest_mismatch": bool(facts.digest_problems),
         "unknown_format": facts.unknown_format is not None,
+        "malware_matches": len(facts.malware),
+        "signature_problems": len(facts.signature_problems),
     }
 
 
@@ -56,6 +58,8 @@ def names(facts: FileFacts) -> dict[str, Any]:
         "auto_map": _join(facts.auto_map),
         "digest_problems": _join(facts.digest_problems),
         "unknown_format": facts.unknown_format or "",
+        "malware": _join(facts.malware),
+        "signature_problems": _join(facts.signature_problems),
     }
 
 
@@ -72,13 +76,47 @@ def artifact_input(
         resolved_sha="",
         repo=lock_key or facts.path,
     )
+    unavailable, not_applicable = _malware_facts(facts)
+    _signature_facts(facts, unavailable, not_applicable)
     return ArtifactInput(
         path=facts.path,
         attrs=attrs(facts),
         names=rendered,
         unreadable=facts.unreadable,
         location=location,
+        unavailable=unavailable,
+        not_applicable=not_applicable,
     )
+
+
+MALWARE_FACT = "artifact.malware_scan"
+_NOT_READ = ("missing", "source", "signature")  # subjects made from the lock or the signature, not read
+
+
+def _malware_facts(facts: FileFacts) -> tuple[dict[str, str], dict[str, str]]:
+    """R1-ART-012 needs a complete clamd verdict: an error when it failed, skipped when not asked."""
+    if facts.malware_error:
+        return {MALWARE_FACT: f"the malware scan failed: {facts.malware_error}"}, {}
+    if facts.format in _NOT_READ and not facts.malware_scanned:
+        return {}, {MALWARE_FACT: "no content was read for this subject"}
+    if facts.malware_skipped:
+        return {}, {MALWARE_FACT: f"not scanned for malware: {facts.malware_skipped}"}
+    if not facts.malware_scanned:
+        return {}, {MALWARE_FACT: "malware_scan is not configured"}
+    return {}, {}
+
+
+SIGNATURE_FACT = "artifact.signature"
+
+
+def _signature_facts(facts: FileFacts, unavailable: dict[str, str], not_applicable: dict[str, str]) -> None:
+    """R1-ART-011: an error when the signature could not be evaluated, skipped when not asked."""
+    if facts.signature_error:
+        unavailable[SIGNATURE_FACT] = f"the model signature could not be verified: {facts.signature_error}"
+    elif facts.signature_skipped:
+        not_applicable[SIGNATURE_FACT] = facts.signature_skipped
+    elif not facts.signature_checked:
+        not_applicable[SIGNATURE_FACT] = "model_signing.required is not true"
 
 
 def facts_from_case(spec: dict[str, Any]) -> FileFacts:

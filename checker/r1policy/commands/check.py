@@ -54,6 +54,10 @@ def run_check(args: argparse.Namespace) -> int:
     report.notices.extend(Notice("aws-unreadable", note) for note in sagemaker_errors(state))
     if not inputs.deployments and not inputs.unreadable:
         report.notices.append(Notice("nothing-to-check", "no deployment manifests found: nothing to judge"))
+    if args.attest is not None:
+        from r1policy.commands.attestation import write_attestation
+
+        write_attestation(args.attest, report, deployments, inputs.files, hub.lock, config, registry)
     write_reports(report, pairs, show_passed=args.show_passed, no_color=args.no_color)
     if report.blocked and not args.exit_zero:
         return 1

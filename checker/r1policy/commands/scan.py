@@ -7,11 +7,12 @@ import dataclasses
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from r1policy.artifacts import lockcheck, targets, verdict
 from r1policy.artifacts.model import DEFAULT_LIMITS, FileFacts, ScanLimits
 from r1policy.artifacts.scanner import FileResult, Scanner
-from r1policy.config import load_config
+from r1policy.config import Config, ModelSigningConfig, load_config
 from r1policy.engine.evaluate import ArtifactInput, Evaluator, Notice
 from r1policy.engine.hubfacts import HubContext
 from r1policy.errors import UsageError
@@ -19,6 +20,9 @@ from r1policy.lockfile import DEFAULT_LOCK_NAME, Lock, LockedSource, diff_locks,
 from r1policy.output import pair_outputs, refuse_inputs_as_outputs, write_reports
 from r1policy.report import Report
 from r1policy.rules.registry import load_registry
+
+if TYPE_CHECKING:
+    from r1policy.artifacts.malware import MalwareScan
 
 
 def run_scan(args: argparse.Namespace) -> int:
@@ -43,7 +47,9 @@ def run_scan(args: argparse.Namespace) -> int:
         if locked is not None:
             lockcheck.expect_locked(target, locked, lock_path)
 
-    scanner = Scanner(limits, workers=args.workers)
+    signing = _signing(args, config)
+    malware = _malware(config, notices)
+    scanner = Scanner(limits, workers=args.workers, malware=malware)
     started = time.monotonic()
     progress = (
         _Progress(sum(len(t.files) for t in resolved)) if sys.stderr.isatty() and not args.quiet else None
@@ -61,13 +67,19 @@ def run_scan(args: argparse.Namespace) -> int:
             extra = lockcheck.set_problems(target, results, locked, lock_path)
         elif verify:
             notices.append(Notice("not-locked", f"{key} is not in {lock_path}: digests were not verified"))
+        signer = None
+        if signing is not None:
+            from r1policy.artifacts import modelsig
+
+            signed_extra, signer = modelsig.apply(target, results, signing, args.signature)
+            extra += signed_extra
         for result in results:
             where = result.source.location
             for facts in result.facts:
                 inputs.append(verdict.artifact_input(facts, where, lock_key=key, lock_path=str(lock_path)))
         inputs += [verdict.artifact_input(f, None, lock_key=key, lock_path=str(lock_path)) for f in extra]
         if args.write_lock:
-            entry = lockcheck.locked_source(target, results)
+            entry = lockcheck.locked_source(target, results, signer)
             if entry is None:
                 notices.append(Notice("lock-not-written", f"{key}: not every file could be read; not locked"))
             else:
@@ -97,6 +109,43 @@ def run_scan(args: argparse.Namespace) -> int:
     if report.blocked and not args.exit_zero:
         return 1
     return 0
+
+
+def _signing(args: argparse.Namespace, config: Config) -> ModelSigningConfig | None:
+    """R1-ART-011's settings when `model_signing.required`; its trust material is checked up front."""
+    signing = config.model_signing if config.model_signing.required else None
+    if signing is not None:
+        from r1policy.artifacts import modelsig
+
+        modelsig.check_trust_material(signing)
+        modelsig.preload()
+    if args.signature is not None and (signing is None or len(args.targets) != 1):
+        raise UsageError("--signature FILE needs model_signing.required and exactly one TARGET")
+    return signing
+
+
+def _malware(config: Config, notices: list[Notice]) -> MalwareScan | None:
+    """R1-ART-012's clamd client, when `malware_scan` is configured (asks the daemon its VERSION)."""
+    settings = config.malware_scan
+    if settings is None:
+        return None
+    from r1policy.artifacts.clamd import ClamdSettings
+    from r1policy.artifacts.malware import MalwareScan
+    from r1policy.hub.cache import default_cache_dir
+
+    malware = MalwareScan(
+        ClamdSettings(
+            address=settings.clamd,
+            max_file_bytes=settings.max_file_bytes,
+            stream_max_bytes=settings.stream_max_bytes,
+            skip_larger=settings.skip_larger,
+            timeout=settings.timeout_seconds,
+        ),
+        default_cache_dir(),
+    )
+    if malware.unreachable:
+        notices.append(Notice("clamd-unreachable", f"R1-ART-012 cannot be evaluated: {malware.unreachable}"))
+    return malware
 
 
 def _limits(args: argparse.Namespace) -> ScanLimits:

@@ -62,6 +62,9 @@ class ArtifactInput:
     names: dict[str, Any]
     unreadable: str | None = None
     location: str | None = None
+    # facts a rule `requires` (artifact.*) that could not be obtained (-> error) or were not asked for
+    unavailable: dict[str, str] = field(default_factory=dict)
+    not_applicable: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -251,7 +254,12 @@ class Evaluator:
             location = Location(item.location) if item.location else None
             for rule in rules:
                 found, failed = matched.get(rule.id), errored.get(rule.id)
-                judgements = self._judge(rule, {}, None, item.names, found, failed)
+                absent = sorted(f for f in rule.requires if f in item.not_applicable)
+                if absent:
+                    why = "does not apply: " + item.not_applicable[absent[0]]
+                    judgements = [_Judgement(Status.SKIPPED, why, item.names)]
+                else:
+                    judgements = self._judge(rule, item.unavailable, None, item.names, found, failed)
                 if item.unreadable:  # nothing about its content is known: every rule that applies errs
                     why = f"could not be evaluated: {item.unreadable}"
                     judgements = [
