@@ -16,8 +16,8 @@ from typing import IO, TYPE_CHECKING
 
 from r1policy.artifacts import archives, content, hdf5, protobufs, tensors
 from r1policy.artifacts import malware as malware_mod
-from r1policy.artifacts.malware import MalwareScan
 from r1policy.artifacts.hashing import CHUNK, HashingReader, LimitExceeded, RawStream
+from r1policy.artifacts.malware import MalwareScan
 from r1policy.artifacts.model import DEFAULT_LIMITS, Expected, FileFacts, ScanLimits
 from r1policy.artifacts.secrets import find_secrets
 from r1policy.artifacts.sniff import HEAD_BYTES, Sniffed, sniff

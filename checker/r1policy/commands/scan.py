@@ -47,6 +47,8 @@ def run_scan(args: argparse.Namespace) -> int:
         if locked is not None:
             lockcheck.expect_locked(target, locked, lock_path)
 
+    inputs: list[ArtifactInput] = []
+    notices: list[Notice] = []
     signing = _signing(args, config)
     malware = _malware(config, notices)
     scanner = Scanner(limits, workers=args.workers, malware=malware)
@@ -54,8 +56,6 @@ def run_scan(args: argparse.Namespace) -> int:
     progress = (
         _Progress(sum(len(t.files) for t in resolved)) if sys.stderr.isatty() and not args.quiet else None
     )
-    inputs: list[ArtifactInput] = []
-    notices: list[Notice] = []
     all_results: list[FileResult] = []
     new_sources: dict[str, LockedSource] = {}
     for target, key in zip(resolved, keys, strict=True):
