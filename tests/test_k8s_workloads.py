@@ -299,3 +299,31 @@ def test_sglang_config_file_names_the_model(tmp_path: Path) -> None:
     code, found = check(tmp_path, text)
     assert found == evil_fails()
     assert code == 1
+
+
+DLC_TGI = (
+    "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"
+    "2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04"
+)
+LMI_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.31.0-lmi13.0.0-cu124"
+
+
+@pytest.mark.parametrize(
+    "container",
+    [
+        # The SageMaker TGI image's entrypoint reads HF_MODEL_ID (OPTION_* are not TGI's).
+        f"{{name: s, image: '{DLC_TGI}', env: [{{name: HF_MODEL_ID, value: {EVIL}}}, "
+        f"{{name: OPTION_MODEL_ID, value: {GOOD}}}, {{name: OPTION_REVISION, value: {SHA}}}]}}",
+        # LMI reads OPTION_MODEL_ID; TGI's MODEL_ID is not LMI's.
+        f"{{name: s, image: '{LMI_IMAGE}', env: [{{name: OPTION_MODEL_ID, value: {EVIL}}}, "
+        f"{{name: MODEL_ID, value: {GOOD}}}, {{name: REVISION, value: {SHA}}}]}}",
+        # A server r1policy cannot tell, whose variables name a model.
+        f"{{name: s, image: '{PINNED_IMAGE.replace('vllm', 'acme-server')}', "
+        f"env: [{{name: HF_MODEL_ID, value: {EVIL}}}]}}",
+    ],
+    ids=["sagemaker_tgi_image", "lmi_image", "unknown_image_with_model_variable"],
+)
+def test_containers_started_by_their_image_are_judged(tmp_path: Path, container: str) -> None:
+    code, found = check(tmp_path, deployment(container))
+    assert found == evil_fails()
+    assert code == 1

@@ -42,6 +42,7 @@ from r1policy.sources.k8s_kinds import (
     KSERVE_COMPONENTS,
     KSERVE_MODEL_DIR,
     SERVING_RUNTIMES,
+    by_family,
     container_lists,
     is_sagemaker_tgi,
     kind_key,
@@ -77,6 +78,8 @@ _FAMILY = {
     Engine.TGI: Family.TGI,
     Engine.KSERVE_HF: Family.KSERVE_HF,
     Engine.SGLANG: Family.SGLANG,
+    Engine.LMI: Family.LMI,
+    Engine.OTHER: Family.UNKNOWN,
 }
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
@@ -188,11 +191,9 @@ class _Object:
             tokens = tokenize(items)
         except ShellSyntaxError as exc:
             raise self.fail((*path, "args"), str(exc)) from exc
-        found = detect(tokens, image if by_image else None)
+        found = detect(tokens, image if by_image else None) or by_family(image, env, by_image, runtime)
         if found is None:
-            if not runtime:
-                return None
-            found = (Engine.KSERVE_HF, len(tokens))  # a runtime's container serves whatever it is given
+            return None
         engine, start = found
         args = self._refined(parse(tokens, engine, start))
         # The SageMaker TGI image's own entrypoint (no command given) maps HF_MODEL_* onto the launcher's.
