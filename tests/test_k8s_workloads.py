@@ -165,6 +165,19 @@ INIT = {
         f"args: ['pip install hf && hf download {EVIL} --revision main --local-dir=/models']}}]",
         {(r, "fail", hub(EVIL, "main")) for r in ("R1-HUB-001", "R1-HUB-002", "R1-HUB-006")},
     ),
+    # An option r1policy does not know may take the next word: the repository cannot be told.
+    "init_unknown_download_option": (
+        f"{{name: s, image: {PINNED_IMAGE}, command: [vllm, serve, /models/r1]}}",
+        f"initContainers: [{{name: fetch, image: {PINNED_IMAGE}, "
+        f"command: [hf, download, --new-option, {GOOD}, {EVIL}, --local-dir, /models/r1]}}]",
+        None,
+    ),
+    "init_downloads_a_dataset": (
+        f"{{name: s, image: {PINNED_IMAGE}, command: [vllm, serve, /models/r1]}}",
+        f"initContainers: [{{name: fetch, image: {PINNED_IMAGE}, "
+        f"command: [hf, download, {GOOD}, --repo-type, dataset, --local-dir, /models/r1]}}]",
+        None,
+    ),
     "init_python_download_unknown": (
         f"{{name: s, image: {PINNED_IMAGE}, command: [vllm, serve, /models/r1]}}",
         f"initContainers: [{{name: fetch, image: {PINNED_IMAGE}, "

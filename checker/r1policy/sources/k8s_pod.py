@@ -124,36 +124,55 @@ def read_init_containers(obj: _Object, pod: JsonPath) -> InitFacts:
     return facts
 
 
+# `hf download` / `huggingface-cli download` options that take a value, and the switches.
+_DOWNLOAD_VALUES = {
+    "--revision",
+    "--local-dir",
+    "--include",
+    "--exclude",
+    "--cache-dir",
+    "--token",
+    "--max-workers",
+    "--local-dir-use-symlinks",
+    "--repo-type",
+}
+_DOWNLOAD_SWITCHES = {"--force-download", "--resume-download", "--quiet", "--dry-run", "-h"}
+
+
 def _hub_downloads(tokens: list[Token]) -> Iterator[InitDownload]:
-    """`huggingface-cli download REPO [--revision R] --local-dir DIR` (also `hf download`)."""
+    """`huggingface-cli download REPO [--revision R] --local-dir DIR` (also `hf download`); a command
+    line with an option r1policy does not know, or of a dataset / space, is not read (None)."""
     for i, tok in enumerate(tokens):
         if tok.text.rsplit("/", 1)[-1] not in ("huggingface-cli", "hf"):
             continue
         if i + 2 >= len(tokens) or tokens[i + 1].text != "download":
             continue
-        repo: str | None = None
-        revision: str | None = None
-        local_dir: str | None = None
-        j = i + 2
-        while j < len(tokens) and tokens[j].text not in {"&&", "||", ";", "|", "&"}:
-            text = tokens[j].text
-            flag, eq, inline = text.partition("=")
-            value = inline if eq else (tokens[j + 1].text if j + 1 < len(tokens) else "")
-            step = 1 if eq else 2
-            if flag == "--revision":
-                revision = value
-            elif flag == "--local-dir":
-                local_dir = value
-            elif text.startswith("-"):
-                step = 1
-            elif repo is None:
-                repo = text
-                step = 1
-            else:
-                step = 1  # file names to download
-            j += step
-        if repo and local_dir:
-            yield InitDownload(repo, revision, local_dir.rstrip("/"), tok.location)
+        found = _download_args(tokens, i + 2)
+        if found is not None and found.get("repo") and found.get("--local-dir"):
+            if found.get("--repo-type", "model") != "model":
+                continue
+            local_dir = found["--local-dir"].rstrip("/")
+            yield InitDownload(found["repo"], found.get("--revision"), local_dir, tok.location)
+
+
+def _download_args(tokens: list[Token], j: int) -> dict[str, str] | None:
+    found: dict[str, str] = {}
+    while j < len(tokens) and tokens[j].text not in {"&&", "||", ";", "|", "&"}:
+        text = tokens[j].text
+        flag, eq, inline = text.partition("=")
+        if flag in _DOWNLOAD_VALUES:
+            if not eq and j + 1 >= len(tokens):
+                return None
+            found[flag] = inline if eq else tokens[j + 1].text
+            j += 1 if eq else 2
+        elif flag in _DOWNLOAD_SWITCHES:
+            j += 1
+        elif text.startswith("-"):
+            return None  # an option r1policy does not know: it may take the next word
+        else:
+            found.setdefault("repo", text)  # then file names to download
+            j += 1
+    return found
 
 
 def judge_pod(
