@@ -201,6 +201,18 @@ INIT = {
         "",
         {("R1-HUB-002", "fail", hub(GOOD, SHA)), ("R1-HUB-006", "fail", hub(GOOD, SHA))},
     ),
+    "hf_endpoint_from_a_config_map": (
+        f"{{name: s, image: {PINNED_IMAGE}, command: [vllm, serve, {GOOD}, --revision, {SHA}], "
+        "env: [{name: HF_ENDPOINT, valueFrom: {configMapKeyRef: {name: hub, key: url}}}]}",
+        "",
+        {("R1-HUB-002", "error", hub(GOOD, SHA)), ("R1-HUB-006", "fail", hub(GOOD, SHA))},
+    ),
+    "env_from_may_set_the_endpoint": (
+        f"{{name: s, image: {PINNED_IMAGE}, command: [vllm, serve, {GOOD}, --revision, {SHA}], "
+        "envFrom: [{configMapRef: {name: hub}}]}",
+        "",
+        {("R1-HUB-002", "error", hub(GOOD, SHA)), ("R1-HUB-006", "fail", hub(GOOD, SHA))},
+    ),
     "tgi_launcher_ignores_hf_model_id": (
         "{name: s, image: 'ghcr.io/huggingface/text-generation-inference:3.0.1', "
         f"env: [{{name: HF_MODEL_ID, value: {GOOD}}}, {{name: HF_MODEL_REVISION, value: {SHA}}}, "

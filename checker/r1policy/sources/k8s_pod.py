@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from r1policy.findings import Location
 from r1policy.model import (
+    FIELD_HUB_ENDPOINT,
     FIELD_IMAGE,
     FIELD_MODEL,
     FIELD_REPO,
@@ -195,6 +196,14 @@ def judge_pod(
 
 
 def _hidden(unknown: dict[str, str], args: ServerArgs, family: Family, pod: _PodFacts) -> None:
+    for name in sorted(pod.hidden):
+        if name == "*" or servers.is_hub_endpoint_var(name):
+            what = "envFrom" if name == "*" else f"{name} (valueFrom)"
+            unknown.setdefault(
+                FIELD_HUB_ENDPOINT,
+                f"{what} may send the download to another server than the Hub (HF_ENDPOINT, ModelScope): "
+                "its value comes from a Secret or ConfigMap the manifest does not hold",
+            )
     table = servers.env_table(family, sagemaker_entrypoint=pod.entrypoint)
     groups = (
         (table.model, MODEL_FIELDS if args.model is None else ()),

@@ -267,6 +267,11 @@ def sm_vllm_args(env: Mapping[str, str]) -> list[str]:
     return args
 
 
+def is_hub_endpoint_var(name: str) -> bool:
+    """A variable that may send the download to another server than the Hub."""
+    return name in HUB_ENDPOINT_VARS or name in MODELSCOPE_VARS or bool(_HUB_ENDPOINT_PATTERN.match(name))
+
+
 def hub_endpoint_override(env: Mapping[str, str]) -> tuple[str, str] | None:
     """(variable, value) of an override that makes the container download from another server than
     huggingface.co, or None."""
