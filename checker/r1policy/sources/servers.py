@@ -223,7 +223,7 @@ def _decide(
             continue
         distinct = {norm(val) for _, val in present}
         if len(distinct) > 1:
-            return Choice(conflict=_disagree(family, present))
+            return Choice(var=present[-1][0], conflict=_disagree(family, present))
         var, val = present[0]
         decided = Choice(val.strip(), var)
         deciding = (tier,)  # lower tiers lose to it whatever they say
@@ -236,8 +236,9 @@ def _decide(
             if decided.value is None or norm(val) != norm(decided.value):
                 shown = "nothing" if decided.var is None else f"{_name(decided.var)}={decided.value!r}"
                 return Choice(
+                    var=v,
                     conflict=f"{_name(v)}={val.strip()!r} is set, and whether a {family.value} container "
-                    f"reads it is not established; the settings it does read give {shown}"
+                    f"reads it is not established; the settings it does read give {shown}",
                 )
     return decided
 
