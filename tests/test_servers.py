@@ -410,3 +410,10 @@ def test_an_undecidable_value_points_at_the_variable(tmp_path: Path) -> None:
     )
     line = path.read_text().splitlines()[finding["location"]["line"] - 1]
     assert '"HF_MODEL_ID"' in line
+
+
+def test_vllm_config_file_on_sagemaker_is_an_error(tmp_path: Path) -> None:
+    env = {"SM_VLLM_MODEL": GOOD, "SM_VLLM_REVISION": SHA, "SM_VLLM_CONFIG": "/opt/ml/model/vllm.yaml"}
+    code, found = check_request(tmp_path, model_request(VLLM, env))
+    assert code == 1
+    assert {("R1-HUB-001", "error", hub(GOOD, SHA)), ("R1-HUB-005", "error", hub(GOOD, SHA))} <= found
