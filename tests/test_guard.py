@@ -124,7 +124,7 @@ def test_endpoint_config_and_endpoint_are_judged_with_what_they_reference(guarde
 
 
 def test_references_are_read_with_describe_calls(moto_env: Any) -> None:
-    client = boto3.client("sagemaker")  # created before the guard: not guarded
+    client = boto3.client("sagemaker")  # made before install(): these setup calls run unguarded
     client.create_model(**{**compliant_model(), "EnableNetworkIsolation": False})
     client.create_endpoint_config(**endpoint_config("cfg", KmsKeyId=KEY))
     guard.install(config=CONFIG)

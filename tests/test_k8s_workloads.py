@@ -165,6 +165,19 @@ INIT = {
         f"args: ['pip install hf && hf download {EVIL} --revision main --local-dir=/models']}}]",
         {(r, "fail", hub(EVIL, "main")) for r in ("R1-HUB-001", "R1-HUB-002", "R1-HUB-006")},
     ),
+    # An option r1policy does not know may take the next word: the repository cannot be told.
+    "init_unknown_download_option": (
+        f"{{name: s, image: {PINNED_IMAGE}, command: [vllm, serve, /models/r1]}}",
+        f"initContainers: [{{name: fetch, image: {PINNED_IMAGE}, "
+        f"command: [hf, download, --new-option, {GOOD}, {EVIL}, --local-dir, /models/r1]}}]",
+        None,
+    ),
+    "init_downloads_a_dataset": (
+        f"{{name: s, image: {PINNED_IMAGE}, command: [vllm, serve, /models/r1]}}",
+        f"initContainers: [{{name: fetch, image: {PINNED_IMAGE}, "
+        f"command: [hf, download, {GOOD}, --repo-type, dataset, --local-dir, /models/r1]}}]",
+        None,
+    ),
     "init_python_download_unknown": (
         f"{{name: s, image: {PINNED_IMAGE}, command: [vllm, serve, /models/r1]}}",
         f"initContainers: [{{name: fetch, image: {PINNED_IMAGE}, "
@@ -187,6 +200,18 @@ INIT = {
         "env: [{name: VLLM_USE_MODELSCOPE, value: 'True'}]}",
         "",
         {("R1-HUB-002", "fail", hub(GOOD, SHA)), ("R1-HUB-006", "fail", hub(GOOD, SHA))},
+    ),
+    "hf_endpoint_from_a_config_map": (
+        f"{{name: s, image: {PINNED_IMAGE}, command: [vllm, serve, {GOOD}, --revision, {SHA}], "
+        "env: [{name: HF_ENDPOINT, valueFrom: {configMapKeyRef: {name: hub, key: url}}}]}",
+        "",
+        {("R1-HUB-002", "error", hub(GOOD, SHA)), ("R1-HUB-006", "fail", hub(GOOD, SHA))},
+    ),
+    "env_from_may_set_the_endpoint": (
+        f"{{name: s, image: {PINNED_IMAGE}, command: [vllm, serve, {GOOD}, --revision, {SHA}], "
+        "envFrom: [{configMapRef: {name: hub}}]}",
+        "",
+        {("R1-HUB-002", "error", hub(GOOD, SHA)), ("R1-HUB-006", "fail", hub(GOOD, SHA))},
     ),
     "tgi_launcher_ignores_hf_model_id": (
         "{name: s, image: 'ghcr.io/huggingface/text-generation-inference:3.0.1', "
@@ -297,5 +322,33 @@ def test_sglang_config_file_names_the_model(tmp_path: Path) -> None:
         deployment(container, VOLUME)
     )
     code, found = check(tmp_path, text)
+    assert found == evil_fails()
+    assert code == 1
+
+
+DLC_TGI = (
+    "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"
+    "2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04"
+)
+LMI_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.31.0-lmi13.0.0-cu124"
+
+
+@pytest.mark.parametrize(
+    "container",
+    [
+        # The SageMaker TGI image's entrypoint reads HF_MODEL_ID (OPTION_* are not TGI's).
+        f"{{name: s, image: '{DLC_TGI}', env: [{{name: HF_MODEL_ID, value: {EVIL}}}, "
+        f"{{name: OPTION_MODEL_ID, value: {GOOD}}}, {{name: OPTION_REVISION, value: {SHA}}}]}}",
+        # LMI reads OPTION_MODEL_ID; TGI's MODEL_ID is not LMI's.
+        f"{{name: s, image: '{LMI_IMAGE}', env: [{{name: OPTION_MODEL_ID, value: {EVIL}}}, "
+        f"{{name: MODEL_ID, value: {GOOD}}}, {{name: REVISION, value: {SHA}}}]}}",
+        # A server r1policy cannot tell, whose variables name a model.
+        f"{{name: s, image: '{PINNED_IMAGE.replace('vllm', 'acme-server')}', "
+        f"env: [{{name: HF_MODEL_ID, value: {EVIL}}}]}}",
+    ],
+    ids=["sagemaker_tgi_image", "lmi_image", "unknown_image_with_model_variable"],
+)
+def test_containers_started_by_their_image_are_judged(tmp_path: Path, container: str) -> None:
+    code, found = check(tmp_path, deployment(container))
     assert found == evil_fails()
     assert code == 1

@@ -394,3 +394,26 @@ def test_terraform_shadow_variant_is_judged(tmp_path: Path) -> None:
     endpoint = "sagemaker:us-east-1:endpoint/r1-distill-llama-8b-hub"
     assert new == {("R1-EP-001", "fail", endpoint), ("R1-EP-005", "fail", endpoint)}
     assert any("ml.t3.medium" in f["message"] for f in result.json["findings"] if f["rule_id"] == "R1-EP-001")
+
+
+def test_an_undecidable_value_points_at_the_variable(tmp_path: Path) -> None:
+    request = model_request(LMI, {"OPTION_MODEL_ID": GOOD, "HF_MODEL_ID": EVIL})
+    path = tmp_path / "create-model.json"
+    path.write_text(json.dumps(request, indent=2))
+    result = run_cli("check", path, *STATIC)
+    assert result.code == 1
+    (finding,) = [f for f in result.json["findings"] if f["rule_id"] == "R1-HUB-002"]
+    assert finding["status"] == "error"
+    assert (
+        "OPTION_MODEL_ID='deepseek-ai/DeepSeek-R1', HF_MODEL_ID='evil-labs/DeepSeek-R1' disagree"
+        in (finding["message"])
+    )
+    line = path.read_text().splitlines()[finding["location"]["line"] - 1]
+    assert '"HF_MODEL_ID"' in line
+
+
+def test_vllm_config_file_on_sagemaker_is_an_error(tmp_path: Path) -> None:
+    env = {"SM_VLLM_MODEL": GOOD, "SM_VLLM_REVISION": SHA, "SM_VLLM_CONFIG": "/opt/ml/model/vllm.yaml"}
+    code, found = check_request(tmp_path, model_request(VLLM, env))
+    assert code == 1
+    assert {("R1-HUB-001", "error", hub(GOOD, SHA)), ("R1-HUB-005", "error", hub(GOOD, SHA))} <= found

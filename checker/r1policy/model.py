@@ -31,6 +31,7 @@ FIELD_PARAMETERS = "model.parameters"
 FIELD_DTYPE = "model.dtype"
 FIELD_TRUST_REMOTE_CODE = "model.trust_remote_code"
 FIELD_IMAGE = "container.image"
+FIELD_HUB_ENDPOINT = "container.hub_endpoint"  # a Hub endpoint override in the container's environment
 FIELD_ENDPOINT = "endpoint"
 FIELD_INSTANCE_TYPE = "endpoint.instance_type"
 FIELD_NETWORK_ISOLATION = "endpoint.network_isolation"

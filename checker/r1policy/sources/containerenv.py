@@ -79,6 +79,7 @@ def apply_env(
     if not model_given:
         if view.model.conflict:
             unknown.update(dict.fromkeys(MODEL_FIELDS, "the model: " + view.model.conflict))
+            _put(locations, where(view.model), *MODEL_FIELDS)
         elif view.model.value is not None:
             model, bad = _named(model, view.model.value)
             if not view.model.value.startswith("/"):
@@ -87,11 +88,13 @@ def apply_env(
                 unknown.update(dict.fromkeys(MODEL_FIELDS, f"{_label(view.model.var)}: {bad}"))
     if view.revision.conflict:
         unknown[FIELD_REVISION] = "the revision: " + view.revision.conflict
+        _put(locations, where(view.revision), FIELD_REVISION)
     elif view.revision.value is not None and model.kind is SourceKind.HUB:
         model = replace(model, revision=view.revision.value)
         _put(locations, where(view.revision), FIELD_REVISION)
     if view.trust.conflict:
         unknown[FIELD_TRUST_REMOTE_CODE] = "trust_remote_code: " + view.trust.conflict
+        _put(locations, where(view.trust), FIELD_TRUST_REMOTE_CODE)
     elif view.trust.value is not None:
         model = replace(model, trust_remote_code=servers.truthy(view.trust.value))
         _put(locations, where(view.trust), FIELD_TRUST_REMOTE_CODE)

@@ -8,6 +8,9 @@ from dataclasses import replace
 from typing import Any
 
 from r1policy.model import Deployment
+from r1policy.sources import servers
+from r1policy.sources.servercli import Engine
+from r1policy.sources.servers import Family
 from r1policy.yamldoc import JsonPath
 
 _TEMPLATE = ("spec", "template", "spec")
@@ -122,3 +125,20 @@ def named_apart(name: str, found: list[tuple[str, Deployment]]) -> list[Deployme
         seen.add(unique)
         out.append(replace(dep, name=unique))
     return out
+
+
+def by_family(
+    image: str | None, env: dict[str, str], by_image: bool, runtime: bool
+) -> tuple[Engine, int] | None:
+    """A container no command names a server for: the image's own entrypoint (the SageMaker TGI image,
+    LMI), any container whose variables name a model, and every container of a serving runtime."""
+    family = servers.family_of(image) if by_image else Family.UNKNOWN
+    if family is Family.TGI:
+        return Engine.TGI, 0
+    if family is Family.LMI:
+        return Engine.LMI, 0
+    if runtime:
+        return Engine.KSERVE_HF, 0  # a runtime's container serves whatever it is given
+    if by_image and any(env.get(var, "").strip() for var in servers.MODEL_VARS):
+        return Engine.OTHER, 0
+    return None

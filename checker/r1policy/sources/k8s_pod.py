@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from r1policy.errors import InputError
 from r1policy.findings import Location
 from r1policy.model import (
+    FIELD_HUB_ENDPOINT,
     FIELD_IMAGE,
     FIELD_MODEL,
     FIELD_REPO,
@@ -23,9 +22,10 @@ from r1policy.model import (
 )
 from r1policy.sources import servers
 from r1policy.sources.containerenv import MODEL_FIELDS
+from r1policy.sources.k8s_config import config_map_file
 from r1policy.sources.servercli import ServerArgs, ShellSyntaxError, Token, detect, tokenize
 from r1policy.sources.servers import Family
-from r1policy.yamldoc import JsonPath, load_yaml_documents, read_text
+from r1policy.yamldoc import JsonPath
 
 if TYPE_CHECKING:
     from r1policy.sources.kubernetes import _Object
@@ -124,36 +124,55 @@ def read_init_containers(obj: _Object, pod: JsonPath) -> InitFacts:
     return facts
 
 
+# `hf download` / `huggingface-cli download` options that take a value, and the switches.
+_DOWNLOAD_VALUES = {
+    "--revision",
+    "--local-dir",
+    "--include",
+    "--exclude",
+    "--cache-dir",
+    "--token",
+    "--max-workers",
+    "--local-dir-use-symlinks",
+    "--repo-type",
+}
+_DOWNLOAD_SWITCHES = {"--force-download", "--resume-download", "--quiet", "--dry-run", "-h"}
+
+
 def _hub_downloads(tokens: list[Token]) -> Iterator[InitDownload]:
-    """`huggingface-cli download REPO [--revision R] --local-dir DIR` (also `hf download`)."""
+    """`huggingface-cli download REPO [--revision R] --local-dir DIR` (also `hf download`); a command
+    line with an option r1policy does not know, or of a dataset / space, is not read (None)."""
     for i, tok in enumerate(tokens):
         if tok.text.rsplit("/", 1)[-1] not in ("huggingface-cli", "hf"):
             continue
         if i + 2 >= len(tokens) or tokens[i + 1].text != "download":
             continue
-        repo: str | None = None
-        revision: str | None = None
-        local_dir: str | None = None
-        j = i + 2
-        while j < len(tokens) and tokens[j].text not in {"&&", "||", ";", "|", "&"}:
-            text = tokens[j].text
-            flag, eq, inline = text.partition("=")
-            value = inline if eq else (tokens[j + 1].text if j + 1 < len(tokens) else "")
-            step = 1 if eq else 2
-            if flag == "--revision":
-                revision = value
-            elif flag == "--local-dir":
-                local_dir = value
-            elif text.startswith("-"):
-                step = 1
-            elif repo is None:
-                repo = text
-                step = 1
-            else:
-                step = 1  # file names to download
-            j += step
-        if repo and local_dir:
-            yield InitDownload(repo, revision, local_dir.rstrip("/"), tok.location)
+        found = _download_args(tokens, i + 2)
+        if found is not None and found.get("repo") and found.get("--local-dir"):
+            if found.get("--repo-type", "model") != "model":
+                continue
+            local_dir = found["--local-dir"].rstrip("/")
+            yield InitDownload(found["repo"], found.get("--revision"), local_dir, tok.location)
+
+
+def _download_args(tokens: list[Token], j: int) -> dict[str, str] | None:
+    found: dict[str, str] = {}
+    while j < len(tokens) and tokens[j].text not in {"&&", "||", ";", "|", "&"}:
+        text = tokens[j].text
+        flag, eq, inline = text.partition("=")
+        if flag in _DOWNLOAD_VALUES:
+            if not eq and j + 1 >= len(tokens):
+                return None
+            found[flag] = inline if eq else tokens[j + 1].text
+            j += 1 if eq else 2
+        elif flag in _DOWNLOAD_SWITCHES:
+            j += 1
+        elif text.startswith("-"):
+            return None  # an option r1policy does not know: it may take the next word
+        else:
+            found.setdefault("repo", text)  # then file names to download
+            j += 1
+    return found
 
 
 def judge_pod(
@@ -177,6 +196,14 @@ def judge_pod(
 
 
 def _hidden(unknown: dict[str, str], args: ServerArgs, family: Family, pod: _PodFacts) -> None:
+    for name in sorted(pod.hidden):
+        if name == "*" or servers.is_hub_endpoint_var(name):
+            what = "envFrom" if name == "*" else f"{name} (valueFrom)"
+            unknown.setdefault(
+                FIELD_HUB_ENDPOINT,
+                f"{what} may send the download to another server than the Hub (HF_ENDPOINT, ModelScope): "
+                "its value comes from a Secret or ConfigMap the manifest does not hold",
+            )
     table = servers.env_table(family, sagemaker_entrypoint=pod.entrypoint)
     groups = (
         (table.model, MODEL_FIELDS if args.model is None else ()),
@@ -272,84 +299,6 @@ def _at(locations: dict[str, Location], where: Location | None, *names: str) -> 
     if where is not None:
         for name in names:
             locations[name] = where
-
-
-def config_map_file(obj: _Object, container: JsonPath, path: str) -> dict[str, Any] | None:
-    """The YAML settings at `path` when a volume mounts it from a ConfigMap this file or folder holds."""
-    if len(container) < 2 or container[-2] != "containers":
-        return None
-    pod = container[:-2]
-    source = _mounted(obj, container, pod, path)
-    if source is None:
-        return None
-    map_name, key = source
-    text = _config_map_data(Path(obj.doc.path), map_name, key)
-    if text is None:
-        return None
-    docs = list(load_yaml_documents(text, f"{obj.doc.path} (ConfigMap {map_name}, {key})"))
-    if len(docs) != 1 or not isinstance(docs[0].value, dict):
-        raise InputError(
-            obj.doc.position((*container,)),
-            f"ConfigMap {map_name} key {key} is not a YAML mapping of settings",
-        )
-    return docs[0].value
-
-
-def _mounted(obj: _Object, container: JsonPath, pod: JsonPath, path: str) -> tuple[str, str] | None:
-    """(ConfigMap name, key) of the file at `path` in the container, or None."""
-    volumes: dict[Any, dict[str, Any]] = {
-        v.get("name"): v["configMap"]
-        for v in obj.at((*pod, "volumes")) or []
-        if isinstance(v, dict) and isinstance(v.get("configMap"), dict)
-    }
-    for mount in obj.at((*container, "volumeMounts")) or []:
-        if not isinstance(mount, dict) or mount.get("name") not in volumes:
-            continue
-        config_map = volumes[mount["name"]]
-        mount_path = str(mount.get("mountPath", "")).rstrip("/")
-        sub_path = mount.get("subPath")
-        if isinstance(sub_path, str) and sub_path and path == mount_path:
-            relative = sub_path
-        elif path.startswith(mount_path + "/"):
-            relative = path[len(mount_path) + 1 :]
-        else:
-            continue
-        key = relative
-        for item in config_map.get("items") or []:
-            if isinstance(item, dict) and item.get("path") == relative:
-                key = str(item.get("key"))
-        name = config_map.get("name")
-        return (name, key) if isinstance(name, str) else None
-    return None
-
-
-def _config_map_data(path: Path, name: str, key: str) -> str | None:
-    """data[key] of ConfigMap `name` in this file, else in a YAML file of the same folder."""
-    candidates = [
-        path,
-        *sorted(p for p in path.parent.iterdir() if p.suffix in (".yaml", ".yml") and p != path),
-    ]
-    for candidate in candidates:
-        try:
-            text = read_text(candidate)
-        except InputError:
-            continue
-        if "ConfigMap" not in text:
-            continue
-        try:
-            docs = list(load_yaml_documents(text, str(candidate)))
-        except InputError:
-            continue
-        for doc in docs:
-            value = doc.value
-            if not isinstance(value, dict) or value.get("kind") != "ConfigMap":
-                continue
-            meta = value.get("metadata")
-            data = value.get("data")
-            if isinstance(meta, dict) and meta.get("name") == name and isinstance(data, dict):
-                found = data.get(key)
-                return found if isinstance(found, str) else None
-    return None
 
 
 def ray_application(obj: _Object, key: str) -> list[tuple[str, Deployment]]:

@@ -1,19 +1,13 @@
-"""Kubernetes manifests that serve a model: vLLM / TGI workloads and KServe `InferenceService`s.
+"""Kubernetes manifests that serve a model (docs/guarantees/serving.md).
 
-Every Kubernetes object (a document with `apiVersion` and `kind`) is recognised; only the ones that
-serve a model become deployments, so Services, ConfigMaps and the like in the same multi-document
-file are ignored. Workloads (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod) are
-judged per container that runs vLLM, TGI or KServe's huggingfaceserver — recognised from the command
-line (also inside one `sh -c` string) or the image — with the model, revisions and remote-code
-setting read from its flags, then its environment (`HF_MODEL_ID`, TGI's `MODEL_ID` / `REVISION` /
-`TRUST_REMOTE_CODE`, ...); flags win, as they do in the servers. KServe `InferenceService`s are read
-from `spec.predictor.model` (`storageUri` `hf://org/model[:revision]`, `s3://...`, `pvc://...`, and
-huggingfaceserver `args`) and from custom `spec.predictor.containers`.
-
-These deployments have `platform="kubernetes"` and no SageMaker endpoint: the SageMaker endpoint
-rules are `skipped` with that reason; the model-source, publisher, revision and remote-code rules
-apply. A model or revision that the manifest does not state literally (a variable filled from a
-ConfigMap or Secret) cannot be judged: that is an input error naming the file and line.
+Every object with `apiVersion` and `kind` is recognised. Workload kinds (`k8s_kinds.POD_SPECS`: Pods,
+Deployments, ..., Knative, KServe runtimes, Ray, LeaderWorkerSet) and KServe `InferenceService`s are
+judged per serving container, told by its command line (also inside `sh -c`) or its image, with the
+model, revisions and remote code read as that server reads its flags and variables
+(`sources.servers`; flags win). Init containers, valueFrom / envFrom and `--config` files are read
+by `k8s_pod`. Other kinds that hold containers are judged with an unknown model. Deployments have
+`platform="kubernetes"`: SageMaker endpoint rules are `skipped`, the source, remote-code and image rules
+apply. A model or revision that refers to a variable the manifest does not hold is an input error.
 """
 
 from __future__ import annotations
@@ -37,11 +31,12 @@ from r1policy.model import (
     SourceKind,
 )
 from r1policy.sources import servers
-from r1policy.sources.containerenv import apply_env
+from r1policy.sources.containerenv import EnvOverride, apply_env
 from r1policy.sources.k8s_kinds import (
     KSERVE_COMPONENTS,
     KSERVE_MODEL_DIR,
     SERVING_RUNTIMES,
+    by_family,
     container_lists,
     is_sagemaker_tgi,
     kind_key,
@@ -77,6 +72,8 @@ _FAMILY = {
     Engine.TGI: Family.TGI,
     Engine.KSERVE_HF: Family.KSERVE_HF,
     Engine.SGLANG: Family.SGLANG,
+    Engine.LMI: Family.LMI,
+    Engine.OTHER: Family.UNKNOWN,
 }
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
@@ -188,11 +185,9 @@ class _Object:
             tokens = tokenize(items)
         except ShellSyntaxError as exc:
             raise self.fail((*path, "args"), str(exc)) from exc
-        found = detect(tokens, image if by_image else None)
+        found = detect(tokens, image if by_image else None) or by_family(image, env, by_image, runtime)
         if found is None:
-            if not runtime:
-                return None
-            found = (Engine.KSERVE_HF, len(tokens))  # a runtime's container serves whatever it is given
+            return None
         engine, start = found
         args = self._refined(parse(tokens, engine, start))
         # The SageMaker TGI image's own entrypoint (no command given) maps HF_MODEL_* onto the launcher's.
@@ -288,42 +283,8 @@ class _Object:
         storage: Setting | None,
         pod: _PodFacts,
     ) -> Deployment:
-        named = storage or args.model
         family = _FAMILY[engine]
-        served: str | None = None
-        locations: dict[str, Location] = {}
-        if named is None:
-            override = apply_env(
-                ModelSource(kind=SourceKind.NONE),
-                env,
-                env_locs,
-                family=family,
-                sagemaker_entrypoint=pod.entrypoint,
-                model_given=False,
-            )
-            named_elsewhere = pod.runtime or args.config is not None
-            if override.model.kind is SourceKind.NONE and not override.unknown and not named_elsewhere:
-                raise self.fail(
-                    path,
-                    f"the {engine.value} server names no model it could be judged by (no model flag, "
-                    "storageUri or model-id environment variable it reads)",
-                )
-        else:
-            value = self._literal(named, env, "the model")
-            served = value
-            where = named.location or self.loc(*path)
-            if storage is not None and value.startswith("hf://"):
-                repo, _, rev = value[5:].partition(":")
-                base = ModelSource(kind=SourceKind.HUB, repo=repo, revision=rev or None)
-            else:
-                base = _classify(value, runtime=pod.runtime)
-            locations = dict.fromkeys((FIELD_MODEL, FIELD_REPO, FIELD_S3_URI, FIELD_REVISION), where)
-            # The flag names the model; revision and remote code may still come from the environment.
-            override = apply_env(
-                base, env, env_locs, family=family, sagemaker_entrypoint=pod.entrypoint, model_given=True
-            )
-            if base.revision and override.model.revision != base.revision:
-                override = replace(override, model=replace(override.model, revision=base.revision))
+        override, locations, served = self._named(path, engine, args, env, env_locs, storage, pod)
         model = override.model
         unknown = dict(override.unknown)
         locations.update(override.locations)
@@ -348,6 +309,51 @@ class _Object:
             locations={k: v for k, v in locations.items() if v is not None},
             unknown=unknown,
         )
+
+    def _named(
+        self,
+        path: JsonPath,
+        engine: Engine,
+        args: ServerArgs,
+        env: dict[str, str],
+        env_locs: dict[str, Location],
+        storage: Setting | None,
+        pod: _PodFacts,
+    ) -> tuple[EnvOverride, dict[str, Location], str | None]:
+        """The model the flags (or storageUri) name, else the variables the server reads."""
+        family = _FAMILY[engine]
+        named = storage or args.model
+        if named is None:
+            override = apply_env(
+                ModelSource(kind=SourceKind.NONE),
+                env,
+                env_locs,
+                family=family,
+                sagemaker_entrypoint=pod.entrypoint,
+            )
+            named_elsewhere = pod.runtime or args.config is not None
+            if override.model.kind is SourceKind.NONE and not override.unknown and not named_elsewhere:
+                raise self.fail(
+                    path,
+                    f"the {engine.value} server names no model it could be judged by (no model flag, "
+                    "storageUri or model-id environment variable it reads)",
+                )
+            return override, {}, None
+        value = self._literal(named, env, "the model")
+        where = named.location or self.loc(*path)
+        if storage is not None and value.startswith("hf://"):
+            repo, _, rev = value[5:].partition(":")
+            base = ModelSource(kind=SourceKind.HUB, repo=repo, revision=rev or None)
+        else:
+            base = _classify(value, runtime=pod.runtime)
+        locations = dict.fromkeys((FIELD_MODEL, FIELD_REPO, FIELD_S3_URI, FIELD_REVISION), where)
+        # The flag names the model; revision and remote code may still come from the environment.
+        override = apply_env(
+            base, env, env_locs, family=family, sagemaker_entrypoint=pod.entrypoint, model_given=True
+        )
+        if base.revision and override.model.revision != base.revision:
+            override = replace(override, model=replace(override.model, revision=base.revision))
+        return override, locations, value
 
     def _revision(
         self, model: ModelSource, locations: dict[str, Location], args: ServerArgs, env: dict[str, str]

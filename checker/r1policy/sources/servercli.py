@@ -26,6 +26,8 @@ class Engine(StrEnum):
     TGI = "TGI"
     KSERVE_HF = "KServe huggingfaceserver"
     SGLANG = "SGLang"
+    LMI = "LMI"  # DJL Serving: configured by serving.properties and variables, no model flag
+    OTHER = "an unknown server"  # an image r1policy cannot tell, whose variables name a model
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,16 @@ _MODEL_FLAGS = {
     Engine.TGI: ("--model-id",),
     Engine.KSERVE_HF: ("--model-id",),
     Engine.SGLANG: ("--model-path", "--model"),
+    Engine.LMI: (),
+    Engine.OTHER: (),
 }
 _REVISION_FLAGS = {
     Engine.VLLM: ("--revision", "--code-revision", "--tokenizer-revision"),
     Engine.TGI: ("--revision",),
     Engine.KSERVE_HF: ("--model-revision", "--tokenizer-revision"),
     Engine.SGLANG: ("--revision",),
+    Engine.LMI: (),
+    Engine.OTHER: (),
 }
 CONFIG_FLAG = "--config"
 _CONFIG_ENGINES = (Engine.VLLM, Engine.SGLANG)

@@ -223,7 +223,7 @@ def _decide(
             continue
         distinct = {norm(val) for _, val in present}
         if len(distinct) > 1:
-            return Choice(conflict=_disagree(family, present))
+            return Choice(var=present[-1][0], conflict=_disagree(family, present))
         var, val = present[0]
         decided = Choice(val.strip(), var)
         deciding = (tier,)  # lower tiers lose to it whatever they say
@@ -236,8 +236,9 @@ def _decide(
             if decided.value is None or norm(val) != norm(decided.value):
                 shown = "nothing" if decided.var is None else f"{_name(decided.var)}={decided.value!r}"
                 return Choice(
+                    var=v,
                     conflict=f"{_name(v)}={val.strip()!r} is set, and whether a {family.value} container "
-                    f"reads it is not established; the settings it does read give {shown}"
+                    f"reads it is not established; the settings it does read give {shown}",
                 )
     return decided
 
@@ -265,6 +266,11 @@ def sm_vllm_args(env: Mapping[str, str]) -> list[str]:
             if value:
                 args.append(value)
     return args
+
+
+def is_hub_endpoint_var(name: str) -> bool:
+    """A variable that may send the download to another server than the Hub."""
+    return name in HUB_ENDPOINT_VARS or name in MODELSCOPE_VARS or bool(_HUB_ENDPOINT_PATTERN.match(name))
 
 
 def hub_endpoint_override(env: Mapping[str, str]) -> tuple[str, str] | None:
