@@ -34,7 +34,6 @@ class _Run:
     problems: list[PickleProblem] = field(default_factory=list)
     imports: list[GlobalRef] = field(default_factory=list)
     pickles: int = 0
-    first_ops: int = 0
     object_dtype: bool = False
     storages: dict[str, tuple[int, int]] = field(default_factory=dict)  # legacy torch: key -> (size, numel)
 
@@ -54,12 +53,7 @@ class _Run:
         if self.pickles >= self.limits.max_pickles:
             raise StopAnalysis(self.reader.offset, "limit", f"more than {self.limits.max_pickles} pickles")
         self.pickles += 1
-        interp = self.interpreter(persid)
-        try:
-            return interp.run()
-        finally:
-            if self.pickles == 1:
-                self.first_ops = interp.ops
+        return self.interpreter(persid).run()
 
     def record(self, stop: StopAnalysis) -> None:
         self.problems.append(PickleProblem(stop.offset, _KINDS[stop.kind], stop.message))
@@ -135,7 +129,6 @@ def analyse(
         bytes_consumed=run.reader.offset,
         pickles=run.pickles,
         rejected=rejected,
-        opcodes=run.first_ops,
     )
 
 

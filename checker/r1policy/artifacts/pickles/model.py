@@ -59,7 +59,6 @@ class PickleAnalysis:
     bytes_consumed: int  # bytes read from the stream (the caller drains the rest for hashing)
     pickles: int  # how many pickle streams were analysed (legacy torch: 5, joblib object arrays: more)
     rejected: bool = False  # the first pickle hit an error CPython's unpickler raises too, before STOP
-    opcodes: int = 0  # opcodes decoded in the first pickle
 
     @property
     def ok(self) -> bool:

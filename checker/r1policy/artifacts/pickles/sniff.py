@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 from r1policy.artifacts.pickles import opcodes_data as od
 from r1policy.artifacts.pickles.allowlist import default_allowlist
+from r1policy.artifacts.pickles.analyse import TORCH_MAGIC
 from r1policy.artifacts.pickles.interp import Interpreter
 from r1policy.artifacts.pickles.model import GlobalRef, Limits, PickleAnalysis, PickleKind
 from r1policy.artifacts.pickles.npy import MAGIC as NPY_MAGIC
 from r1policy.artifacts.pickles.reader import Reader, StopAnalysis
 
-TORCH_MAGIC = 0x1950A86A20F9469CFC6C
 WINDOW = 64 * 1024  # what `sniff(head)` assumes the caller peeked when it does not say
 _MAGIC_LONG1 = b"\x8a\x0a" + TORCH_MAGIC.to_bytes(10, "little")  # LONG1 of the magic number
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
