@@ -228,3 +228,10 @@ def test_scripts_and_requirements_files_are_code(tmp_path: Path, name: str) -> N
 def test_plain_text_without_extension_is_not_code(tmp_path: Path, name: str, text: str) -> None:
     (tmp_path / name).write_text(text)
     assert findings(tmp_path, name) == (0, set())
+
+
+def test_json_with_an_integer_past_the_digit_limit_is_unscannable(tmp_path: Path) -> None:
+    """CPython refuses integers over 4,300 digits with ValueError; the config is not read as text."""
+    huge = "9" * 5000
+    (tmp_path / "config.json").write_text(f'{{"auto_map": {{"AutoModel": "m.M"}}, "x": {huge}}}')
+    assert findings(tmp_path, "config.json") == (1, {("R1-ART-010", "fail", "config.json")})

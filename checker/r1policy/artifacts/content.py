@@ -49,11 +49,12 @@ def analyse_text(reader: HashingReader, facts: FileFacts, name: str, limits: Sca
     if stripped[:1] in ("{", "["):
         try:
             value = json.loads(stripped)
-        except (json.JSONDecodeError, ValueError):  # ValueError: an integer past CPython's digit limit
+        except json.JSONDecodeError:
             value = None
-        except RecursionError:
+        except (ValueError, RecursionError) as exc:  # an integer past CPython's digit limit; nesting
             facts.format = "jinja" if template else "json"
-            facts.unknown_format = "JSON nested too deeply to be analysed"
+            why = "nested too deeply" if isinstance(exc, RecursionError) else f"not readable ({exc})"
+            facts.unknown_format = f"JSON {why}; not analysed"
             return
         else:
             facts.format = "jinja" if template else "json"
