@@ -32,7 +32,7 @@ safetensors = pytest.importorskip("safetensors")
 _FUZZ = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
 settings.register_profile("fuzz", max_examples=20_000, deadline=None)
 _SETTINGS = settings(
-    max_examples=20_000 if _FUZZ else 250,
+    max_examples=20_000 if _FUZZ else 200,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=not _FUZZ,
