@@ -332,3 +332,9 @@ def test_boto3_create_model_with_runtime_kwargs_is_an_error_not_a_pass(tmp_path:
     errors = {rule for rule, status, _ in finding_set(data, "error")}
     assert {"R1-EP-007", "R1-HUB-001", "R1-S3-008"} <= errors
     assert any("deploy.py:5" in f["message"] for f in data["findings"] if f["status"] == "error")
+
+
+def test_github_annotation_of_a_notebook_names_the_cell_not_a_file_line() -> None:
+    out = run_cli("check", NOTEBOOK, "--config", CONFIG, "--static", "--format", "github").stdout
+    line = next(x for x in out.splitlines() if "R1-EP-003" in x)
+    assert "line=" not in line.split("::", 2)[1] and "cell 6, line 2:" in line

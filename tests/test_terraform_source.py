@@ -256,3 +256,21 @@ def test_files_of_one_module_named_separately_judge_the_module_once() -> None:
     data = check(ROOT_MODULE / "main.tf", ROOT_MODULE / "s3.tf", ROOT_MODULE).json
     assert ("R1-S3-005", "fail", "s3://acme-llm-weights") in finding_set(data, "fail")
     assert len([f for f in data["findings"] if f["rule_id"] == "R1-S3-005"]) == 1
+
+
+def test_shared_module_called_from_an_environment_folder_is_judged_through_it(tmp_path: Path) -> None:
+    repo = module(
+        tmp_path / "repo",
+        {
+            "modules/r1/variables.tf": 'variable "instance_type" { type = string }\n',
+            "modules/r1/main.tf": small(instance="var.instance_type"),
+            "environments/prod/main.tf": (
+                'module "r1" {\n  source = "../../modules/r1"\n  instance_type = "ml.g5.2xlarge"\n}\n'
+            ),
+        },
+    )
+    (repo / ".git").mkdir()
+    data = check(repo).json
+    assert finding_set(data, "error") == set()  # the module is not judged alone, without its inputs
+    assert {f.get("deployment") for f in data["findings"]} - {None} == {"module.r1.aws_sagemaker_endpoint.e"}
+    assert any("judged through" in n["message"] for n in data["notices"])

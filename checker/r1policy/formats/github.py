@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from r1policy.findings import Finding, Status
+from r1policy.findings import Finding, Location, Status
 from r1policy.formats import RenderOptions
 from r1policy.formats.common import (
     by_subject,
@@ -68,6 +68,10 @@ def _annotation(f: Finding, root: Path) -> str | None:
     else:
         body = text
     loc = f.location
+    if loc is not None and loc.cell is not None:
+        # A notebook: the line is within a cell, not of the .ipynb file; annotate the file, name the cell.
+        body = f"cell {loc.cell}, line {loc.line}: {body}"
+        loc = Location(loc.path)
     return command(
         name,
         body,

@@ -26,6 +26,8 @@ _SOURCE = re.compile(r'^\s*source\s*=\s*"(\.\.?/[^"]*)"', re.MULTILINE)
 
 
 def set_var_files(paths: list[Path]) -> None:
+    """Start of a `check` run: its --tf-var-file files (the scan for module callers starts afresh)."""
+    _SEARCH_CACHE.clear()
     _VAR_FILES[:] = list(paths)
     for path in paths:
         if not path.is_file():
@@ -110,21 +112,56 @@ def _plan_json(folder: Path) -> Path | None:
 
 
 def _caller(folder: Path) -> Path | None:
-    """A folder whose .tf calls `folder` as a local module: its examples, its parent or grandparent."""
+    """A folder whose .tf calls `folder` as a local module (`source = "./…"` / `"../…"`), searched in the
+    repository around it (up to the folder holding `.git`, at most 6 levels up; else 2 levels up)."""
     target = folder.resolve()
-    candidates: list[Path] = []
-    examples = folder / "examples"
-    if examples.is_dir():
-        candidates += sorted(p for p in examples.iterdir() if p.is_dir())
-    candidates += [folder.parent, folder.parent.parent]
-    for candidate in candidates:
-        if candidate.resolve() == target or not candidate.is_dir():
-            continue
-        for tf in sorted(candidate.glob("*.tf")):
-            try:
-                text = tf.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            if any((candidate / src).resolve() == target for src in _SOURCE.findall(text)):
-                return candidate
+    for calling, sources in _local_sources(_search_root(target)):
+        if calling != target and any((calling / src).resolve() == target for src in sources):
+            return calling
     return None
+
+
+_SEARCH_CACHE: dict[Path, list[tuple[Path, list[str]]]] = {}
+_SKIP = {".git", ".terraform", "node_modules", ".venv", "venv", "site-packages"}
+MAX_SCANNED_TF = 5000
+
+
+def _search_root(folder: Path) -> Path:
+    current = folder
+    for _ in range(6):
+        if (current / ".git").exists():
+            return current
+        if current.parent == current:
+            break
+        current = current.parent
+    return folder.parent.parent
+
+
+def _local_sources(root: Path) -> list[tuple[Path, list[str]]]:
+    """(folder, local module sources its .tf files name) for every .tf under `root`, cached per run."""
+    if root in _SEARCH_CACHE:
+        return _SEARCH_CACHE[root]
+    found: dict[Path, list[str]] = {}
+    scanned = 0
+    stack = [root]
+    while stack and scanned < MAX_SCANNED_TF:
+        current = stack.pop()
+        try:
+            entries = sorted(current.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir():
+                if entry.name not in _SKIP:
+                    stack.append(entry)
+            elif entry.name.endswith(".tf"):
+                scanned += 1
+                try:
+                    text = entry.read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    continue
+                sources = _SOURCE.findall(text)
+                if sources:
+                    found.setdefault(current.resolve(), []).extend(sources)
+    _SEARCH_CACHE[root] = sorted(found.items())
+    return _SEARCH_CACHE[root]
