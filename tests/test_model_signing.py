@@ -190,9 +190,12 @@ def test_signature_outside_the_model_with_signature_option(tmp_path: Path) -> No
     private, _ = ec_keypair(tmp_path, "release")
     sign_with_key(model, private, tmp_path / "release.sig")
     configure(tmp_path, trusted_keys=["release.pub"])
+    (model / "model.sig").write_text("a stale signature, not the one verified")
     result = scan(tmp_path, "--signature", str(tmp_path / "release.sig"))
     assert result.code == 0, result.stderr
     assert (RULE, "pass", str(tmp_path / "release.sig")) in rule_findings(result, "pass")
+    skipped = {f["subject"]["id"]: f["message"] for f in result.json["findings"] if f["rule_id"] == RULE}
+    assert "the one given with --signature was verified" in skipped["model/model.sig"]
 
 
 def test_write_lock_records_the_signer(signed: Path) -> None:

@@ -306,6 +306,8 @@ def _compare(
         if exempt(rel, sig_rel):
             if rel != sig_rel:
                 top.signature_skipped = "git metadata; model-signing does not cover it"
+            elif not top.signature_checked:
+                top.signature_skipped = "a signature file; the one given with --signature was verified"
             continue
         present.add(rel)
         top.signature_checked = True
