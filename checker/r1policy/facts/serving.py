@@ -34,7 +34,9 @@ DLC_ACCOUNTS = frozenset(
         "204538143572",
     }
 )
-_ECR = re.compile(r"^(\d{12})\.dkr\.ecr\.[^/]+\.amazonaws\.com(\.cn)?$")  # any region text: a template may leave it open
+_ECR = re.compile(
+    r"^(\d{12})\.dkr\.ecr\.[^/]+\.amazonaws\.com(\.cn)?$"
+)  # any region text: a template may leave it open
 _TGI_DLC = re.compile(
     r"^(?P<base>\d+\.\d+\.\d+)-tgi(?P<ver>\d+\.\d+\.\d+)-(gpu|cpu)-py\d+(-cu\d+)?-\w+[\d.]*(-v[\d.]+)?$"
 )
