@@ -22,10 +22,9 @@ from r1policy.errors import OutputError
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
 KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-IMAGE = (
-    "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"
-    "2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04"
-)
+# A pinned TGI release without known advisories and outside the DLC support table (R1-EP-008 passes,
+# R1-EP-009 does not apply): these tests are about the report, and their findings stay the ones they set.
+IMAGE = "ghcr.io/huggingface/text-generation-inference:3.0.1"
 WEIGHTS = "s3://acme-llm-weights/deepseek-r1-distill-llama-8b/"
 
 
@@ -114,6 +113,7 @@ def write_inputs(tmp: Path, state: dict[str, Any], config: dict[str, Any] | None
     state_path, config_path = tmp / "state.json", tmp / "r1policy.yaml"
     state_path.write_text(json.dumps(state))
     merged = copy.deepcopy(base_documents()["config"])
+    merged["approved_image_registries"] = [*merged["approved_image_registries"], "ghcr.io"]
     merged.update(config or {})
     config_path.write_text(yaml.safe_dump(merged, sort_keys=False))
     return state_path, config_path
@@ -207,7 +207,8 @@ def test_endpoint_whose_model_was_deleted_is_error_for_the_rules_that_need_the_m
     doc, md, _html = latest_run(reports)
     endpoint_rules = {r for r, s, subject in finding_set(doc, "error") if subject == arn("r1-orphan")}
     # What the endpoint config still says is judged; what needed the model is `error`.
-    assert endpoint_rules == {"R1-EP-002", "R1-EP-003", "R1-EP-004", "R1-EP-007"}
+    # (R1-EP-008 / R1-EP-009: the image is the model's, so the serving stack is unknown too)
+    assert endpoint_rules == {"R1-EP-002", "R1-EP-003", "R1-EP-004", "R1-EP-007", "R1-EP-008", "R1-EP-009"}
     assert ("R1-EP-001", "pass", arn("r1-orphan")) not in finding_set(doc, "error", "fail")
     assert not finding_set(doc, "fail")
     assert [p["resource_id"] for p in doc["audit"]["problems"]] == ["Model r1-orphan"]
@@ -407,7 +408,7 @@ def test_unlistable_region_and_undescribable_model_are_errors(tmp_path: Path) ->
     doc, md, _html = latest_run(reports)
     assert not finding_set(doc, "fail")
     denied = {r for r, _s, subject in finding_set(doc, "error") if subject == arn("r1-denied")}
-    assert denied == {"R1-EP-002", "R1-EP-003", "R1-EP-004", "R1-EP-007"}
+    assert denied == {"R1-EP-002", "R1-EP-003", "R1-EP-004", "R1-EP-007", "R1-EP-008", "R1-EP-009"}
     assert any("sagemaker:DescribeModel" in f["message"] for f in doc["findings"] if f["status"] == "error")
     # Nothing in eu-west-1 could be listed: every endpoint rule is an error there.
     region_wide = {

@@ -158,7 +158,9 @@ def test_missing_permission_errors_exactly_its_rules(
     result = run_cli("check", manifest, "--live", "--config", config, "--format", "json")
     assert result.code == (1 if rules - {"R1-S3-006", "R1-S3-007", "R1-S3-004"} else 0), result.stderr
     bad = finding_set(result.json, "fail", "error")
-    support = {b for b in bad if b[0] == "R1-EP-009"}  # the endpoint's ARN is unknown without DescribeEndpoint
+    support = {
+        b for b in bad if b[0] == "R1-EP-009"
+    }  # the endpoint's ARN is unknown without DescribeEndpoint
     assert {(rule, status) for rule, status, _ in support} == {("R1-EP-009", "fail")}
     bad -= support
     assert {rule for rule, _, _ in bad} == rules

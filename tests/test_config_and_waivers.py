@@ -30,7 +30,9 @@ def test_clean_baseline_is_allowed_with_no_findings(tmp_path) -> None:  # type: 
             "R1-ART-004",
         )
     } | {SUPPORT_ENDED}
-    assert all(f["message"].startswith("does not apply") for f in data["findings"] if f["rule_id"] != "R1-EP-009")
+    assert all(
+        f["message"].startswith("does not apply") for f in data["findings"] if f["rule_id"] != "R1-EP-009"
+    )
     assert data["summary"]["passed"] == 17
     assert data["summary"]["blocking"] == 0
 

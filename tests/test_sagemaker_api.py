@@ -289,7 +289,9 @@ def test_compliant_chain_in_separate_files_is_allowed(tmp_path: Path) -> None:
     result = run_cli("check", tmp_path, *CONFIG, "--static", "--format", "json")
     assert result.code == 0, result.stdout
     # only R1-EP-009's warning: the TGI DLC is built on PyTorch 2.4, past its end of patch
-    assert finding_set(result.json, "fail", "error") == {("R1-EP-009", "fail", "sagemaker:unknown-region:endpoint/llama")}
+    assert finding_set(result.json, "fail", "error") == {
+        ("R1-EP-009", "fail", "sagemaker:unknown-region:endpoint/llama")
+    }
 
 
 def test_a_model_request_alone_is_judged_without_endpoint_rules(tmp_path: Path) -> None:
