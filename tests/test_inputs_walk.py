@@ -72,30 +72,7 @@ def test_a_cloudformation_template_is_read_whatever_its_name(tmp_path: Path, nam
 @pytest.mark.parametrize(
     ("rel", "text", "what"),
     [
-        ("infra/main.tf", 'resource "aws_sagemaker_model" "r1" {\n  name = "r1"\n}\n', "Terraform"),
         ("infra/endpoint.hcl", 'resource "aws_sagemaker_endpoint" "r1" {\n}\n', "Terraform"),
-        (
-            "deploy.py",
-            "from sagemaker.huggingface import HuggingFaceModel\nHuggingFaceModel(env={}).deploy()\n",
-            "SageMaker Python SDK",
-        ),
-        (
-            "scripts/create.py",
-            "import boto3\nboto3.client('sagemaker').create_model(ModelName='m')\n",
-            "boto3",
-        ),
-        (
-            "notebooks/deploy.ipynb",
-            json.dumps(
-                {
-                    "nbformat": 4,
-                    "nbformat_minor": 5,
-                    "metadata": {},
-                    "cells": [{"cell_type": "code", "source": ["import sagemaker\n"], "metadata": {}}],
-                }
-            ),
-            "Jupyter",
-        ),
         ("model/serving.properties", "engine=Python\noption.model_id=deepseek-ai/DeepSeek-R1\n", "serving"),
         (
             "infra/other.template",
@@ -118,10 +95,53 @@ def test_a_deployment_file_no_reader_understands_is_an_error_naming_it(
 
 
 def test_a_named_deployment_file_no_reader_understands_is_an_error_too(tmp_path: Path) -> None:
-    path = _place(tmp_path, "main.tf", 'resource "aws_sagemaker_endpoint" "r1" {\n}\n')
+    path = _place(tmp_path, "terragrunt.hcl", 'resource "aws_sagemaker_endpoint" "r1" {\n}\n')
     result = check(tmp_path, str(path.relative_to(tmp_path)))
     assert result.code == 1, (result.stdout, result.stderr)
-    assert finding_set(result.json) == {("R1-INPUT-001", "error", "repo/main.tf")}
+    assert finding_set(result.json) == {("R1-INPUT-001", "error", "repo/terragrunt.hcl")}
+
+
+@pytest.mark.parametrize(
+    ("rel", "text", "what"),
+    [
+        ("infra/main.tf", 'resource "aws_sagemaker_model" "r1" {\n  name = "r1"\n}\n', "Terraform"),
+        (
+            "deploy.py",
+            "from sagemaker.huggingface import HuggingFaceModel\nHuggingFaceModel(env={}).deploy()\n",
+            "SageMaker Python SDK",
+        ),
+        (
+            "scripts/create.py",
+            "import boto3\nboto3.client('sagemaker').create_model(ModelName='m')\n",
+            "boto3",
+        ),
+        (
+            "notebooks/deploy.ipynb",
+            json.dumps(
+                {
+                    "nbformat": 4,
+                    "nbformat_minor": 5,
+                    "metadata": {},
+                    "cells": [{"cell_type": "code", "source": ["import sagemaker\n"], "metadata": {}}],
+                }
+            ),
+            "Jupyter",
+        ),
+    ],
+)
+def test_formats_with_a_reader_are_read_by_it_never_reported_unreadable(
+    tmp_path: Path, rel: str, text: str, what: str
+) -> None:
+    """Terraform source, SDK code and notebooks have readers (sources/tfsource, sources/sdk): these
+    incomplete files are judged or refused as bad input naming the file, never R1-INPUT-001."""
+    _place(tmp_path, rel, text)
+    result = check(tmp_path, "repo")
+    assert result.code in (1, 2), (what, result.stdout, result.stderr)
+    if result.code == 2:
+        assert f"repo/{rel}" in result.stderr, result.stderr
+    else:
+        assert not [f for f in result.json["findings"] if f["rule_id"] == "R1-INPUT-001"]
+        assert not any(n["kind"] == "nothing-to-check" for n in result.json["notices"])
 
 
 @pytest.mark.parametrize(

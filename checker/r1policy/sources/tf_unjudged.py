@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from r1policy.errors import Position
 from r1policy.findings import Location
 from r1policy.model import Deployment
 from r1policy.sources.opaque import opaque
@@ -70,6 +71,24 @@ INDIRECT = frozenset(
 
 
 def unjudged(plan: Plan) -> list[Deployment]:
+    """Errors for what a plan (or a module read from source) holds but r1policy does not judge."""
+    out = _plan_document(plan) if hasattr(plan, "doc") else []
+    for res in plan.resources:
+        if res.type in JUDGED or res.type in NO_VERDICT:
+            continue
+        if not RELEVANT.match(res.type) and res.type not in INDIRECT:
+            continue
+        why = (
+            f"{res.address}: r1policy does not read resource type {res.type}, which may deploy a model "
+            "or change who can read or write the model data"
+        )
+        where = _at(plan, (*res.base[:2], "address")) if res.base else _location(res.position(()))
+        out.append(opaque(res.address, where, why))
+    return out
+
+
+def _plan_document(plan: Plan) -> list[Deployment]:
+    """A plan document's own signs that it does not show everything: errored, incomplete, deferred."""
     doc = plan.doc
     out: list[Deployment] = []
     if doc.value.get("errored") is True:
@@ -94,19 +113,12 @@ def unjudged(plan: Plan) -> list[Deployment]:
             "so what it deploys is not in this plan"
         )
         out.append(opaque(address, _at(plan, ("deferred_changes", i, "resource_change", "address")), why))
-    for res in plan.resources:
-        if res.type in JUDGED or res.type in NO_VERDICT:
-            continue
-        if not RELEVANT.match(res.type) and res.type not in INDIRECT:
-            continue
-        why = (
-            f"{res.address}: r1policy does not read resource type {res.type}, which may deploy a model "
-            "or change who can read or write the model data"
-        )
-        out.append(opaque(res.address, _at(plan, (*res.base[:2], "address")), why))
     return out
 
 
 def _at(plan: Plan, path: tuple[str | int, ...]) -> Location:
-    pos = plan.doc.position(path, key=True)
+    return _location(plan.doc.position(path, key=True))
+
+
+def _location(pos: Position) -> Location:
     return Location(pos.path, pos.line, pos.column)
