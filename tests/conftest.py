@@ -74,6 +74,16 @@ def finding_set(data: dict[str, Any], *statuses: str) -> set[tuple[str, str, str
     }
 
 
+# Rules judged from the serving image alone (its advisories and support period; tests/test_serving_
+# vulnerabilities.py). Tests of how a deployment is read compare the other rules' findings exactly.
+IMAGE_VULNERABILITY_RULES = frozenset({"R1-EP-008", "R1-EP-009"})
+
+
+def reading_findings(data: dict[str, Any], *statuses: str) -> set[tuple[str, str, str]]:
+    """finding_set without the image-vulnerability rules."""
+    return {f for f in finding_set(data, *statuses) if f[0] not in IMAGE_VULNERABILITY_RULES}
+
+
 @pytest.fixture
 def cli() -> Any:
     return run_cli

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, finding_set, run_cli
+from conftest import EXAMPLES, reading_findings, run_cli
 
 STATIC = ("--config", EXAMPLES / "r1policy.yaml", "--static", "--format", "json")
 SHA = "916b56a44061fd5cd7d6a8fb632557ed4f724f60"
@@ -29,18 +29,12 @@ def evil_fails(*, pinned: bool = False) -> set[tuple[str, str, str]]:
     return {(r, "fail", hub(EVIL)) for r in rules}
 
 
-# What these tests judge is how the pod is read; the serving image's advisories and support period
-# (R1-EP-008 / R1-EP-009, tests/test_vulnerabilities*.py) are judged from the image alone and left out.
-IMAGE_VULNERABILITY_RULES = {"R1-EP-008", "R1-EP-009"}
-
-
 def check(tmp_path: Path, text: str, name: str = "manifest.yaml") -> tuple[int, set[tuple[str, str, str]]]:
     path = tmp_path / name
     path.write_text(textwrap.dedent(text))
     result = run_cli("check", tmp_path, *STATIC)
     assert result.code in (0, 1), result.stderr
-    found = finding_set(result.json, "fail", "error")
-    return result.code, {f for f in found if f[0] not in IMAGE_VULNERABILITY_RULES}
+    return result.code, reading_findings(result.json, "fail", "error")
 
 
 KINDS = {

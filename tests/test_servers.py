@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import EXAMPLES, finding_set, run_cli
+from conftest import EXAMPLES, finding_set, reading_findings, run_cli
 from r1policy.sources.sagemaker_api import deployments_from_api
 from r1policy.sources.servers import Family, family_of, hub_endpoint_override, read_env
 
@@ -149,7 +149,7 @@ def check_request(tmp_path: Path, request: dict[str, Any]) -> tuple[int, set[tup
     path.write_text(json.dumps(request, indent=2))
     result = run_cli("check", path, *STATIC)
     assert result.code in (0, 1), result.stderr
-    return result.code, finding_set(result.json, "fail", "error")
+    return result.code, reading_findings(result.json, "fail", "error")
 
 
 def hub(repo: str, revision: str | None = None) -> str:
@@ -164,8 +164,19 @@ def untrusted(subject: str, *, pinned: bool = False) -> set[tuple[str, str, str]
 # The model cannot be told: every rule that reads it is `error`.
 UNKNOWN_MODEL = {
     (r, "error", "(unknown model of m)")
-    for r in ("R1-HUB-001", "R1-HUB-002", "R1-HUB-003", "R1-HUB-004", "R1-HUB-005", "R1-HUB-006")
+    for r in ("R1-HUB-001", "R1-HUB-002", "R1-HUB-003", "R1-HUB-004", "R1-HUB-005", "R1-HUB-006", "R1-JS-001")
 } | {("R1-S3-008", "error", "m")}
+
+
+def test_a_model_id_that_is_not_owner_name_is_refused(tmp_path: Path) -> None:
+    """TGI asks the Hub for any id that is not a path or s3:// URI; one that is not `owner/name` (a
+    legacy single-name id, `..`, `%2F`) is refused as bad input naming the variable (exit 2)."""
+    request = model_request(TGI, {"HF_MODEL_ID": "gpt2", "HF_MODEL_REVISION": SHA})
+    path = tmp_path / "create-model.json"
+    path.write_text(json.dumps(request, indent=2))
+    result = run_cli("check", path, *STATIC)
+    assert result.code == 2
+    assert "Hub repository 'gpt2'" in result.stderr and "create-model.json" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -220,12 +231,6 @@ UNKNOWN_MODEL = {
             {"SM_VLLM_MODEL": GOOD, "SM_VLLM_REVISION": SHA, "SM_VLLM_TRUST_REMOTE_CODE": ""},
             {("R1-HUB-005", "fail", hub(GOOD, SHA)), ("R1-HUB-006", "fail", hub(GOOD, SHA))},
         ),
-        # A model id that is not owner/name is still a Hub id (no publisher to trust).
-        (
-            TGI,
-            {"HF_MODEL_ID": "gpt2", "HF_MODEL_REVISION": SHA},
-            {("R1-HUB-002", "fail", hub("gpt2", SHA)), ("R1-HUB-006", "fail", hub("gpt2", SHA))},
-        ),
     ],
     ids=[
         "issue_tgi_serves_hf_model_id",
@@ -239,7 +244,6 @@ UNKNOWN_MODEL = {
         "unknown_image_disagree",
         "vllm_sm_model",
         "vllm_sm_trust_switch",
-        "single_name_hub_id",
     ],
 )
 def test_sagemaker_request_is_read_as_the_container_reads_it(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, finding_set, run_cli
+from conftest import EXAMPLES, reading_findings, run_cli
 from r1policy.sources.servingprops import ServingPropertiesError, read_from_archive
 
 STATIC = ("--config", EXAMPLES / "r1policy.yaml", "--static", "--format", "json")
@@ -107,7 +107,7 @@ def test_nested_serving_properties_decide_the_model(
     }
     (tmp_path / "create-model.json").write_text(json.dumps(request))
     result = run_cli("check", tmp_path, *STATIC)
-    assert finding_set(result.json, "fail", "error") == expected
+    assert reading_findings(result.json, "fail", "error") == expected
     assert result.code == 1
     where = next(f["location"] for f in result.json["findings"] if f["status"] == "fail")
     assert where["path"].endswith("model.tar.gz!/mymodel/serving.properties")
