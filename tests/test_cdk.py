@@ -21,7 +21,7 @@ from typing import Any
 
 from tests.support.unjudged import assert_unjudged, unjudged
 
-from conftest import EXAMPLES, ROOT, Result, finding_set, run_cli
+from conftest import EXAMPLES, ROOT, Result, finding_set, reading_findings, run_cli
 
 CONFIG = EXAMPLES / "r1policy.yaml"
 APP = ROOT / "tests" / "fixtures" / "cdk" / "two_stacks_one_nested"
@@ -37,7 +37,7 @@ def check(path: Path, *extra: str, config: Path = CONFIG) -> Result:
 
 
 def blocking(data: dict[str, Any]) -> set[tuple[str, str, str]]:
-    return finding_set(data, "fail", "error")
+    return reading_findings(data, "fail", "error")
 
 
 def copy_app(tmp_path: Path) -> Path:

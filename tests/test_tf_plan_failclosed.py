@@ -15,7 +15,7 @@ from typing import Any
 
 from tests.support.unjudged import assert_unjudged, unjudged
 
-from conftest import EXAMPLES, Result, finding_set, run_cli
+from conftest import EXAMPLES, Result, finding_set, reading_findings, run_cli
 
 CONFIG = EXAMPLES / "r1policy.yaml"
 PLAN = EXAMPLES / "terraform" / "r1-endpoints.plan.json"
@@ -34,7 +34,7 @@ def check(path: Path, *extra: str) -> Result:
 
 
 def blocking(data: dict[str, Any]) -> set[tuple[str, str, str]]:
-    return finding_set(data, "fail", "error")
+    return reading_findings(data, "fail", "error")
 
 
 def change(address: str, after: dict[str, Any], unknown: dict[str, Any] | None = None) -> dict[str, Any]:

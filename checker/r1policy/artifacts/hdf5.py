@@ -5,10 +5,10 @@ the file is unscannable (R1-ART-010), never clean."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from typing import IO, Any
 
+from r1policy import jsonsafe
 from r1policy.artifacts.hashing import CHUNK, HashingReader
 from r1policy.artifacts.keras import code_layers
 from r1policy.artifacts.model import FileFacts, ScanLimits
@@ -108,6 +108,6 @@ def _decode(value: Any) -> tuple[Any, str]:
     if not isinstance(value, str):
         return None, f"not a JSON string ({type(value).__name__})"
     try:
-        return json.loads(value), ""
+        return jsonsafe.loads(value), ""
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, int digit limit, nesting
         return None, f"not valid JSON ({str(exc)[:80]})"

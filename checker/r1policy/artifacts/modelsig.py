@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import hashlib
-import json
 import tempfile
 import threading
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from r1policy import jsonsafe
 from r1policy.artifacts.model import FileFacts
 from r1policy.artifacts.scanner import FileResult, ReadFailure, SourceFile
 from r1policy.artifacts.targets import Target
@@ -118,7 +118,7 @@ def exempt(rel: str, signature_rel: str) -> bool:
 def verify_bundle(data: bytes, settings: ModelSigningConfig) -> Signed:
     """Verify a model.sig's signature against the trusted material; returns the signer and digests."""
     try:
-        parsed = json.loads(data)
+        parsed = jsonsafe.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SignatureError(f"not JSON: {exc}") from exc
     material = parsed.get("verificationMaterial") if isinstance(parsed, dict) else None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from r1policy import jsonsafe
 from r1policy.attest import PAYLOAD_TYPE, PREDICATE_SCHEMA, PREDICATE_TYPE, STATEMENT_TYPE
 from r1policy.errors import InputError, OutputError, Position
 
@@ -84,7 +85,7 @@ def read(path: Path) -> Any:
     if len(raw) > MAX_ENVELOPE_BYTES:
         raise AttestationUnreadable(where, "larger than 64 MiB; not an attestation")
     try:
-        data = json.loads(raw)
+        data = jsonsafe.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         line = getattr(exc, "lineno", None)
         raise AttestationUnreadable(Position(str(path), line), f"not JSON: {exc}") from exc
@@ -124,7 +125,7 @@ def _check_statement(payload: bytes, result: Verification) -> None:
     from r1policy.validation import validator
 
     try:
-        statement = json.loads(payload)
+        statement = jsonsafe.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
         result.problems.append(f"the signed payload is not JSON: {exc}")
         return

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from r1policy import jsonsafe
 from r1policy.errors import InputError, Position
 from r1policy.resources import policies_dir
 from r1policy.validation import validate_document
@@ -98,7 +99,7 @@ def parse_file(path: Path) -> list[Advisory]:
     """Every OSV record in a JSON file (one record, or a list of them); InputError when one is invalid."""
     text = read_text(path)
     try:
-        json.loads(text)
+        jsonsafe.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(Position(str(path), exc.lineno, exc.colno), f"not JSON: {exc.msg}") from exc
     docs = list(load_yaml_documents(text, str(path)))
@@ -144,7 +145,7 @@ class Store:
 @cache
 def _builtin() -> tuple[str, tuple[Advisory, ...]]:
     folder = policies_dir() / "data" / "advisories"
-    meta = json.loads((folder / "store.json").read_text(encoding="utf-8"))
+    meta = jsonsafe.loads((folder / "store.json").read_text(encoding="utf-8"))
     found = [
         adv for path in sorted(folder.glob("*.json")) if path.name != "store.json" for adv in parse_file(path)
     ]

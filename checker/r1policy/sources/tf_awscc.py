@@ -11,9 +11,9 @@ CloudFormation's (= the API's) names, they go through the same converter as ever
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from r1policy import jsonsafe
 from r1policy.errors import InputError
 from r1policy.findings import Location
 from r1policy.sources.cfn_shapes import Locator
@@ -77,7 +77,7 @@ def _environment(res: Resource, value: Any, path: tuple[str | int, ...]) -> Any:
     if not isinstance(value, str):
         raise InputError(res.position(path), f"{res.address}: environment must be a JSON-encoded object")
     try:
-        env = json.loads(value)
+        env = jsonsafe.loads(value)
     except ValueError as exc:
         raise InputError(res.position(path), f"{res.address}: environment is not JSON: {exc}") from exc
     if not isinstance(env, dict):

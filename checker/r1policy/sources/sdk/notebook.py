@@ -9,6 +9,7 @@ import json
 import re
 from typing import Any
 
+from r1policy import jsonsafe
 from r1policy.errors import InputError, Position
 
 _PYTHON_CELL_MAGICS = {"%%time", "%%timeit", "%%capture"}
@@ -18,7 +19,7 @@ _MAGIC_LINE = re.compile(r"^\s*(?:[%!]|[\w.,\s]+=\s*[%!])|^\s*\w[\w.]*\?{1,2}\s*
 def code_cells(path: str, text: str) -> list[tuple[int, str]]:
     """(cell number, 1-based counting every cell; Python source) of each code cell."""
     try:
-        data: Any = json.loads(text)
+        data: Any = jsonsafe.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             Position(path, exc.lineno, exc.colno), f"not a Jupyter notebook: invalid JSON: {exc.msg}"
