@@ -105,6 +105,8 @@ def parse_float(line: bytes) -> float:
 
 
 def parse_memo_key(line: bytes, what: str) -> int:
+    if line.isdigit() and len(line) < 19:
+        return int(line)  # plain decimal (the pickler writes these)
     _need(line, what)
     key = _py_int(line, 10, what)
     if not -_LONG_MAX - 1 <= key <= _LONG_MAX:
