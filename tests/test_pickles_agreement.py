@@ -147,6 +147,9 @@ NUMBERS = {
     "long-0o7L": b"L0o7L\n",
     "long-plus-0X1f": b"L+0X1f\n",
     "int-nul-ends-operand": b"I1\x00zz\n",
+    "float-underscore-for-joblib": b"F1_0\n",  # pickle.py (joblib.load) reads float(line)
+    "float-space-for-joblib": b"F 1\n",
+    "float-overflow-for-joblib": b"F1e999\n",
 }
 
 

@@ -19,7 +19,7 @@ from r1policy.artifacts.pickles.allowlist import Allowlist
 from r1policy.artifacts.pickles.fastpath import FAST, fast_run
 from r1policy.artifacts.pickles.model import GlobalRef, Limits, PickleProblem, ProblemKind
 from r1policy.artifacts.pickles.ops_data import DataOps
-from r1policy.artifacts.pickles.reader import Reader
+from r1policy.artifacts.pickles.reader import Reader, StopAnalysis
 from r1policy.artifacts.pickles.values import (
     OPAQUE,
     PERSISTENT,
@@ -200,9 +200,33 @@ class Interpreter(DataOps):
             )
 
     # -- imports and calls ----------------------------------------------------------------------
+    def _names(self, what: str) -> tuple[str, str]:
+        """GLOBAL/INST operands. pickle.py (joblib.load) reads a line cut by the end of the data as
+        that line minus its last byte, and still imports the module: recorded before the refusal."""
+        try:
+            module = self._text_line(f"{what} module")
+        except StopAnalysis as stop:
+            if stop.truncation:
+                self._cut_import(self.r.pending()[:-1], b"", what)
+            raise
+        try:
+            name = self._text_line(f"{what} name")
+        except StopAnalysis as stop:
+            if stop.truncation:
+                self._cut_import(module.encode(), self.r.pending()[:-1], what)
+            raise
+        return module, name
+
+    def _cut_import(self, module: bytes, name: bytes, what: str) -> None:
+        try:
+            text_module, text_name = module.decode("utf-8"), name.decode("utf-8")
+        except UnicodeDecodeError:
+            return
+        if text_module:
+            self.import_global(text_module, text_name, self.op_offset, f"{what} cut by the end of the data")
+
     def _op_global(self) -> None:
-        module = self._text_line("GLOBAL module")
-        name = self._text_line("GLOBAL name")
+        module, name = self._names("GLOBAL")
         self.push(self.import_global(module, name, self.op_offset, "GLOBAL"))
 
     def _op_stack_global(self) -> None:
@@ -219,10 +243,10 @@ class Interpreter(DataOps):
         self.push(OPAQUE)
 
     def _op_inst(self) -> None:
-        args = tuple(self.pop_mark())  # the C unpickler finds the MARK before it reads the names
-        module = self._text_line("INST module")
-        name = self._text_line("INST name")
-        self.call(self.import_global(module, name, self.op_offset, "INST"), args, "INST")
+        module, name = self._names("INST")
+        # pickle.py (joblib.load) imports before it looks for the MARK; the C unpickler after
+        ref = self.import_global(module, name, self.op_offset, "INST")
+        self.call(ref, tuple(self.pop_mark()), "INST")
 
     def _op_obj(self) -> None:
         items = self.pop_mark()
@@ -323,16 +347,18 @@ class Interpreter(DataOps):
 
 
 def _empty_state(state: object) -> bool:
-    """A BUILD state the default __setstate__ accepts on any object: None, or (None, {})."""
-    if state is None:
-        return True
-    return (
-        isinstance(state, tuple)
-        and len(state) == 2
-        and state[0] is None
-        and isinstance(state[1], DictValue)
-        and not state[1].items
-    )
+    """Whether a BUILD state may be accepted on any object: C takes None or (None, {}); pickle.py takes
+    any falsy state and falsy slot state. A value the model does not know may be falsy."""
+    slots: object = None
+    if isinstance(state, tuple) and len(state) == 2:
+        state, slots = state
+    return not _truthy(state) and not _truthy(slots)
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, DictValue):
+        return bool(value.items)
+    return isinstance(value, LongText) or (known_builtin(value) and bool(value))
 
 
 @cache

@@ -32,6 +32,14 @@ _D = struct.Struct(">d")
 _T = TypeVar("_T")
 
 
+def _put_key(line: bytes) -> int:
+    return parse_memo_key(line, "PUT")
+
+
+def _get_key(line: bytes) -> int:
+    return parse_memo_key(line, "GET")
+
+
 class DataOps:
     """State, stack helpers and the opcodes that only move data."""
 
@@ -354,7 +362,7 @@ class DataOps:
             raise self.stop(f"memo key {key} was never stored (GET of an unset memo slot)") from None
 
     def _op_put(self) -> None:
-        key = self._text_operand(lambda line: parse_memo_key(line, "PUT"), "PUT")
+        key = self._text_operand(_put_key, "PUT")
         if key < 0:
             raise self.stop("negative PUT argument")
         self._put(key)
@@ -369,7 +377,7 @@ class DataOps:
         self._put(len(self.memo))
 
     def _op_get(self) -> None:
-        self._get(self._text_operand(lambda line: parse_memo_key(line, "GET"), "GET"))
+        self._get(self._text_operand(_get_key, "GET"))
 
     def _op_binget(self) -> None:
         self._get(self.r.read(1)[0])

@@ -121,6 +121,10 @@ class Reader:
             if not self._fill(have + 1):
                 raise truncated(start, f"{what} (no newline)")
 
+    def pending(self) -> bytes:
+        """What is buffered and not yet consumed (after a truncation: the rest of the data)."""
+        return self._buf[self._pos :]
+
     def skip(self, n: int, what: str = "an operand") -> None:
         """Consume n bytes in chunks without keeping them."""
         if self.frame_end >= 0:

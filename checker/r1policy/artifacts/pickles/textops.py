@@ -8,7 +8,9 @@ operand ends or whether it is valid.
   A 2-character operand whose value is 0 or 1 is a bool (`I00`, `I01`, ` 1`, `+1`).
 - LONG: one trailing `L` dropped, then Python's `int(s, 0)` on the line up to its first NUL.
 - FLOAT: `PyOS_string_to_double`: no whitespace, no underscores, `inf`/`nan` words; the parse must
-  end at the newline or a NUL; a finite literal that overflows is an error.
+  end at the newline or a NUL; a finite literal that overflows is an error. pickle.py (which joblib
+  uses) reads `float(line)` instead, which accepts more: an operand either reader accepts is read.
+INT, LONG, PUT and GET: what pickle.py accepts (`int(line, 0)`, `int(line)`) the C reading accepts too.
 - PUT/GET: Python's `int(s, 10)` on the line up to its first NUL.
 Every operand line must hold at least one character besides its newline (else "truncated").
 """
@@ -94,17 +96,23 @@ def parse_long(line: bytes) -> int:
 
 
 def parse_float(line: bytes) -> float:
+    """The C unpickler's reading, or else pickle.py's `float(line)` (joblib.load uses pickle.py, which
+    also takes whitespace, underscores and overflow to inf): accepted when either reader accepts."""
     _need(line, "FLOAT")
     text = _cstr(line)
-    if _FLOAT.fullmatch(text) is None:
-        raise OperandError(f"FLOAT argument {line[:40]!r} is not a number")
-    value = float(text)
-    if value in (float("inf"), float("-inf")) and _INF_WORD.fullmatch(text) is None:
-        raise OperandError(f"FLOAT argument {line[:40]!r} overflows a double")
-    return value
+    if _FLOAT.fullmatch(text) is not None:
+        value = float(text)
+        if value not in (float("inf"), float("-inf")) or _INF_WORD.fullmatch(text) is not None:
+            return value
+    try:
+        return float(line)
+    except ValueError:
+        raise OperandError(f"FLOAT argument {line[:40]!r} is not a number for either unpickler") from None
 
 
 def parse_memo_key(line: bytes, what: str) -> int:
+    if line.isdigit() and len(line) < 19:
+        return int(line)  # plain decimal (the pickler writes these)
     _need(line, what)
     key = _py_int(line, 10, what)
     if not -_LONG_MAX - 1 <= key <= _LONG_MAX:
