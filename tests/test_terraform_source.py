@@ -274,3 +274,52 @@ def test_shared_module_called_from_an_environment_folder_is_judged_through_it(tm
     assert finding_set(data, "error") == set()  # the module is not judged alone, without its inputs
     assert {f.get("deployment") for f in data["findings"]} - {None} == {"module.r1.aws_sagemaker_endpoint.e"}
     assert any("judged through" in n["message"] for n in data["notices"])
+
+
+TF_JSON = """\
+{
+  "variable": {"instance_type": {"default": "ml.g4dn.xlarge"}},
+  "locals": {"name": "r1-json"},
+  "resource": {
+    "aws_sagemaker_model": {
+      "m": {
+        "name": "${local.name}-model",
+        "execution_role_arn": "arn:aws:iam::111122223333:role/r1",
+        "enable_network_isolation": true,
+        "primary_container": {
+          "image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.31.0-lmi13.0.0-cu124",
+          "model_data_url": "s3://acme-llm-weights/deepseek-r1-distill-llama-8b/model.tar.gz",
+          "environment": {"OPTION_MODEL_ID": "/opt/ml/model"}
+        },
+        "vpc_config": {"subnets": ["subnet-1"], "security_group_ids": ["sg-1"]}
+      }
+    },
+    "aws_sagemaker_endpoint_configuration": {
+      "c": {
+        "name": "${local.name}-config",
+        "kms_key_arn": "arn:aws:kms:us-east-1:111122223333:key/k",
+        "production_variants": [{
+          "variant_name": "main",
+          "model_name": "${aws_sagemaker_model.m.name}",
+          "instance_type": "${var.instance_type}",
+          "initial_instance_count": 1
+        }]
+      }
+    },
+    "aws_sagemaker_endpoint": {
+      "e": {"name": "${local.name}", "endpoint_config_name": "${aws_sagemaker_endpoint_configuration.c.name}"}
+    }
+  }
+}
+"""
+
+
+def test_terraform_json_syntax_is_read_with_its_json_lines(tmp_path: Path) -> None:
+    folder = module(tmp_path / "tfjson", {"main.tf.json": TF_JSON})
+    data = check(folder).json
+    endpoint = "sagemaker:unknown-region:endpoint/r1-json"
+    assert finding_set(data, "fail", "error") == {
+        ("R1-EP-001", "fail", endpoint),
+        ("R1-EP-002", "fail", endpoint),
+    }
+    assert where(data, "R1-EP-001") == {("main.tf.json", 25)}

@@ -1,4 +1,4 @@
-"""Terraform source (a folder of `.tf` files = one root module) → deployments and file buckets, without
+"""Terraform source (a folder of `.tf` / `.tf.json` files = one root module) → deployments and file buckets, without
 `terraform plan` (docs/inputs/terraform-source.md lists what is resolved and what is `error`).
 
 This package would be `sources/terraform/`, but a package of that name would shadow the existing
@@ -49,13 +49,6 @@ def load_terraform_source(folder: Path) -> Loaded:
     from r1policy.sources.tfsource.plan import SourcePlan
 
     loaded = Loaded()
-    json_files = sorted(p for p in folder.iterdir() if p.name.endswith(".tf.json"))
-    if json_files:
-        raise InputError(
-            Position(str(json_files[0]), 1, 1),
-            "Terraform JSON syntax (.tf.json) is not read from source by this version of r1policy: check the "
-            "plan instead (terraform plan -out plan.out && terraform show -json plan.out > plan.json)",
-        )
     plan_file = _plan_json(folder)
     if plan_file is not None:
         loaded.notes.append(f"{folder}: judged from the plan {plan_file.name}, not from the .tf source")
@@ -113,7 +106,8 @@ def _plan_json(folder: Path) -> Path | None:
 
 def _caller(folder: Path) -> Path | None:
     """A folder whose .tf calls `folder` as a local module (`source = "./…"` / `"../…"`), searched in the
-    repository around it (up to the folder holding `.git`, at most 6 levels up; else 2 levels up)."""
+    repository around it (up to the folder holding `.git`, at most 6 levels up; else its parent folder),
+    scanning at most 5,000 folders and 5,000 .tf files."""
     target = folder.resolve()
     for calling, sources in _local_sources(_search_root(target)):
         if calling != target and any((calling / src).resolve() == target for src in sources):
@@ -124,6 +118,7 @@ def _caller(folder: Path) -> Path | None:
 _SEARCH_CACHE: dict[Path, list[tuple[Path, list[str]]]] = {}
 _SKIP = {".git", ".terraform", "node_modules", ".venv", "venv", "site-packages"}
 MAX_SCANNED_TF = 5000
+MAX_SCANNED_DIRS = 5000
 
 
 def _search_root(folder: Path) -> Path:
@@ -134,7 +129,7 @@ def _search_root(folder: Path) -> Path:
         if current.parent == current:
             break
         current = current.parent
-    return folder.parent.parent
+    return folder.parent
 
 
 def _local_sources(root: Path) -> list[tuple[Path, list[str]]]:
@@ -144,8 +139,10 @@ def _local_sources(root: Path) -> list[tuple[Path, list[str]]]:
     found: dict[Path, list[str]] = {}
     scanned = 0
     stack = [root]
-    while stack and scanned < MAX_SCANNED_TF:
+    visited = 0
+    while stack and scanned < MAX_SCANNED_TF and visited < MAX_SCANNED_DIRS:
         current = stack.pop()
+        visited += 1
         try:
             entries = sorted(current.iterdir())
         except OSError:
