@@ -141,7 +141,7 @@ def test_count_and_for_each_make_one_subject_per_instance(tmp_path: Path) -> Non
         "sagemaker:unknown-region:endpoint/canary-0",
         "sagemaker:unknown-region:endpoint/canary-1",
     } <= subjects
-    names = {f.get("deployment") for f in data["findings"]}
+    names = {f["deployment"].rsplit(":", 1)[-1] for f in data["findings"] if f.get("deployment")}
     assert {
         'aws_sagemaker_endpoint.e["blue"]',
         'aws_sagemaker_endpoint.e["green"]',
@@ -220,7 +220,10 @@ def test_examples_folder_judges_the_module_with_the_example_inputs(tmp_path: Pat
         ("R1-EP-001", "fail", endpoint),
         ("R1-EP-002", "fail", endpoint),
     }
-    assert {f.get("deployment") for f in data["findings"]} - {None} == {"module.r1.aws_sagemaker_endpoint.e"}
+    # deployments are named by their root module's folder and their address
+    assert {f["deployment"] for f in data["findings"] if f.get("deployment")} == {
+        f"{root / 'examples' / 'complete'}:module.r1.aws_sagemaker_endpoint.e"
+    }
 
 
 def test_hcl_syntax_error_exits_2_with_file_and_line(tmp_path: Path) -> None:
@@ -272,7 +275,10 @@ def test_shared_module_called_from_an_environment_folder_is_judged_through_it(tm
     (repo / ".git").mkdir()
     data = check(repo).json
     assert finding_set(data, "error") == set()  # the module is not judged alone, without its inputs
-    assert {f.get("deployment") for f in data["findings"]} - {None} == {"module.r1.aws_sagemaker_endpoint.e"}
+    # deployments are named by their root module's folder and their address
+    assert {f["deployment"] for f in data["findings"] if f.get("deployment")} == {
+        f"{repo / 'environments' / 'prod'}:module.r1.aws_sagemaker_endpoint.e"
+    }
     assert any("judged through" in n["message"] for n in data["notices"])
 
 
