@@ -141,7 +141,7 @@ def test_count_and_for_each_make_one_subject_per_instance(tmp_path: Path) -> Non
         "sagemaker:unknown-region:endpoint/canary-0",
         "sagemaker:unknown-region:endpoint/canary-1",
     } <= subjects
-    names = {f.get("deployment") for f in data["findings"]}
+    names = {f["deployment"].rsplit(":", 1)[-1] for f in data["findings"] if f.get("deployment")}
     assert {
         'aws_sagemaker_endpoint.e["blue"]',
         'aws_sagemaker_endpoint.e["green"]',
@@ -220,7 +220,10 @@ def test_examples_folder_judges_the_module_with_the_example_inputs(tmp_path: Pat
         ("R1-EP-001", "fail", endpoint),
         ("R1-EP-002", "fail", endpoint),
     }
-    assert {f.get("deployment") for f in data["findings"]} - {None} == {"module.r1.aws_sagemaker_endpoint.e"}
+    # deployments are named by their root module's folder and their address
+    assert {f["deployment"] for f in data["findings"] if f.get("deployment")} == {
+        f"{root / 'examples' / 'complete'}:module.r1.aws_sagemaker_endpoint.e"
+    }
 
 
 def test_hcl_syntax_error_exits_2_with_file_and_line(tmp_path: Path) -> None:
@@ -272,5 +275,57 @@ def test_shared_module_called_from_an_environment_folder_is_judged_through_it(tm
     (repo / ".git").mkdir()
     data = check(repo).json
     assert finding_set(data, "error") == set()  # the module is not judged alone, without its inputs
-    assert {f.get("deployment") for f in data["findings"]} - {None} == {"module.r1.aws_sagemaker_endpoint.e"}
+    # deployments are named by their root module's folder and their address
+    assert {f["deployment"] for f in data["findings"] if f.get("deployment")} == {
+        f"{repo / 'environments' / 'prod'}:module.r1.aws_sagemaker_endpoint.e"
+    }
     assert any("judged through" in n["message"] for n in data["notices"])
+
+
+TF_JSON = """\
+{
+  "variable": {"instance_type": {"default": "ml.g4dn.xlarge"}},
+  "locals": {"name": "r1-json"},
+  "resource": {
+    "aws_sagemaker_model": {
+      "m": {
+        "name": "${local.name}-model",
+        "execution_role_arn": "arn:aws:iam::111122223333:role/r1",
+        "enable_network_isolation": true,
+        "primary_container": {
+          "image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.31.0-lmi13.0.0-cu124",
+          "model_data_url": "s3://acme-llm-weights/deepseek-r1-distill-llama-8b/model.tar.gz",
+          "environment": {"OPTION_MODEL_ID": "/opt/ml/model"}
+        },
+        "vpc_config": {"subnets": ["subnet-1"], "security_group_ids": ["sg-1"]}
+      }
+    },
+    "aws_sagemaker_endpoint_configuration": {
+      "c": {
+        "name": "${local.name}-config",
+        "kms_key_arn": "arn:aws:kms:us-east-1:111122223333:key/k",
+        "production_variants": [{
+          "variant_name": "main",
+          "model_name": "${aws_sagemaker_model.m.name}",
+          "instance_type": "${var.instance_type}",
+          "initial_instance_count": 1
+        }]
+      }
+    },
+    "aws_sagemaker_endpoint": {
+      "e": {"name": "${local.name}", "endpoint_config_name": "${aws_sagemaker_endpoint_configuration.c.name}"}
+    }
+  }
+}
+"""
+
+
+def test_terraform_json_syntax_is_read_with_its_json_lines(tmp_path: Path) -> None:
+    folder = module(tmp_path / "tfjson", {"main.tf.json": TF_JSON})
+    data = check(folder).json
+    endpoint = "sagemaker:unknown-region:endpoint/r1-json"
+    assert finding_set(data, "fail", "error") == {
+        ("R1-EP-001", "fail", endpoint),
+        ("R1-EP-002", "fail", endpoint),
+    }
+    assert where(data, "R1-EP-001") == {("main.tf.json", 25)}

@@ -1,5 +1,5 @@
-"""Terraform source (a folder of `.tf` files = one root module) → deployments and file buckets, without
-`terraform plan` (docs/inputs/terraform-source.md lists what is resolved and what is `error`).
+"""Terraform source (a folder of `.tf` / `.tf.json` files = one root module) → deployments and file
+buckets, without `terraform plan` (docs/inputs/terraform-source.md: what is resolved, what is `error`).
 
 This package would be `sources/terraform/`, but a package of that name would shadow the existing
 `sources/terraform.py` (the plan reader): Python resolves the package first.
@@ -13,6 +13,7 @@ source or by its own `examples/*` (`source = "../.."`) — is judged through its
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -49,13 +50,6 @@ def load_terraform_source(folder: Path) -> Loaded:
     from r1policy.sources.tfsource.plan import SourcePlan
 
     loaded = Loaded()
-    json_files = sorted(p for p in folder.iterdir() if p.name.endswith(".tf.json"))
-    if json_files:
-        raise InputError(
-            Position(str(json_files[0]), 1, 1),
-            "Terraform JSON syntax (.tf.json) is not read from source by this version of r1policy: check the "
-            "plan instead (terraform plan -out plan.out && terraform show -json plan.out > plan.json)",
-        )
     plan_file = _plan_json(folder)
     if plan_file is not None:
         loaded.notes.append(f"{folder}: judged from the plan {plan_file.name}, not from the .tf source")
@@ -70,7 +64,11 @@ def load_terraform_source(folder: Path) -> Loaded:
     plan = SourcePlan(root.instances(), region)
     result = loaded_from_plan(plan, str(folder), "Terraform module")
     result.notes.extend(notes)
-    return result
+    # Root modules of one run often share addresses (environments/dev and environments/prod both call
+    # module.r1): deployments are named by folder and address.
+    named = Loaded([dataclasses.replace(dep, name=f"{folder}:{dep.name}") for dep in result])
+    named.buckets, named.notes = result.buckets, result.notes
+    return named
 
 
 def _variable_values(folder: Path) -> dict[str, Any]:
@@ -113,7 +111,8 @@ def _plan_json(folder: Path) -> Path | None:
 
 def _caller(folder: Path) -> Path | None:
     """A folder whose .tf calls `folder` as a local module (`source = "./…"` / `"../…"`), searched in the
-    repository around it (up to the folder holding `.git`, at most 6 levels up; else 2 levels up)."""
+    repository around it (up to the folder holding `.git`, at most 6 levels up; else its grandparent),
+    scanning at most 5,000 folders and 5,000 .tf files."""
     target = folder.resolve()
     for calling, sources in _local_sources(_search_root(target)):
         if calling != target and any((calling / src).resolve() == target for src in sources):
@@ -124,6 +123,7 @@ def _caller(folder: Path) -> Path | None:
 _SEARCH_CACHE: dict[Path, list[tuple[Path, list[str]]]] = {}
 _SKIP = {".git", ".terraform", "node_modules", ".venv", "venv", "site-packages"}
 MAX_SCANNED_TF = 5000
+MAX_SCANNED_DIRS = 5000
 
 
 def _search_root(folder: Path) -> Path:
@@ -134,7 +134,8 @@ def _search_root(folder: Path) -> Path:
         if current.parent == current:
             break
         current = current.parent
-    return folder.parent.parent
+    # No repository: the grandparent (root/modules/x is called by root), unless that is / or /tmp-like.
+    return folder.parent.parent if len(folder.parent.parent.parts) > 2 else folder.parent
 
 
 def _local_sources(root: Path) -> list[tuple[Path, list[str]]]:
@@ -144,8 +145,10 @@ def _local_sources(root: Path) -> list[tuple[Path, list[str]]]:
     found: dict[Path, list[str]] = {}
     scanned = 0
     stack = [root]
-    while stack and scanned < MAX_SCANNED_TF:
+    visited = 0
+    while stack and scanned < MAX_SCANNED_TF and visited < MAX_SCANNED_DIRS:
         current = stack.pop()
+        visited += 1
         try:
             entries = sorted(current.iterdir())
         except OSError:

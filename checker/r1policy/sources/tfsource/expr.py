@@ -43,10 +43,13 @@ class Scope(Protocol):
 
 
 class Evaluator:
-    def __init__(self, scope: Scope, path: str, text: str, loop: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, scope: Scope, path: str, text: str, loop: dict[str, Any] | None = None, line: int | None = None
+    ) -> None:
         self.scope = scope
         self.path = path
         self.text = text
+        self.line = line  # .tf.json: every expression sits on its attribute's line
         self.loop: dict[str, Any] = dict(loop or {})  # for-expression and count/each variables
         self.refs: set[str] = set()  # resource addresses the evaluated expressions refer to
         self._depth = 0
@@ -61,7 +64,7 @@ class Evaluator:
         return getattr(node, "data", "expression")
 
     def where(self, node: Any) -> str:
-        line = getattr(getattr(node, "meta", None), "line", None)
+        line = self.line or getattr(getattr(node, "meta", None), "line", None)
         return f"{self.path}:{line}" if line else self.path
 
     def unknown(self, node: Any, what: str, refs: frozenset[str] = frozenset()) -> Unknown:

@@ -23,6 +23,12 @@ class Attr:
     expr: Any  # a lark Tree
     where: Location
     text: str  # the file's text, for displaying expressions
+    json: bool = False  # from a .tf.json file: `text` is the expression alone, its line is `where.line`
+
+    def evaluator(self, scope: Any, loop: dict[str, Any] | None = None) -> Any:
+        from r1policy.sources.tfsource.expr import Evaluator
+
+        return Evaluator(scope, self.where.path, self.text, loop, self.where.line if self.json else None)
 
 
 @dataclass
@@ -45,7 +51,7 @@ class Files:
 
 
 def tf_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(".tf"))
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith((".tf", ".tf.json")))
 
 
 def read_module(folder: Path) -> Files:
@@ -53,7 +59,12 @@ def read_module(folder: Path) -> Files:
     for path in tf_files(folder):
         shown = str(path)
         text = read_text(path, display=shown, limit=MAX_TF_BYTES)
-        out.blocks.extend(parse_file(text, shown).blocks)
+        if path.name.endswith(".tf.json"):
+            from r1policy.sources.tfsource.jsonsyntax import parse_json_file
+
+            out.blocks.extend(parse_json_file(text, shown).blocks)
+        else:
+            out.blocks.extend(parse_file(text, shown).blocks)
         out.paths.append(shown)
     return out
 

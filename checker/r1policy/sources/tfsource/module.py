@@ -95,7 +95,8 @@ class Module:
             self._region_attr = block.attrs["region"]
 
     def _evaluate(self, attr: Attr, loop: dict[str, Any] | None = None) -> Any:
-        return Evaluator(self, attr.where.path, attr.text, loop).eval(attr.expr)
+        ev: Evaluator = attr.evaluator(self, loop)
+        return ev.eval(attr.expr)
 
     # -- the Scope protocol ----------------------------------------------------------------------
     def resolve(self, root: str, steps: list[Any], ev: Evaluator, node: Any) -> Any:
@@ -147,7 +148,7 @@ class Module:
             return ev.unknown(node, "refers to itself (a cycle)")
         self._busy.add(key)
         try:
-            inner = Evaluator(self, attr.where.path, attr.text)
+            inner: Evaluator = attr.evaluator(self)
             value = inner.eval(attr.expr)
             ev.refs |= inner.refs
         finally:
@@ -199,7 +200,7 @@ class Module:
         for name, attr in block.attrs.items():
             if not base and name in _META:
                 continue
-            ev = Evaluator(self, attr.where.path, attr.text, loop)
+            ev: Evaluator = attr.evaluator(self, loop)
             inst.after[name] = ev.eval(attr.expr)
             inst.positions[(*base, name)] = attr.where
             inst.refs[(*base, name)] = frozenset(ev.refs)
@@ -310,7 +311,7 @@ class Module:
         attr = child.outputs.get(str(steps[0]))
         if attr is None:
             return ev.unknown(node, f"refers to output {steps[0]!r}, which module {name!r} does not define")
-        inner = Evaluator(child, attr.where.path, attr.text)
+        inner: Evaluator = attr.evaluator(child)
         value = inner.eval(attr.expr)
         ev.refs |= inner.refs
         return apply_steps(value, steps[1:], ev, node)
