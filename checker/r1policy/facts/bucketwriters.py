@@ -60,6 +60,8 @@ def _covers_bucket(statement: dict[str, Any], bucket: str) -> bool:
         m = re.match(r"^arn:aws[a-z-]*:s3:::([^/]*)", text)
         if m:  # an S3 ARN: its bucket part decides, whatever prefix of the bucket it names
             return fnmatch.fnmatchcase(bucket, m.group(1).replace("[", "[[]"))
+        if not text.startswith("arn:") and text != "*":
+            return True  # a value r1policy cannot read (e.g. a template intrinsic): may name the bucket
         pattern = text.replace("[", "[[]")
         return any(fnmatch.fnmatchcase(f"arn:aws:s3:::{bucket}{tail}", pattern) for tail in ("", "/x"))
 
