@@ -21,7 +21,7 @@ from r1policy.sources.state import load_state
 GOOD = "acme-weights-good"
 GOOD_EP9 = support_ended("sagemaker:us-east-1:endpoint/good")
 PARTNER_EP = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/r1-partner"
-S3_ON_BUCKET = {"R1-S3-001", "R1-S3-002", "R1-S3-003", "R1-S3-004", "R1-S3-005", "R1-S3-007"}
+S3_ON_BUCKET = {"R1-S3-001", "R1-S3-002", "R1-S3-003", "R1-S3-004", "R1-S3-005", "R1-S3-007", "R1-S3-009"}
 
 
 @contextlib.contextmanager
@@ -142,6 +142,7 @@ def test_invalid_policy_json_errors_the_policy_rules(moto_env: MotoServer, tmp_p
         == {
             ("R1-S3-003", "error", f"s3://{GOOD}"),
             ("R1-S3-004", "error", f"s3://{GOOD}"),
+            ("R1-S3-009", "error", f"s3://{GOOD}"),
         }
         | GOOD_EP9
     )

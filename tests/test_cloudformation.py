@@ -531,3 +531,38 @@ def test_circular_conditions_exit_2(tmp_path: Path) -> None:
     result = check(path)
     assert result.code == 2
     assert "circular reference: condition" in result.stderr and str(path) in result.stderr
+
+
+# -- R1-S3-009: writers through the bucket policy in the template -------------------------------------
+def test_bucket_policy_in_template_open_to_everyone_for_writes_fails(tmp_path: Path) -> None:
+    writers = (
+        TLS_ONLY
+        + """
+          - Effect: Allow
+            Principal: {AWS: "*"}
+            Action: [s3:GetObject, s3:Put*]
+            Resource: !Sub "${Weights.Arn}/*\""""
+    )
+    path = write(tmp_path, stack(statements=writers))
+    data = check(path).json
+    assert ("R1-S3-009", "fail", "s3://acme-llm-weights") in blocking(data)
+    (finding,) = [f for f in data["findings"] if f["rule_id"] == "R1-S3-009"]
+    assert "through its bucket policy or ACL: *" in finding["message"]
+
+
+def test_bucket_policy_naming_an_account_whose_owner_is_unknown_is_not_guessed(tmp_path: Path) -> None:
+    writers = (
+        TLS_ONLY
+        + """
+          - Effect: Allow
+            Principal: {AWS: "arn:aws:iam::444455556666:root"}
+            Action: s3:DeleteObject
+            Resource: !Sub "${Weights.Arn}/*\""""
+    )
+    path = write(tmp_path, stack(statements=writers))
+    # --static: the template does not say which account owns the bucket, which is live state
+    assert ("R1-S3-009", "skipped", "s3://acme-llm-weights") in finding_set(check(path).json, "skipped")
+    data = check(path, extra=()).json
+    assert ("R1-S3-009", "error", "s3://acme-llm-weights") in blocking(data)
+    (finding,) = [f for f in data["findings"] if f["rule_id"] == "R1-S3-009"]
+    assert "own account is unknown" in finding["message"]

@@ -185,5 +185,5 @@ def test_show_passed_lists_passes(tmp_path) -> None:  # type: ignore[no-untyped-
     statuses = [f["status"] for f in data["findings"]]
     # skipped: the 5 Hub rules and R1-JS-001 (an S3 model) and R1-ART-004 (no r1policy.lock); R1-EP-009
     # warns (the baseline TGI DLC is built on PyTorch 2.4, past its end of patch)
-    assert len(statuses) == 25 and statuses.count("pass") == 17 and statuses.count("skipped") == 7
+    assert len(statuses) == 26 and statuses.count("pass") == 18 and statuses.count("skipped") == 7
     json.dumps(data)

@@ -273,3 +273,41 @@ def test_live_world_vulnerable_and_patched_vllm(moto_env: MotoServer, tmp_path: 
     }
     message = _ep8(result.json)["vllm-old"][1]
     assert "GHSA-hjq4-87xh-g4fv (CVE-2025-47277), critical: fixed in 0.8.5" in message
+
+
+# -- R1-S3-009 (bucket policy and ACL writers), live ------------------------------------------------
+def test_live_cross_account_bucket_policy_writer(moto_env: MotoServer, tmp_path: Path) -> None:
+    from aws_cases import write_config, write_manifest
+
+    world = World()
+    world.account_block_public_access()
+    writer = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PartnerMirror",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::444455556666:role/mirror"},
+                "Action": ["s3:PutObject", "s3:GetObject"],
+                "Resource": "arn:aws:s3:::acme-weights-shared/*",
+            }
+        ],
+    }
+    shared = world.seed_bucket(Bucket("acme-weights-shared", policy=writer))
+    manifest = write_manifest(tmp_path / "deploy", "shared", shared.name, kms_key=shared.kms_key)
+    config = write_config(tmp_path, [shared.name])
+    result = run_cli("check", manifest, "--live", "--config", config, "--format", "json")
+    assert result.code == 1, result.stderr
+    s3 = {(r, s, subj) for r, s, subj in finding_set(result.json, "fail", "error") if r.startswith("R1-S3")}
+    # R1-S3-004 too: this policy has no TLS-only statement
+    assert s3 == {
+        ("R1-S3-004", "fail", "s3://acme-weights-shared"),
+        ("R1-S3-009", "fail", "s3://acme-weights-shared"),
+    }
+    (finding,) = [f for f in result.json["findings"] if f["rule_id"] == "R1-S3-009"]
+    assert "444455556666" in finding["message"]
+    assert "acme-weights-shared" in finding["remediation"]["cli"]
+    (tmp_path / "trusted").mkdir()
+    trusted = write_config(tmp_path / "trusted", [shared.name], trusted_writer_accounts=["444455556666"])
+    again = run_cli("check", manifest, "--live", "--config", trusted, "--format", "json")
+    assert "R1-S3-009" not in {r for r, _s, _ in finding_set(again.json, "fail", "error")}

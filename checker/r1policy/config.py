@@ -91,6 +91,8 @@ class Config:
     # R1-EP-008: advisories at or above this severity fail; digests reviewed although their version is unknown
     vulnerability_threshold: str = "high"
     image_digests_reviewed: tuple[str, ...] = ()
+    # R1-S3-009: accounts besides the bucket's own that may write the model bucket
+    trusted_writer_accounts: tuple[str, ...] = ()
     rules: dict[str, RuleOverride] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
     source: str = "(built-in defaults)"
@@ -197,6 +199,7 @@ def from_document(doc: Document) -> Config:
         require_verified_publisher=bool(value.get("require_verified_publisher", False)),
         vulnerability_threshold=value.get("vulnerability_threshold", "high"),
         image_digests_reviewed=tuple(value.get("image_digests_reviewed", ())),
+        trusted_writer_accounts=tuple(value.get("trusted_writer_accounts", ())),
         rules=rules,
         waivers=tuple(waivers),
         source=doc.path,

@@ -7,6 +7,7 @@ from typing import Any
 
 from r1policy.config import Config
 from r1policy.facts.bucketpolicy import PolicyDocumentError, acl_is_public, analyse_policy
+from r1policy.facts.bucketwriters import acl_writers, policy_writers, untrusted
 from r1policy.sources.state import StateSnapshot
 
 _PAB_KEYS = ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")
@@ -42,6 +43,7 @@ def _default_attrs(name: str) -> dict[str, Any]:
         "versioning": "Disabled",
         "object_lock": False,
         "logging_enabled": False,
+        "untrusted_writers": [],
     }
 
 
@@ -55,6 +57,7 @@ ALL_FACTS = (
     "bucket.versioning",
     "bucket.object_lock",
     "bucket.logging",
+    "bucket.writers",
 )
 
 
@@ -103,6 +106,7 @@ def bucket_facts(
             attrs["denies_insecure_transport"] = facts.denies_insecure_transport
     if have("acl_grants", "bucket.acl"):
         attrs["acl_public"] = acl_is_public(entry["acl_grants"])
+    _writers(entry, attrs, missing, config, name)
     if have("versioning"):
         attrs["versioning"] = entry["versioning"]
     if have("object_lock"):
@@ -164,3 +168,24 @@ def _account_pab(
         missing[fact] = f"account-level Block Public Access of {account} is not in the state snapshot"
         return
     attrs["account_public_access_block"] = info["public_access_block"] or dict(_NO_PAB)
+
+
+def _writers(
+    entry: dict[str, Any], attrs: dict[str, Any], missing: dict[str, str], config: Config, name: str
+) -> None:
+    """R1-S3-009: principals outside the owning and trusted accounts that may write the bucket."""
+    if "bucket.policy" in missing or "bucket.acl" in missing:
+        return  # the rule requires both: already an error
+    try:
+        writers = policy_writers(entry["policy"], name)
+    except PolicyDocumentError as exc:
+        missing["bucket.writers"] = f"policy of bucket {name} cannot be analysed: {exc}"
+        return
+    writers |= acl_writers(entry["acl_grants"], entry.get("ownership"))
+    outside, owner_needed = untrusted(writers, entry.get("account_id"), config.trusted_writer_accounts)
+    if owner_needed:
+        missing["bucket.writers"] = (
+            f"the policy of bucket {name} lets named accounts write, and the bucket's own account is unknown"
+        )
+        return
+    attrs["untrusted_writers"] = outside

@@ -282,6 +282,8 @@ def _config_names(config: Config) -> dict[str, Any]:
         "jumpstart_version": "",
         "encryption_algorithm": "none",
         "versioning": "Disabled",
+        "untrusted_writers": "",
+        "trusted_writer_accounts": ", ".join(config.trusted_writer_accounts),
         **hub_default_names(),
         **serving_default_names(),
     }

@@ -204,6 +204,7 @@ class Evaluator:
                 bucket_region=bucket.region or "<BUCKET_REGION>",
                 encryption_algorithm=bucket.attrs["encryption_algorithm"],
                 versioning=bucket.attrs["versioning"],
+                untrusted_writers=", ".join(bucket.attrs["untrusted_writers"]),
             )
             subject = Subject(SubjectType.BUCKET, f"s3://{bucket.name}", aliases=(bucket.name,))
             for rule in self.registry.rules.values():

@@ -25,6 +25,7 @@ BUCKET_FACTS = frozenset(
         "bucket.versioning",
         "bucket.object_lock",
         "bucket.logging",
+        "bucket.writers",
     }
 )
 
