@@ -5,6 +5,7 @@ Kubernetes, and the deploy guard."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -26,6 +27,7 @@ MODEL_ID_VARS = servers.MODEL_VARS
 REVISION_VARS = servers.REVISION_VARS
 TRUST_VARS = servers.TRUST_VARS
 SAGEMAKER_MODEL_DIR = "/opt/ml/model"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 MODEL_FIELDS = (FIELD_MODEL, FIELD_REPO, FIELD_S3_URI, FIELD_REVISION)
 
 
@@ -100,16 +102,16 @@ def apply_env(
 
 
 def _named(model: ModelSource, value: str) -> tuple[ModelSource, str | None]:
-    """The source a model-id value names. Anything but an s3:// URI or an absolute path is what the
-    server asks the Hub for: a malformed id (`org/../x`, `%2F`, a third `/`) is then refused by
-    discovery's repo-id check (exit 2 naming the variable), never ignored."""
+    """The source a model-id value names, or the reason it cannot be judged."""
     if value.startswith("s3://"):
         return replace(model, kind=SourceKind.S3, s3_uri=value, repo=None, revision=None), None
     if value.rstrip("/") == SAGEMAKER_MODEL_DIR or value.startswith("/"):
         return model, None  # weights come from the model data source mounted into the container
-    if model.kind is not SourceKind.HUB or model.repo != value:
-        model = replace(model, kind=SourceKind.HUB, repo=value, s3_uri=None, revision=None)
-    return model, None
+    if _HUB_ID.match(value):
+        if model.kind is not SourceKind.HUB or model.repo != value:
+            model = replace(model, kind=SourceKind.HUB, repo=value, s3_uri=None, revision=None)
+        return model, None
+    return model, f"{value!r} is neither a Hub repository id, an s3:// URI nor an absolute path"
 
 
 def _label(var: Var | None) -> str:
