@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, finding_set, run_cli
+from conftest import EXAMPLES, reading_findings, run_cli
 from r1policy.errors import InputError
 from r1policy.model import FIELD_REVISION, FIELD_TRUST_REMOTE_CODE, Deployment, SourceKind
 from r1policy.sources.discover import load_file
@@ -24,7 +24,7 @@ def test_examples_have_exact_findings() -> None:
     result = run_cli("check", EXAMPLE, *STATIC)
     assert result.code == 1
     data = result.json
-    assert finding_set(data, "fail", "error", "waived") == {
+    assert reading_findings(data, "fail", "error", "waived") == {
         # vLLM: the tokenizer follows a branch, and remote code is on for a stock architecture
         ("R1-HUB-001", "fail", QWEN7),
         ("R1-HUB-005", "fail", QWEN7),

@@ -91,7 +91,19 @@ def _tar_with_name(name: bytes) -> bytes:
 
 
 def _hdf5_after(lead: bytes, offset: int) -> bytes:
-    return lead.ljust(offset, b" ") + b"\x89HDF\r\n\x1a\n" + bytes(600)
+    """A real HDF5 file (h5py) with an `offset`-byte userblock that holds `lead` (h5py and every HDF5
+    reader skip the userblock; a pickle reader starts at byte 0)."""
+    import io
+
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w", userblock_size=offset) as handle:
+        handle.create_dataset("weights", data=[1.0, 2.0])
+    data = bytearray(buffer.getvalue())
+    data[: len(lead)] = lead
+    data[len(lead) : offset] = b" " * (offset - len(lead))
+    return bytes(data)
 
 
 GIF_SCREEN = b"\x01\x00\x01"  # width 1, height low byte: BINFLOAT's 8 bytes end here, byte 9 is next
@@ -127,11 +139,11 @@ def test_polyglot_is_analysed_as_a_pickle_too(tmp_path: Path, case: tuple[str, b
 def test_hdf5_userblock_that_is_not_zeros_is_a_finding(tmp_path: Path, offset: int) -> None:
     findings, messages = _scan(tmp_path, "k.h5", _hdf5_after(b"#!/bin/sh\necho hi\n", offset))
     assert findings == {("R1-ART-010", "fail", "k.h5")}
-    assert f"{offset}-byte userblock that is not zeros" in messages
+    assert f"{offset}-byte user" in messages  # the userblock ("user block") is named with its size
 
 
 def test_hdf5_with_a_zero_userblock_passes(tmp_path: Path) -> None:
-    (tmp_path / "k.h5").write_bytes(bytes(512) + b"\x89HDF\r\n\x1a\n" + bytes(600))
+    (tmp_path / "k.h5").write_bytes(bytes(512) + _hdf5_after(b"", 512)[512:])
     result = run_cli("scan", "k.h5", "--format", "json", cwd=tmp_path)
     assert result.code == 0, result.stdout
     assert finding_set(result.json, "fail", "error") == set()

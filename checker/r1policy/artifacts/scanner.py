@@ -4,6 +4,7 @@ access through a second handle); files are scanned in a thread pool."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tempfile
@@ -12,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from r1policy.artifacts import archives, content, hdf5, protobufs, tensors
 from r1policy.artifacts import malware as malware_mod
@@ -243,7 +244,7 @@ class Scanner:
 
         if torch_zip:
             kind = pickles.PickleKind.TORCH_ZIP
-        analysis = pickles.analyse(reader, kind)  # type: ignore[arg-type]
+        analysis = pickles.analyse(reader, kind, limits=_sized(facts.size))  # type: ignore[arg-type]
         if not pickles.is_pickle(analysis):
             facts.format, facts.detail = "unknown", "pickle-like"
             where = analysis.problems[-1] if analysis.problems else "its end"
@@ -278,7 +279,7 @@ class Scanner:
         from r1policy.artifacts import pickles
 
         with tempfile.SpooledTemporaryFile(max_size=self.limits.spool_memory_bytes) as spool:
-            analysis = pickles.analyse(_Tee(reader, spool), sniffed.pickle_kind)  # type: ignore[arg-type]
+            analysis = pickles.analyse(_Tee(reader, spool), sniffed.pickle_kind, limits=_sized(facts.size))  # type: ignore[arg-type]
             if pickles.is_pickle(analysis):
                 other = facts.detail or facts.format
                 self._record(analysis, facts)
@@ -306,7 +307,7 @@ class Scanner:
 
         if torch_zip:
             kind = pickles.PickleKind.TORCH_ZIP
-        self._record(pickles.analyse(reader, kind), facts)  # type: ignore[arg-type]
+        self._record(pickles.analyse(reader, kind, limits=_sized(facts.size)), facts)  # type: ignore[arg-type]
 
     def _record(self, analysis: PickleAnalysis, facts: FileFacts) -> None:
         from r1policy.artifacts import pickles
@@ -412,6 +413,13 @@ def _header(facts: FileFacts, report: tensors.HeaderReport) -> None:
         content.add_secrets(facts, find_secrets("\n".join(report.strings)), "in the header metadata")
     for key, template in report.templates.items():
         facts.template_problems.extend(check_template(template, f"GGUF {key}"))
+
+
+def _sized(size: int | None) -> Any:
+    """The pickle analysis limits for a stream of known length (None: unknown, e.g. a gzip member)."""
+    from r1policy.artifacts.pickles.model import DEFAULT_LIMITS as PICKLE_LIMITS
+
+    return dataclasses.replace(PICKLE_LIMITS, stream_size=size)
 
 
 def _chunks(reader: HashingReader) -> Iterator[bytes]:

@@ -85,6 +85,9 @@ class Limits:
     max_pickles: int = 100_000  # pickles in one file (legacy torch: 5; joblib: 1 + one per object array)
     max_imports: int = 100_000  # GLOBAL/STACK_GLOBAL/INST executed (real pickles memoize them)
     max_problems: int = 1000  # the file is refused long before; more would only flood the report
+    # The stream's length when known: an operand claiming more bytes than remain is the truncation
+    # the unpickler meets (it fails there, importing nothing), not an undecidable size.
+    stream_size: int | None = None
 
 
 DEFAULT_LIMITS = Limits()

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from r1policy.artifacts.pickles import opcodes_data as od
 from r1policy.artifacts.pickles.model import GlobalRef, Limits, PickleProblem, ProblemKind
-from r1policy.artifacts.pickles.reader import Reader, StopAnalysis
+from r1policy.artifacts.pickles.reader import Reader, StopAnalysis, truncated
 from r1policy.artifacts.pickles.textops import (
     OperandError,
     parse_float,
@@ -99,6 +99,10 @@ class DataOps:
 
     # -- strings --------------------------------------------------------------------------------
     def _size(self, n: int, what: str) -> int:
+        size = self.limits.stream_size
+        # A FRAME may claim more than remains (pickle.py reads what is there); a data operand may not.
+        if size is not None and what != "FRAME" and n > size - self.r.offset:
+            raise truncated(self.r.offset, f"{what} of {n:,} bytes")
         if n > self.limits.max_item_bytes:
             raise self.stop(f"{what} claims {n} bytes (limit {self.limits.max_item_bytes}): refused", "limit")
         return n

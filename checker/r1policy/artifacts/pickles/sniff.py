@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from r1policy.artifacts.pickles import opcodes_data as od
 from r1policy.artifacts.pickles.allowlist import default_allowlist
@@ -65,7 +65,8 @@ def probe(head: bytes, *, complete: bool) -> Probe:
     if head[0] == 0x80 and len(head) > 1 and head[1] <= 5 and _MAGIC_LONG1 not in head[:64]:
         return Probe(_pickle_or_joblib(head))  # claimed by PROTO; only the magic pickle needs a decode
     imports: list[GlobalRef] = []
-    interp = Interpreter(Reader(io.BytesIO(head)), default_allowlist(), _PROBE_LIMITS, [], imports)
+    limits = replace(_PROBE_LIMITS, stream_size=len(head)) if complete else _PROBE_LIMITS
+    interp = Interpreter(Reader(io.BytesIO(head)), default_allowlist(), limits, [], imports)
     try:
         value: object = interp.run()
     except StopAnalysis as stop:
