@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from conftest import EXAMPLES, Result, finding_set, run_cli
+from conftest import EXAMPLES, Result, finding_set, reading_findings, run_cli
 
 ROOT_MODULE = EXAMPLES / "terraform-source" / "r1-endpoint"
 CONFIG = EXAMPLES / "r1policy.yaml"
@@ -83,7 +83,7 @@ def test_root_module_with_local_module_and_split_bucket_resources() -> None:
     assert result.code == 1
     data = result.json
     bucket = "s3://acme-llm-weights"
-    assert finding_set(data, "fail", "error") == {
+    assert reading_findings(data, "fail", "error") == {
         ("R1-S3-004", "fail", bucket),  # no bucket policy denying plain HTTP
         ("R1-S3-005", "fail", bucket),  # aws_s3_bucket_versioning: Suspended
         ("R1-S3-007", "fail", bucket),  # no aws_s3_bucket_logging
@@ -104,7 +104,7 @@ def test_tf_var_file_overrides_tfvars_and_findings_point_into_the_module(tmp_pat
     override.write_text('instance_type = "ml.g4dn.xlarge"\nsubnet_ids = []\n')
     data = check(ROOT_MODULE, extra=("--tf-var-file", str(override))).json
     endpoint = "sagemaker:us-east-1:endpoint/r1-prod-distill-llama-8b"
-    failed = finding_set(data, "fail", "error")
+    failed = reading_findings(data, "fail", "error")
     assert {
         ("R1-EP-001", "fail", endpoint),
         ("R1-EP-002", "fail", endpoint),
@@ -157,7 +157,7 @@ def test_variable_without_value_is_an_error_for_exactly_the_rules_that_need_it(t
     )
     data = check(folder).json
     endpoint = "sagemaker:unknown-region:endpoint/small"
-    assert finding_set(data, "fail", "error") == {
+    assert reading_findings(data, "fail", "error") == {
         ("R1-EP-001", "error", endpoint),
         ("R1-EP-002", "error", endpoint),
     }
@@ -172,7 +172,7 @@ def test_region_from_a_data_source_is_judged_like_a_pseudo_parameter(tmp_path: P
     )
     folder = module(tmp_path / "tf", {"main.tf": 'data "aws_region" "current" {}\n' + small(image=image)})
     data = check(folder, extra=("--show-passed",)).json
-    assert finding_set(data, "fail", "error") == set()
+    assert reading_findings(data, "fail", "error") == set()
     assert ("R1-EP-007", "pass", "sagemaker:unknown-region:endpoint/small") in finding_set(data, "pass")
 
 
@@ -185,7 +185,7 @@ def test_unknown_function_and_apply_time_values_are_errors(tmp_path: Path) -> No
     )
     data = check(folder).json
     endpoint = "sagemaker:unknown-region:endpoint/small"
-    assert finding_set(data, "fail", "error") == {
+    assert reading_findings(data, "fail", "error") == {
         ("R1-EP-001", "error", endpoint),
         ("R1-EP-002", "error", endpoint),
         ("R1-EP-007", "error", endpoint),
@@ -216,7 +216,7 @@ def test_examples_folder_judges_the_module_with_the_example_inputs(tmp_path: Pat
     )
     data = check(root).json
     endpoint = "sagemaker:unknown-region:endpoint/small"
-    assert finding_set(data, "fail", "error") == {
+    assert reading_findings(data, "fail", "error") == {
         ("R1-EP-001", "fail", endpoint),
         ("R1-EP-002", "fail", endpoint),
     }
@@ -324,7 +324,7 @@ def test_terraform_json_syntax_is_read_with_its_json_lines(tmp_path: Path) -> No
     folder = module(tmp_path / "tfjson", {"main.tf.json": TF_JSON})
     data = check(folder).json
     endpoint = "sagemaker:unknown-region:endpoint/r1-json"
-    assert finding_set(data, "fail", "error") == {
+    assert reading_findings(data, "fail", "error") == {
         ("R1-EP-001", "fail", endpoint),
         ("R1-EP-002", "fail", endpoint),
     }
