@@ -26,6 +26,8 @@ CATALOGUE = {
     "R1-HUB-006",
     *(f"R1-EP-00{i}" for i in range(1, 10)),
     "R1-ART-004",
+    "R1-LIC-001",
+    "R1-LIC-002",
 }
 
 
