@@ -1,0 +1,189 @@
+"""R1-LIC-001 / R1-LIC-002 through `check`: the real huggingface_hub client against tests/support/hubserver.py
+
+Each case asserts the exact licence findings (rule, status) and, where it matters, the message; online
+runs count Hub requests (at most one per model in the chain), and the offline rerun answers from the
+commit-keyed cache.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.support.hubserver import HubServer, RepoFixture, hub_server
+
+from conftest import check_case, run_cli, write_case
+
+R1 = "deepseek-ai/DeepSeek-R1"
+QWEN32 = "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"
+LLAMA8 = "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"
+LLAMA70 = "deepseek-ai/DeepSeek-R1-Distill-Llama-70B"
+FT = "acme-ai/r1-llama-8b-support-ft"
+CYCLE_A, CYCLE_B = "acme-ai/cycle-a", "acme-ai/cycle-b"
+DEEP = [f"acme-ai/deep-{i}" for i in range(11)]
+
+
+def _sha(n: int) -> str:
+    return f"{n:040x}"
+
+
+def _fx(repo: str, n: int, card: dict[str, Any]) -> RepoFixture:
+    return RepoFixture(repo, files={"config.json": b"{}"}, sha=_sha(n), card=card)
+
+
+FIXTURES = [
+    _fx(R1, 1, {"license": "mit", "library_name": "transformers"}),
+    _fx(QWEN32, 2, {"license": "mit", "library_name": "transformers"}),
+    _fx(LLAMA8, 3, {"license": "mit", "library_name": "transformers"}),
+    _fx(LLAMA70, 4, {"license": "mit", "library_name": "transformers"}),
+    _fx(FT, 5, {"license": "other", "base_model": LLAMA8}),
+    _fx(CYCLE_A, 6, {"license": "mit", "base_model": [CYCLE_B]}),
+    _fx(CYCLE_B, 7, {"license": "mit", "base_model": CYCLE_A, "base_model_relation": "merge"}),
+    *(
+        _fx(
+            repo,
+            10 + i,
+            {"license": "apache-2.0", **({"base_model": DEEP[i + 1]} if i + 1 < len(DEEP) else {})},
+        )
+        for i, repo in enumerate(DEEP)
+    ),
+]
+SHAS = {f.repo: f.sha for f in FIXTURES}
+TRUST = ["deepseek-ai", "acme-ai"]
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[HubServer]:
+    with hub_server(FIXTURES) as server:
+        yield server
+
+
+@pytest.fixture
+def online(hub: HubServer, monkeypatch: pytest.MonkeyPatch) -> HubServer:
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    monkeypatch.setenv("R1POLICY_HUB_RETRIES", "0")
+    hub.reset_counts()
+    return hub
+
+
+def _check(tmp_path: Path, repo: str, licences: dict[str, Any] | None) -> dict[str, Any]:
+    manifest = {"spec": {"model": {"hub": {"repo": repo, "revision": SHAS[repo]}}}}
+    config: dict[str, Any] = {"trusted_publishers": TRUST}
+    if licences is not None:
+        config["licences"] = licences
+    paths = write_case(tmp_path, manifest=manifest, config=config, hub=True)
+    data: dict[str, Any] = check_case(paths, "--show-passed").json
+    return data
+
+
+def _lic(data: dict[str, Any]) -> dict[tuple[str, str], str]:
+    return {
+        (f["rule_id"], f["status"]): f["message"]
+        for f in data["findings"]
+        if f["rule_id"].startswith("R1-LIC")
+    }
+
+
+MIT_APACHE = {"allowed": ["MIT", "Apache-2.0"]}
+
+
+def test_r1_mit_passes(tmp_path: Path, online: HubServer) -> None:
+    found = _lic(_check(tmp_path, R1, {"allowed": ["MIT"]}))
+    assert set(found) == {("R1-LIC-001", "pass"), ("R1-LIC-002", "pass")}
+
+
+def test_distill_qwen_32b_passes_with_mit_and_apache_and_warns_undeclared(
+    tmp_path: Path, online: HubServer
+) -> None:
+    found = _lic(_check(tmp_path, QWEN32, MIT_APACHE))
+    assert set(found) == {("R1-LIC-001", "pass"), ("R1-LIC-002", "fail")}
+    assert "declares MIT, but its lineage also imposes Apache-2.0" in found[("R1-LIC-002", "fail")]
+
+
+def test_distill_llama_70b_fails_without_llama33_and_names_the_chain(
+    tmp_path: Path, online: HubServer
+) -> None:
+    found = _lic(_check(tmp_path, LLAMA70, MIT_APACHE))
+    assert set(found) == {("R1-LIC-001", "fail"), ("R1-LIC-002", "fail")}
+    message = found[("R1-LIC-001", "fail")]
+    assert f"{LLAMA70} (MIT card) ← meta-llama/Llama-3.3-70B-Instruct (llama3.3)" in message
+    assert "Built with Llama" in message and "700 million monthly active users" in message
+    # the table answers for the base: one request, for the deployed model only
+    assert online.count("model_info") == 1
+
+
+def test_licence_on_denied_fails(tmp_path: Path, online: HubServer) -> None:
+    found = _lic(_check(tmp_path, LLAMA8, {"allowed": ["MIT"], "denied": ["llama3.1"]}))
+    assert set(found) == {("R1-LIC-001", "fail"), ("R1-LIC-002", "fail")}
+
+
+def test_finetune_of_distill_with_other_and_no_name_is_error(tmp_path: Path, online: HubServer) -> None:
+    found = _lic(_check(tmp_path, FT, {"allowed": ["MIT", "llama3.1"]}))
+    assert set(found) == {("R1-LIC-001", "error"), ("R1-LIC-002", "error")}
+    assert "license: other without a license_name" in found[("R1-LIC-001", "error")]
+
+
+def test_base_model_cycle_is_error(tmp_path: Path, online: HubServer) -> None:
+    found = _lic(_check(tmp_path, CYCLE_A, {"allowed": ["MIT"]}))
+    assert set(found) == {("R1-LIC-001", "error"), ("R1-LIC-002", "error")}
+    assert (
+        "base_model cycle: acme-ai/cycle-a ← acme-ai/cycle-b ← acme-ai/cycle-a"
+        in found[("R1-LIC-001", "error")]
+    )
+    assert online.count("model_info", CYCLE_A) == 1 and online.count("model_info", CYCLE_B) == 1
+
+
+def test_chain_past_the_depth_bound_is_error(tmp_path: Path, online: HubServer) -> None:
+    found = _lic(_check(tmp_path, DEEP[0], {"allowed": ["Apache-2.0"]}))
+    assert set(found) == {("R1-LIC-001", "error"), ("R1-LIC-002", "error")}
+    assert "deeper than 8 models" in found[("R1-LIC-001", "error")]
+
+
+def test_not_configured_is_skipped_and_asks_nothing_more(tmp_path: Path, online: HubServer) -> None:
+    found = _lic(_check(tmp_path, LLAMA70, None))
+    assert set(found) == {("R1-LIC-001", "skipped"), ("R1-LIC-002", "skipped")}
+
+
+def test_offline_rerun_answers_from_the_cache(
+    tmp_path: Path, online: HubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _lic(_check(tmp_path, FT, {"allowed": ["MIT", "llama3.1", "other:acme"]}))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    online.reset_counts()
+    second = _lic(_check(tmp_path, FT, {"allowed": ["MIT", "llama3.1", "other:acme"]}))
+    assert first == second and online.count() == 0
+
+
+def test_s3_model_lineage_comes_from_the_lock_origin(tmp_path: Path, online: HubServer) -> None:
+    paths = write_case(tmp_path, config={"licences": {"allowed": ["MIT"]}})
+    key = "s3://acme-llm-weights/deepseek-r1-distill-llama-8b/"
+    lock = {
+        "revision": None,
+        "repo_id": None,
+        "files": {},
+        "origin": {"repo": LLAMA8, "commit": SHAS[LLAMA8]},
+    }
+    value = {"schema_version": 1, "kind": "r1policy-lock", "sources": {key: lock}}
+    (tmp_path / "r1policy.lock").write_text(json.dumps(value))
+    found = _lic(check_case(paths).json)
+    assert set(found) == {("R1-LIC-001", "fail"), ("R1-LIC-002", "fail")}
+    assert f"{LLAMA8} (MIT card) ← meta-llama/Llama-3.1-8B (llama3.1)" in found[("R1-LIC-001", "fail")]
+
+
+def test_s3_model_without_origin_is_error(tmp_path: Path) -> None:
+    paths = write_case(tmp_path, config={"licences": {"allowed": ["MIT"]}})
+    found = _lic(check_case(paths).json)
+    assert set(found) == {("R1-LIC-001", "error"), ("R1-LIC-002", "error")}
+
+
+@pytest.mark.parametrize("bad", ["MIT-ish", "llama9", "other:", "GPL 3"])
+def test_config_licence_id_neither_spdx_nor_hub_exits_2(tmp_path: Path, bad: str) -> None:
+    paths = write_case(tmp_path, config={"licences": {"allowed": ["MIT", bad]}})
+    result = run_cli("check", paths["manifest"], "--config", paths["config"], "--static")
+    assert result.code == 2
+    assert f"licences.allowed[1]: {bad!r} is neither an SPDX licence id" in result.stderr
+    assert str(paths["config"]) in result.stderr
