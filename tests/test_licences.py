@@ -187,3 +187,28 @@ def test_config_licence_id_neither_spdx_nor_hub_exits_2(tmp_path: Path, bad: str
     assert result.code == 2
     assert f"licences.allowed[1]: {bad!r} is neither an SPDX licence id" in result.stderr
     assert str(paths["config"]) in result.stderr
+
+
+def test_s3_model_lineage_from_the_manifest(tmp_path: Path, online: HubServer) -> None:
+    model = {"license": "apache-2.0", "base_models": [QWEN32]}
+    paths = write_case(tmp_path, manifest={"spec": {"model": model}}, config={"licences": MIT_APACHE})
+    found = _lic(check_case(paths, "--show-passed").json)
+    assert set(found) == {("R1-LIC-001", "pass"), ("R1-LIC-002", "fail")}
+    assert (
+        "s3://acme-llm-weights/deepseek-r1-distill-llama-8b/ (Apache-2.0 card) ← "
+        f"{QWEN32} (MIT) ← Qwen/Qwen2.5-32B (Apache-2.0)" in found[("R1-LIC-002", "fail")]
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "wanted"),
+    [
+        ({"license": "MIT-ish"}, "spec.model.license: 'MIT-ish' is neither"),
+        ({"hub": {"repo": R1, "revision": SHAS[R1]}, "s3": None, "license": "MIT"}, "applies to S3 models"),
+    ],
+)
+def test_manifest_lineage_bad_input_exits_2(tmp_path: Path, model: dict[str, Any], wanted: str) -> None:
+    paths = write_case(tmp_path, manifest={"spec": {"model": model}})
+    result = run_cli("check", paths["manifest"], "--config", paths["config"], "--static")
+    assert result.code == 2, result.stdout
+    assert wanted in result.stderr and str(paths["manifest"]) in result.stderr

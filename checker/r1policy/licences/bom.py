@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from r1policy import jsonsafe
 from r1policy.errors import OutputError
 from r1policy.licences.ids import is_spdx
 
@@ -51,7 +52,7 @@ def render_bom(
             judged.append(container)
     bom.register_dependency(gate, judged)
     # The library escapes every non-ASCII character; the file is UTF-8 JSON, readable as written.
-    value = json.loads(JsonV1Dot6(bom).output_as_string())
+    value = jsonsafe.loads(JsonV1Dot6(bom).output_as_string())
     return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from r1policy.licences.lineage import LineageError, Node, Resolver
 from r1policy.licences.table import LineageTable, load_table
 from r1policy.lockfile import Lock, s3_key_from_uri
-from r1policy.model import Deployment, SourceKind
+from r1policy.model import Deployment, ModelSource, SourceKind
 
 if TYPE_CHECKING:
     from r1policy.config import Config
@@ -44,7 +44,7 @@ def resolve_deployment(
         if model.kind is SourceKind.HUB and model.repo:
             node = resolver.resolve(model.repo, model.revision)
         elif model.kind is SourceKind.S3 and model.s3_uri:
-            node = _s3(resolver, model.s3_uri, lock)
+            node = _s3(resolver, model, lock)
         else:
             return None
     except LineageError as exc:
@@ -52,8 +52,10 @@ def resolve_deployment(
     return LicenceOutcome(node, "", tuple(resolver.disagreements))
 
 
-def _s3(resolver: Resolver, uri: str, lock: Lock | None) -> Node:
-    """An S3 model's lineage: the Hub origin recorded for its source in r1policy.lock."""
+def _s3(resolver: Resolver, model: ModelSource, lock: Lock | None) -> Node:
+    """An S3 model's lineage: the Hub origin recorded for its source in r1policy.lock, else what the
+    native manifest declares (`spec.model.license`, `spec.model.base_models`)."""
+    uri = model.s3_uri or ""
     key = s3_key_from_uri(uri)
     locked = None
     if lock is not None:
@@ -65,11 +67,15 @@ def _s3(resolver: Resolver, uri: str, lock: Lock | None) -> Node:
             ),
             None,
         )
+    if (locked is None or locked.origin is None) and model.license is not None:
+        parents = tuple(resolver.resolve_base(repo, uri) for repo in model.base_models)
+        return Node(uri, model.license, "manifest", "spec.model.license", "", parents)
     if locked is None or locked.origin is None:
         where = "r1policy.lock has no source for it" if locked is None else "its lock entry has no `origin`"
         raise LineageError(
             f"the lineage of {uri} is unknown: {where} (record the Hub repository and commit it was "
-            "copied from as `origin` in r1policy.lock)"
+            "copied from as `origin` in r1policy.lock, or state spec.model.license and "
+            "spec.model.base_models)"
         )
     return resolver.resolve(locked.origin.repo, locked.origin.commit)
 

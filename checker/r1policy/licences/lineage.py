@@ -88,6 +88,10 @@ class Resolver:
     def resolve(self, repo: str, revision: str | None) -> Node:
         return self._walk(repo, revision, (), "")
 
+    def resolve_base(self, repo: str, child: str) -> Node:
+        """A base model of something that is not on the Hub (an S3 copy declared in a manifest)."""
+        return self._walk(repo, None, (child.lower(),), "finetune")
+
     def _walk(self, repo: str, revision: str | None, stack: tuple[str, ...], relation: str) -> Node:
         key = repo.lower()
         if key in stack:
