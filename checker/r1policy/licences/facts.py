@@ -150,3 +150,31 @@ def default_names() -> dict[str, Any]:
         "licence_obligations": "",
         "licences_allowed": "",
     }
+
+
+def licence_rows(
+    deployments: list[Deployment], outcomes: dict[str, LicenceOutcome | None], statuses: dict[str, str]
+) -> list[dict[str, str]]:
+    """The audit report's Licences table: per deployment whose lineage was asked for, the model, its
+    effective licences (or why they are unknown), their obligations and R1-LIC-001's decision."""
+    table = load_table()
+    rows = []
+    for dep in sorted(deployments, key=lambda d: d.name):
+        if dep.name not in outcomes:
+            continue
+        outcome = outcomes[dep.name]
+        node = outcome.node if outcome is not None else None
+        effective = sorted(node.effective()) if node is not None else []
+        rows.append(
+            {
+                "deployment": dep.name,
+                "model": dep.model.uri,
+                "licences": ", ".join(effective)
+                if node is not None
+                else f"unknown: {outcome.problem if outcome else 'not a Hub or S3 model'}",
+                "lineage": node.chain() if node is not None else "",
+                "obligations": obligations_text(effective, table),
+                "decision": statuses.get(dep.name, "not judged"),
+            }
+        )
+    return rows
