@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from tests.support.hubserver import HubServer, RepoFixture, hub_server
 
-from conftest import check_case, run_cli, write_case
+from conftest import EXAMPLES, check_case, run_cli, write_case
 
 R1 = "deepseek-ai/DeepSeek-R1"
 QWEN32 = "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"
@@ -212,3 +212,16 @@ def test_manifest_lineage_bad_input_exits_2(tmp_path: Path, model: dict[str, Any
     result = run_cli("check", paths["manifest"], "--config", paths["config"], "--static")
     assert result.code == 2, result.stdout
     assert wanted in result.stderr and str(paths["manifest"]) in result.stderr
+
+
+def test_demo_licence_decision_offline_from_the_example_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `make demo` prints: R1-LIC-001 blocks the Llama-based distill under examples/licences."""
+    monkeypatch.setenv("R1POLICY_CACHE_DIR", str(EXAMPLES / "hub-cache"))  # HF_HUB_OFFLINE=1 (autouse)
+    result = run_cli(
+        "check", EXAMPLES / "hub", "--config", EXAMPLES / "licences" / "r1policy.yaml",
+        "--state", EXAMPLES / "state.json", "--format", "json",
+    )  # fmt: skip
+    assert result.code == 1
+    found = _lic(result.json)
+    assert set(found) == {("R1-LIC-001", "fail"), ("R1-LIC-002", "fail")}
+    assert f"{LLAMA8} (MIT card) ← meta-llama/Llama-3.1-8B (llama3.1)" in found[("R1-LIC-001", "fail")]

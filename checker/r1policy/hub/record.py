@@ -151,7 +151,8 @@ class RepoRecord:
             "flagged": [{"path": p, "level": lvl} for p, lvl in self.flagged],
             "config": self.config,
             "contents": dict(sorted(self.contents.items())),
-            "card": self.card,
+            # absent when not recorded, so that entries written before the card was kept read the same
+            **({"card": self.card} if self.card is not None else {}),
         }
 
     @classmethod
