@@ -225,3 +225,17 @@ def test_demo_licence_decision_offline_from_the_example_cache(monkeypatch: pytes
     found = _lic(result.json)
     assert set(found) == {("R1-LIC-001", "fail"), ("R1-LIC-002", "fail")}
     assert f"{LLAMA8} (MIT card) ← meta-llama/Llama-3.1-8B (llama3.1)" in found[("R1-LIC-001", "fail")]
+
+
+def test_relocking_keeps_a_recorded_origin() -> None:
+    from r1policy.lockfile import Lock, LockedFile, LockedSource, Origin, diff_locks, dumps, merge
+
+    key = "s3://acme-llm-weights/deepseek-r1-distill-llama-8b/"
+    origin = Origin(LLAMA8, SHAS[LLAMA8])
+    old = Lock({key: LockedSource(files={"a": LockedFile(1, "0" * 64)}, origin=origin)})
+    new = Lock({key: LockedSource(files={"a": LockedFile(2, "1" * 64)})})
+    merged = merge(old, new)
+    assert merged.sources[key].origin == origin and merged.sources[key].files["a"].size == 2
+    assert '"origin": {\n        "commit": "' in dumps(merged)
+    moved = Lock({key: LockedSource(files={"a": LockedFile(1, "0" * 64)}, origin=Origin(R1, SHAS[R1]))})
+    assert f"    origin: {LLAMA8}@{SHAS[LLAMA8][:12]} -> {R1}@{SHAS[R1][:12]}" in diff_locks(old, moved)

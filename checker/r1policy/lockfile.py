@@ -22,7 +22,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -201,7 +201,12 @@ def write_lock(path: Path, lock: Lock) -> None:
 def merge(old: Lock, new: Lock) -> Lock:
     """`old` with every source of `new` replacing the entry of the same key (sources are atomic units)."""
     sources = dict(old.sources)
-    sources.update(new.sources)
+    for key, src in new.sources.items():
+        before = old.sources.get(key)
+        if src.origin is None and before is not None and before.origin is not None:
+            # the Hub origin of a copy is recorded by hand, not derived from its bytes: re-locking keeps it
+            src = replace(src, origin=before.origin)
+        sources[key] = src
     return Lock(sources=dict(sorted(sources.items())))
 
 
