@@ -158,3 +158,40 @@ def test_cyclonedx_is_refused_for_scan(tmp_path: Path) -> None:
     result = run_cli("scan", tmp_path / "config.json", "--format", "cyclonedx")
     assert result.code == 2
     assert "--format cyclonedx is written by `check` and `bom`" in result.stderr
+
+
+def test_bom_of_an_s3_copy_names_its_hub_origin(tmp_path: Path, online: HubServer) -> None:
+    key = "s3://acme-llm-weights/deepseek-r1-distill-llama-8b/"
+    paths = write_case(tmp_path, config={"licences": {"allowed": ["MIT", "llama3.1"]}})
+    lock = {
+        "schema_version": 1,
+        "kind": "r1policy-lock",
+        "sources": {
+            key: {
+                "revision": None,
+                "repo_id": None,
+                "files": {"config.json": {"size": 2, "sha256": "c" * 64, "version_id": "v1"}},
+                "origin": {"repo": LLAMA8, "commit": SHA},
+            }
+        },
+    }
+    (tmp_path / "r1policy.lock").write_text(json.dumps(lock))
+    result = run_cli("bom", paths["manifest"], "--config", paths["config"], "--state", paths["state"])
+    assert result.code == 0, result.stderr
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(result.stdout) is None
+    model = _model(json.loads(result.stdout))
+    assert model["purl"] == f"pkg:huggingface/deepseek-ai/DeepSeek-R1-Distill-Llama-8B@{SHA}"
+    assert _props(model)["r1policy:source"] == key
+    assert _props(model)["r1policy:gate-decision"] == "allow"
+    assert [c["hashes"][0]["content"] for c in model["components"]] == ["c" * 64]
+    assert model["pedigree"]["ancestors"][0]["name"] == "meta-llama/Llama-3.1-8B"
+
+
+def test_bom_of_a_model_whose_lineage_is_unknown_says_so(tmp_path: Path) -> None:
+    paths = write_case(tmp_path)
+    result = run_cli("bom", paths["manifest"], "--config", paths["config"], "--static")
+    assert result.code == 0, result.stderr
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(result.stdout) is None
+    model = _model(json.loads(result.stdout))
+    assert "licenses" not in model and "pedigree" not in model
+    assert _props(model)["r1policy:licence-problem"].startswith("the lineage of s3://")
