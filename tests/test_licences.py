@@ -51,6 +51,28 @@ FIXTURES = [
         for i, repo in enumerate(DEEP)
     ),
 ]
+# Malformed or unknown cards: each is an `error` of both rules, naming what the card says.
+BAD_CARDS: dict[str, tuple[dict[str, Any], str]] = {
+    "acme-ai/bad-no-licence": ({"base_model": LLAMA8}, "its model card has no license"),
+    "acme-ai/bad-unknown": ({"license": "unknown"}, "license: unknown"),
+    "acme-ai/bad-two-licences": ({"license": ["mit", "apache-2.0"]}, "license: ['mit', 'apache-2.0']"),
+    "acme-ai/bad-licence-object": ({"license": {"id": "mit"}}, "license: {'id': 'mit'}"),
+    "acme-ai/bad-base-number": ({"license": "mit", "base_model": 5}, "names base_model '5'"),
+    "acme-ai/bad-base-url": (
+        {"license": "mit", "base_model": "https://huggingface.co/x/y"},
+        "names base_model 'https://huggingface.co/x/y'",
+    ),
+    "acme-ai/bad-relation": (
+        {"license": "mit", "base_model": LLAMA8, "base_model_relation": "distill"},
+        "base_model_relation 'distill'",
+    ),
+    "acme-ai/bad-base-missing": ({"license": "mit", "base_model": "acme-ai/nowhere"}, "acme-ai/nowhere"),
+    "acme-ai/bad-unlisted-licence": (
+        {"license": "cc-by-nc-4.0"},
+        "acme-ai/bad-unlisted-licence (CC-BY-NC-4.0)",
+    ),
+}
+FIXTURES += [_fx(repo, 100 + i, card) for i, (repo, (card, _)) in enumerate(BAD_CARDS.items())]
 SHAS = {f.repo: f.sha for f in FIXTURES}
 TRUST = ["deepseek-ai", "acme-ai"]
 
@@ -239,3 +261,10 @@ def test_relocking_keeps_a_recorded_origin() -> None:
     assert '"origin": {\n        "commit": "' in dumps(merged)
     moved = Lock({key: LockedSource(files={"a": LockedFile(1, "0" * 64)}, origin=Origin(R1, SHAS[R1]))})
     assert f"    origin: {LLAMA8}@{SHAS[LLAMA8][:12]} -> {R1}@{SHAS[R1][:12]}" in diff_locks(old, moved)
+
+
+@pytest.mark.parametrize("repo", sorted(BAD_CARDS))
+def test_malformed_or_unknown_card_is_error(tmp_path: Path, online: HubServer, repo: str) -> None:
+    found = _lic(_check(tmp_path, repo, {"allowed": ["MIT", "llama3.1"]}))
+    assert set(found) == {("R1-LIC-001", "error"), ("R1-LIC-002", "error")}
+    assert BAD_CARDS[repo][1] in found[("R1-LIC-001", "error")]
