@@ -16,6 +16,7 @@ import pytest
 from tests.support.hubserver import HubServer, RepoFixture, hub_server
 
 from conftest import EXAMPLES, check_case, run_cli, write_case
+from r1policy.lockfile import Origin, load_lock
 
 R1 = "deepseek-ai/DeepSeek-R1"
 QWEN32 = "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"
@@ -268,3 +269,51 @@ def test_malformed_or_unknown_card_is_error(tmp_path: Path, online: HubServer, r
     found = _lic(_check(tmp_path, repo, {"allowed": ["MIT", "llama3.1"]}))
     assert set(found) == {("R1-LIC-001", "error"), ("R1-LIC-002", "error")}
     assert BAD_CARDS[repo][1] in found[("R1-LIC-001", "error")]
+
+
+def test_lock_origin_option_records_and_keeps_the_hub_origin(moto_env: Any, tmp_path: Path) -> None:
+    import boto3
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="acme-llm-weights")
+    s3.put_object(Bucket="acme-llm-weights", Key="distill/config.json", Body=b"{}")
+    lock = tmp_path / "r1policy.lock"
+    origin = f"hf://{LLAMA8}@{SHAS[LLAMA8]}"
+    result = run_cli("lock", "s3://acme-llm-weights/distill", "--lock", lock, "--origin", origin)
+    assert result.code == 0, result.stderr
+    key = "s3://acme-llm-weights/distill/"
+    assert load_lock(lock).sources[key].origin == Origin(LLAMA8, SHAS[LLAMA8])
+    # re-locking the same bytes without --origin keeps it and changes nothing
+    result = run_cli("lock", "s3://acme-llm-weights/distill", "--lock", lock)
+    assert result.code == 0 and "up to date" in result.stdout
+    assert load_lock(lock).sources[key].origin == Origin(LLAMA8, SHAS[LLAMA8])
+
+
+@pytest.mark.parametrize(
+    ("target", "origin", "wanted"),
+    [
+        (
+            "s3://acme-llm-weights/distill",
+            f"hf://{LLAMA8}@main",
+            "expected hf://org/repo@<40-hex commit SHA>",
+        ),
+        (
+            "s3://acme-llm-weights/distill",
+            f"{LLAMA8}@{'a' * 40}",
+            "expected hf://org/repo@<40-hex commit SHA>",
+        ),
+        (f"hf://{LLAMA8}@{'a' * 40}", f"hf://{LLAMA8}@{'a' * 40}", "name an s3:// TARGET"),
+    ],
+)
+def test_lock_origin_bad_input_exits_2(
+    moto_env: Any, tmp_path: Path, target: str, origin: str, wanted: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    boto3.client("s3").create_bucket(Bucket="acme-llm-weights")
+    boto3.client("s3").put_object(Bucket="acme-llm-weights", Key="distill/config.json", Body=b"{}")
+    monkeypatch.setenv("R1POLICY_CACHE_DIR", str(tmp_path / "cache"))
+    lock = tmp_path / "r1policy.lock"
+    result = run_cli("lock", target, "--lock", lock, "--origin", origin)
+    assert result.code == 2
+    assert wanted in result.stderr and not lock.exists()

@@ -296,6 +296,12 @@ def _add_lock(sub: argparse._SubParsersAction[_Parser]) -> None:
         action="store_true",
         help="replace sources that are already locked with different content (the diff is printed)",
     )
+    p.add_argument(
+        "--origin",
+        metavar="hf://ORG/REPO@COMMIT",
+        help="record the Hub repository and commit the s3:// targets were copied from (their lineage for "
+        "R1-LIC-001 and `bom`)",
+    )
 
 
 def _add_snapshot(sub: argparse._SubParsersAction[_Parser]) -> None:
