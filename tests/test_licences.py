@@ -218,7 +218,7 @@ def test_s3_model_lineage_from_the_manifest(tmp_path: Path, online: HubServer) -
     found = _lic(check_case(paths, "--show-passed").json)
     assert set(found) == {("R1-LIC-001", "pass"), ("R1-LIC-002", "fail")}
     assert (
-        "s3://acme-llm-weights/deepseek-r1-distill-llama-8b/ (Apache-2.0 card) ← "
+        "s3://acme-llm-weights/deepseek-r1-distill-llama-8b/ (Apache-2.0 declared) ← "
         f"{QWEN32} (MIT) ← Qwen/Qwen2.5-32B (Apache-2.0)" in found[("R1-LIC-002", "fail")]
     )
 

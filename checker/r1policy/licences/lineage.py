@@ -70,7 +70,8 @@ class Node:
         return out
 
     def chain(self, *, top: bool = True) -> str:
-        label = f"{self.repo} ({self.licence}{' card' if top else ''})"
+        said = " declared" if self.origin == "manifest" else " card"
+        label = f"{self.repo} ({self.licence}{said if top else ''})"
         if not self.parents:
             return label
         parents = [p.chain(top=False) for p in self.parents]
