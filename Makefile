@@ -55,6 +55,10 @@ demo: $(STAMP)
 	@$(R1) check $(EX)/hub --config $(EX)/r1policy.yaml --state $(EX)/state.json; \
 	  rc=$$?; test $$rc -eq 0 || { echo "demo: expected exit 0, got $$rc"; exit 1; }
 	@echo
+	@echo "== licences: r1policy check $(EX)/hub with $(EX)/licences/r1policy.yaml (MIT and Apache-2.0 allowed; expect: R1-LIC-001 blocks the Llama-based distill, exit 1)"
+	@$(R1) check $(EX)/hub --config $(EX)/licences/r1policy.yaml --state $(EX)/state.json; \
+	  rc=$$?; test $$rc -eq 1 || { echo "demo: expected exit 1, got $$rc"; exit 1; }
+	@echo
 	@echo "demo: the tool allowed the clean deployments and blocked the bad ones, as expected."
 	@echo
 	@$(BIN)/python $(EX)/trust-demo/run_trust_demo.py

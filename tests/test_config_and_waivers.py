@@ -28,6 +28,8 @@ def test_clean_baseline_is_allowed_with_no_findings(tmp_path) -> None:  # type: 
             "R1-HUB-006",
             "R1-JS-001",
             "R1-ART-004",
+            "R1-LIC-001",
+            "R1-LIC-002",
         )
     } | {SUPPORT_ENDED}
     assert all(

@@ -27,6 +27,8 @@ CATALOGUE = {
     *(f"R1-EP-00{i}" for i in range(1, 10)),
     "R1-ART-004",
     "R1-JS-001",  # issue 14: JumpStart models pinned to an exact model_version
+    "R1-LIC-001",
+    "R1-LIC-002",
 }
 
 

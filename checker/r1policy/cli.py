@@ -1,4 +1,4 @@
-"""Command line: `r1policy check|audit|scan|lock|snapshot|policies|verify-attestation`."""
+"""Command line: `r1policy check|audit|scan|lock|snapshot|policies|verify-attestation|bom`."""
 
 from __future__ import annotations
 
@@ -118,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lock(sub)
     _add_snapshot(sub)
     _add_advisories(sub)
+    _add_bom(sub)
     pol = sub.add_parser("policies", help="list, show and test the rules")
     psub = pol.add_subparsers(dest="policies_command", metavar="SUBCOMMAND", parser_class=_Parser)
     plist = psub.add_parser("list", help="list built-in and custom rules")
@@ -136,7 +137,8 @@ def _add_formats(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FORMAT",
-        help="output format: table (default), json, sarif, github, junit or markdown; repeatable, "
+        help="output format: table (default), json, sarif, github, junit, markdown or cyclonedx (the AI "
+        "bill of materials; check only); repeatable, "
         "paired in order with --output",
     )
     p.add_argument(
@@ -294,6 +296,12 @@ def _add_lock(sub: argparse._SubParsersAction[_Parser]) -> None:
         action="store_true",
         help="replace sources that are already locked with different content (the diff is printed)",
     )
+    p.add_argument(
+        "--origin",
+        metavar="hf://ORG/REPO@COMMIT",
+        help="record the Hub repository and commit the s3:// targets were copied from (their lineage for "
+        "R1-LIC-001 and `bom`)",
+    )
 
 
 def _add_snapshot(sub: argparse._SubParsersAction[_Parser]) -> None:
@@ -331,6 +339,25 @@ def _add_advisories(sub: argparse._SubParsersAction[_Parser]) -> None:
     asub.add_parser("list", help="list the advisories R1-EP-008 uses (built-in and imported)")
 
 
+def _add_bom(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "bom",
+        help="write the CycloneDX 1.6 AI bill of materials of the deployments under TARGET",
+        description="Judge the deployment manifests under TARGET like `check` and write a CycloneDX 1.6 "
+        "JSON BOM: one machine-learning-model component per model (pinned commit, purl, licences, "
+        "lineage as pedigree.ancestors), its locked files with SHA-256, the serving image, the decision.",
+    )
+    p.add_argument("targets", nargs="+", type=Path, metavar="TARGET", help="manifest file or folder")
+    _common(p)
+    p.add_argument(
+        "--lock", type=Path, metavar="FILE", help="r1policy.lock (default: next to the config, else ./)"
+    )
+    p.add_argument("--output", type=Path, metavar="FILE", help="write the BOM here (default: stdout)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--state", type=Path, metavar="FILE", help="a state snapshot for the live-state rules")
+    mode.add_argument("--static", action="store_true", help="do not consult the Hub or AWS")
+
+
 # command -> (module, function); each module is imported only when its command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("r1policy.commands.check", "run_check"),
@@ -340,6 +367,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lock": ("r1policy.commands.lock", "run_lock"),
     "snapshot": ("r1policy.commands.snapshot", "run_snapshot"),
     "advisories": ("r1policy.commands.advisories", "run_advisories"),
+    "bom": ("r1policy.commands.bom", "run_bom"),
     "verify-attestation": ("r1policy.commands.attestation", "run_verify_attestation"),
 }
 

@@ -76,6 +76,14 @@ class AttestationConfig:
 
 
 @dataclass(frozen=True)
+class LicencePolicy:
+    """`licences`: canonical licence ids (r1policy.licences.ids)."""
+
+    allowed: tuple[str, ...] = ()
+    denied: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     approved_instance_types: tuple[str, ...] = DEFAULT_APPROVED_INSTANCE_TYPES
     trusted_publishers: tuple[str, ...] = DEFAULT_TRUSTED_PUBLISHERS
@@ -99,6 +107,7 @@ class Config:
     malware_scan: MalwareScanConfig | None = None
     model_signing: ModelSigningConfig = ModelSigningConfig()
     attestation: AttestationConfig = AttestationConfig()
+    licences: LicencePolicy | None = None  # None: R1-LIC-001 / R1-LIC-002 are skipped
 
     def enforcement_of(self, rule_id: str, default: Enforcement) -> Enforcement:
         override = self.rules.get(rule_id)
@@ -203,8 +212,33 @@ def from_document(doc: Document) -> Config:
         rules=rules,
         waivers=tuple(waivers),
         source=doc.path,
+        licences=_licences(doc) if "licences" in value else None,
         **_trust(value, Path(doc.path).parent),
     )
+
+
+def _licences(doc: Document) -> LicencePolicy:
+    """Each id must be an SPDX id, a Hub licence id or `other:<name>` (exit 2 naming the field)."""
+    from r1policy.licences.ids import canonical
+
+    section = doc.value["licences"]
+    lists: dict[str, tuple[str, ...]] = {}
+    for name in ("allowed", "denied"):
+        out = []
+        for i, raw in enumerate(section.get(name, [])):
+            found = canonical(raw)
+            if found is None:
+                raise InputError(
+                    doc.position(("licences", name, i)),
+                    f"licences.{name}[{i}]: {raw!r} is neither an SPDX licence id (MIT, Apache-2.0, ...) "
+                    "nor a Hugging Face Hub licence id (llama3.1, llama3.3, ...) nor other:<license_name>",
+                )
+            out.append(found)
+        lists[name] = tuple(out)
+    both = sorted(set(lists["allowed"]) & set(lists["denied"]))
+    if both:
+        raise InputError(doc.position(("licences",)), f"licences: {', '.join(both)} both allowed and denied")
+    return LicencePolicy(allowed=lists["allowed"], denied=lists["denied"])
 
 
 def _check_waiver_subject(subject: str, where: Position) -> None:

@@ -22,7 +22,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -45,11 +45,20 @@ class LockedFile:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where an S3 or local copy of a model came from on the Hub (its lineage is that repository's)."""
+
+    repo: str
+    commit: str
+
+
+@dataclass(frozen=True)
 class LockedSource:
     revision: str | None = None
     repo_id: str | None = None
     files: Mapping[str, LockedFile] = field(default_factory=dict)
     signer: str | None = None  # the verified model signer (R1-ART-011); written only when known
+    origin: Origin | None = None  # the Hub repository and commit an S3 copy came from (R1-LIC-001)
 
 
 @dataclass(frozen=True)
@@ -126,8 +135,13 @@ def from_value(value: Mapping[str, Any]) -> Lock:
             name: LockedFile(size=int(f["size"]), sha256=str(f["sha256"]), version_id=f.get("version_id"))
             for name, f in src.get("files", {}).items()
         }
+        origin = src.get("origin")
         sources[key] = LockedSource(
-            revision=src.get("revision"), repo_id=src.get("repo_id"), files=files, signer=src.get("signer")
+            revision=src.get("revision"),
+            repo_id=src.get("repo_id"),
+            files=files,
+            signer=src.get("signer"),
+            origin=Origin(origin["repo"], origin["commit"]) if origin else None,
         )
     return Lock(sources=sources)
 
@@ -154,6 +168,8 @@ def _source_value(src: LockedSource) -> dict[str, Any]:
     }
     if src.signer is not None:
         value["signer"] = src.signer
+    if src.origin is not None:
+        value["origin"] = {"repo": src.origin.repo, "commit": src.origin.commit}
     return value
 
 
@@ -185,7 +201,12 @@ def write_lock(path: Path, lock: Lock) -> None:
 def merge(old: Lock, new: Lock) -> Lock:
     """`old` with every source of `new` replacing the entry of the same key (sources are atomic units)."""
     sources = dict(old.sources)
-    sources.update(new.sources)
+    for key, src in new.sources.items():
+        before = old.sources.get(key)
+        if src.origin is None and before is not None and before.origin is not None:
+            # the Hub origin of a copy is recorded by hand, not derived from its bytes: re-locking keeps it
+            src = replace(src, origin=before.origin)
+        sources[key] = src
     return Lock(sources=dict(sorted(sources.items())))
 
 
@@ -221,6 +242,9 @@ def diff_locks(old: Lock, new: Lock) -> list[str]:
             lines.append(f"    repo_id: {before.repo_id or 'none'} -> {after.repo_id or 'none'}")
         if before.signer != after.signer:
             lines.append(f"    signer: {before.signer or 'none'} -> {after.signer or 'none'}")
+        if before.origin != after.origin:
+            was, now = (f"{o.repo}@{o.commit[:12]}" if o else "none" for o in (before.origin, after.origin))
+            lines.append(f"    origin: {was} -> {now}")
         for name in sorted(set(before.files) | set(after.files)):
             fb, fa = before.files.get(name), after.files.get(name)
             if fb is None and fa is not None:

@@ -51,6 +51,9 @@ class ModelSource:
     parameters: float | None = None
     dtype: str | None = None
     trust_remote_code: bool = False
+    # S3 models of a native manifest: the declared licence (canonical id) and Hub base models
+    license: str | None = None
+    base_models: tuple[str, ...] = ()
 
     @property
     def publisher(self) -> str | None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from r1policy import __version__
 from r1policy.engine.evaluate import Notice
 from r1policy.findings import Enforcement, Finding, Status
 from r1policy.rules.metadata import RuleMeta
 from r1policy.sources.walk import Skipped
+
+if TYPE_CHECKING:
+    from r1policy.licences.entries import BomModel
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class Report:
     rules: dict[str, RuleMeta] = field(default_factory=dict)
     # What `check` did not read, and why (sources/walk.py): dependency folders, binary files, ...
     skipped: list[Skipped] = field(default_factory=list)
+    # The judged models for `--format cyclonedx` (filled only when that format is asked for).
+    models: list[BomModel] = field(default_factory=list)
 
     @property
     def blocked(self) -> bool:

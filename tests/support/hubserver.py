@@ -5,7 +5,7 @@ what r1policy (and `r1policy scan hf://...`) calls:
 
 - `GET /api/models/{org}/{name}[/revision/{rev}]` (`?blobs=true&securityStatus=true`): model info with
   `_id`, `sha`, `gated`, `disabled`, `siblings[] {rfilename, size, blobId, lfs}`, `config`,
-  `safetensors`, `securityRepoStatus`.
+  `safetensors`, `securityRepoStatus`, `cardData` (when the fixture has a card).
 - `GET /api/organizations/{org}/overview`: `isVerified`, `plan`.
 - `HEAD|GET /{org}/{name}/resolve/{rev}/{path}`: file bytes with the headers `hf_hub_download` needs
   (`ETag`, `X-Repo-Commit`, `Content-Length`; `X-Linked-Etag` / `X-Linked-Size` for LFS files).
@@ -82,6 +82,7 @@ class RepoFixture:
     always_status: int | None = None
     delay: float = 0.0
     answer_id: str | None = None  # the `id` model_info answers (a renamed or redirected repository)
+    card: dict[str, Any] | None = None  # the model card's metadata (`cardData`: license, base_model, ...)
 
     def resolve(self, revision: str | None) -> str | None:
         if revision is None or revision == self.sha:
@@ -131,6 +132,8 @@ class RepoFixture:
         }
         if config is not None:
             data["config"] = config
+        if self.card is not None:
+            data["cardData"] = self.card
         if self.safetensors is not None:
             data["safetensors"] = {"parameters": self.safetensors, "total": sum(self.safetensors.values())}
         return data

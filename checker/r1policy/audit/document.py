@@ -124,6 +124,8 @@ def build_document(
     }
     if run.state_file is not None:
         audit["state_file"] = run.state_file
+    if run.licences:
+        audit["licences"] = run.licences
     document["audit"] = audit
     audit["trend"] = [trend_point(p.document, p.run_id) for p in history] + [
         trend_point(document, run.run_id)

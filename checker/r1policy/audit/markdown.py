@@ -139,6 +139,24 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         out += [_row(*(r[k] for k in _INVENTORY_KEYS)) for r in audit["inventory"]]
     else:
         out.append("No SageMaker resources were found in the audited accounts and regions.")
+    if audit.get("licences"):
+        out += [
+            "",
+            "## Licences",
+            "",
+            _row("Deployment", "Model", "Effective licences", "Obligations", "Decision"),
+        ]
+        out.append("|---|---|---|---|---|")
+        out += [
+            _row(
+                r["deployment"],
+                r["model"],
+                r["lineage"] or r["licences"],
+                r["obligations"] or "-",
+                r["decision"],
+            )
+            for r in audit["licences"]
+        ]
     out += ["", "## Findings", ""]
     new_keys = keys_of(diff["new"])
     placement = audit.get("placement", {})

@@ -57,3 +57,5 @@ class AuditRun:
     buckets: dict[str, Place] = field(default_factory=dict)
     problems: list[AuditProblem] = field(default_factory=list)
     state_file: str | None = None
+    # the Licences table (r1policy.licences.facts.licence_rows), when `licences` is configured
+    licences: list[dict[str, str]] = field(default_factory=list)

@@ -8,6 +8,7 @@ import argparse
 import datetime as _dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from r1policy.audit.progress import Progress
 from r1policy.audit.publish import publish
@@ -18,6 +19,10 @@ from r1policy.engine.evaluate import Evaluator, Notice
 from r1policy.errors import UsageError
 from r1policy.output import pair_outputs, write_reports
 from r1policy.report import Report
+
+if TYPE_CHECKING:
+    from r1policy.findings import Finding
+    from r1policy.model import Deployment
 from r1policy.rules.registry import load_registry
 from r1policy.sources.state import StateSnapshot, from_value, load_state
 
@@ -79,6 +84,7 @@ def run_audit(args: argparse.Namespace) -> int:
         buckets=world.buckets,
         problems=world.problems,
         state_file=str(args.state) if args.state is not None else None,
+        licences=_licence_rows(world.deployments, evaluator, outcome.findings),
     )
     published = publish(
         report, run, report_dir=args.report_dir, baseline_path=baseline, show_passed=args.show_passed
@@ -94,3 +100,12 @@ def run_audit(args: argparse.Namespace) -> int:
     if report.blocked and not args.exit_zero:
         return 1
     return 0
+
+
+def _licence_rows(
+    deployments: list[Deployment], evaluator: Evaluator, findings: list[Finding]
+) -> list[dict[str, str]]:
+    from r1policy.licences.facts import licence_rows
+
+    statuses = {f.deployment: f.status.value for f in findings if f.rule_id == "R1-LIC-001" and f.deployment}
+    return licence_rows(deployments, evaluator.hub.licences, statuses)

@@ -8,6 +8,7 @@ from pathlib import Path
 from r1policy.config import load_config
 from r1policy.engine.evaluate import Evaluator, Notice
 from r1policy.engine.hubfacts import hub_context
+from r1policy.formats import Format
 from r1policy.inputreport import unreadable_findings
 from r1policy.output import pair_outputs, refuse_inputs_as_outputs, write_reports
 from r1policy.report import Report
@@ -50,6 +51,10 @@ def run_check(args: argparse.Namespace) -> int:
         rules=registry.rules,
         skipped=inputs.skipped,
     )
+    if any(fmt is Format.CYCLONEDX for fmt, _ in pairs):
+        from r1policy.licences.entries import bom_models
+
+        report.models = bom_models(deployments, hub, report.findings)
     report.notices.extend(Notice("note", note) for note in inputs.notes)
     report.notices.extend(Notice("aws-unreadable", note) for note in sagemaker_errors(state))
     if not inputs.deployments and not inputs.unreadable:

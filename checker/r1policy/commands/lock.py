@@ -27,6 +27,7 @@ from r1policy.lockfile import (
     Lock,
     LockedFile,
     LockedSource,
+    Origin,
     diff_locks,
     hub_key,
     load_lock,
@@ -42,6 +43,7 @@ def run_lock(args: argparse.Namespace) -> int:
     if not args.targets:
         raise UsageError("r1policy lock: name at least one TARGET (hf://org/repo@rev or s3://bucket/prefix)")
     path: Path = args.lock
+    given = _parse_origin(args.origin, args.targets)
     old = load_lock(path) if path.is_file() else Lock(sources={})
     new_sources: dict[str, LockedSource] = {}
     client: HubClient | None = None
@@ -58,6 +60,7 @@ def run_lock(args: argparse.Namespace) -> int:
         new_sources[key] = source
     if client is not None:
         client.close()
+    new_sources = _with_origins(new_sources, old, given)
     changed = [
         key for key, source in new_sources.items() if key in old.sources and old.sources[key] != source
     ]
@@ -139,3 +142,36 @@ def _s3_object(s3: Any, bucket: str, key: str) -> LockedFile:
             hasher.update(chunk)
         digest = hasher.hexdigest()
     return LockedFile(size=int(head["ContentLength"]), sha256=digest, version_id=version)
+
+
+_ORIGIN = re.compile(r"^hf://(?P<repo>[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)@(?P<commit>[0-9a-f]{40})$")
+
+
+def _parse_origin(origin: str | None, targets: list[str]) -> Origin | None:
+    """`--origin hf://org/repo@<commit>`, checked before anything is read."""
+    if origin is None:
+        return None
+    match = _ORIGIN.match(origin)
+    if match is None or repo_id_problem(match.group("repo")) is not None:
+        raise UsageError(f"--origin {origin!r}: expected hf://org/repo@<40-hex commit SHA>")
+    if not any(t.startswith("s3://") for t in targets):
+        raise UsageError("--origin records where an s3:// copy came from: name an s3:// TARGET")
+    return Origin(match.group("repo"), match.group("commit"))
+
+
+def _with_origins(
+    sources: dict[str, LockedSource], old: Lock, given: Origin | None
+) -> dict[str, LockedSource]:
+    """The Hub repository the S3 targets were copied from (their lineage, R1-LIC-001 and `bom`); without
+    --origin, an origin already recorded for a source is kept."""
+    from dataclasses import replace
+
+    out = {}
+    for key, source in sources.items():
+        before = old.sources.get(key)
+        if given is not None and key.startswith("s3://"):
+            source = replace(source, origin=given)
+        elif source.origin is None and before is not None and before.origin is not None:
+            source = replace(source, origin=before.origin)
+        out[key] = source
+    return out

@@ -20,6 +20,7 @@ from r1policy.facts.image import parse_image, registry_approved
 from r1policy.facts.pseudo import has_pseudo, pattern_verdict
 from r1policy.facts.serving import default_names as serving_default_names
 from r1policy.facts.typosquat import lookalike_of
+from r1policy.licences.facts import default_names as licence_default_names
 from r1policy.model import FIELD_IMAGE, Deployment, SourceKind
 from r1policy.sources.servers import hub_endpoint_override
 
@@ -285,6 +286,7 @@ def _config_names(config: Config) -> dict[str, Any]:
         "untrusted_writers": "",
         "trusted_writer_accounts": ", ".join(config.trusted_writer_accounts),
         **hub_default_names(),
+        **licence_default_names(),
         **serving_default_names(),
     }
 

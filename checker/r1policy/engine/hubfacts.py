@@ -17,7 +17,7 @@ A Hub "safe" verdict only ever adds failures: nothing here removes a finding fro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from r1policy.config import Config
     from r1policy.engine.deployfacts import DeploymentFacts
     from r1policy.hub.client import Lookup
+    from r1policy.licences.facts import LicenceOutcome
 
 STATIC_REASON = "--static: the Hub is not consulted"
 NO_LOCK = "no r1policy.lock next to the configuration or in the working directory (pass --lock FILE)"
@@ -49,6 +50,8 @@ class HubContext:
     source: HubSource | None
     lock: Lock | None = None
     lock_path: str | None = None
+    # each deployment's licence lineage (R1-LIC-001 / R1-LIC-002, `check --format cyclonedx`), by name
+    licences: dict[str, LicenceOutcome | None] = field(default_factory=dict)
 
     def _lookup(self, dep: Deployment) -> Lookup | HubError | None:
         model = dep.model
@@ -94,6 +97,17 @@ class HubContext:
             self._lock_s3(item, model.s3_uri)
         if self.lock is None:
             item.not_applicable["lock"] = NO_LOCK
+        self._licences(item, config)
+
+    def _licences(self, item: DeploymentFacts, config: Config) -> None:
+        """The lineage is resolved only when `licences` is configured (else the rules are skipped)."""
+        from r1policy.licences.facts import apply_licences, resolve_deployment
+
+        outcome = None
+        if config.licences is not None:
+            outcome = resolve_deployment(item.deployment, self.source, self.lock)
+            self.licences[item.deployment.name] = outcome
+        apply_licences(item, config, outcome)
 
     # -- the lock (R1-ART-004) -------------------------------------------------------------------
     def _lock_hub(

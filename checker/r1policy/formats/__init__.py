@@ -22,6 +22,7 @@ class Format(StrEnum):
     GITHUB = "github"
     JUNIT = "junit"
     MARKDOWN = "markdown"
+    CYCLONEDX = "cyclonedx"  # the AI bill of materials of the judged models (CycloneDX 1.6 JSON)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ Appendix = Callable[[Report, RenderOptions], list[tuple[Path, str]]]
 
 def writers() -> dict[Format, Writer]:
     """The registry: every Format maps to exactly one writer (a test checks exhaustiveness)."""
-    from r1policy.formats import github, json_v1, junit, markdown, sarif, table
+    from r1policy.formats import cyclonedx, github, json_v1, junit, markdown, sarif, table
 
     return {
         Format.TABLE: table.render,
@@ -51,6 +52,7 @@ def writers() -> dict[Format, Writer]:
         Format.GITHUB: github.render,
         Format.JUNIT: junit.render,
         Format.MARKDOWN: markdown.render,
+        Format.CYCLONEDX: cyclonedx.render,
     }
 
 

@@ -28,6 +28,7 @@ from r1policy.hub.record import (
     CODE_CONFIG_FILES,
     HubFile,
     RepoRecord,
+    card_subset,
     flagged_from_security,
     gated_text,
     is_full_sha,
@@ -304,6 +305,8 @@ def record_from_info(repo: str, info: Any) -> RepoRecord:
     safetensors = getattr(info, "safetensors", None)
     scans_done, flagged = flagged_from_security(getattr(info, "security_repo_status", None))
     config = getattr(info, "config", None)
+    card_data: Any = getattr(info, "card_data", None)
+    card = card_data.to_dict() if card_data is not None and hasattr(card_data, "to_dict") else card_data
     return RepoRecord(
         repo=repo,
         sha=str(sha),
@@ -317,6 +320,7 @@ def record_from_info(repo: str, info: Any) -> RepoRecord:
         scans_done=scans_done,
         flagged=flagged,
         config=config if isinstance(config, dict) else None,
+        card=card_subset(card),
     )
 
 

@@ -76,6 +76,9 @@ class RepoRecord:
     config: dict[str, Any] | None = None
     # text of the small JSON files that can name code, when downloaded (path -> text)
     contents: dict[str, str] = field(default_factory=dict)
+    # the model card's licence and lineage metadata (CARD_KEYS of `cardData`); None: not recorded (a
+    # cache entry written before r1policy kept it), {} : the card says none of them
+    card: dict[str, Any] | None = None
 
     def file(self, path: str) -> HubFile | None:
         return next((f for f in self.files if f.path == path), None)
@@ -148,6 +151,8 @@ class RepoRecord:
             "flagged": [{"path": p, "level": lvl} for p, lvl in self.flagged],
             "config": self.config,
             "contents": dict(sorted(self.contents.items())),
+            # absent when not recorded, so that entries written before the card was kept read the same
+            **({"card": self.card} if self.card is not None else {}),
         }
 
     @classmethod
@@ -175,7 +180,29 @@ class RepoRecord:
             flagged=tuple((str(x["path"]), str(x.get("level", "unknown"))) for x in data.get("flagged", [])),
             config=data.get("config"),
             contents={str(k): str(v) for k, v in (data.get("contents") or {}).items()},
+            card=card_subset(data["card"]) if isinstance(data.get("card"), dict) else None,
         )
+
+
+# What r1policy keeps of a model card's metadata: licence and the Hub's model tree (lineage).
+CARD_KEYS = ("license", "license_name", "license_link", "base_model", "base_model_relation")
+
+
+def card_subset(card: Any) -> dict[str, Any]:
+    """The CARD_KEYS of a card's metadata that hold strings or lists of strings (anything else is kept
+    as its text, so that a malformed value is reported rather than read as absent)."""
+    if not isinstance(card, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key in CARD_KEYS:
+        value = card.get(key)
+        if value is None:
+            continue
+        if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            out[key] = value
+        else:
+            out[key] = repr(value)[:200]
+    return out
 
 
 def gated_text(value: Any) -> str:

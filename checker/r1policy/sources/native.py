@@ -95,6 +95,7 @@ def load_native(doc: Document) -> Deployment:
         parameters=_finite(doc, model_spec["parameters"]) if "parameters" in model_spec else None,
         dtype=model_spec.get("dtype"),
         trust_remote_code=bool(model_spec.get("trust_remote_code", False)),
+        **_lineage(doc, model_spec, model.kind),
     )
     for name, key in ((FIELD_PARAMETERS, "parameters"), (FIELD_DTYPE, "dtype")):
         if key in model_spec:
@@ -176,3 +177,29 @@ def _output(spec: dict[str, Any] | None) -> Encryption | None:
     if spec is None or not spec.get("enabled", False):
         return None
     return Encryption(kms_key=spec.get("kms_key"))
+
+
+def _lineage(doc: Document, model_spec: dict[str, Any], kind: SourceKind) -> dict[str, Any]:
+    """`spec.model.license` / `spec.model.base_models`: S3 models only (a Hub model's licence and base
+    models come from its card); the licence must be an id r1policy knows the kind of."""
+    from r1policy.licences.ids import canonical
+
+    out: dict[str, Any] = {}
+    for key in ("license", "base_models"):
+        if key in model_spec and kind is not SourceKind.S3:
+            raise InputError(
+                doc.position(("spec", "model", key)),
+                f"spec.model.{key} applies to S3 models; a {kind.value} model's licence and base models "
+                "come from its model card (and r1policy's lineage table)",
+            )
+    if "license" in model_spec:
+        found = canonical(model_spec["license"])
+        if found is None:
+            raise InputError(
+                doc.position(("spec", "model", "license")),
+                f"spec.model.license: {model_spec['license']!r} is neither an SPDX licence id nor a Hugging "
+                "Face Hub licence id nor other:<license_name>",
+            )
+        out["license"] = found
+    out["base_models"] = tuple(model_spec.get("base_models", ()))
+    return out
