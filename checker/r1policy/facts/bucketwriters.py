@@ -17,6 +17,7 @@ import json
 import re
 from typing import Any
 
+from r1policy import jsonsafe
 from r1policy.facts.bucketpolicy import PolicyDocumentError
 
 # What replaces, deletes or re-ACLs approved weights, or lets a caller grant itself that.
@@ -115,7 +116,7 @@ def policy_writers(policy: Any, bucket: str) -> set[str]:
         return set()
     if isinstance(policy, str):
         try:
-            policy = json.loads(policy)
+            policy = jsonsafe.loads(policy)
         except json.JSONDecodeError as exc:
             raise PolicyDocumentError(f"bucket policy is not valid JSON: {exc.msg}") from exc
     if not isinstance(policy, dict) or "Statement" not in policy:
