@@ -22,6 +22,8 @@ class Format(StrEnum):
     GITHUB = "github"
     JUNIT = "junit"
     MARKDOWN = "markdown"
+    ASFF = "asff"
+    OCSF = "ocsf"
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ Appendix = Callable[[Report, RenderOptions], list[tuple[Path, str]]]
 
 def writers() -> dict[Format, Writer]:
     """The registry: every Format maps to exactly one writer (a test checks exhaustiveness)."""
-    from r1policy.formats import github, json_v1, junit, markdown, sarif, table
+    from r1policy.formats import asff, github, json_v1, junit, markdown, ocsf, sarif, table
 
     return {
         Format.TABLE: table.render,
@@ -51,6 +53,8 @@ def writers() -> dict[Format, Writer]:
         Format.GITHUB: github.render,
         Format.JUNIT: junit.render,
         Format.MARKDOWN: markdown.render,
+        Format.ASFF: asff.render,
+        Format.OCSF: ocsf.render,
     }
 
 
