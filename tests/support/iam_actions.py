@@ -2,8 +2,9 @@
 operation from an HTTP request — independent of what the installed moto computes.
 
 Source: AWS Service Authorization Reference (the "Actions defined by Amazon S3 / AWS KMS / Amazon
-SageMaker / AWS Security Hub" tables; docs.aws.amazon.com/service-authorization/latest/reference/). S3 is the service
-whose API operation names and IAM action names differ; for KMS, SageMaker, STS and IAM they agree.
+SageMaker / AWS Security Hub" tables; docs.aws.amazon.com/service-authorization/latest/reference/).
+S3 is the service whose API operation names and IAM action names differ; for KMS, SageMaker, Security
+Hub, STS and IAM they agree (Security Hub is REST-JSON: its operation is told from method and path).
 
 ``tests/support/motoserver.py`` applies :data:`IAM_ACTION` inside the moto server under IAM enforcement,
 whatever action name the installed moto would have checked (moto 5.2.5 checks ``s3:ListBucket`` for

@@ -44,7 +44,10 @@ def _common(f: Finding, place: Place, now: dt.datetime, version: str, m: Any) ->
         src_url=f.references[0] if f.references else None,
     )
     resource = m.ResourceDetails(
-        uid=clean(f.subject.id), type=f.subject.type.value, region=place.region, cloud_partition=place.partition
+        uid=clean(f.subject.id),
+        type=f.subject.type.value,
+        region=place.region,
+        cloud_partition=place.partition,
     )
     common: dict[str, Any] = {
         "metadata": meta,
@@ -86,8 +89,15 @@ def _models() -> Any:
         severity_id,
         status_id,
     )
-    from py_ocsf_models.objects import compliance, compliance_status, finding_info, metadata
-    from py_ocsf_models.objects import product, remediation, resource_details
+    from py_ocsf_models.objects import (
+        compliance,
+        compliance_status,
+        finding_info,
+        metadata,
+        product,
+        remediation,
+        resource_details,
+    )
 
     return types.SimpleNamespace(
         DetectionFinding=detection_finding.DetectionFinding,
@@ -124,7 +134,9 @@ def events(report: Report, options: RenderOptions) -> list[dict[str, Any]]:
         common = _common(f, place, now, report.tool_version, m)
         meta = report.rules.get(f.rule_id)
         controls = meta.compliance if meta is not None else {}
-        detection = m.DetectionFinding(type_uid=m.DetectionType.Create, type_name="Detection Finding: Create", **common)
+        detection = m.DetectionFinding(
+            type_uid=m.DetectionType.Create, type_name="Detection Finding: Create", **common
+        )
         out.append(detection.model_dump(mode="json", exclude_none=True))
         for framework, ids in sorted(controls.items()):
             for control in ids:

@@ -50,9 +50,7 @@ def _retries(response: dict[str, Any]) -> int:
     return int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
 
 
-def previous_findings(
-    client: Any, account: str, product: str, outcome: Outcome
-) -> dict[str, dict[str, Any]]:
+def previous_findings(client: Any, account: str, product: str, outcome: Outcome) -> dict[str, dict[str, Any]]:
     """The account's ACTIVE r1policy findings of this product, by Id."""
     filters = {
         "GeneratorId": [{"Value": GENERATOR_PREFIX, "Comparison": "PREFIX"}],
@@ -126,14 +124,16 @@ def _send(client: Any, batch: list[dict[str, Any]], account: str, region: str, o
     except CALL_ERRORS as exc:
         outcome.calls += 1
         if isinstance(exc, botocore.exceptions.ClientError):
-            outcome.retries += _retries(exc.response)  # type: ignore[arg-type]
+            outcome.retries += _retries(exc.response)
         reason = _reason(exc, account, region)
         outcome.failed += [(f["Id"], reason) for f in batch]
         return
     outcome.calls += 1
     outcome.retries += _retries(response)
     failed = {
-        str(item.get("Id", "")): f"{item.get('ErrorCode', 'Failed')}: {item.get('ErrorMessage', '')}".rstrip(": ")
+        str(item.get("Id", "")): f"{item.get('ErrorCode', 'Failed')}: {item.get('ErrorMessage', '')}".rstrip(
+            ": "
+        )
         for item in response.get("FailedFindings", [])
     }
     outcome.failed += [(fid, reason) for fid, reason in failed.items()]

@@ -91,9 +91,7 @@ def prepare(
     )
 
 
-def publish(
-    prepared: Prepared, sessions: Mapping[str, Any], unavailable: Mapping[str, str]
-) -> Outcome:
+def publish(prepared: Prepared, sessions: Mapping[str, Any], unavailable: Mapping[str, str]) -> Outcome:
     """Import each group with its account's session; an account without one is not imported."""
     total = Outcome()
     groups = dict(prepared.groups)
