@@ -270,3 +270,27 @@ def test_a_check_report_is_not_an_audit_report(moto_env: MotoServer, tmp_path: P
     run_cli("check", ROOT / "examples" / "block", "--static", "--format", "json", "--output", out)
     result = run_cli("publish", "securityhub", out)
     assert result.code == 2 and "not an audit report" in result.stderr
+
+
+def test_two_regions_land_in_each_regions_hub(moto_env: MotoServer, tmp_path: Path) -> None:
+    """`audit --format asff` and the publisher place each finding where the audit found its subject."""
+    world, _ = _world(tmp_path)
+    world.seed_bucket(Bucket("acme-weights-eu", region="eu-west-1", versioning=False))
+    world.seed_endpoint(Endpoint("r1-eu", "acme-weights-eu", region="eu-west-1"))
+    config = write_config(tmp_path, [BUCKET, "acme-weights-eu"])
+    reports, asff = tmp_path / "reports", tmp_path / "audit.asff.json"
+    regions = ("--regions", "us-east-1,eu-west-1", "--report-dir", reports, "--config", config, "-q")
+    result = run_cli("audit", *regions, "--format", "asff", "--output", asff)
+    assert result.code in (0, 1), result.stderr
+    written = {
+        (f["ProductFields"]["r1policy/rule_id"], f["ProductFields"]["r1policy/subject"]): f["Region"]
+        for f in json.loads(asff.read_text())["Findings"]
+    }
+    assert written[("R1-S3-005", "s3://acme-weights-eu")] == "eu-west-1"
+    assert written[("R1-S3-005", f"s3://{BUCKET}")] == "us-east-1"
+    report = run_folders(reports)[-1] / REPORT_JSON
+    assert run_cli("publish", "securityhub", report).code == 0
+    hubs = {region: set(_states(_hub(region=region))) for region in ("us-east-1", "eu-west-1")}
+    assert hubs["eu-west-1"] == {key for key, region in written.items() if region == "eu-west-1"}
+    assert hubs["us-east-1"] == {key for key, region in written.items() if region == "us-east-1"}
+    assert hubs["eu-west-1"] and hubs["us-east-1"] and set(written) == _open(report)

@@ -35,6 +35,9 @@ class Report:
     rules: dict[str, RuleMeta] = field(default_factory=dict)
     # What `check` did not read, and why (sources/walk.py): dependency folders, binary files, ...
     skipped: list[Skipped] = field(default_factory=list)
+    # Where an audit placed its subjects: "deployment:<name>" / "bucket:<name>" -> (account, region).
+    # The formats that name an AWS account (asff, ocsf) use it first.
+    places: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def blocked(self) -> bool:

@@ -80,6 +80,9 @@ def run_audit(args: argparse.Namespace) -> int:
         problems=world.problems,
         state_file=str(args.state) if args.state is not None else None,
     )
+    report.places = {f"deployment:{name}": (p.account, p.region) for name, p in run.deployments.items()} | {
+        f"bucket:{name}": (p.account, p.region) for name, p in run.buckets.items()
+    }
     published = publish(
         report, run, report_dir=args.report_dir, baseline_path=baseline, show_passed=args.show_passed
     )

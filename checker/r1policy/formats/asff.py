@@ -10,9 +10,9 @@ findings. Decisions (docs/security-hub-and-ocsf.md):
   map to the same ASFF labels, info to INFORMATIONAL.
 - Exported: fail, error (Compliance FAILED: an unevaluated rule blocks like a failure) and waived
   (Workflow SUPPRESSED); pass only with --show-passed (PASSED, Workflow RESOLVED); skipped never.
-- Account and region: where the audit placed the subject, else the account and region of an ARN subject,
-  else the configured account (`AWS_ACCOUNT_ID`, else the account of the current credentials through STS)
-  and region (`AWS_REGION` / `AWS_DEFAULT_REGION`, else us-east-1).
+- Account and region: where the audit placed the subject (`Report.places`), else the account and
+  region of an ARN subject, else the configured account (`AWS_ACCOUNT_ID`, else the account of the
+  current credentials through STS) and region (`AWS_REGION` / `AWS_DEFAULT_REGION`, else us-east-1).
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from r1policy.errors import OutputError
+from r1policy.findings import Finding, SubjectType
 from r1policy.formats import RenderOptions
 from r1policy.formats.common import clean, shorten
 from r1policy.report import Report
@@ -58,6 +59,17 @@ def place_of_subject(subject_id: str) -> Place | None:
     if match is None or not match.group(2):
         return None
     return Place(match.group(3), match.group(2), match.group(1))
+
+
+def place_in_report(f: Finding, report: Report) -> Place | None:
+    """Where the audit placed the finding's deployment or bucket, else the account of an ARN subject."""
+    keys = [f"deployment:{f.deployment}"] if f.deployment else []
+    if f.subject.type is SubjectType.BUCKET:
+        keys.append(f"bucket:{f.subject.id.removeprefix('s3://')}")
+    for key in keys:
+        if key in report.places:
+            return Place(*report.places[key])
+    return place_of_subject(f.subject.id)
 
 
 def configured_place() -> Place:
@@ -223,9 +235,7 @@ def dedupe_ids(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return findings
 
 
-def report_findings(
-    report: Report, options: RenderOptions, place_for: Callable[[Any], Place | None] | None = None
-) -> list[dict[str, Any]]:
+def report_findings(report: Report, options: RenderOptions) -> list[dict[str, Any]]:
     import datetime as dt
 
     from r1policy.formats.json_v1 import finding_to_json
@@ -238,7 +248,7 @@ def report_findings(
     default: list[Place] = []
     out = []
     for f in chosen:
-        place = (place_for(f) if place_for else None) or place_of_subject(f.subject.id)
+        place = place_in_report(f, report)
         if place is None:
             if not default:
                 default.append(configured_place())

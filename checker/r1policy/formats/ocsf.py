@@ -18,7 +18,7 @@ from typing import Any
 from r1policy.errors import OutputError
 from r1policy.findings import Finding
 from r1policy.formats import RenderOptions
-from r1policy.formats.asff import Place, configured_place, exported, finding_id, place_of_subject
+from r1policy.formats.asff import Place, configured_place, exported, finding_id, place_in_report
 from r1policy.formats.common import clean
 from r1policy.formats.json_v1 import finding_to_json
 from r1policy.report import Report
@@ -90,6 +90,8 @@ def _models() -> Any:
         status_id,
     )
     from py_ocsf_models.objects import (
+        account,
+        cloud,
         compliance,
         compliance_status,
         finding_info,
@@ -108,6 +110,9 @@ def _models() -> Any:
         SeverityID=severity_id.SeverityID,
         StatusID=status_id.StatusID,
         Compliance=compliance.Compliance,
+        Cloud=cloud.Cloud,
+        Account=account.Account,
+        AccountType=account.TypeID,
         ComplianceStatusID=compliance_status.StatusID,
         FindingInformation=finding_info.FindingInformation,
         Metadata=metadata.Metadata,
@@ -127,7 +132,7 @@ def events(report: Report, options: RenderOptions) -> list[dict[str, Any]]:
     default: list[Place] = []
     out: list[dict[str, Any]] = []
     for f in chosen:
-        place = place_of_subject(f.subject.id)
+        place = place_in_report(f, report)
         if place is None:
             default = default or [configured_place()]
             place = default[0]
