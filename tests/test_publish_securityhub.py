@@ -187,15 +187,15 @@ def test_batches_make_the_fewest_calls_both_limits_allow() -> None:
         list(batches([too_big]))
 
 
-def test_many_findings_against_moto_make_the_minimum_calls(moto_env: MotoServer) -> None:
+def test_10000_findings_against_moto_make_the_minimum_calls(moto_env: MotoServer) -> None:
     client = boto3.client("securityhub", region_name="us-east-1")
-    findings = _asff(250)
+    findings = _asff(10_000)
     product = findings[0]["ProductArn"]
     outcome = import_findings(
         client, findings, account=ACCOUNT, region="us-east-1", product=product, scope_regions=(), now=NOW
     )
-    assert (outcome.imported, outcome.failed, outcome.calls) == (250, [], 1 + 3)
-    assert len(_hub()) == 250
+    # One GetFindings (nothing imported before) and 10,000 / 100 BatchImportFindings.
+    assert (outcome.imported, outcome.failed, outcome.calls, outcome.retries) == (10_000, [], 1 + 100, 0)
 
 
 def test_throttling_is_retried_and_counted(
