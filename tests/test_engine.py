@@ -152,7 +152,10 @@ def _finding(**changes: Any) -> Finding:
 
 
 @pytest.mark.parametrize("fmt", list(Format))
-def test_every_format_renders_non_ascii_and_long_messages(fmt: Format) -> None:
+def test_every_format_renders_non_ascii_and_long_messages(
+    fmt: Format, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCOUNT_ID", "111122223333")  # ASFF/OCSF: the account of findings from files
     finding = _finding(
         title="Ünïcödé title", subject=Subject(SubjectType.DEPLOYMENT, "dépl-😀"), message="m" * 5000
     )

@@ -163,6 +163,12 @@ def hostile_report(tmp_path: Path) -> Report:
     return Report(findings=findings, rules=catalogue())
 
 
+@pytest.fixture(autouse=True)
+def _aws_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ASFF and OCSF place findings from files in the configured account (never a call to AWS here)."""
+    monkeypatch.setenv("AWS_ACCOUNT_ID", "111122223333")
+
+
 def test_every_format_has_exactly_one_writer() -> None:
     assert set(writers()) == set(Format)
     assert set(appendices()) <= set(Format)
@@ -181,13 +187,17 @@ def test_the_spec_lists_exactly_these_formats() -> None:
     spec = SHARED / "SPEC.md"
     if not spec.is_file():
         pytest.skip("../shared/SPEC.md is absent (the product contract ships beside the checkout)")
-    match = re.search(r"--format ([a-z|]+)`", spec.read_text(encoding="utf-8"))
-    assert match is not None
-    assert set(match.group(1).split("|")) == {f.value for f in Format}
+    # The common options list the first formats; §8.5 adds `--format asff`, `--format ocsf`.
+    named = re.findall(r"--format ([a-z|]+)`", spec.read_text(encoding="utf-8"))
+    assert named
+    formats = {f.value for f in Format}
+    assert set(named[0].split("|")) <= formats
+    # Every format is in the contract (the contract may name formats other branches add, e.g. cyclonedx).
+    assert formats <= {name for group in named for name in group.split("|")}
 
 
 def test_unknown_format_names_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match="valid: table, json, sarif, github, junit, markdown"):
+    with pytest.raises(ValueError, match="valid: table, json, sarif, github, junit, markdown, asff, ocsf"):
         parse_format("xml")
 
 

@@ -1,4 +1,4 @@
-"""Command line: `r1policy check|audit|scan|lock|snapshot|policies|verify-attestation|bom`."""
+"""Command line: `r1policy check|audit|scan|lock|snapshot|policies|verify-attestation|bom|publish`."""
 
 from __future__ import annotations
 
@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_snapshot(sub)
     _add_advisories(sub)
     _add_bom(sub)
+    _add_publish(sub)
     pol = sub.add_parser("policies", help="list, show and test the rules")
     psub = pol.add_subparsers(dest="policies_command", metavar="SUBCOMMAND", parser_class=_Parser)
     plist = psub.add_parser("list", help="list built-in and custom rules")
@@ -137,8 +138,9 @@ def _add_formats(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FORMAT",
-        help="output format: table (default), json, sarif, github, junit, markdown or cyclonedx (the AI "
-        "bill of materials; check only); repeatable, "
+        help="output format: table (default), json, sarif, github, junit, markdown, cyclonedx (the AI "
+        "bill of materials; check only), asff (AWS Security Finding Format) or ocsf (OCSF events; the "
+        "`ocsf` extra); repeatable, "
         "paired in order with --output",
     )
     p.add_argument(
@@ -358,6 +360,37 @@ def _add_bom(sub: argparse._SubParsersAction[_Parser]) -> None:
     mode.add_argument("--static", action="store_true", help="do not consult the Hub or AWS")
 
 
+def _add_publish(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("publish", help="deliver an audit report's findings elsewhere (Security Hub)")
+    psub = p.add_subparsers(dest="publish_target", metavar="TARGET", parser_class=_Parser)
+    sh = psub.add_parser(
+        "securityhub",
+        help="import an audit report's findings into AWS Security Hub (BatchImportFindings)",
+        description="Import the findings of an audit JSON report into each account's Security Hub as "
+        "ASFF (stable ids: a re-run updates), archiving findings resolved since the previous import. "
+        "Needs policies/iam/r1policy-publisher.json. Exit 0 all imported, 1 a finding not imported, "
+        "2 bad input or credentials.",
+    )
+    sh.add_argument("report", type=Path, metavar="REPORT.json", help="an audit.json written by `audit`")
+    sh.add_argument(
+        "--role-name",
+        metavar="NAME",
+        help="assume arn:aws:iam::<account>:role/NAME for each account's findings (default: only the "
+        "current account's findings are imported)",
+    )
+    sh.add_argument(
+        "--region", metavar="R", help="import every finding into this region (default: each finding's own)"
+    )
+    sh.add_argument(
+        "--policies",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="extra rule folders whose compliance metadata to attach; repeatable",
+    )
+
+
 # command -> (module, function); each module is imported only when its command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("r1policy.commands.check", "run_check"),
@@ -369,6 +402,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "advisories": ("r1policy.commands.advisories", "run_advisories"),
     "bom": ("r1policy.commands.bom", "run_bom"),
     "verify-attestation": ("r1policy.commands.attestation", "run_verify_attestation"),
+    "publish": ("r1policy.commands.publish", "run_publish"),
 }
 
 

@@ -41,6 +41,9 @@ class Report:
     skipped: list[Skipped] = field(default_factory=list)
     # The judged models for `--format cyclonedx` (filled only when that format is asked for).
     models: list[BomModel] = field(default_factory=list)
+    # Where an audit placed its subjects: "deployment:<name>" / "bucket:<name>" -> (account, region).
+    # The formats that name an AWS account (asff, ocsf) use it first.
+    places: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def blocked(self) -> bool:

@@ -2,8 +2,9 @@
 operation from an HTTP request — independent of what the installed moto computes.
 
 Source: AWS Service Authorization Reference (the "Actions defined by Amazon S3 / AWS KMS / Amazon
-SageMaker" tables; docs.aws.amazon.com/service-authorization/latest/reference/). S3 is the service
-whose API operation names and IAM action names differ; for KMS, SageMaker, STS and IAM they agree.
+SageMaker / AWS Security Hub" tables; docs.aws.amazon.com/service-authorization/latest/reference/).
+S3 is the service whose API operation names and IAM action names differ; for KMS, SageMaker, Security
+Hub, STS and IAM they agree (Security Hub is REST-JSON: its operation is told from method and path).
 
 ``tests/support/motoserver.py`` applies :data:`IAM_ACTION` inside the moto server under IAM enforcement,
 whatever action name the installed moto would have checked (moto 5.2.5 checks ``s3:ListBucket`` for
@@ -44,6 +45,9 @@ IAM_ACTION: Mapping[tuple[str, str], str] = {
     ("sagemaker", "DescribeEndpointConfig"): "sagemaker:DescribeEndpointConfig",
     ("sagemaker", "ListEndpoints"): "sagemaker:ListEndpoints",
     ("sagemaker", "DescribeEndpoint"): "sagemaker:DescribeEndpoint",
+    # `publish securityhub` (policies/iam/r1policy-publisher.json)
+    ("securityhub", "BatchImportFindings"): "securityhub:BatchImportFindings",
+    ("securityhub", "GetFindings"): "securityhub:GetFindings",
     ("sts", "AssumeRole"): "sts:AssumeRole",
     ("sts", "GetCallerIdentity"): "sts:GetCallerIdentity",
 }
@@ -63,6 +67,8 @@ _S3_BUCKET_GET = {
     "versions": "ListObjectVersions",
 }
 _S3_CONTROL_PAB = "/v20180820/configuration/publicAccessBlock"
+# Security Hub is a REST-JSON service: the method and path name the operation.
+_SECURITYHUB = {("POST", "/findings/import"): "BatchImportFindings", ("POST", "/findings"): "GetFindings"}
 
 
 def s3_operation(method: str, path: str) -> str | None:
@@ -94,6 +100,8 @@ def operation(
     """The API operation of one signed request, told from the request itself."""
     if service == "s3":
         return s3_operation(method, path)
+    if service == "securityhub":
+        return _SECURITYHUB.get((method, urlsplit(path).path.rstrip("/")))
     target = headers.get("X-Amz-Target") or headers.get("x-amz-target")
     if target:
         return target.rsplit(".", 1)[-1]

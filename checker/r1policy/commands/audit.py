@@ -86,6 +86,9 @@ def run_audit(args: argparse.Namespace) -> int:
         state_file=str(args.state) if args.state is not None else None,
         licences=_licence_rows(world.deployments, evaluator, outcome.findings),
     )
+    report.places = {f"deployment:{name}": (p.account, p.region) for name, p in run.deployments.items()} | {
+        f"bucket:{name}": (p.account, p.region) for name, p in run.buckets.items()
+    }
     published = publish(
         report, run, report_dir=args.report_dir, baseline_path=baseline, show_passed=args.show_passed
     )

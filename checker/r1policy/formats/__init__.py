@@ -23,6 +23,8 @@ class Format(StrEnum):
     JUNIT = "junit"
     MARKDOWN = "markdown"
     CYCLONEDX = "cyclonedx"  # the AI bill of materials of the judged models (CycloneDX 1.6 JSON)
+    ASFF = "asff"
+    OCSF = "ocsf"
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ Appendix = Callable[[Report, RenderOptions], list[tuple[Path, str]]]
 
 def writers() -> dict[Format, Writer]:
     """The registry: every Format maps to exactly one writer (a test checks exhaustiveness)."""
-    from r1policy.formats import cyclonedx, github, json_v1, junit, markdown, sarif, table
+    from r1policy.formats import asff, cyclonedx, github, json_v1, junit, markdown, ocsf, sarif, table
 
     return {
         Format.TABLE: table.render,
@@ -53,6 +55,8 @@ def writers() -> dict[Format, Writer]:
         Format.JUNIT: junit.render,
         Format.MARKDOWN: markdown.render,
         Format.CYCLONEDX: cyclonedx.render,
+        Format.ASFF: asff.render,
+        Format.OCSF: ocsf.render,
     }
 
 

@@ -56,6 +56,8 @@ class RuleMeta:
     location_fields: tuple[str, ...] = ()
     details: str | None = None
     equivalents: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # framework id (owasp-llm-2025, mitre-atlas, nist-800-53-r5, aws-fsbp) -> control ids
+    compliance: dict[str, tuple[str, ...]] = field(default_factory=dict)
     folder: str | None = None
     builtin: bool = True
 
@@ -107,6 +109,7 @@ def _from_mapping(value: dict[str, Any], path: Path, *, builtin: bool) -> RuleMe
         location_fields=tuple(value.get("location", ())),
         details=value.get("details"),
         equivalents={k: tuple(v) for k, v in value.get("equivalents", {}).items()},
+        compliance={k: tuple(v) for k, v in value.get("compliance", {}).items()},
         folder=str(path.parent),
         builtin=builtin,
     )

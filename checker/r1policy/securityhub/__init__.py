@@ -1,0 +1,1 @@
+"""AWS Security Hub delivery for `r1policy publish securityhub`: batching, import, archiving."""
