@@ -97,6 +97,8 @@ class Config:
     malware_scan: MalwareScanConfig | None = None
     model_signing: ModelSigningConfig = ModelSigningConfig()
     attestation: AttestationConfig = AttestationConfig()
+    # custom compliance catalogues (SPEC 8.5), relative to the config file, with where each is named
+    compliance: tuple[tuple[Path, Position], ...] = ()
 
     def enforcement_of(self, rule_id: str, default: Enforcement) -> Enforcement:
         override = self.rules.get(rule_id)
@@ -200,6 +202,10 @@ def from_document(doc: Document) -> Config:
         rules=rules,
         waivers=tuple(waivers),
         source=doc.path,
+        compliance=tuple(
+            (Path(doc.path).parent / item, doc.position(("compliance", i)))
+            for i, item in enumerate(value.get("compliance", []))
+        ),
         **_trust(value, Path(doc.path).parent),
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from r1policy import __version__
 from r1policy.engine.evaluate import Notice
@@ -35,6 +36,8 @@ class Report:
     rules: dict[str, RuleMeta] = field(default_factory=dict)
     # What `check` did not read, and why (sources/walk.py): dependency folders, binary files, ...
     skipped: list[Skipped] = field(default_factory=list)
+    # --compliance: one entry per framework (compliance/section.py); None when none was asked for
+    compliance: list[dict[str, Any]] | None = None
 
     @property
     def blocked(self) -> bool:
