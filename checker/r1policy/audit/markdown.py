@@ -7,6 +7,7 @@ from typing import Any
 
 from r1policy.audit.diff import TRACKED, identity, keys_of
 from r1policy.audit.html import SEVERITIES, SNIPPETS, STATUS_ORDER, place_label
+from r1policy.compliance.render import markdown_section
 
 _SUMMARY_KEYS = ("blocking", "warnings", "errors", "waived", "skipped", "passed", "subjects")
 _TREND_KEYS = ("blocking", "warnings", "errors", "waived", "passed", "open")
@@ -139,7 +140,10 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         out += [_row(*(r[k] for k in _INVENTORY_KEYS)) for r in audit["inventory"]]
     else:
         out.append("No SageMaker resources were found in the audited accounts and regions.")
-    out += ["", "## Findings", ""]
+    out.append("")
+    if "compliance" in document:
+        out += markdown_section(document["compliance"]["frameworks"], _row, _inline)
+    out += ["## Findings", ""]
     new_keys = keys_of(diff["new"])
     placement = audit.get("placement", {})
     tracked = [f for f in document["findings"] if f["status"] in TRACKED]

@@ -22,9 +22,9 @@ def run_compliance(args: argparse.Namespace) -> int:
     out.write(f"{'ID':<16} {'ORIGIN':<8} {'CONTROLS':>8}  {'VERSION':<12} SOURCE\n")
     for catalogue in catalogues.values():
         origin = "custom" if catalogue.custom else "shipped"
-        version = catalogue.version
+        count = len(catalogue.controls)
         out.write(
-            f"{catalogue.id:<16} {origin:<8} {len(catalogue.controls):>8}  {version:<12} {catalogue.sources[0]}\n"
+            f"{catalogue.id:<16} {origin:<8} {count:>8}  {catalogue.version:<12} {catalogue.sources[0]}\n"
         )
     out.write(f"{len(catalogues)} frameworks\n")
     return 0

@@ -58,7 +58,9 @@ def _from_document(doc: Document, *, custom: bool) -> Catalogue:
     seen: set[str] = set()
     for i, control in enumerate(value["controls"]):
         if control["id"] in seen:
-            raise InputError(doc.position(("controls", i, "id")), f"control {control['id']!r} is listed twice")
+            raise InputError(
+                doc.position(("controls", i, "id")), f"control {control['id']!r} is listed twice"
+            )
         seen.add(control["id"])
     mapping = {str(k): tuple(v) for k, v in value.get("mapping", {}).items()}
     if mapping and not custom:
@@ -133,7 +135,9 @@ def rules_by_control(catalogue: Catalogue, rules: Mapping[str, RuleMeta]) -> dic
     return {k: tuple(sorted(v)) for k, v in found.items()}
 
 
-def run_catalogues(config_paths: Iterable[tuple[Path, Position]], rules: Mapping[str, RuleMeta]) -> dict[str, Catalogue]:
+def run_catalogues(
+    config_paths: Iterable[tuple[Path, Position]], rules: Mapping[str, RuleMeta]
+) -> dict[str, Catalogue]:
     """Every framework a run can report on: the shipped catalogues and the config's custom ones."""
     return {**shipped_catalogues(), **load_custom(config_paths, rules)}
 

@@ -73,7 +73,9 @@ def _waivers(findings: Sequence[Finding]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda e: (e["rule_id"], e["subject"]))
 
 
-def _control(control_id: str, title: str, rule_ids: Sequence[str], by_rule: Mapping[str, list[Finding]]) -> dict[str, Any]:
+def _control(
+    control_id: str, title: str, rule_ids: Sequence[str], by_rule: Mapping[str, list[Finding]]
+) -> dict[str, Any]:
     findings = [f for r in rule_ids for f in by_rule.get(r, ())]
     status = control_status(rule_ids, (f.status for f in findings))
     row: dict[str, Any] = {

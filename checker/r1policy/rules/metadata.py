@@ -131,7 +131,8 @@ def _check_compliance(meta: RuleMeta, path: Path) -> None:
         if unknown:
             raise PolicyLoadError(
                 Position(str(path)),
-                f"{meta.id}: compliance {framework} names controls not in its catalogue: {', '.join(unknown)}",
+                f"{meta.id}: compliance {framework} names controls its catalogue does not list: "
+                + ", ".join(unknown),
             )
 
 
