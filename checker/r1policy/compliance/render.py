@@ -23,7 +23,10 @@ def subjects_text(control: Mapping[str, Any]) -> str:
         return "no rule of this run supports this control"
     deciding = [s for s in control["subjects"] if s["status"] == status]
     if status == "not evaluated":
-        return "all its rules were skipped" if control["subjects"] else "no subject was judged"
+        return "all its rules were skipped" if control["counts"]["skipped"] else "no subject was judged"
+    if status == "pass":
+        count = control["counts"]["pass"]
+        return f"{count} finding{'' if count == 1 else 's'} passed"
     names = sorted({f"{s['type']} {s['id']} ({s['rule_id']})" for s in deciding})
     return "; ".join(names)
 

@@ -40,10 +40,19 @@ def _by_rule(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
     return out
 
 
+def _counts(findings: Sequence[Finding]) -> dict[str, int]:
+    counts = dict.fromkeys((*(s.value for s in _ORDER), Status.SKIPPED.value), 0)
+    for f in findings:
+        counts[f.status.value] += 1
+    return counts
+
+
 def _subjects(findings: Sequence[Finding]) -> list[dict[str, str]]:
+    """The subjects of every finding but the passed ones (those are counted): what to look at."""
     seen: dict[tuple[str, str, str, str], None] = {}
     for f in findings:
-        seen[(f.rule_id, f.subject.type.value, f.subject.id, f.status.value)] = None
+        if f.status is not Status.PASS:
+            seen[(f.rule_id, f.subject.type.value, f.subject.id, f.status.value)] = None
     return [
         {"rule_id": r, "type": t, "id": i, "status": s}
         for r, t, i, s in sorted(seen, key=lambda k: (_rank(k[3]), k[0], k[1], k[2]))
@@ -83,6 +92,7 @@ def _control(
         "title": title,
         "status": status,
         "rules": list(rule_ids),
+        "counts": _counts(findings),
         "subjects": _subjects(findings),
     }
     waivers = _waivers(findings)
