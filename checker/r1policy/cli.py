@@ -1,4 +1,4 @@
-"""Command line: `r1policy check|audit|scan|lock|snapshot|policies|verify-attestation`."""
+"""Command line: `r1policy check|audit|scan|lock|snapshot|policies|compliance|verify-attestation`."""
 
 from __future__ import annotations
 
