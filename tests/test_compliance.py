@@ -335,3 +335,22 @@ def test_the_report_schema_refuses_a_malformed_compliance_section() -> None:
     uncovered["rules"] = ["R1-S3-001"]  # a "not covered" control names no rule
     with pytest.raises(jsonschema.ValidationError):
         validate_report(bad)
+
+
+@pytest.mark.parametrize(
+    ("rules", "statuses", "expected"),
+    [
+        ((), ("pass",), "not covered"),  # findings of no supporting rule never make a control pass
+        (("R1-X-1",), (), "not evaluated"),
+        (("R1-X-1",), ("skipped", "skipped"), "not evaluated"),
+        (("R1-X-1",), ("pass", "skipped"), "pass"),
+        (("R1-X-1",), ("pass", "waived"), "waived"),
+        (("R1-X-1",), ("waived", "error", "pass"), "error"),
+        (("R1-X-1",), ("error", "fail", "waived"), "fail"),
+    ],
+)
+def test_control_status_precedence(rules: tuple[str, ...], statuses: tuple[str, ...], expected: str) -> None:
+    from r1policy.compliance.section import control_status
+    from r1policy.findings import Status
+
+    assert control_status(rules, (Status(s) for s in statuses)) == expected
