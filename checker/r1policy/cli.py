@@ -1,4 +1,5 @@
-"""Command line: `r1policy check|audit|scan|lock|snapshot|policies|verify-attestation|bom|publish`."""
+"""Command line: `r1policy check|audit|scan|lock|snapshot|policies|compliance|verify-attestation|bom|
+publish|advisories`."""
 
 from __future__ import annotations
 
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mode.add_argument("--live", action="store_true", help="read referenced resources from AWS (read-only)")
     _add_result_options(check)
+    _add_compliance_option(check)
     check.add_argument(
         "--lock",
         type=Path,
@@ -120,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_advisories(sub)
     _add_bom(sub)
     _add_publish(sub)
+    comp = sub.add_parser("compliance", help="compliance framework catalogues (shipped and custom)")
+    csub = comp.add_subparsers(dest="compliance_command", metavar="SUBCOMMAND", parser_class=_Parser)
+    clist = csub.add_parser("list", help="list the shipped framework catalogues and the config's custom ones")
+    _common(clist)
     pol = sub.add_parser("policies", help="list, show and test the rules")
     psub = pol.add_subparsers(dest="policies_command", metavar="SUBCOMMAND", parser_class=_Parser)
     plist = psub.add_parser("list", help="list built-in and custom rules")
@@ -165,6 +171,16 @@ def _add_result_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_compliance_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--compliance",
+        action="append",
+        default=[],
+        metavar="FRAMEWORK",
+        help="add a compliance section for this framework (see `r1policy compliance list`); repeatable",
+    )
+
+
 # Each command's options live in its own function below, so that the commands grow independently.
 
 
@@ -200,6 +216,7 @@ def _add_audit(sub: argparse._SubParsersAction[_Parser]) -> None:
     _common(p)
     _add_formats(p)
     _add_result_options(p)
+    _add_compliance_option(p)
 
 
 def _add_scan(sub: argparse._SubParsersAction[_Parser]) -> None:
@@ -395,6 +412,7 @@ def _add_publish(sub: argparse._SubParsersAction[_Parser]) -> None:
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("r1policy.commands.check", "run_check"),
     "policies": ("r1policy.commands.policies", "run_policies"),
+    "compliance": ("r1policy.commands.compliance", "run_compliance"),
     "audit": ("r1policy.commands.audit", "run_audit"),
     "scan": ("r1policy.commands.scan", "run_scan"),
     "lock": ("r1policy.commands.lock", "run_lock"),

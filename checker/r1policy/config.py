@@ -108,6 +108,8 @@ class Config:
     model_signing: ModelSigningConfig = ModelSigningConfig()
     attestation: AttestationConfig = AttestationConfig()
     licences: LicencePolicy | None = None  # None: R1-LIC-001 / R1-LIC-002 are skipped
+    # custom compliance catalogues (SPEC 8.5), relative to the config file, with where each is named
+    compliance: tuple[tuple[Path, Position], ...] = ()
 
     def enforcement_of(self, rule_id: str, default: Enforcement) -> Enforcement:
         override = self.rules.get(rule_id)
@@ -213,6 +215,10 @@ def from_document(doc: Document) -> Config:
         waivers=tuple(waivers),
         source=doc.path,
         licences=_licences(doc) if "licences" in value else None,
+        compliance=tuple(
+            (Path(doc.path).parent / item, doc.position(("compliance", i)))
+            for i, item in enumerate(value.get("compliance", []))
+        ),
         **_trust(value, Path(doc.path).parent),
     )
 

@@ -98,7 +98,24 @@ def rule_markdown(rule: RuleMeta, *, for_html: bool = False) -> str:
         lines += ["", "## Equivalent controls", ""]
         for tool, ids in sorted(rule.equivalents.items()):
             lines.append(f"- {_EQUIV_NAMES.get(tool, tool)}: {', '.join(ids)}")
+    if rule.compliance:
+        lines += ["", "## Compliance frameworks", ""]
+        lines += _compliance_lines(rule)
     return "\n".join(lines) + "\n"
+
+
+def _compliance_lines(rule: RuleMeta) -> list[str]:
+    """Each framework's controls this rule supports, with their titles from the shipped catalogues."""
+    from r1policy.compliance.catalogue import shipped_catalogues
+
+    catalogues = shipped_catalogues()
+    out = []
+    for framework, ids in rule.compliance.items():
+        catalogue = catalogues[framework]
+        titles = {c.id: c.title for c in catalogue.controls}
+        controls = "; ".join(f"{c} {titles[c]}" for c in ids)
+        out.append(f"- {catalogue.name} ({catalogue.version}): {controls}")
+    return out
 
 
 def rule_help_text(rule: RuleMeta) -> str:

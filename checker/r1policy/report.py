@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from r1policy import __version__
 from r1policy.engine.evaluate import Notice
@@ -44,6 +44,8 @@ class Report:
     # Where an audit placed its subjects: "deployment:<name>" / "bucket:<name>" -> (account, region).
     # The formats that name an AWS account (asff, ocsf) use it first.
     places: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # --compliance: one entry per framework (compliance/section.py); None when none was asked for
+    compliance: list[dict[str, Any]] | None = None
 
     @property
     def blocked(self) -> bool:

@@ -80,6 +80,28 @@ def _environment() -> Any:
     return env
 
 
+def _compliance_view(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    from r1policy.compliance.render import STATUS_LABEL, subjects_text, summary_text, waivers_text
+
+    frameworks = document.get("compliance", {}).get("frameworks", [])
+    return [
+        dict(fw)
+        | {
+            "summary_text": summary_text(fw),
+            "controls": [
+                dict(c)
+                | {
+                    "label": STATUS_LABEL[c["status"]],
+                    "subjects_text": subjects_text(c),
+                    "waivers_text": waivers_text(c),
+                }
+                for c in fw["controls"]
+            ],
+        }
+        for fw in frameworks
+    ]
+
+
 def render_html(document: Mapping[str, Any]) -> str:
     audit = document["audit"]
     placement = audit.get("placement", {})
@@ -109,5 +131,6 @@ def render_html(document: Mapping[str, Any]) -> str:
         severities=SEVERITIES,
         other_label="Skipped and passed" if any(f["status"] == "pass" for f in others) else "Skipped",
         severity_counts={s: sum(1 for f in tracked if f["severity"] == s) for s in SEVERITIES},
+        compliance=_compliance_view(document),
     )
     return text

@@ -7,6 +7,7 @@ from typing import Any
 
 from r1policy.audit.diff import TRACKED, identity, keys_of
 from r1policy.audit.html import SEVERITIES, SNIPPETS, STATUS_ORDER, place_label
+from r1policy.compliance.render import markdown_section
 
 _SUMMARY_KEYS = ("blocking", "warnings", "errors", "waived", "skipped", "passed", "subjects")
 _TREND_KEYS = ("blocking", "warnings", "errors", "waived", "passed", "open")
@@ -157,7 +158,10 @@ def render_markdown(document: Mapping[str, Any]) -> str:
             )
             for r in audit["licences"]
         ]
-    out += ["", "## Findings", ""]
+    out.append("")
+    if "compliance" in document:
+        out += markdown_section(document["compliance"]["frameworks"], _row, _inline)
+    out += ["## Findings", ""]
     new_keys = keys_of(diff["new"])
     placement = audit.get("placement", {})
     tracked = [f for f in document["findings"] if f["status"] in TRACKED]

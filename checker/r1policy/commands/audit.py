@@ -14,6 +14,8 @@ from r1policy.audit.progress import Progress
 from r1policy.audit.publish import publish
 from r1policy.audit.run import AuditRun, run_id_for
 from r1policy.audit.world import world_from_state
+from r1policy.compliance.catalogue import run_catalogues, select
+from r1policy.compliance.section import compliance_section
 from r1policy.config import load_config
 from r1policy.engine.evaluate import Evaluator, Notice
 from r1policy.errors import UsageError
@@ -45,6 +47,7 @@ def run_audit(args: argparse.Namespace) -> int:
     pairs = pair_outputs(args.format, args.output)
     config = load_config(args.config, Path.cwd())
     registry = load_registry(args.policies)
+    frameworks = select(args.compliance, run_catalogues(config.compliance, registry.rules))
     baseline = args.baseline
     if baseline is not None and not baseline.is_file():
         raise UsageError(f"--baseline {baseline}: no such file")
@@ -68,6 +71,8 @@ def run_audit(args: argparse.Namespace) -> int:
     report = Report(findings=outcome.findings, notices=outcome.notices, command="audit", rules=registry.rules)
     if args.state is not None:
         report.inputs.append(str(args.state))
+    if frameworks:
+        report.compliance = compliance_section(report.findings, registry.rules, frameworks)
     if not world.deployments:
         report.notices.append(
             Notice("nothing-to-audit", "no SageMaker models, endpoint configs or endpoints were found")

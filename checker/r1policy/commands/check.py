@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from r1policy.compliance.catalogue import run_catalogues, select
+from r1policy.compliance.section import compliance_section
 from r1policy.config import load_config
 from r1policy.engine.evaluate import Evaluator, Notice
 from r1policy.engine.hubfacts import hub_context
@@ -22,6 +24,7 @@ def run_check(args: argparse.Namespace) -> int:
     pairs = pair_outputs(args.format, args.output)
     config = load_config(args.config, Path.cwd())
     registry = load_registry(args.policies)
+    frameworks = select(args.compliance, run_catalogues(config.compliance, registry.rules))
     state = load_state(args.state) if args.state else None
     from r1policy.sources.tfsource import set_var_files  # no parser import: hcl2 loads with a .tf file
 
@@ -56,6 +59,8 @@ def run_check(args: argparse.Namespace) -> int:
 
         report.models = bom_models(deployments, hub, report.findings)
     report.notices.extend(Notice("note", note) for note in inputs.notes)
+    if frameworks:
+        report.compliance = compliance_section(report.findings, registry.rules, frameworks)
     report.notices.extend(Notice("aws-unreadable", note) for note in sagemaker_errors(state))
     if not inputs.deployments and not inputs.unreadable:
         report.notices.append(Notice("nothing-to-check", "no deployment manifests found: nothing to judge"))

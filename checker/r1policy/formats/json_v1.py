@@ -54,7 +54,7 @@ def _waiver(w: Any) -> dict[str, Any]:
 def report_to_json(report: Report, options: RenderOptions) -> dict[str, Any]:
     s = report.summary
     findings = [f for f in report.findings if options.show_passed or f.status.value != "pass"]
-    return {
+    out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": report.tool_name, "version": report.tool_version},
         "command": report.command,
@@ -81,6 +81,9 @@ def report_to_json(report: Report, options: RenderOptions) -> dict[str, Any]:
         "inputs": list(report.inputs),
         "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
     }
+    if report.compliance is not None:
+        out["compliance"] = {"frameworks": report.compliance}
+    return out
 
 
 def _redacted(value: Any) -> Any:

@@ -56,10 +56,10 @@ class RuleMeta:
     location_fields: tuple[str, ...] = ()
     details: str | None = None
     equivalents: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # framework id (owasp-llm-2025, mitre-atlas, nist-800-53-r5, aws-fsbp) -> control ids
-    compliance: dict[str, tuple[str, ...]] = field(default_factory=dict)
     folder: str | None = None
     builtin: bool = True
+    # compliance framework id -> control ids this rule supports (checked against the catalogues)
+    compliance: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def on_bucket(self) -> bool:
@@ -109,13 +109,32 @@ def _from_mapping(value: dict[str, Any], path: Path, *, builtin: bool) -> RuleMe
         location_fields=tuple(value.get("location", ())),
         details=value.get("details"),
         equivalents={k: tuple(v) for k, v in value.get("equivalents", {}).items()},
-        compliance={k: tuple(v) for k, v in value.get("compliance", {}).items()},
         folder=str(path.parent),
         builtin=builtin,
+        compliance={k: tuple(v) for k, v in value.get("compliance", {}).items()},
     )
+    _check_compliance(meta, path)
     if meta.on_bucket and not meta.requires <= BUCKET_FACTS:
         raise PolicyLoadError(Position(str(path)), "a bucket rule can only require bucket.* facts")
     return meta
+
+
+def _check_compliance(meta: RuleMeta, path: Path) -> None:
+    """Every control a rule names exists in its shipped framework catalogue."""
+    if not meta.compliance:
+        return
+    from r1policy.compliance.catalogue import shipped_catalogues
+
+    catalogues = shipped_catalogues()
+    for framework, controls in meta.compliance.items():
+        known = catalogues[framework].control_ids
+        unknown = [c for c in controls if c not in known]
+        if unknown:
+            raise PolicyLoadError(
+                Position(str(path)),
+                f"{meta.id}: compliance {framework} names controls its catalogue does not list: "
+                + ", ".join(unknown),
+            )
 
 
 def annotation_metadata(rule_id: str, annotations: dict[str, str], path: Path) -> RuleMeta:
