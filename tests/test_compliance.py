@@ -83,7 +83,7 @@ def _table(**by_status: str) -> dict[str, str]:
 
 
 FSBP_NOT_COVERED = "IAM.1 IAM.2 IAM.3 IAM.4 IAM.5 IAM.6 IAM.7 IAM.8 IAM.21 KMS.1 KMS.2 KMS.3 " + (
-    "S3.6 S3.10 S3.11 S3.12 S3.13 SageMaker.1 SageMaker.2 SageMaker.3"
+    "S3.10 S3.11 S3.12 S3.13 SageMaker.1 SageMaker.2 SageMaker.3"
 )
 OWASP_NOT_COVERED = "LLM01:2025 LLM05:2025 LLM06:2025 LLM07:2025 LLM08:2025 LLM09:2025 LLM10:2025"
 ATLAS_NOT_COVERED = (
@@ -91,9 +91,10 @@ ATLAS_NOT_COVERED = (
     "AML.T0018.000 AML.T0018.001 AML.T0019 AML.T0020 AML.T0024 AML.T0076"
 )
 # The artifact rules are judged by `scan`, never by an audit: their controls are not evaluated.
-ATLAS_ARTIFACT_ONLY = "AML.T0011.000 AML.T0018 AML.T0018.002 AML.T0055"
+ATLAS_ARTIFACT_ONLY = "AML.T0011.000 AML.T0018.002 AML.T0055"
 NIST_ARTIFACT_ONLY = "CM-14 IA-5 SI-3 SI-10"
 
+# R1-S3-009 (no writer outside the owning account) passes for both buckets: S3.6 and AML.T0018 pass.
 # The demo world (examples/aws-demo/seed_world.py): r1-distill-llama-8b compliant (R1-EP-009 warns),
 # r1-scratch violating on every count (its bucket's missing access logging waived), r1-orphan whose
 # model is gone (every rule that needs it errs). Derived from the findings tests/test_audit_live.py pins.
@@ -102,6 +103,7 @@ VIOLATING = {
     "mitre-atlas": _table(
         fail="AML.T0010.001 AML.T0010.003 AML.T0010.004 AML.T0025 AML.T0035",
         error="AML.T0010 AML.T0058 AML.T0074",
+        pass_="AML.T0018",
         not_evaluated=ATLAS_ARTIFACT_ONLY,
         not_covered=ATLAS_NOT_COVERED,
     ),
@@ -112,7 +114,9 @@ VIOLATING = {
         not_evaluated=NIST_ARTIFACT_ONLY,
         not_covered="CM-8 SC-12",
     ),
-    "aws-fsbp": _table(fail="S3.1 S3.2 S3.3 S3.4 S3.5 S3.8", waived="S3.9", not_covered=FSBP_NOT_COVERED),
+    "aws-fsbp": _table(
+        fail="S3.1 S3.2 S3.3 S3.4 S3.5 S3.8", waived="S3.9", pass_="S3.6", not_covered=FSBP_NOT_COVERED
+    ),
 }
 # The same world with r1-scratch repaired: the bucket controls pass; the orphan still errs.
 REPAIRED = {
@@ -120,7 +124,7 @@ REPAIRED = {
     "mitre-atlas": _table(
         fail="AML.T0010.001",
         error="AML.T0010 AML.T0010.003 AML.T0010.004 AML.T0025 AML.T0058 AML.T0074",
-        pass_="AML.T0035",
+        pass_="AML.T0018 AML.T0035",
         not_evaluated=ATLAS_ARTIFACT_ONLY,
         not_covered=ATLAS_NOT_COVERED,
     ),
@@ -131,7 +135,7 @@ REPAIRED = {
         not_evaluated=NIST_ARTIFACT_ONLY,
         not_covered="CM-8 SC-12",
     ),
-    "aws-fsbp": _table(pass_="S3.1 S3.2 S3.3 S3.4 S3.5 S3.8 S3.9", not_covered=FSBP_NOT_COVERED),
+    "aws-fsbp": _table(pass_="S3.1 S3.2 S3.3 S3.4 S3.5 S3.6 S3.8 S3.9", not_covered=FSBP_NOT_COVERED),
 }
 
 
