@@ -197,7 +197,9 @@ def test_the_spec_lists_exactly_these_formats() -> None:
 
 
 def test_unknown_format_names_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match="valid: table, json, sarif, github, junit, markdown, cyclonedx, asff, ocsf"):
+    with pytest.raises(
+        ValueError, match="valid: table, json, sarif, github, junit, markdown, cyclonedx, asff, ocsf"
+    ):
         parse_format("xml")
 
 
