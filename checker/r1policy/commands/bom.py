@@ -26,6 +26,7 @@ def run_bom(args: argparse.Namespace) -> int:
         include=[],
         exclude=[],
         tf_var_file=[],
+        compliance=[],
         attest=None,
         exit_zero=True,
         show_passed=False,
