@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from typing import Any
 
 from r1policy import jsonsafe
@@ -29,9 +30,12 @@ def code_cells(path: str, text: str) -> list[tuple[int, str]]:
     import nbformat  # lazy: only when a notebook is checked
 
     try:
-        notebook = nbformat.reader.reads(text)  # type: ignore[no-untyped-call]
-        notebook = nbformat.convert(notebook, 4)  # type: ignore[no-untyped-call]
-        nbformat.validate(notebook)
+        # nbformat warns on stderr about cells without ids (valid before nbformat 4.5): not ours to print.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            notebook = nbformat.reader.reads(text)  # type: ignore[no-untyped-call]
+            notebook = nbformat.convert(notebook, 4)  # type: ignore[no-untyped-call]
+            nbformat.validate(notebook)
     except (nbformat.reader.NotJSONError, nbformat.ValidationError) as exc:
         message = getattr(exc, "message", None) or str(exc).splitlines()[0]
         raise InputError(Position(path), f"not a valid Jupyter notebook (nbformat 4): {message}") from None
