@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # ruff: noqa: E501  (the generated HCL is kept one statement per line, as written in .tf files)
-"""Benchmark Terraform source (sources/tfsource): 500 .tf files in 50 modules, and cold `check` of one .tf.
+"""Benchmark Terraform source (sources/terraform/source): 500 .tf files in 50 modules, and cold `check` of one .tf.
 
 Usage (from the repository root):
 

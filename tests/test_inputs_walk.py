@@ -132,7 +132,7 @@ def test_a_named_deployment_file_no_reader_understands_is_an_error_too(tmp_path:
 def test_formats_with_a_reader_are_read_by_it_never_reported_unreadable(
     tmp_path: Path, rel: str, text: str, what: str
 ) -> None:
-    """Terraform source, SDK code and notebooks have readers (sources/tfsource, sources/sdk): these
+    """Terraform source, SDK code and notebooks have readers (sources/terraform/source, sources/sdk): these
     incomplete files are judged or refused as bad input naming the file, never R1-INPUT-001."""
     _place(tmp_path, rel, text)
     result = check(tmp_path, "repo")

@@ -15,7 +15,7 @@ from r1policy.model import (
     Encryption,
     SourceKind,
 )
-from r1policy.sources.sagemaker_api import ApiProblem, deployments_from_api
+from r1policy.sources.sagemaker.api import ApiProblem, deployments_from_api
 
 SHA = "6a6f4aa4197940add57724a7707d069478df56b1"
 IMAGE = (

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from conftest import EXAMPLES, finding_set, reading_findings, run_cli
-from r1policy.sources.sagemaker_api import deployments_from_api
+from r1policy.sources.sagemaker.api import deployments_from_api
 from r1policy.sources.servers import Family, family_of, hub_endpoint_override, read_env
 
 STATIC = ("--config", EXAMPLES / "r1policy.yaml", "--static", "--format", "json")

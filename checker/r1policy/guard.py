@@ -40,7 +40,7 @@ from typing import Any
 
 from r1policy.errors import R1PolicyError
 from r1policy.findings import Finding
-from r1policy.sources.sagemaker_api import ApiProblem, deployments_from_api
+from r1policy.sources.sagemaker.api import ApiProblem, deployments_from_api
 from r1policy.sources.servingprops import ServingProperties, read_s3_serving_properties
 
 ENV_SWITCH = "R1POLICY_GUARD"

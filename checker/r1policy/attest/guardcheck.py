@@ -14,7 +14,7 @@ from r1policy.config import Config
 from r1policy.errors import InputError
 from r1policy.lockfile import DEFAULT_LOCK_NAME, Lock, load_lock
 from r1policy.model import Deployment
-from r1policy.sources.sagemaker_api import ApiProblem
+from r1policy.sources.sagemaker.api import ApiProblem
 
 _LISTED = 5
 

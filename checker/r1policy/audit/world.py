@@ -41,7 +41,7 @@ from r1policy.model import (
     ModelSource,
     SourceKind,
 )
-from r1policy.sources.sagemaker_api import deployments_from_api
+from r1policy.sources.sagemaker.api import deployments_from_api
 from r1policy.sources.state import StateSnapshot
 
 _STAND_IN_IMAGE = "r1policy.invalid/model-could-not-be-read"

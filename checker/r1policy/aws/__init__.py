@@ -43,7 +43,7 @@ State shape added for SageMaker (``StateSnapshot.sagemaker``):
     ``{"<account id>": {"<region>": {"models": [DescribeModel...], "endpoint_configs":
     [DescribeEndpointConfig...], "endpoints": [DescribeEndpoint...], "errors": {"<what>": "<why>"}}}}``
     — the raw Describe* dicts (datetimes as ISO strings, no ResponseMetadata), the input of
-    ``r1policy.sources.sagemaker_api.deployments_from_api``. ``errors`` keys: ``"region"`` (the
+    ``r1policy.sources.sagemaker.api.deployments_from_api``. ``errors`` keys: ``"region"`` (the
     region could not be listed at all, e.g. not enabled), ``"models"`` / ``"endpoint_configs"`` /
     ``"endpoints"`` (that listing failed), ``"model/<name>"`` etc. (one Describe failed).
 

@@ -2,7 +2,7 @@
 
 List calls use paginators; each resource is described once. The raw Describe* dicts are kept
 (datetimes as ISO strings, ``ResponseMetadata`` dropped): they are the input of
-``r1policy.sources.sagemaker_api.deployments_from_api``.
+``r1policy.sources.sagemaker.api.deployments_from_api``.
 """
 
 from __future__ import annotations

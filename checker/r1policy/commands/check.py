@@ -26,7 +26,9 @@ def run_check(args: argparse.Namespace) -> int:
     registry = load_registry(args.policies)
     frameworks = select(args.compliance, run_catalogues(config.compliance, registry.rules))
     state = load_state(args.state) if args.state else None
-    from r1policy.sources.tfsource import set_var_files  # no parser import: hcl2 loads with a .tf file
+    from r1policy.sources.terraform.source import (
+        set_var_files,  # no parser import: hcl2 loads with a .tf file
+    )
 
     set_var_files(args.tf_var_file)
     options = WalkOptions(include=tuple(args.include or ()), exclude=tuple(args.exclude or ()))

@@ -29,15 +29,15 @@ from r1policy.errors import InputError, Position
 from r1policy.findings import Location
 from r1policy.hub.repoid import repo_id_problem
 from r1policy.model import FIELD_MODEL, FIELD_REPO, Deployment, FileBucket, Loaded, SourceKind
-from r1policy.sources.cdk import is_cdk_manifest, is_cdk_out, load_cdk_manifest
-from r1policy.sources.cfn_intrinsics import cfn_tag_handler
-from r1policy.sources.cloudformation import is_cloudformation, load_cloudformation
+from r1policy.sources.cloudformation.cdk import is_cdk_manifest, is_cdk_out, load_cdk_manifest
+from r1policy.sources.cloudformation.intrinsics import cfn_tag_handler
+from r1policy.sources.cloudformation.template import is_cloudformation, load_cloudformation
 from r1policy.sources.deploylike import deployment_like_text, deployment_like_value
 from r1policy.sources.kubernetes import is_kubernetes, load_kubernetes
 from r1policy.sources.native import is_native, load_native
-from r1policy.sources.sagemaker_files import ApiRequests, is_api_request
+from r1policy.sources.sagemaker.files import ApiRequests, is_api_request
 from r1policy.sources.state import is_state
-from r1policy.sources.terraform import is_terraform_plan, load_terraform_plan
+from r1policy.sources.terraform.planfile import is_terraform_plan, load_terraform_plan
 from r1policy.sources.walk import Skipped, Walk, WalkOptions
 from r1policy.yamldoc import MAX_FILE_BYTES, Document, decode_utf8, load_yaml_documents, read_text
 
@@ -45,7 +45,7 @@ MANIFEST_SUFFIXES = {".yaml", ".yml", ".json"}
 # Prose: read as a manifest when the whole file is one, never reported as an unreadable deployment.
 PROSE_SUFFIXES = {".md", ".markdown", ".rst", ".txt", ".adoc", ".asciidoc", ".html", ".htm", ".org", ".tex"}
 _SNIFF_BYTES = 8192
-# SageMaker Python SDK code (sources/sdk) and Terraform source (sources/tfsource): their parsers are
+# SageMaker Python SDK code (sources/sdk) and Terraform source (sources/terraform/source): their parsers are
 # imported only when such a file is met.
 SDK_SUFFIXES = {".py", ".ipynb"}
 TF_SUFFIXES = (".tf", ".tf.json", ".tfvars")
@@ -145,13 +145,13 @@ def _tf_claims(path: Path, text: str) -> bool:
 
 def _load_tf(path: Path, text: str, context: ReadContext) -> list[Deployment]:
     """A folder of .tf files is one module, judged once (through its caller when it is a local
-    module of another); its variable files are read with it (sources/tfsource)."""
+    module of another); its variable files are read with it (sources/terraform/source)."""
     modules: _Modules = context.collector("terraform-source", _Modules)
     folder = path.parent.resolve()
     if folder in modules.done or not any(p.name.endswith((".tf", ".tf.json")) for p in folder.iterdir()):
         return Loaded()
     modules.done.add(folder)
-    from r1policy.sources.tfsource import load_terraform_source
+    from r1policy.sources.terraform.source import load_terraform_source
 
     return load_terraform_source(path.parent)
 

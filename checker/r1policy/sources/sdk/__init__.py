@@ -24,8 +24,8 @@ from r1policy.model import (
     ModelSource,
     SourceKind,
 )
-from r1policy.sources.cfn_shapes import ApiBridge
-from r1policy.sources.cfn_values import Unknown
+from r1policy.sources.cloudformation.shapes import ApiBridge
+from r1policy.sources.cloudformation.values import Unknown
 from r1policy.sources.sdk.program import Walker
 from r1policy.sources.sdk.shapes import JumpStart, ShapeBuilder
 from r1policy.sources.sdk.values import Source

@@ -13,7 +13,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
-from r1policy.sources.cfn_values import Unknown
+from r1policy.sources.cloudformation.values import Unknown
 from r1policy.sources.sdk import images
 from r1policy.sources.sdk.values import Evaluator, Source, Where
 

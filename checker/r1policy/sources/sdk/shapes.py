@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from r1policy.findings import Location
-from r1policy.sources.cfn_values import Unknown
-from r1policy.sources.sagemaker_api import KeyPath
+from r1policy.sources.cloudformation.values import Unknown
+from r1policy.sources.sagemaker.api import KeyPath
 from r1policy.sources.sdk.program import Deploy, Program, SdkModel
 from r1policy.sources.sdk.values import Where
 

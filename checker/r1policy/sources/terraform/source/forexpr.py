@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from r1policy.sources.cfn_values import Unknown
+from r1policy.sources.cloudformation.values import Unknown
 
 if TYPE_CHECKING:
-    from r1policy.sources.tfsource.expr import Evaluator
+    from r1policy.sources.terraform.source.expr import Evaluator
 
 
 def for_expression(ev: Evaluator, node: Any) -> Any:

@@ -2,11 +2,11 @@
 buckets, without `terraform plan` (docs/inputs/terraform-source.md: what is resolved, what is `error`).
 
 This package would be `sources/terraform/`, but a package of that name would shadow the existing
-`sources/terraform.py` (the plan reader): Python resolves the package first.
+`sources/terraform/planfile.py` (the plan reader): Python resolves the package first.
 
-`load_terraform_source(folder)` evaluates the module (`tfsource.module`) with its variable values
+`load_terraform_source(folder)` evaluates the module (`terraform.source.module`) with its variable values
 (`terraform.tfvars`, `*.auto.tfvars` in name order, then each `--tf-var-file` in order; later wins),
-shapes the result like a plan (`tfsource.plan`) and reuses the plan reader's SageMaker shapes and bucket
+shapes the result like a plan (`terraform.source.plan`) and reuses the plan reader's SageMaker shapes and bucket
 facts. A folder that is a module called by another folder of the run — by a parent's `./modules/…`
 source or by its own `examples/*` (`source = "../.."`) — is judged through its callers.
 """
@@ -45,9 +45,9 @@ def is_terraform_folder(folder: Path) -> bool:
 
 
 def load_terraform_source(folder: Path) -> Loaded:
-    from r1policy.sources.terraform import loaded_from_plan
-    from r1policy.sources.tfsource.module import Module
-    from r1policy.sources.tfsource.plan import SourcePlan
+    from r1policy.sources.terraform.planfile import loaded_from_plan
+    from r1policy.sources.terraform.source.module import Module
+    from r1policy.sources.terraform.source.plan import SourcePlan
 
     loaded = Loaded()
     plan_file = _plan_json(folder)
@@ -72,8 +72,8 @@ def load_terraform_source(folder: Path) -> Loaded:
 
 
 def _variable_values(folder: Path) -> dict[str, Any]:
-    from r1policy.sources.tfsource.expr import Evaluator
-    from r1policy.sources.tfsource.hcl import parse_file
+    from r1policy.sources.terraform.source.expr import Evaluator
+    from r1policy.sources.terraform.source.hcl import parse_file
 
     files = [folder / "terraform.tfvars"] if (folder / "terraform.tfvars").is_file() else []
     files += sorted(p for p in folder.glob("*.auto.tfvars") if p.is_file())

@@ -21,12 +21,12 @@ from typing import Any
 from r1policy.errors import InputError
 from r1policy.findings import Location
 from r1policy.model import Loaded
-from r1policy.sources import tf_awscc as awscc
-from r1policy.sources.cfn_shapes import ApiBridge, Locator
-from r1policy.sources.sagemaker_api import CONFIG, ENDPOINT, MODEL, KeyPath
-from r1policy.sources.tf_buckets import file_buckets
-from r1policy.sources.tf_plan import Plan, Resource
-from r1policy.sources.tf_unjudged import unjudged
+from r1policy.sources.cloudformation.shapes import ApiBridge, Locator
+from r1policy.sources.sagemaker.api import CONFIG, ENDPOINT, MODEL, KeyPath
+from r1policy.sources.terraform import awscc
+from r1policy.sources.terraform.buckets import file_buckets
+from r1policy.sources.terraform.plan import Plan, Resource
+from r1policy.sources.terraform.unjudged import unjudged
 from r1policy.yamldoc import Document
 
 SUPPORTED_MAJOR = 1
@@ -64,7 +64,7 @@ def load_terraform_plan(doc: Document) -> Loaded:
 
 
 def loaded_from_plan(plan: Plan, path: str, what: str) -> Loaded:
-    """Deployments and file buckets of a plan's resources (also the source reader's, `sources.tfsource`)."""
+    """Deployments and file buckets of a plan's resources (also the source reader's, `sources.terraform.source`)."""
     loaded = Loaded()
     loaded.buckets.extend(file_buckets(plan))
     loaded.extend(unjudged(plan))

@@ -24,11 +24,11 @@ from typing import Any
 from r1policy.errors import InputError
 from r1policy.findings import Location
 from r1policy.model import Deployment, Loaded
-from r1policy.sources.cfn_buckets import file_buckets
-from r1policy.sources.cfn_merge import merge_buckets
-from r1policy.sources.cfn_resolve import Template
-from r1policy.sources.cfn_shapes import ApiBridge, Locator
-from r1policy.sources.cfn_stacks import (
+from r1policy.sources.cloudformation.buckets import file_buckets
+from r1policy.sources.cloudformation.merge import merge_buckets
+from r1policy.sources.cloudformation.resolve import Template
+from r1policy.sources.cloudformation.shapes import ApiBridge, Locator
+from r1policy.sources.cloudformation.stacks import (
     NESTED,
     StackContext,
     cdk_path,
@@ -40,9 +40,9 @@ from r1policy.sources.cfn_stacks import (
     opaque_resources,
     transform_errors,
 )
-from r1policy.sources.cfn_values import Unknown
+from r1policy.sources.cloudformation.values import Unknown
 from r1policy.sources.opaque import is_opaque, opaque
-from r1policy.sources.sagemaker_api import COMPONENT, CONFIG, ENDPOINT, MODEL, KeyPath
+from r1policy.sources.sagemaker.api import COMPONENT, CONFIG, ENDPOINT, MODEL, KeyPath
 from r1policy.yamldoc import Document
 
 KINDS = {

@@ -13,7 +13,7 @@ from typing import Any
 
 from r1policy.errors import InputError, Position
 from r1policy.findings import Location
-from r1policy.sources.tfsource.hcl import Attr, Block
+from r1policy.sources.terraform.source.hcl import Attr, Block
 from r1policy.yamldoc import Document, JsonPath, load_yaml_documents
 
 NESTED_BLOCKS = {

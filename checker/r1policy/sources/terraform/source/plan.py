@@ -8,9 +8,9 @@ from typing import Any
 
 from r1policy.errors import Position
 from r1policy.findings import Location
-from r1policy.sources.cfn_values import Unknown, iter_unknowns
-from r1policy.sources.tf_plan import AttrPath, Plan, Resource
-from r1policy.sources.tfsource.module import Instance
+from r1policy.sources.cloudformation.values import Unknown, iter_unknowns
+from r1policy.sources.terraform.plan import AttrPath, Plan, Resource
+from r1policy.sources.terraform.source.module import Instance
 
 
 class SourceResource(Resource):

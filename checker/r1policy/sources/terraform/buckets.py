@@ -17,8 +17,8 @@ from typing import Any
 
 from r1policy.findings import Location
 from r1policy.model import FileBucket
-from r1policy.sources.cfn_values import Unknown, iter_unknowns
-from r1policy.sources.tf_plan import Plan, Resource
+from r1policy.sources.cloudformation.values import Unknown, iter_unknowns
+from r1policy.sources.terraform.plan import Plan, Resource
 
 PREFIX = "aws_s3_bucket_"
 _PAB = ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")

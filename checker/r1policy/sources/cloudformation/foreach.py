@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from r1policy.errors import InputError
-from r1policy.sources.cfn_values import Unknown
+from r1policy.sources.cloudformation.values import Unknown
 from r1policy.yamldoc import JsonPath
 
 if TYPE_CHECKING:
-    from r1policy.sources.cfn_resolve import Template
+    from r1policy.sources.cloudformation.resolve import Template
 
 PREFIX = "Fn::ForEach::"
 MAX_DEPTH = 5

@@ -19,8 +19,8 @@ from r1policy.errors import Position
 from r1policy.findings import Location
 from r1policy.model import Deployment
 from r1policy.sources.opaque import opaque
-from r1policy.sources.tf_awscc import KINDS as AWSCC_KINDS
-from r1policy.sources.tf_plan import Plan
+from r1policy.sources.terraform.awscc import KINDS as AWSCC_KINDS
+from r1policy.sources.terraform.plan import Plan
 
 JUDGED = frozenset(
     {

@@ -1,6 +1,6 @@
 """Shapes of SageMaker models (CreateModel / DescribeModel and inference-component containers): the
 model facts a deployment needs, with the location of each field, and typed-field checks. Used by
-`sources.sagemaker_api`."""
+`sources.sagemaker.api`."""
 
 from __future__ import annotations
 

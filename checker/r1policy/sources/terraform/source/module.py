@@ -14,9 +14,9 @@ from typing import Any
 
 from r1policy.errors import InputError, Position
 from r1policy.findings import Location
-from r1policy.sources.cfn_values import Unknown
-from r1policy.sources.tfsource.expr import Evaluator, apply_steps
-from r1policy.sources.tfsource.hcl import Attr, Block, read_module
+from r1policy.sources.cloudformation.values import Unknown
+from r1policy.sources.terraform.source.expr import Evaluator, apply_steps
+from r1policy.sources.terraform.source.hcl import Attr, Block, read_module
 
 AttrPath = tuple[str | int, ...]
 MAX_MODULE_DEPTH = 12

@@ -1,6 +1,6 @@
 """HCL files of one Terraform module, parsed with python-hcl2 (imported only when a .tf file is met) into
 blocks and attributes that keep their file, line and column; expressions stay syntax trees, evaluated
-by `tfsource.expr` with the module's scope."""
+by `terraform.source.expr` with the module's scope."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class Attr:
     json: bool = False  # from a .tf.json file: `text` is the expression alone, its line is `where.line`
 
     def evaluator(self, scope: Any, loop: dict[str, Any] | None = None) -> Any:
-        from r1policy.sources.tfsource.expr import Evaluator
+        from r1policy.sources.terraform.source.expr import Evaluator
 
         return Evaluator(scope, self.where.path, self.text, loop, self.where.line if self.json else None)
 
@@ -60,7 +60,7 @@ def read_module(folder: Path) -> Files:
         shown = str(path)
         text = read_text(path, display=shown, limit=MAX_TF_BYTES)
         if path.name.endswith(".tf.json"):
-            from r1policy.sources.tfsource.jsonsyntax import parse_json_file
+            from r1policy.sources.terraform.source.jsonsyntax import parse_json_file
 
             out.blocks.extend(parse_json_file(text, shown).blocks)
         else:

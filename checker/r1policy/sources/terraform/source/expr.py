@@ -2,7 +2,7 @@
 
 Literals, templates and interpolation, lists and objects, references (resolved by the module's
 `Scope`), index and attribute access, conditionals, `==` / `!=` / `&&` / `||` / `!` / arithmetic, `for`
-expressions over known collections, and the common functions (`tfsource.functions`). A value the files
+expressions over known collections, and the common functions (`terraform.source.functions`). A value the files
 do not decide is an `Unknown` (cfn_values) that names the file, line and expression and carries the
 addresses of the resources it refers to; operations on it stay unknown. python-hcl2 nests a binary
 operator's right operand without precedence (`a == "b" ? x : y` arrives as `a == ("b" ? x : y)`), so
@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from r1policy.findings import Location
-from r1policy.sources.cfn_values import Unknown
-from r1policy.sources.tfsource.functions import call_function
+from r1policy.sources.cloudformation.values import Unknown
+from r1policy.sources.terraform.source.functions import call_function
 
 MAX_DEPTH = 150
 _PRECEDENCE = {
@@ -262,7 +262,7 @@ class Evaluator:
         return values[0]
 
     def _for(self, node: Any) -> Any:
-        from r1policy.sources.tfsource.forexpr import for_expression
+        from r1policy.sources.terraform.source.forexpr import for_expression
 
         return for_expression(self, node)
 

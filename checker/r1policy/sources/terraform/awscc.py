@@ -16,10 +16,10 @@ from typing import Any
 from r1policy import jsonsafe
 from r1policy.errors import InputError
 from r1policy.findings import Location
-from r1policy.sources.cfn_shapes import Locator
-from r1policy.sources.cfn_values import Unknown
-from r1policy.sources.sagemaker_api import CONFIG, ENDPOINT, MODEL, KeyPath
-from r1policy.sources.tf_plan import Plan, Resource
+from r1policy.sources.cloudformation.shapes import Locator
+from r1policy.sources.cloudformation.values import Unknown
+from r1policy.sources.sagemaker.api import CONFIG, ENDPOINT, MODEL, KeyPath
+from r1policy.sources.terraform.plan import Plan, Resource
 
 KINDS = {
     "awscc_sagemaker_model": MODEL,

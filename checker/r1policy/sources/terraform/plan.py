@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from r1policy.errors import InputError, Position
-from r1policy.sources.cfn_values import Unknown
+from r1policy.sources.cloudformation.values import Unknown
 from r1policy.yamldoc import Document, JsonPath
 
 _INDEX = re.compile(r"\[[^\]]*\]")

@@ -52,7 +52,7 @@ from r1policy.model import (
     Deployment,
     Endpoint,
 )
-from r1policy.sources.sagemaker_model import (
+from r1policy.sources.sagemaker.model import (
     COMPONENT,
     CONFIG,
     ENDPOINT,

@@ -4,7 +4,7 @@ CreateEndpoint and CreateInferenceComponent as passed to `aws sagemaker ... --cl
 Detected by content (the request's own keys), one request per document, any number of files: a
 CreateEndpoint request links to a CreateEndpointConfig request of the same check run by
 `EndpointConfigName`, which links to CreateModel requests by `ModelName`. The requests of one run are
-collected and converted together by `sources.sagemaker_api` once every file is loaded; a reference to
+collected and converted together by `sources.sagemaker.api` once every file is loaded; a reference to
 a request that is not among the checked files is an input error (exit 2) naming the file and line.
 A `ModelDataUrl` that points at a local `model.tar.gz` (relative to the request file) has its LMI
 `serving.properties` read, which wins over the container environment.
@@ -18,7 +18,7 @@ from typing import Any
 from r1policy.errors import InputError, Position
 from r1policy.findings import Location
 from r1policy.model import Deployment
-from r1policy.sources.sagemaker_api import COMPONENT, CONFIG, ENDPOINT, MODEL, KeyPath, deployments_from_api
+from r1policy.sources.sagemaker.api import COMPONENT, CONFIG, ENDPOINT, MODEL, KeyPath, deployments_from_api
 from r1policy.sources.servingprops import ServingProperties, read_local_serving_properties
 from r1policy.yamldoc import Document
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from r1policy.findings import Location
 from r1policy.model import FileBucket
-from r1policy.sources.cfn_resolve import Template
-from r1policy.sources.cfn_values import NOVALUE, Unknown, display, iter_unknowns
+from r1policy.sources.cloudformation.resolve import Template
+from r1policy.sources.cloudformation.values import NOVALUE, Unknown, display, iter_unknowns
 
 BUCKET = "AWS::S3::Bucket"
 BUCKET_POLICY = "AWS::S3::BucketPolicy"

@@ -31,9 +31,9 @@ from r1policy.model import (
     FIELD_VPC,
     Deployment,
 )
-from r1policy.sources.cfn_values import NOVALUE, Unknown
+from r1policy.sources.cloudformation.values import NOVALUE, Unknown
 from r1policy.sources.containerenv import MODEL_ID_VARS, REVISION_VARS, TRUST_VARS
-from r1policy.sources.sagemaker_api import COMPONENT, CONFIG, ENDPOINT, MODEL, KeyPath, deployments_from_api
+from r1policy.sources.sagemaker.api import COMPONENT, CONFIG, ENDPOINT, MODEL, KeyPath, deployments_from_api
 
 # Properties whose placeholder must keep the type the converter expects.
 _BOOLEAN_KEYS = {"EnableNetworkIsolation", "EnableCapture"}

@@ -7,10 +7,10 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from r1policy.sources.cfn_values import Unknown, iter_unknowns
+from r1policy.sources.cloudformation.values import Unknown, iter_unknowns
 
 if TYPE_CHECKING:
-    from r1policy.sources.tfsource.expr import Evaluator
+    from r1policy.sources.terraform.source.expr import Evaluator
 
 
 def _format(fmt: Any, *args: Any) -> Any:

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from r1policy.errors import InputError, Position
-from r1policy.sources.cfn_values import NOVALUE, Unknown, display, iter_unknowns, merge
+from r1policy.sources.cloudformation.values import NOVALUE, Unknown, display, iter_unknowns, merge
 from r1policy.yamldoc import JsonPath
 
 SUB_VAR = re.compile(r"\$\{([^}]*)\}")

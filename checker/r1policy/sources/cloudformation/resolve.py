@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from r1policy.errors import InputError, Position
-from r1policy.sources.cfn_foreach import expand_foreach, expand_inline
-from r1policy.sources.cfn_functions import SUB_VAR, Functions
-from r1policy.sources.cfn_intrinsics import LONG_FORMS
-from r1policy.sources.cfn_values import NOVALUE, Unknown, display
+from r1policy.sources.cloudformation.foreach import expand_foreach, expand_inline
+from r1policy.sources.cloudformation.functions import SUB_VAR, Functions
+from r1policy.sources.cloudformation.intrinsics import LONG_FORMS
+from r1policy.sources.cloudformation.values import NOVALUE, Unknown, display
 from r1policy.yamldoc import Document, JsonPath
 
 NAME_PROPERTY = {

@@ -22,9 +22,9 @@ from r1policy import jsonsafe
 from r1policy.errors import InputError
 from r1policy.findings import Location
 from r1policy.model import Loaded
-from r1policy.sources.cfn_intrinsics import cfn_tag_handler
-from r1policy.sources.cfn_stacks import StackContext
-from r1policy.sources.cloudformation import is_cloudformation, load_cloudformation
+from r1policy.sources.cloudformation.intrinsics import cfn_tag_handler
+from r1policy.sources.cloudformation.stacks import StackContext
+from r1policy.sources.cloudformation.template import is_cloudformation, load_cloudformation
 from r1policy.sources.opaque import opaque
 from r1policy.yamldoc import Document, load_yaml_documents, read_text
 
