@@ -1,6 +1,7 @@
-"""Terraform source (sources/terraform/source): a folder of .tf files judged without `terraform plan` —
-tfvars over defaults, local modules, split S3 resources, count / for_each, values known only at apply time (error,
-never guessed), remote modules, examples/ folders and bad input (exit 2 with file:line)."""
+"""Terraform source (sources/terraform/source): a folder of .tf files judged without `terraform plan`
+— tfvars over defaults, local modules, split S3 resources, count / for_each, values known only at
+apply time (error, never guessed), remote modules, examples/ folders and bad input (exit 2 with
+file:line)."""
 
 from __future__ import annotations
 

@@ -64,7 +64,8 @@ def load_terraform_plan(doc: Document) -> Loaded:
 
 
 def loaded_from_plan(plan: Plan, path: str, what: str) -> Loaded:
-    """Deployments and file buckets of a plan's resources (also the source reader's, `sources.terraform.source`)."""
+    """Deployments and file buckets of a plan's resources (also the module-source reader's,
+    `sources.terraform.source`)."""
     loaded = Loaded()
     loaded.buckets.extend(file_buckets(plan))
     loaded.extend(unjudged(plan))

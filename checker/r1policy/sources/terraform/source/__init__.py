@@ -6,8 +6,8 @@ This package would be `sources/terraform/`, but a package of that name would sha
 
 `load_terraform_source(folder)` evaluates the module (`terraform.source.module`) with its variable values
 (`terraform.tfvars`, `*.auto.tfvars` in name order, then each `--tf-var-file` in order; later wins),
-shapes the result like a plan (`terraform.source.plan`) and reuses the plan reader's SageMaker shapes and bucket
-facts. A folder that is a module called by another folder of the run — by a parent's `./modules/…`
+shapes the result like a plan (`terraform.source.plan`) and reuses the plan reader's SageMaker shapes
+and bucket facts. A folder that is a module called by another folder of the run — by a parent's `./modules/…`
 source or by its own `examples/*` (`source = "../.."`) — is judged through its callers.
 """
 
