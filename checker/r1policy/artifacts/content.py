@@ -9,7 +9,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from r1policy import jsonsafe
+from r1policy.core import jsonsafe
 from r1policy.artifacts.hashing import HashingReader
 from r1policy.artifacts.keras import code_layers, is_keras_config
 from r1policy.artifacts.model import MIB, FileFacts, ScanLimits

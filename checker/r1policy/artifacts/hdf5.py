@@ -8,7 +8,7 @@ from __future__ import annotations
 import tempfile
 from typing import IO, Any
 
-from r1policy import jsonsafe
+from r1policy.core import jsonsafe
 from r1policy.artifacts.hashing import CHUNK, HashingReader
 from r1policy.artifacts.keras import code_layers
 from r1policy.artifacts.model import FileFacts, ScanLimits

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from r1policy.compliance.catalogue import Catalogue, rules_by_control
-from r1policy.findings import Finding, Status
+from r1policy.rules.catalogue import Catalogue
+from r1policy.core.findings import Finding, Status
 from r1policy.rules.metadata import RuleMeta
 
 NOT_COVERED = "not covered"
@@ -125,3 +125,15 @@ def compliance_section(
     """One entry per requested framework, in the order asked for."""
     by_rule = _by_rule(findings)
     return [framework_section(c, rules, by_rule) for c in catalogues]
+
+
+def rules_by_control(catalogue: Catalogue, rules: Mapping[str, RuleMeta]) -> dict[str, tuple[str, ...]]:
+    """control id -> the ids of the run's rules that support it (from rule metadata or the mapping)."""
+    found: dict[str, set[str]] = {c.id: set() for c in catalogue.controls}
+    for control, rule_ids in catalogue.mapping.items():
+        found[control].update(r for r in rule_ids if r in rules)
+    for rule_id, meta in rules.items():
+        for control in meta.compliance.get(catalogue.id, ()):
+            if control in found:
+                found[control].add(rule_id)
+    return {k: tuple(sorted(v)) for k, v in found.items()}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from r1policy.config import Config
+from r1policy.core.model import FIELD_IMAGE, Deployment, SourceKind
 from r1policy.engine.bucketfacts import BucketFacts
+from r1policy.engine.factrecord import DeploymentFacts
 from r1policy.engine.hubfacts import default_names as hub_default_names
+from r1policy.engine.licencefacts import default_names as licence_default_names
 from r1policy.facts.capacity import (
     has_local_instance_storage,
     instance_capacity,
@@ -20,24 +21,13 @@ from r1policy.facts.image import parse_image, registry_approved
 from r1policy.facts.pseudo import has_pseudo, pattern_verdict
 from r1policy.facts.serving import default_names as serving_default_names
 from r1policy.facts.typosquat import lookalike_of
-from r1policy.licences.facts import default_names as licence_default_names
-from r1policy.model import FIELD_IMAGE, Deployment, SourceKind
+from r1policy.project.config import Config
 from r1policy.sources.servers import hub_endpoint_override
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _SHORT_SHA = re.compile(r"^[0-9a-f]{7,39}$")
 _EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 MIB_PER_GIB = 1024
-
-
-@dataclass
-class DeploymentFacts:
-    deployment: Deployment
-    attrs: dict[str, Any]
-    unavailable: dict[str, str] = field(default_factory=dict)
-    names: dict[str, Any] = field(default_factory=dict)
-    # facts that do not exist for this deployment (no lock file): rules that require them are skipped
-    not_applicable: dict[str, str] = field(default_factory=dict)
 
 
 def revision_kind(revision: str | None) -> str:

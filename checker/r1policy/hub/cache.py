@@ -15,21 +15,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from r1policy import jsonsafe
+from r1policy.core import jsonsafe
+from r1policy.core.cachedir import default_cache_dir
 from r1policy.hub.record import RepoRecord, is_full_sha
 
-CACHE_ENV = "R1POLICY_CACHE_DIR"
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 FORMAT_VERSION = 1
-
-
-def default_cache_dir() -> Path:
-    explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "r1policy"
 
 
 def _safe(segment: str) -> bool:

@@ -9,17 +9,15 @@ missing under --static (the rules are `skipped` under --static, like the other H
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from r1policy.core.model import Deployment, ModelSource, SourceKind
 from r1policy.licences.lineage import LineageError, Node, Resolver
 from r1policy.licences.table import LineageTable, load_table
-from r1policy.lockfile import Lock, s3_key_from_uri
-from r1policy.model import Deployment, ModelSource, SourceKind
+from r1policy.project.lockfile import Lock, s3_key_from_uri
 
 if TYPE_CHECKING:
-    from r1policy.config import Config
-    from r1policy.engine.deployfacts import DeploymentFacts
-    from r1policy.engine.hubfacts import HubSource
+    from r1policy.hub.source import HubSource
 
 NOT_CONFIGURED = "no `licences` section in the configuration (licences.allowed / licences.denied)"
 
@@ -80,53 +78,6 @@ def _s3(resolver: Resolver, model: ModelSource, lock: Lock | None) -> Node:
     return resolver.resolve(locked.origin.repo, locked.origin.commit)
 
 
-def apply_licences(item: DeploymentFacts, config: Config, outcome: LicenceOutcome | None) -> None:
-    if config.licences is None:
-        item.not_applicable["licences.config"] = NOT_CONFIGURED
-        return
-    if outcome is None:
-        return
-    if outcome.node is None:
-        if outcome.needs_hub:
-            item.unavailable["hub.lineage"] = outcome.problem
-        else:
-            item.unavailable["licence.lineage"] = outcome.problem
-        return
-    table = load_table()
-    node = outcome.node
-    allowed, denied = set(config.licences.allowed), set(config.licences.denied)
-    known = set(table.licences) | allowed | denied
-    unknown = sorted(f"{n.repo} ({n.licence})" for n in node.nodes() if n.licence not in known)
-    if unknown:
-        item.unavailable["licence.lineage"] = (
-            "licence not in r1policy's obligations table nor named in licences.allowed / denied: "
-            + ", ".join(unknown)
-        )
-        return
-    effective = sorted(node.effective())
-    not_allowed = [lic for lic in effective if lic not in allowed]
-    hit = [lic for lic in effective if lic in denied]
-    undeclared = sorted(node.imposed() - {node.licence})
-    item.attrs["licence"] = {
-        "effective": effective,
-        "not_allowed_count": len(not_allowed),
-        "denied_count": len(hit),
-        "undeclared_count": len(undeclared),
-        "card_disagrees": bool(outcome.disagreements),
-    }
-    item.names.update(
-        licence_chain=node.chain(),
-        licences_effective=", ".join(effective),
-        licences_not_allowed=", ".join(not_allowed),
-        licences_denied=", ".join(hit),
-        licence_declared=node.licence,
-        licences_undeclared=", ".join(undeclared),
-        licence_disagreement="; ".join(outcome.disagreements),
-        licence_obligations=obligations_text(effective, table),
-        licences_allowed=", ".join(config.licences.allowed) or "none",
-    )
-
-
 def obligations_text(licences: list[str], table: LineageTable) -> str:
     parts = []
     for lic in licences:
@@ -136,20 +87,6 @@ def obligations_text(licences: list[str], table: LineageTable) -> str:
         elif row.obligations:
             parts.append(f"{lic}: " + "; ".join(row.obligations))
     return " | ".join(parts)
-
-
-def default_names() -> dict[str, Any]:
-    return {
-        "licence_chain": "",
-        "licences_effective": "",
-        "licences_not_allowed": "",
-        "licences_denied": "",
-        "licence_declared": "",
-        "licences_undeclared": "",
-        "licence_disagreement": "",
-        "licence_obligations": "",
-        "licences_allowed": "",
-    }
 
 
 def licence_rows(

@@ -14,14 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from r1policy.core.licenceids import from_card
+from r1policy.core.repoid import repo_id_problem
 from r1policy.hub.errors import HubError
-from r1policy.hub.repoid import repo_id_problem
-from r1policy.licences.ids import from_card
 from r1policy.licences.table import BaseRef, LineageTable
 
 if TYPE_CHECKING:
-    from r1policy.engine.hubfacts import HubSource
     from r1policy.hub.record import RepoRecord
+    from r1policy.hub.source import HubSource
 
 MAX_DEPTH = 8  # base-model hops from the deployed model to a root
 RELATIONS = ("finetune", "quantized", "merge", "adapter")

@@ -9,14 +9,13 @@ target was touched. Standard output comes after the files; side outputs (the Git
 from __future__ import annotations
 
 import os
-import stat
 import sys
-import tempfile
 from pathlib import Path
 
-from r1policy.errors import OutputError, UsageError
+from r1policy.core.atomic import append_text, write_all
+from r1policy.core.errors import UsageError
+from r1policy.engine.report import Report
 from r1policy.formats import Format, RenderOptions, appendices, parse_format, writers
-from r1policy.report import Report
 
 
 def pair_outputs(formats: list[str], outputs: list[Path]) -> list[tuple[Format, Path | None]]:
@@ -100,70 +99,3 @@ def _width(stdout: bool) -> int:
             pass
     columns = os.environ.get("COLUMNS", "")
     return int(columns) if columns.isdigit() and int(columns) > 0 else 80
-
-
-def _temporary(target: Path, text: str) -> Path:
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
-    return Path(tmp)
-
-
-def _is_special(target: Path) -> bool:
-    """A device, FIFO or socket (`/dev/null`, `/dev/stdout`): written in place, never replaced."""
-    try:
-        mode = target.stat().st_mode
-    except OSError:
-        return False
-    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
-
-
-def _write_special(target: Path, text: str) -> None:
-    try:
-        with target.open("w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
-
-
-def write_all(files: list[tuple[Path, str]]) -> None:
-    """Write every file or none: all temporary files first, then the renames. A device or pipe
-    target (`--output /dev/null`) is written in place after the regular files: renaming a temporary
-    file onto it would replace the device with a regular file."""
-    special = [(target, text) for target, text in files if _is_special(target)]
-    files = [(target, text) for target, text in files if not _is_special(target)]
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for target, text in files:
-            staged.append((_temporary(target, text), target))
-        for tmp, target in staged:
-            try:
-                tmp.replace(target)
-            except OSError as exc:
-                raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
-    finally:
-        for tmp, _target in staged:
-            tmp.unlink(missing_ok=True)
-    for target, text in special:
-        _write_special(target, text)
-
-
-def write_atomic(target: Path, text: str) -> None:
-    write_all([(target, text)])
-
-
-def append_text(path: Path, text: str) -> None:
-    """Append to a file another program owns (GITHUB_STEP_SUMMARY); a failure is an OutputError."""
-    try:
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot append the job summary: {exc.strerror or exc}") from exc

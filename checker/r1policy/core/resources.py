@@ -6,9 +6,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from r1policy import jsonsafe
+from r1policy.core import jsonsafe
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # the r1policy package folder
 
 
 @cache

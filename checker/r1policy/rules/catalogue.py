@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from r1policy.errors import InputError, Position
-from r1policy.resources import policies_dir
-from r1policy.rules.metadata import RuleMeta
-from r1policy.validation import validate_document
-from r1policy.yamldoc import Document, load_yaml_documents, read_text
+from r1policy.core.errors import InputError, Position
+from r1policy.core.resources import policies_dir
+from r1policy.core.validation import validate_document
+from r1policy.core.yamldoc import Document, load_yaml_documents, read_text
 
 SCHEMA = "compliance-catalogue.schema.json"
 SHIPPED_FOLDER = "compliance"
@@ -123,20 +122,8 @@ def load_custom(paths: Iterable[tuple[Path, Position]], rule_ids: Iterable[str])
     return out
 
 
-def rules_by_control(catalogue: Catalogue, rules: Mapping[str, RuleMeta]) -> dict[str, tuple[str, ...]]:
-    """control id -> the ids of the run's rules that support it (from rule metadata or the mapping)."""
-    found: dict[str, set[str]] = {c.id: set() for c in catalogue.controls}
-    for control, rule_ids in catalogue.mapping.items():
-        found[control].update(r for r in rule_ids if r in rules)
-    for rule_id, meta in rules.items():
-        for control in meta.compliance.get(catalogue.id, ()):
-            if control in found:
-                found[control].add(rule_id)
-    return {k: tuple(sorted(v)) for k, v in found.items()}
-
-
 def run_catalogues(
-    config_paths: Iterable[tuple[Path, Position]], rules: Mapping[str, RuleMeta]
+    config_paths: Iterable[tuple[Path, Position]], rules: Iterable[str]
 ) -> dict[str, Catalogue]:
     """Every framework a run can report on: the shipped catalogues and the config's custom ones."""
     return {**shipped_catalogues(), **load_custom(config_paths, rules)}
@@ -144,7 +131,7 @@ def run_catalogues(
 
 def select(requested: Iterable[str], available: Mapping[str, Catalogue]) -> list[Catalogue]:
     """The catalogues named by --compliance, in order; an unknown id is a usage error (exit 2)."""
-    from r1policy.errors import UsageError
+    from r1policy.core.errors import UsageError
 
     out: list[Catalogue] = []
     for framework in requested:

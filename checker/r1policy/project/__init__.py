@@ -1,0 +1,5 @@
+"""The project's own files: the configuration (`r1policy.yaml`), the lock (`r1policy.lock`) and state
+snapshots — what a user keeps next to their deployments, read and validated.
+
+May import: `r1policy.core`.
+"""
