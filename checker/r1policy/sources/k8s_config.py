@@ -10,10 +10,10 @@ from r1policy.core.errors import InputError
 from r1policy.core.yamldoc import JsonPath, load_yaml_documents, read_text
 
 if TYPE_CHECKING:
-    from r1policy.sources.kubernetes import _Object
+    from r1policy.sources.k8s_object import Manifest
 
 
-def config_map_file(obj: _Object, container: JsonPath, path: str) -> dict[str, Any] | None:
+def config_map_file(obj: Manifest, container: JsonPath, path: str) -> dict[str, Any] | None:
     """The YAML settings at `path` when a volume mounts it from a ConfigMap this file or folder holds."""
     if len(container) < 2 or container[-2] != "containers":
         return None
@@ -34,7 +34,7 @@ def config_map_file(obj: _Object, container: JsonPath, path: str) -> dict[str, A
     return docs[0].value
 
 
-def _mounted(obj: _Object, container: JsonPath, pod: JsonPath, path: str) -> tuple[str, str] | None:
+def _mounted(obj: Manifest, container: JsonPath, pod: JsonPath, path: str) -> tuple[str, str] | None:
     """(ConfigMap name, key) of the file at `path` in the container, or None."""
     volumes: dict[Any, dict[str, Any]] = {
         v.get("name"): v["configMap"]

@@ -20,15 +20,17 @@ from r1policy.core.model import (
     ModelSource,
     SourceKind,
 )
+from r1policy.core.yamldoc import JsonPath
 from r1policy.sources import servers
 from r1policy.sources.containerenv import MODEL_FIELDS
 from r1policy.sources.k8s_config import config_map_file
+from r1policy.sources.k8s_object import Manifest
 from r1policy.sources.servercli import ServerArgs, ShellSyntaxError, Token, detect, tokenize
 from r1policy.sources.servers import Family
-from r1policy.core.yamldoc import JsonPath
 
 if TYPE_CHECKING:
-    from r1policy.sources.kubernetes import _Object
+    pass
+
 
 _DOWNLOADERS = ("huggingface-cli", "hf", "git", "wget", "curl", "aws", "gsutil", "s5cmd", "rclone", "python")
 
@@ -59,7 +61,7 @@ class _PodFacts:
     container: JsonPath = ()  # where the serving container is (its volume mounts)
 
 
-def unknown_kind(obj: _Object, lists: list[JsonPath]) -> list[tuple[str, Deployment]]:
+def unknown_kind(obj: Manifest, lists: list[JsonPath]) -> list[tuple[str, Deployment]]:
     """A kind r1policy does not read that runs containers: each container, model unknown."""
     why = (
         f"{obj.value['kind']} ({obj.value['apiVersion']}) is a kind r1policy does not read: what its "
@@ -84,7 +86,7 @@ def unknown_kind(obj: _Object, lists: list[JsonPath]) -> list[tuple[str, Deploym
     return found
 
 
-def hidden_env(obj: _Object, path: JsonPath, container: dict[str, Any]) -> dict[str, Location]:
+def hidden_env(obj: Manifest, path: JsonPath, container: dict[str, Any]) -> dict[str, Location]:
     """Variables whose value the manifest does not hold (valueFrom), and `envFrom` ("*")."""
     hidden: dict[str, Location] = {}
     for i, item in enumerate(container.get("env") or []):
@@ -95,7 +97,7 @@ def hidden_env(obj: _Object, path: JsonPath, container: dict[str, Any]) -> dict[
     return hidden
 
 
-def read_init_containers(obj: _Object, pod: JsonPath) -> InitFacts:
+def read_init_containers(obj: Manifest, pod: JsonPath) -> InitFacts:
     facts = InitFacts()
     listed = obj.at((*pod, "initContainers"))
     if not isinstance(listed, list):
@@ -176,7 +178,7 @@ def _download_args(tokens: list[Token], j: int) -> dict[str, str] | None:
 
 
 def judge_pod(
-    obj: _Object,
+    obj: Manifest,
     model: ModelSource,
     unknown: dict[str, str],
     locations: dict[str, Location],
@@ -245,7 +247,7 @@ def _local(
 
 
 def _config_file(
-    obj: _Object,
+    obj: Manifest,
     model: ModelSource,
     unknown: dict[str, str],
     locations: dict[str, Location],
@@ -301,7 +303,7 @@ def _at(locations: dict[str, Location], where: Location | None, *names: str) -> 
             locations[name] = where
 
 
-def ray_application(obj: _Object, key: str) -> list[tuple[str, Deployment]]:
+def ray_application(obj: Manifest, key: str) -> list[tuple[str, Deployment]]:
     """Ray Serve applications (RayService `serveConfigV2`) and RayJob entrypoints name their model in
     code or configuration r1policy does not read: one deployment whose model is unknown."""
     kind = key.split("@", 1)[0]

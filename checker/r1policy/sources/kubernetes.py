@@ -30,6 +30,7 @@ from r1policy.core.model import (
     ModelSource,
     SourceKind,
 )
+from r1policy.core.yamldoc import Document, JsonPath, read_text
 from r1policy.sources import servers
 from r1policy.sources.containerenv import EnvOverride, apply_env
 from r1policy.sources.k8s_kinds import (
@@ -63,7 +64,6 @@ from r1policy.sources.servercli import (
     tokenize,
 )
 from r1policy.sources.servers import Family
-from r1policy.core.yamldoc import Document, JsonPath, read_text
 
 PLATFORM = "kubernetes"
 _KNOWN_POD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")

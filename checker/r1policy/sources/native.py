@@ -30,10 +30,10 @@ from r1policy.core.model import (
     ModelSource,
     SourceKind,
 )
-from r1policy.sources.containerenv import apply_env
 from r1policy.core.textchars import refuse_control_characters
 from r1policy.core.validation import validate_document
 from r1policy.core.yamldoc import Document, JsonPath
+from r1policy.sources.containerenv import apply_env
 
 API_VERSION = "r1policy/v1"
 KIND = "ModelDeployment"

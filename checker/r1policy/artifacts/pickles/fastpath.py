@@ -26,6 +26,7 @@ class Machine(Protocol):
     memo: dict[int, object]
     ops: int
 
+
 _I4 = struct.Struct("<i").unpack_from
 _U4 = struct.Struct("<I").unpack_from
 _H = struct.Struct("<H").unpack_from

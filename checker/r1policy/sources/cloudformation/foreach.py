@@ -13,14 +13,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from r1policy.core.errors import InputError
-from r1policy.sources.cloudformation.values import Unknown
 from r1policy.core.yamldoc import JsonPath
+from r1policy.sources.cloudformation.values import Unknown
 
 if TYPE_CHECKING:
-    from r1policy.sources.cloudformation.resolve import Template
+    from r1policy.core.errors import Position
+    from r1policy.core.yamldoc import Document
+
+
+class Template(Protocol):
+    """What expanding `Fn::ForEach` needs of the template being resolved (`resolve.Template`)."""
+
+    doc: Document
+    undecided: list[tuple[JsonPath, str]]
+
+    def pos(self, path: JsonPath) -> Position: ...
+
+    def resolve(self, value: Any, path: JsonPath) -> Any: ...
+
 
 PREFIX = "Fn::ForEach::"
 MAX_DEPTH = 5

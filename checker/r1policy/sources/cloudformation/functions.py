@@ -8,8 +8,8 @@ import re
 from typing import Any
 
 from r1policy.core.errors import InputError, Position
-from r1policy.sources.cloudformation.values import NOVALUE, Unknown, display, iter_unknowns, merge
 from r1policy.core.yamldoc import JsonPath
+from r1policy.sources.cloudformation.values import NOVALUE, Unknown, display, iter_unknowns, merge
 
 SUB_VAR = re.compile(r"\$\{([^}]*)\}")
 

@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from r1policy.core.errors import InputError, Position
-from r1policy.sources.cloudformation.values import Unknown
 from r1policy.core.yamldoc import Document, JsonPath
+from r1policy.sources.cloudformation.values import Unknown
 
 _INDEX = re.compile(r"\[[^\]]*\]")
 AttrPath = tuple[str | int, ...]

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from r1policy.core.findings import Location
 from r1policy.sources.cloudformation.values import Unknown
+from r1policy.sources.terraform.source.forexpr import for_expression
 from r1policy.sources.terraform.source.functions import call_function
 
 MAX_DEPTH = 150
@@ -262,8 +263,6 @@ class Evaluator:
         return values[0]
 
     def _for(self, node: Any) -> Any:
-        from r1policy.sources.terraform.source.forexpr import for_expression
-
         return for_expression(self, node)
 
 

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 from r1policy.sources.cloudformation.values import Unknown
 
 if TYPE_CHECKING:
-    from r1policy.sources.terraform.source.expr import Evaluator
+    from r1policy.sources.terraform.source.evaluating import Evaluating
 
 
-def for_expression(ev: Evaluator, node: Any) -> Any:
+def for_expression(ev: Evaluating, node: Any) -> Any:
     kids = ev.parts(node)
     intro = kids[0]
     names = [str(c.children[0]) for c in ev.parts(intro) if c.data == "identifier"]

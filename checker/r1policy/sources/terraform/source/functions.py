@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from r1policy.sources.cloudformation.values import Unknown, iter_unknowns
 
 if TYPE_CHECKING:
-    from r1policy.sources.terraform.source.expr import Evaluator
+    from r1policy.sources.terraform.source.evaluating import Evaluating
 
 
 def _format(fmt: Any, *args: Any) -> Any:
@@ -96,7 +96,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 }
 
 
-def call_function(name: str, args: list[Any], ev: Evaluator, node: Any) -> Any:
+def call_function(name: str, args: list[Any], ev: Evaluating, node: Any) -> Any:
     func = FUNCTIONS.get(name)
     if func is None:
         return ev.unknown(node, f"calls {name}(), which r1policy does not evaluate")

@@ -4,17 +4,12 @@ by `terraform.source.expr` with the module's scope."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from r1policy.core.errors import InputError, Position
 from r1policy.core.findings import Location
-from r1policy.core.yamldoc import read_text
-
-# Larger .tf files (generated ones) are refused rather than parsed for minutes: python-hcl2's pure-Python
-# parser reads roughly 0.1-0.5 MB per second.
-MAX_TF_BYTES = 1024 * 1024
+from r1policy.sources.terraform.source.expr import Evaluator
 
 
 @dataclass
@@ -26,8 +21,6 @@ class Attr:
     json: bool = False  # from a .tf.json file: `text` is the expression alone, its line is `where.line`
 
     def evaluator(self, scope: Any, loop: dict[str, Any] | None = None) -> Any:
-        from r1policy.sources.terraform.source.expr import Evaluator
-
         return Evaluator(scope, self.where.path, self.text, loop, self.where.line if self.json else None)
 
 
@@ -42,31 +35,6 @@ class Block:
 
     def children(self, type_: str) -> list[Block]:
         return [b for b in self.blocks if b.type == type_]
-
-
-@dataclass
-class Files:
-    blocks: list[Block] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
-
-
-def tf_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith((".tf", ".tf.json")))
-
-
-def read_module(folder: Path) -> Files:
-    out = Files()
-    for path in tf_files(folder):
-        shown = str(path)
-        text = read_text(path, display=shown, limit=MAX_TF_BYTES)
-        if path.name.endswith(".tf.json"):
-            from r1policy.sources.terraform.source.jsonsyntax import parse_json_file
-
-            out.blocks.extend(parse_json_file(text, shown).blocks)
-        else:
-            out.blocks.extend(parse_file(text, shown).blocks)
-        out.paths.append(shown)
-    return out
 
 
 def parse_file(text: str, shown: str) -> Block:

@@ -13,8 +13,8 @@ from typing import Any
 
 from r1policy.core.errors import InputError, Position
 from r1policy.core.findings import Location
-from r1policy.sources.terraform.source.hcl import Attr, Block
 from r1policy.core.yamldoc import Document, JsonPath, load_yaml_documents
+from r1policy.sources.terraform.source.hcl import Attr, Block
 
 NESTED_BLOCKS = {
     "primary_container",

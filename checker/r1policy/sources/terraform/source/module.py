@@ -16,7 +16,8 @@ from r1policy.core.errors import InputError, Position
 from r1policy.core.findings import Location
 from r1policy.sources.cloudformation.values import Unknown
 from r1policy.sources.terraform.source.expr import Evaluator, apply_steps
-from r1policy.sources.terraform.source.hcl import Attr, Block, read_module
+from r1policy.sources.terraform.source.files import read_module
+from r1policy.sources.terraform.source.hcl import Attr, Block
 
 AttrPath = tuple[str | int, ...]
 MAX_MODULE_DEPTH = 12
