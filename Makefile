@@ -13,7 +13,7 @@ TOOLS  := .venv-tools
 UV     := $(TOOLS)/bin/uv
 PIPQ   := --quiet --disable-pip-version-check
 
-.PHONY: demo test fuzz test-sagemaker-sdk test-latest lock lock-check lint typecheck pytest bench docs clean
+.PHONY: demo test fuzz test-sagemaker-sdk test-latest lock lock-check lint typecheck layers pytest bench docs clean
 
 $(UV): tools/uv-requirements.txt
 	$(PYTHON) -m venv $(TOOLS)
@@ -73,10 +73,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The layer contract and the no-circles contract in pyproject.toml ([tool.importlinter]).
+layers: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
-test: lint typecheck pytest
+test: lint typecheck layers pytest
 
 # The differential (Hypothesis) tests — generated pickles against CPython's unpickler, joblib layouts
 # against joblib + numpy, safetensors headers against the safetensors library — with many more
@@ -113,6 +117,7 @@ test-latest:
 	@echo "test-latest: $$(grep -ci '' $(LATEST)/versions.txt) packages, versions in $(LATEST)/versions.txt"
 	$(LATEST)/bin/ruff check checker tests bench
 	$(LATEST)/bin/mypy
+	$(LATEST)/bin/lint-imports --no-cache
 	$(LATEST)/bin/python -m pytest
 
 bench: $(STAMP)

@@ -33,8 +33,8 @@ from r1policy.core.findings import (  # noqa: E402
     Subject,
     SubjectType,
 )
-from r1policy.formats import RenderOptions, writers  # noqa: E402
 from r1policy.engine.report import Report  # noqa: E402
+from r1policy.formats import RenderOptions, writers  # noqa: E402
 
 
 def build(n: int) -> Report:

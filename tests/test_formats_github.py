@@ -19,9 +19,9 @@ from r1policy.core.findings import (
     Subject,
     SubjectType,
 )
+from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
 from r1policy.formats.github import command, render, step_summary
-from r1policy.engine.report import Report
 from test_formats_registry import sample_report
 
 _COMMAND = re.compile(r"^::(?P<name>[a-z-]+)(?: (?P<props>[^:]*))?::(?P<data>.*)$")

@@ -15,9 +15,9 @@ from r1policy.core.findings import (
     Subject,
     SubjectType,
 )
+from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
 from r1policy.formats.markdown import COMMENT_LIMIT, MARKER, render, size
-from r1policy.engine.report import Report
 from test_formats_registry import ARN, sample_report
 
 

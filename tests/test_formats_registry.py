@@ -16,7 +16,6 @@ import pytest
 
 from conftest import SHARED, run_cli
 from r1policy.cli import build_parser
-from r1policy.engine.evaluate import Notice
 from r1policy.core.findings import (
     Enforcement,
     Finding,
@@ -28,8 +27,9 @@ from r1policy.core.findings import (
     SubjectType,
     WaiverRef,
 )
-from r1policy.formats import Format, RenderOptions, appendices, parse_format, writers
+from r1policy.engine.evaluate import Notice
 from r1policy.engine.report import Report
+from r1policy.formats import Format, RenderOptions, appendices, parse_format, writers
 from r1policy.rules.metadata import RuleMeta
 from r1policy.rules.registry import load_registry
 

@@ -1,4 +1,4 @@
-"""r1policy.project.lockfile: deterministic round trip, schema validation with file:line errors, merge, diff."""
+"""r1policy.project.lockfile: deterministic round trip, schema errors with file:line, merge, diff."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, Result, run_cli
-from r1policy.core.errors import OutputError
 from r1policy.core.atomic import write_all
+from r1policy.core.errors import OutputError
 
 
 def check(*extra: str | Path) -> Result:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_cli
-from r1policy.ruledocs import INDEX, generate, html_safe, main, placeholders, rule_markdown, stale
+from r1policy.ruledocs.markdown import INDEX, generate, html_safe, main, placeholders, rule_markdown, stale
 from r1policy.rules.registry import load_registry
 
 DOCS = ROOT / "docs" / "rules"

@@ -148,9 +148,9 @@ def write_example_cache(root: Path) -> None:
     Regenerate: `.venv/bin/python -c "from tests.support.hubfixtures import write_example_cache as w;
     from pathlib import Path; w(Path('examples/hub-cache'))"` (tests/test_hub_examples.py compares).
     """
+    from r1policy.commands.policytest import load_base
     from r1policy.hub.cache import HubCache
     from r1policy.hub.record import RepoRecord
-    from r1policy.commands.policytest import load_base
 
     cache = HubCache(root)
     base = load_base()

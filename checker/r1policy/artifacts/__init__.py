@@ -4,6 +4,10 @@ Layout: `targets` opens local paths, `s3://` prefixes and `hf://` repositories a
 `sniff` decides the format by content; `scanner` walks every file (and archive member, through
 `archives`) and computes facts with `tensors`, `content` and the pickle analyser in `pickles`;
 `verdict` turns those facts into Cedar `Artifact` entities that the rules in policies/R1-ART-* judge.
+
+Layer 5 (beside `ruledocs`). May import: engine, licences, aws, sources, hub, compliance, facts, rules,
+project, core.
+(enforced by import-linter: `make layers`; see docs/architecture.md)
 """
 
 from r1policy.core.errors import SourceError

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1policy.core import jsonsafe
 from r1policy.attest import PAYLOAD_TYPE, PREDICATE_SCHEMA, PREDICATE_TYPE, STATEMENT_TYPE
+from r1policy.core import jsonsafe
 from r1policy.core.errors import InputError, OutputError, Position
 
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024

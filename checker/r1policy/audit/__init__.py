@@ -9,4 +9,8 @@ Modules: `run` (run metadata), `diff` (finding identity and new / resolved / per
 (previous runs in the report dir, baseline), `document` (the audit.json document), `markdown`, `html`
 and `chart` (renderers, all reading the document so the three files agree), `reportdir` (atomic folder
 write), `world` (what is audited: live through `r1policy.aws`, or a state snapshot).
+
+Layer 3 (beside `guard` and `securityhub`, which it does not import). May import: attest, formats,
+artifacts, ruledocs, engine, licences, aws, sources, hub, compliance, facts, rules, project, core.
+(enforced by import-linter: `make layers`; see docs/architecture.md)
 """

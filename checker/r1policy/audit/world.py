@@ -41,8 +41,8 @@ from r1policy.core.model import (
     ModelSource,
     SourceKind,
 )
-from r1policy.sources.sagemaker.api import deployments_from_api
 from r1policy.project.state import StateSnapshot
+from r1policy.sources.sagemaker.api import deployments_from_api
 
 _STAND_IN_IMAGE = "r1policy.invalid/model-could-not-be-read"
 MODEL_FIELDS = (

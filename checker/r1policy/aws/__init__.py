@@ -51,4 +51,7 @@ Command-line options — ``r1policy.aws.options`` (no boto3 at import)
     ``add_account_options(parser)`` adds ``--regions``, ``--profiles``, ``--role-arns``;
     ``accounts_from_args(args) -> list[AccountSession]``; ``regions_from_args(args, accounts)``
     (default: the configured region).
+
+Layer 7 (beside `licences`). May import: sources, hub, compliance, facts, rules, project, core.
+(enforced by import-linter: `make layers`; see docs/architecture.md)
 """

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from r1policy.core.errors import UsageError
-from r1policy.hub.client import HubClient
 from r1policy.core.repoid import repo_id_problem
+from r1policy.hub.client import HubClient
 from r1policy.project.lockfile import (
     Lock,
     LockedFile,

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from r1policy.project.config import load_config
 from r1policy.core.errors import UsageError
+from r1policy.project.config import load_config
 from r1policy.rules.registry import load_registry
 
 
@@ -29,7 +29,7 @@ def run_policies(args: argparse.Namespace) -> int:
         shown = registry.rules.get(args.rule_id.upper())
         if shown is None:
             raise UsageError(f"no rule {args.rule_id!r} (see `r1policy policies list`)")
-        from r1policy.ruledocs import rule_markdown
+        from r1policy.ruledocs.markdown import rule_markdown
 
         out.write(rule_markdown(shown))
         return 0

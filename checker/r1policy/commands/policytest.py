@@ -8,17 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from r1policy.project.config import from_document
-from r1policy.engine.evaluate import Evaluator
 from r1policy.core.errors import InputError, Position
 from r1policy.core.findings import Finding, Status
 from r1policy.core.resources import policies_dir
-from r1policy.rules.metadata import RuleMeta
-from r1policy.rules.registry import RuleRegistry
-from r1policy.project import state as state_mod
-from r1policy.sources.native import load_native
 from r1policy.core.validation import validate_document
 from r1policy.core.yamldoc import Document, load_yaml_documents, read_text
+from r1policy.engine.evaluate import Evaluator
+from r1policy.project import state as state_mod
+from r1policy.project.config import from_document
+from r1policy.rules.metadata import RuleMeta
+from r1policy.rules.registry import RuleRegistry
+from r1policy.sources.native import load_native
 
 CASES_FILE = "cases.yaml"
 # In a patch, `null` deletes a key; this value sets it to an explicit null instead.

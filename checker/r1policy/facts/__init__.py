@@ -1,1 +1,5 @@
-"""Derived facts: what Cedar cannot compute (edit distance, globs, policy documents, capacity tables)."""
+"""Derived facts: what Cedar cannot compute (edit distance, globs, policy documents, capacity tables).
+
+Layer 10 (beside `compliance`). May import: rules, project, core.
+(enforced by import-linter: `make layers`; see docs/architecture.md)
+"""

@@ -3,6 +3,10 @@
 A writer is a pure function `(Report, RenderOptions) -> str`; `output.write_reports` decides where the
 text goes. A format that also feeds a side channel (the GitHub job summary) registers a second pure
 function in `appendices()`, which returns the files and the text to append to them.
+
+Layer 4 (beside `attest`). May import: artifacts, ruledocs, engine, licences, aws, sources, hub,
+compliance, facts, rules, project, core.
+(enforced by import-linter: `make layers`; see docs/architecture.md)
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ cyclonedx-python-lib is imported only when this format is asked for)."""
 
 from __future__ import annotations
 
-from r1policy.formats import RenderOptions
 from r1policy.engine.report import Report
+from r1policy.formats import RenderOptions
 
 
 def render(report: Report, options: RenderOptions) -> str:

@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from r1policy.core.findings import Finding, redact
-from r1policy.formats import RenderOptions
 from r1policy.engine.report import Report
+from r1policy.formats import RenderOptions
 
 SCHEMA_VERSION = 1
 

@@ -25,6 +25,10 @@ the same client. A referenced resource that cannot be read blocks (fail closed).
 tarball's LMI `serving.properties` is streamed from S3 with a read-only GetObject (`read_model_archives`).
 By default the guard is static (only what the requests decide; rules that need bucket or Hub state
 are skipped); `live=True` also reads the buckets' state and the Hub.
+
+Layer 3 (beside `audit` and `securityhub`). May import: attest, formats, artifacts, ruledocs, engine,
+licences, aws, sources, hub, compliance, facts, rules, project, core.
+(enforced by import-linter: `make layers`; see docs/architecture.md)
 """
 
 from __future__ import annotations

@@ -15,4 +15,7 @@
 - ``r1policy.hub.static.StaticHub`` — the same interface answered from a description (rule cases).
 
 How the facts reach the policies: ``r1policy.engine.hubfacts``; user documentation: docs/hub.md.
+
+Layer 9. May import: compliance, facts, rules, project, core.
+(enforced by import-linter: `make layers`; see docs/architecture.md)
 """

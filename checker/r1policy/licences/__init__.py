@@ -7,4 +7,8 @@
 - ``facts``: the `licence` record the rules read. ``bom``: CycloneDX 1.6 (cyclonedx-python-lib, lazy).
 
 User documentation: docs/licences-and-bom.md.
+
+Layer 7 (beside `aws`, which it does not import). May import: sources, hub, compliance, facts, rules,
+project, core.
+(enforced by import-linter: `make layers`; see docs/architecture.md)
 """

@@ -1,5 +1,6 @@
 """The project's own files: the configuration (`r1policy.yaml`), the lock (`r1policy.lock`) and state
 snapshots — what a user keeps next to their deployments, read and validated.
 
-May import: `r1policy.core`.
+Layer 12. May import: core.
+(enforced by import-linter: `make layers`; see docs/architecture.md)
 """

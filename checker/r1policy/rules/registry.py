@@ -15,8 +15,8 @@ from typing import Any
 from r1policy.core import jsonsafe
 from r1policy.core.errors import PolicyLoadError, Position
 from r1policy.core.resources import policies_dir, schemas_dir
-from r1policy.rules.metadata import RuleMeta, annotation_metadata, load_metadata
 from r1policy.core.yamldoc import read_text
+from r1policy.rules.metadata import RuleMeta, annotation_metadata, load_metadata
 
 CEDAR_SCHEMA = "r1policy.cedarschema"
 _POLICY_START = re.compile(
