@@ -102,15 +102,65 @@ def test_image_joined_from_pseudo_parameters_is_no_false_r1_ep_007() -> None:
     assert ("R1-S3-006", "pass", DEPLOYMENT) in finding_set(data, "pass")
 
 
-def test_environment_agnostic_stack_registry_pattern_must_hold_in_every_partition(tmp_path: Path) -> None:
+def test_environment_agnostic_stack_with_the_dlc_account_passes_the_issue_pattern(tmp_path: Path) -> None:
+    """The issue's example in a region-agnostic stack: 763104351884 is a DLC account of the aws partition
+    only (AWS's published table), so `*.amazonaws.com` holds in every region the image can exist in;
+    China's `amazonaws.com.cn` is not a value that registry can take."""
     out = copy_app(tmp_path)
     set_env(out, "R1EndpointStack", "aws://unknown-account/unknown-region")
-    data = check(out).json
-    # `*.amazonaws.com` holds in every region of aws and aws-us-gov, not in China (amazonaws.com.cn).
-    assert [(f["status"], f["subject"]["id"]) for f in ep007(data)] == [("error", AGNOSTIC)]
-    message = ep007(data)[0]["message"]
-    assert "763104351884.dkr.ecr.cn-north-1.amazonaws.com.cn" in message
-    assert "state the stack's region" in message
+    data = check(out, "--show-passed").json
+    assert [(f["status"], f["subject"]["id"]) for f in ep007(data)] == [("pass", AGNOSTIC)]
+    assert blocking(data) == {("R1-S3-007", "fail", BUCKET), ("R1-EP-006", "fail", AGNOSTIC)}
+
+
+def set_image(out: Path, image: Any) -> None:
+    def change(template: dict[str, Any]) -> None:
+        template["Resources"]["R1Model"]["Properties"]["PrimaryContainer"]["Image"] = image
+
+    edit(out / NESTED, change)
+
+
+def joined(account: str) -> dict[str, Any]:
+    return {
+        "Fn::Sub": account + ".dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/djl-inference:0.31.0-lmi13.0.0-cu124"
+    }
+
+
+def test_only_a_published_dlc_account_narrows_the_partitions(tmp_path: Path) -> None:
+    out = copy_app(tmp_path)
+    set_env(out, "R1EndpointStack", "aws://unknown-account/unknown-region")
+    # China's DLC account (cn-north-1, cn-northwest-1) exists only in aws-cn: its `.com.cn` pattern covers it.
+    set_image(out, joined("727897471807"))
+    china = config_with(tmp_path, ["727897471807.dkr.ecr.*.amazonaws.com.cn"])
+    assert [f["status"] for f in ep007(check(out, "--show-passed", config=china).json)] == ["pass"]
+    # ...and the commercial pattern approves none of its values.
+    failed = ep007(check(out).json)
+    assert [f["status"] for f in failed] == ["fail"]
+    # An opt-in region's own DLC account (af-south-1) is in the aws partition too.
+    set_image(out, joined("626614931356"))
+    cape_town = config_with(tmp_path, ["626614931356.dkr.ecr.*.amazonaws.com"])
+    assert [f["status"] for f in ep007(check(out, "--show-passed", config=cape_town).json)] == ["pass"]
+    # Any other written-out account may be in any partition: still `error`, naming the China value.
+    set_image(out, joined("111122223333"))
+    own = config_with(tmp_path, ["111122223333.dkr.ecr.*.amazonaws.com"])
+    errors = ep007(check(out, config=own).json)
+    assert [(f["status"], f["subject"]["id"]) for f in errors] == [("error", AGNOSTIC)]
+    assert "111122223333.dkr.ecr.cn-north-1.amazonaws.com.cn" in errors[0]["message"]
+    assert "state the stack's region" in errors[0]["message"]
+
+
+def test_dlc_registry_table_is_sourced_and_its_regions_are_known_to_the_partitions() -> None:
+    from r1policy.core.resources import load_data
+    from r1policy.facts.pseudo import PARTITIONS, dlc_partitions, partition_of
+
+    table = load_data("dlc-registries.json")
+    assert table["source"]["repository"] == "aws/deep-learning-containers"
+    assert table["source"]["commit"] in table["source"]["url"]
+    known = {region for _suffix, regions in PARTITIONS.values() for region in regions}
+    assert set(table["regions"]) <= known
+    assert dlc_partitions()["763104351884"] == {"aws"}
+    assert dlc_partitions()["727897471807"] == {"aws-cn"}
+    assert {partition_of(r) for r in table["regions"]} == {"aws", "aws-cn"}
 
 
 def test_environment_agnostic_stack_passes_a_pattern_that_covers_every_value(tmp_path: Path) -> None:

@@ -8,6 +8,12 @@ The regions below are every region of each partition, plus a made-up one per par
 region AWS opens later (a pattern that lists regions one by one does not cover it). An account id is any
 12 digits; three samples (all zeros, all nines, one ordinary) and every account an approved pattern
 names stand for them.
+
+An account id belongs to one partition. A registry whose account is written out and is one of the
+accounts AWS publishes for Deep Learning Containers (policies/data/dlc-registries.json) exists only in
+that account's partition: `763104351884.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}` is judged over every
+region of `aws` (including one opened later), never over China's `amazonaws.com.cn`, where that
+registry does not exist. Any other account (the stack's own, a customer's) leaves every partition open.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterator
+from functools import cache
+
+from r1policy.core.resources import load_data
 
 # partition -> (URL suffix, regions); the last region of each is made up (a region opened later).
 PARTITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -35,6 +44,7 @@ PARTITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
             "ap-southeast-3",
             "ap-southeast-4",
             "ap-southeast-5",
+            "ap-southeast-6",
             "ap-southeast-7",
             "ap-northeast-1",
             "ap-northeast-2",
@@ -64,6 +74,7 @@ PARTITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 ACCOUNTS = ("000000000000", "999999999999", "123456789012")
 PSEUDO = re.compile(r"\$\{AWS::(Region|URLSuffix|Partition|AccountId)\}")
+_ECR_ACCOUNT = re.compile(r"(\d{12})\.dkr\.ecr\.")
 
 
 def partition_of(region: str) -> str:
@@ -85,6 +96,23 @@ def url_suffix(region: str) -> str:
     return PARTITIONS[partition_of(region)][0]
 
 
+@cache
+def dlc_partitions() -> dict[str, frozenset[str]]:
+    """Each Deep Learning Container registry account AWS publishes -> the partitions it serves."""
+    table: dict[str, str] = load_data("dlc-registries.json")["regions"]
+    out: dict[str, set[str]] = {}
+    for region, account in table.items():
+        out.setdefault(account, set()).add(partition_of(region))
+    return {account: frozenset(parts) for account, parts in out.items()}
+
+
+def registry_partitions(text: str) -> tuple[str, ...]:
+    """The partitions a registry can be in: a written-out DLC account's own, else every partition."""
+    found = _ECR_ACCOUNT.match(text)
+    parts = dlc_partitions().get(found.group(1)) if found else None
+    return tuple(p for p in PARTITIONS if parts is None or p in parts)
+
+
 def has_pseudo(text: str) -> bool:
     return PSEUDO.search(text) is not None
 
@@ -94,7 +122,8 @@ def _values(text: str, patterns: tuple[str, ...]) -> Iterator[str]:
     # The accounts a pattern names are values the account id can take, too.
     named = tuple(sorted({a for p in patterns for a in re.findall(r"(?<!\d)\d{12}(?!\d)", p)}))
     accounts = (*ACCOUNTS, *named) if "AccountId" in names else ("",)
-    for partition, (suffix, regions) in PARTITIONS.items():
+    for partition in registry_partitions(text):
+        suffix, regions = PARTITIONS[partition]
         for region in regions:
             for account in accounts:
                 values = {"Region": region, "URLSuffix": suffix, "Partition": partition, "AccountId": account}

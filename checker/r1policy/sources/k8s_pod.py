@@ -106,7 +106,7 @@ def read_init_containers(obj: Manifest, pod: JsonPath) -> InitFacts:
         if not isinstance(container, dict):
             raise obj.fail((*pod, "initContainers", i), "an init container must be a mapping")
         name = str(container.get("name", i))
-        env, _ = obj._env((*pod, "initContainers", i), container.get("env"))
+        env, _ = obj.read_env((*pod, "initContainers", i), container.get("env"))
         override = servers.hub_endpoint_override(env)
         if override is not None:
             facts.env[override[0]] = override[1]

@@ -5,9 +5,10 @@ Deployments, ..., Knative, KServe runtimes, Ray, LeaderWorkerSet) and KServe `In
 judged per serving container, told by its command line (also inside `sh -c`) or its image, with the
 model, revisions and remote code read as that server reads its flags and variables
 (`sources.servers`; flags win). Init containers, valueFrom / envFrom and `--config` files are read
-by `k8s_pod`. Other kinds that hold containers are judged with an unknown model. Deployments have
-`platform="kubernetes"`: SageMaker endpoint rules are `skipped`, the source, remote-code and image rules
-apply. A model or revision that refers to a variable the manifest does not hold is an input error.
+by `k8s_pod`, the models of KServe `InferenceService`s by `k8s_kserve`. Other kinds that hold
+containers are judged with an unknown model. Deployments have `platform="kubernetes"`: SageMaker
+endpoint rules are `skipped`, the source, remote-code and image rules apply. A model or revision
+that refers to a variable the manifest does not hold is an input error.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from r1policy.core.yamldoc import Document, JsonPath, read_text
 from r1policy.sources import servers
 from r1policy.sources.containerenv import EnvOverride, apply_env
 from r1policy.sources.k8s_kinds import (
-    KSERVE_COMPONENTS,
     KSERVE_MODEL_DIR,
     SERVING_RUNTIMES,
     by_family,
@@ -44,6 +44,7 @@ from r1policy.sources.k8s_kinds import (
     named_apart,
     pod_specs,
 )
+from r1policy.sources.k8s_kserve import inference_service
 from r1policy.sources.k8s_pod import (
     InitFacts,
     _PodFacts,
@@ -137,12 +138,12 @@ class _Object:
         key = kind_key(self.value)
         kind = key.split("@", 1)[0]
         if kind == "InferenceService" and str(self.value["apiVersion"]).startswith("serving.kserve.io/"):
-            return self._inference_service(self.name())
+            return inference_service(self, self.name())
         pods = list(pod_specs(self.value, key))
         if pods or key in _KNOWN_POD_KINDS:
             # Ray nodes run `ray start` whatever their image: only a command names a server there.
             by_image = not key.endswith("@ray.io")
-            found = [d for pod in pods for d in self._containers(pod, kind in SERVING_RUNTIMES, by_image)]
+            found = [d for pod in pods for d in self.containers(pod, kind in SERVING_RUNTIMES, by_image)]
             found.extend(ray_application(self, key))
             return named_apart(self.name(), found)
         lists = list(container_lists(self.value))
@@ -151,7 +152,7 @@ class _Object:
         return []
 
     # -- workloads ---------------------------------------------------------------------------
-    def _containers(
+    def containers(
         self, pod: JsonPath, runtime: bool = False, by_image: bool = True
     ) -> list[tuple[str, Deployment]]:
         containers = self.at((*pod, "containers"))
@@ -174,7 +175,7 @@ class _Object:
             raise self.fail(path, "a container must be a mapping")
         image = container.get("image")
         image = image if isinstance(image, str) else None
-        env, env_locs = self._env(path, container.get("env"))
+        env, env_locs = self.read_env(path, container.get("env"))
         items: list[tuple[str, Location | None]] = []
         for key in ("command", "args"):
             listed = container.get(key) or []
@@ -189,13 +190,13 @@ class _Object:
         if found is None:
             return None
         engine, start = found
-        args = self._refined(parse(tokens, engine, start))
+        args = self.refined(parse(tokens, engine, start))
         # The SageMaker TGI image's own entrypoint (no command given) maps HF_MODEL_* onto the launcher's.
         entrypoint = engine is Engine.TGI and not container.get("command") and is_sagemaker_tgi(image)
         pod = _PodFacts(runtime, inits, entrypoint, hidden_env(self, path, container), path)
-        return self._deployment(self.name(), path, engine, args, env, env_locs, image, storage=None, pod=pod)
+        return self.deployment(self.name(), path, engine, args, env, env_locs, image, storage=None, pod=pod)
 
-    def _env(self, path: JsonPath, listed: Any) -> tuple[dict[str, str], dict[str, Location]]:
+    def read_env(self, path: JsonPath, listed: Any) -> tuple[dict[str, str], dict[str, Location]]:
         env: dict[str, str] = {}
         where: dict[str, Location] = {}
         if listed is None:
@@ -209,46 +210,7 @@ class _Object:
                 where[item["name"]] = self.loc(*path, "env", i, "value")
         return env, where
 
-    # -- KServe ------------------------------------------------------------------------------
-    def _inference_service(self, name: str) -> list[Deployment]:
-        predictor = self.at(("spec", "predictor"))
-        if not isinstance(predictor, dict):
-            raise self.fail(("spec",), "InferenceService without spec.predictor")
-        found: list[tuple[str, Deployment]] = []
-        for component in KSERVE_COMPONENTS:
-            if isinstance(self.at(("spec", component)), dict):
-                found.extend(self._containers(("spec", component)))
-        for key in ("model", "huggingface"):
-            model = predictor.get(key)
-            if isinstance(model, dict):
-                path: JsonPath = ("spec", "predictor", key)
-                found.append((key, self._kserve_model(path, model, name, legacy=key == "huggingface")))
-        return named_apart(name, found)
-
-    def _kserve_model(self, path: JsonPath, model: dict[str, Any], name: str, *, legacy: bool) -> Deployment:
-        storage = model.get("storageUri")
-        storage = storage if isinstance(storage, str) else None
-        env, env_locs = self._env(path, model.get("env"))
-        listed = model.get("args") or []
-        if not isinstance(listed, list):
-            raise self.fail((*path, "args"), "args must be a list of strings")
-        try:
-            tokens = tokenize([(str(v), self.loc(*path, "args", i)) for i, v in enumerate(listed)])
-        except ShellSyntaxError as exc:
-            raise self.fail((*path, "args"), str(exc)) from exc
-        args = self._refined(parse(tokens, Engine.KSERVE_HF, 0))
-        image = model.get("image") if isinstance(model.get("image"), str) else None
-        setting = Setting(storage, self.loc(*path, "storageUri")) if storage else None
-        pod = _PodFacts(False, InitFacts(), False, hidden_env(self, path, model), path)
-        dep = self._deployment(
-            name, path, Engine.KSERVE_HF, args, env, env_locs, image, storage=setting, pod=pod
-        )
-        if image is None:
-            why = "the image comes from the ServingRuntime KServe selects for this model, not this manifest"
-            dep = replace(dep, unknown={**dep.unknown, FIELD_IMAGE: why})
-        return dep
-
-    def _refined(self, args: ServerArgs) -> ServerArgs:
+    def refined(self, args: ServerArgs) -> ServerArgs:
         """Point each setting at the line its text is on: a shell string can span many lines."""
         args.model = self._line_of(args.model)
         args.trust_remote_code = self._line_of(args.trust_remote_code)
@@ -270,7 +232,7 @@ class _Object:
         return setting
 
     # -- the model a server loads ------------------------------------------------------------
-    def _deployment(
+    def deployment(
         self,
         name: str,
         path: JsonPath,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from r1policy.core.errors import InputError
@@ -45,6 +46,36 @@ def is_native(value: Any) -> bool:
 
 
 def load_native(doc: Document) -> Deployment:
+    _check_kind(doc)
+    validate_document(doc, SCHEMA)
+    refuse_control_characters(doc, multiline=(("spec", "container", "env"),))
+    loc = _locator(doc)
+    meta = doc.value["metadata"]
+    spec = doc.value["spec"]
+    model, locations = _model(doc, spec["model"])
+    container = spec["container"]
+    locations[FIELD_IMAGE] = loc("spec", "container", "image")
+    env = {str(k): _env_str(v) for k, v in container.get("env", {}).items()}
+    env_locations = {k: loc("spec", "container", "env", k) for k in env}
+    override = apply_env(model, env, env_locations, image=container["image"], declared=True)
+    locations.update(override.locations)
+    endpoint, endpoint_locations = _endpoint(doc, spec["endpoint"])
+    locations.update(endpoint_locations)
+    return Deployment(
+        name=meta["name"],
+        model=override.model,
+        image=container["image"],
+        endpoint=endpoint,
+        env=tuple(sorted(env.items())),
+        owner=meta.get("owner"),
+        stage=meta.get("stage"),
+        origin=loc(),
+        locations=locations,
+        unknown=dict(override.unknown),
+    )
+
+
+def _check_kind(doc: Document) -> None:
     value = doc.value
     api = value.get("apiVersion")
     if api != API_VERSION:
@@ -57,16 +88,19 @@ def load_native(doc: Document) -> Deployment:
             doc.position(("kind",)) if "kind" in value else doc.position(()),
             f"unknown kind {kind!r} for {API_VERSION} (supported: {KIND})",
         )
-    validate_document(doc, SCHEMA)
-    refuse_control_characters(doc, multiline=(("spec", "container", "env"),))
 
+
+def _locator(doc: Document) -> Callable[..., Location]:
     def loc(*path: str | int) -> Location:
         p = doc.position(tuple(path))
         return Location(p.path, p.line, p.column)
 
-    meta = value["metadata"]
-    spec = value["spec"]
-    model_spec = spec["model"]
+    return loc
+
+
+def _model(doc: Document, model_spec: dict[str, Any]) -> tuple[ModelSource, dict[str, Location]]:
+    """`spec.model`: its source (Hub, JumpStart or S3) and what the manifest states about it."""
+    loc = _locator(doc)
     locations: dict[str, Location] = {FIELD_MODEL: loc("spec", "model")}
     if "hub" in model_spec:
         hub = model_spec["hub"]
@@ -105,16 +139,12 @@ def load_native(doc: Document) -> Deployment:
         if "trust_remote_code" in model_spec
         else loc("spec", "model")
     )
+    return model, locations
 
-    container = spec["container"]
-    locations[FIELD_IMAGE] = loc("spec", "container", "image")
-    env = {str(k): _env_str(v) for k, v in container.get("env", {}).items()}
-    env_locations = {k: loc("spec", "container", "env", k) for k in env}
-    override = apply_env(model, env, env_locations, image=container["image"], declared=True)
-    model = override.model
-    locations.update(override.locations)
 
-    ep = spec["endpoint"]
+def _endpoint(doc: Document, ep: dict[str, Any]) -> tuple[Endpoint, dict[str, Location]]:
+    """`spec.endpoint`, with the location of each setting (the endpoint's own when absent)."""
+    loc = _locator(doc)
     endpoint = Endpoint(
         name=ep["name"],
         region=ep.get("region"),
@@ -129,7 +159,7 @@ def load_native(doc: Document) -> Deployment:
         account=ep.get("account"),
     )
     base: JsonPath = ("spec", "endpoint")
-    locations[FIELD_ENDPOINT] = loc(*base)
+    locations = {FIELD_ENDPOINT: loc(*base)}
     for name, key in (
         (FIELD_INSTANCE_TYPE, "instance_type"),
         (FIELD_REGION, "region"),
@@ -140,18 +170,7 @@ def load_native(doc: Document) -> Deployment:
         (FIELD_ASYNC, "async_output"),
     ):
         locations[name] = loc(*base, key) if key in ep else loc(*base)
-    return Deployment(
-        name=meta["name"],
-        model=model,
-        image=container["image"],
-        endpoint=endpoint,
-        env=tuple(sorted(env.items())),
-        owner=meta.get("owner"),
-        stage=meta.get("stage"),
-        origin=loc(),
-        locations=locations,
-        unknown=dict(override.unknown),
-    )
+    return endpoint, locations
 
 
 def _finite(doc: Document, value: Any) -> float:

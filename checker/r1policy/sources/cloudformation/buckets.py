@@ -35,6 +35,15 @@ _CANNED_ACL = {
 }
 # Keys of a policy statement whose value decides whether it grants public access.
 _DECISIVE = ("Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Condition")
+# The bucket fact -> the property that sets it (its location when the template sets it).
+_SET_BY = {
+    "encryption": "BucketEncryption",
+    "public_access_block": "PublicAccessBlockConfiguration",
+    "versioning": "VersioningConfiguration",
+    "object_lock": "ObjectLockEnabled",
+    "logging": "LoggingConfiguration",
+    "acl": "AccessControl",
+}
 
 
 def bucket_name(template: Template, logical: str) -> str:
@@ -86,58 +95,17 @@ def _bucket(template: Template, logical: str, keys: set[str], policy: tuple[str,
             "a CloudFormation bucket is created in the deploying stack's region, "
             "which the template does not state"
         )
-
-    def at(fact: str, key: str) -> None:  # where the template sets it; else the bucket's own line
+    for fact, key in _SET_BY.items():  # where the template sets it; else the bucket's own line
         if key in props:
             pos = template.doc.position((*base, key), key=True)
             locations[f"bucket.{fact}"] = Location(pos.path, pos.line, pos.column)
-
     kms_keys: dict[str, dict[str, Any]] = {}
     record["encryption"] = _encryption(props.get("BucketEncryption"), keys, kms_keys, errors)
-    at("encryption", "BucketEncryption")
     record["public_access_block"] = _pab(props.get("PublicAccessBlockConfiguration"), errors)
-    at("public_access_block", "PublicAccessBlockConfiguration")
-    status = props.get("VersioningConfiguration", {}).get("Status", "Disabled")
-    if isinstance(status, Unknown):
-        errors["versioning"] = f"VersioningConfiguration.Status is not decided by the template: {status.why}"
-    else:
-        record["versioning"] = status if status in ("Enabled", "Suspended") else "Disabled"
-    at("versioning", "VersioningConfiguration")
-    lock = props.get("ObjectLockEnabled", False)
-    if isinstance(lock, Unknown):
-        errors["object_lock"] = f"ObjectLockEnabled is not decided by the template: {lock.why}"
-    else:
-        record["object_lock"] = lock is True or str(lock).lower() == "true"
-    at("object_lock", "ObjectLockEnabled")
-    logging = props.get("LoggingConfiguration")
-    record["logging"] = (
-        {
-            "target_bucket": display(logging.get("DestinationBucketName", name)),
-            "target_prefix": display(logging.get("LogFilePrefix", "")),
-        }
-        if isinstance(logging, dict)
-        else None
-    )
-    at("logging", "LoggingConfiguration")
-    acl = props.get("AccessControl", "Private")
-    if isinstance(acl, Unknown):
-        errors["acl_grants"] = f"AccessControl is not decided by the template: {acl.why}"
-    else:
-        grants = [("CanonicalUser:owner", "FULL_CONTROL"), *_CANNED_ACL.get(str(acl), [])]
-        record["acl_grants"] = [{"grantee": g, "permission": p} for g, p in grants]
-    at("acl", "AccessControl")
+    _settings(props, name, record, errors)
     record["policy"] = None
     if policy is not None:
-        policy_logical, document = policy
-        unknown = [u for stmt in _statements(document) for k in _DECISIVE for u in iter_unknowns(stmt.get(k))]
-        if unknown:
-            errors["policy"] = (
-                f"bucket policy {policy_logical} uses values the template does not decide: {unknown[0].why}"
-            )
-        else:
-            record["policy"] = _plain(document)
-        pos = template.doc.position(("Resources", policy_logical, "Properties", "PolicyDocument"), key=True)
-        locations["bucket.policy"] = Location(pos.path, pos.line, pos.column)
+        _policy(template, policy, record, errors, locations)
     if errors:
         record["errors"] = errors
     origin_pos = template.doc.position(("Resources", logical), key=True)
@@ -148,6 +116,55 @@ def _bucket(template: Template, logical: str, keys: set[str], policy: tuple[str,
         locations=locations,
         kms_keys=kms_keys,
     )
+
+
+def _settings(props: dict[str, Any], name: str, record: dict[str, Any], errors: dict[str, str]) -> None:
+    """Versioning, object lock, logging and the canned ACL: CloudFormation's defaults when absent."""
+    status = props.get("VersioningConfiguration", {}).get("Status", "Disabled")
+    if isinstance(status, Unknown):
+        errors["versioning"] = f"VersioningConfiguration.Status is not decided by the template: {status.why}"
+    else:
+        record["versioning"] = status if status in ("Enabled", "Suspended") else "Disabled"
+    lock = props.get("ObjectLockEnabled", False)
+    if isinstance(lock, Unknown):
+        errors["object_lock"] = f"ObjectLockEnabled is not decided by the template: {lock.why}"
+    else:
+        record["object_lock"] = lock is True or str(lock).lower() == "true"
+    logging = props.get("LoggingConfiguration")
+    record["logging"] = (
+        {
+            "target_bucket": display(logging.get("DestinationBucketName", name)),
+            "target_prefix": display(logging.get("LogFilePrefix", "")),
+        }
+        if isinstance(logging, dict)
+        else None
+    )
+    acl = props.get("AccessControl", "Private")
+    if isinstance(acl, Unknown):
+        errors["acl_grants"] = f"AccessControl is not decided by the template: {acl.why}"
+    else:
+        grants = [("CanonicalUser:owner", "FULL_CONTROL"), *_CANNED_ACL.get(str(acl), [])]
+        record["acl_grants"] = [{"grantee": g, "permission": p} for g, p in grants]
+
+
+def _policy(
+    template: Template,
+    policy: tuple[str, Any],
+    record: dict[str, Any],
+    errors: dict[str, str],
+    locations: dict[str, Location],
+) -> None:
+    """The bucket's policy document, unless a statement's decisive key is not decided by the template."""
+    policy_logical, document = policy
+    unknown = [u for stmt in _statements(document) for k in _DECISIVE for u in iter_unknowns(stmt.get(k))]
+    if unknown:
+        errors["policy"] = (
+            f"bucket policy {policy_logical} uses values the template does not decide: {unknown[0].why}"
+        )
+    else:
+        record["policy"] = _plain(document)
+    pos = template.doc.position(("Resources", policy_logical, "Properties", "PolicyDocument"), key=True)
+    locations["bucket.policy"] = Location(pos.path, pos.line, pos.column)
 
 
 def _encryption(

@@ -37,21 +37,8 @@ archive (`ModelDataUrl`, `ArtifactUrl`, or a Gzip `S3DataSource`); its settings 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from typing import Any
 
-from r1policy.core.findings import Location
-from r1policy.core.model import (
-    FIELD_ASYNC,
-    FIELD_DATA_CAPTURE,
-    FIELD_ENDPOINT,
-    FIELD_INSTANCE_TYPE,
-    FIELD_KMS,
-    FIELD_NETWORK_ISOLATION,
-    FIELD_VPC,
-    Deployment,
-    Endpoint,
-)
 from r1policy.sources.sagemaker.model import (
     COMPONENT,
     CONFIG,
@@ -59,16 +46,10 @@ from r1policy.sources.sagemaker.model import (
     MODEL,
     KeyPath,
     Locate,
-    ModelFacts,
-    ModelReader,
     PropertiesReader,
     ShapeError,
-    async_of,
-    capture_of,
-    get_typed,
-    put_location,
-    vpc_of,
 )
+from r1policy.sources.sagemaker.variants import ApiProblem, ApiResult, ConfigReader, Placement
 
 # Names that the CloudFormation and Terraform sources import from here.
 __all__ = [
@@ -83,19 +64,6 @@ __all__ = [
     "PropertiesReader",
     "deployments_from_api",
 ]
-
-
-@dataclass(frozen=True)
-class ApiProblem:
-    resource_id: str  # e.g. "EndpointConfig r1-config"
-    message: str
-    location: Location | None = None
-
-
-@dataclass
-class ApiResult:
-    deployments: list[Deployment] = field(default_factory=list)
-    problems: list[ApiProblem] = field(default_factory=list)
 
 
 def deployments_from_api(
@@ -122,7 +90,9 @@ def _arn_parts(arn: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-class _Converter:
+class _Converter(ConfigReader):
+    """Links the resources: endpoint -> config -> model, components -> endpoint; then what is unused."""
+
     def __init__(
         self,
         account: str | None,
@@ -130,25 +100,14 @@ class _Converter:
         locate: Locate | None,
         properties: PropertiesReader | None,
     ) -> None:
+        super().__init__(locate, properties)
         self.account = account
         self.region = region
-        self.locate = locate
-        self.reader = ModelReader(locate, properties)
-        self.result = ApiResult()
-        self.broken: set[str] = set()  # models that have a problem of their own
-        self.placed: set[str] = set()  # inference components judged on an inference-component variant
-
-    def loc(self, kind: str, name: str, path: KeyPath) -> Location | None:
-        return self.locate(kind, name, path) if self.locate is not None else None
 
     def _where(self, kind: str, item: Mapping[str, Any]) -> tuple[str | None, str | None]:
         region, account = _arn_parts(item.get(f"{kind}Arn"))
         return self.region or region, self.account or account
 
-    def problem(self, kind: str, name: str, path: KeyPath, message: str) -> None:
-        self.result.problems.append(ApiProblem(f"{kind} {name}", message, self.loc(kind, name, path)))
-
-    # -- resources ---------------------------------------------------------------------------
     def run(
         self,
         models: Sequence[Mapping[str, Any]],
@@ -156,21 +115,42 @@ class _Converter:
         endpoints: Sequence[Mapping[str, Any]],
         components: Sequence[Mapping[str, Any]],
     ) -> ApiResult:
-        parsed_models: dict[str, ModelFacts] = {}
-        for raw in models:
-            name = self._name(MODEL, raw)
-            if name is None:
-                continue
-            try:
-                parsed_models[name] = self.reader.model(name, raw)
-            except ShapeError as exc:
-                self.problem(MODEL, name, exc.path, exc.message)
-                self.broken.add(name)
+        self._parse_models(models)
         config_by_name: dict[str, Mapping[str, Any]] = {}
         for raw in configs:
             name = self._name(CONFIG, raw)
             if name is not None:
                 config_by_name[name] = raw
+        endpoint_names = {e.get("EndpointName") for e in endpoints if isinstance(e, Mapping)}
+        comps_by_endpoint = self._components_by_endpoint(components, endpoint_names)
+        used_configs = self._endpoints(endpoints, config_by_name, comps_by_endpoint)
+        self._unplaced(comps_by_endpoint, endpoint_names)
+        for config_name, config in config_by_name.items():
+            if config_name in used_configs:
+                continue
+            region, account = self._where(CONFIG, config)
+            self.config(config_name, config, Placement(config_name, "endpoint-config", region, account, None))
+        for model_name, model in self.models.items():
+            if model_name not in self.used_models:
+                placement = Placement(model_name, "model", None, None, model.origin)
+                self.emit(model, None, model.locations, model_name, placement)
+        return self.result
+
+    def _parse_models(self, models: Sequence[Mapping[str, Any]]) -> None:
+        for raw in models:
+            name = self._name(MODEL, raw)
+            if name is None:
+                continue
+            try:
+                self.models[name] = self.reader.model(name, raw)
+            except ShapeError as exc:
+                self.problem(MODEL, name, exc.path, exc.message)
+                self.broken.add(name)
+
+    def _components_by_endpoint(
+        self, components: Sequence[Mapping[str, Any]], endpoint_names: set[Any]
+    ) -> dict[str, list[Mapping[str, Any]]]:
+        """Inference components by the endpoint they name; one naming a missing endpoint is a problem."""
         comps_by_endpoint: dict[str, list[Mapping[str, Any]]] = {}
         for raw in components:
             name = self._name(COMPONENT, raw)
@@ -178,7 +158,6 @@ class _Converter:
                 comps_by_endpoint.setdefault(raw["EndpointName"], []).append(raw)
             elif name is not None:
                 self.problem(COMPONENT, name, (), "EndpointName is missing")
-        endpoint_names = {e.get("EndpointName") for e in endpoints if isinstance(e, Mapping)}
         for ep_name, comps in comps_by_endpoint.items():
             if ep_name not in endpoint_names:
                 for comp in comps:
@@ -188,9 +167,16 @@ class _Converter:
                         ("EndpointName",),
                         f"inference component references endpoint {ep_name}, which does not exist",
                     )
+        return comps_by_endpoint
+
+    def _endpoints(
+        self,
+        endpoints: Sequence[Mapping[str, Any]],
+        config_by_name: dict[str, Mapping[str, Any]],
+        comps_by_endpoint: dict[str, list[Mapping[str, Any]]],
+    ) -> set[str]:
+        """Each endpoint judged through its config; returns the names of the configs endpoints use."""
         used_configs: set[str] = set()
-        used_models: set[str] = set()
-        taken: set[str] = set()
         for raw in endpoints:
             name = self._name(ENDPOINT, raw)
             if name is None:
@@ -210,20 +196,15 @@ class _Converter:
                 continue
             used_configs.add(config_name)
             region, account = self._where(ENDPOINT, raw)
-            ep_origin = self.loc(ENDPOINT, name, ())
-            self._config(
-                config_name,
-                config,
-                parsed_models,
-                used_models,
-                taken,
-                base=name,
-                resource="endpoint",
-                region=region,
-                account=account,
-                origin=ep_origin,
-                components=comps_by_endpoint.get(name, ()),
-            )
+            origin = self.loc(ENDPOINT, name, ())
+            placement = Placement(name, "endpoint", region, account, origin, comps_by_endpoint.get(name, ()))
+            self.config(config_name, config, placement)
+        return used_configs
+
+    def _unplaced(
+        self, comps_by_endpoint: dict[str, list[Mapping[str, Any]]], endpoint_names: set[Any]
+    ) -> None:
+        """A component on an existing endpoint that no inference-component variant runs is a problem."""
         for ep_name, comps in comps_by_endpoint.items():
             for comp in comps:
                 comp_name = str(comp["InferenceComponentName"])
@@ -235,27 +216,6 @@ class _Converter:
                         f"inference component {comp_name} has no inference-component variant "
                         f"{comp.get('VariantName') or ''} on endpoint {ep_name} to run on",
                     )
-        for config_name, config in config_by_name.items():
-            if config_name in used_configs:
-                continue
-            region, account = self._where(CONFIG, config)
-            self._config(
-                config_name,
-                config,
-                parsed_models,
-                used_models,
-                taken,
-                base=config_name,
-                resource="endpoint-config",
-                region=region,
-                account=account,
-                origin=None,
-                components=(),
-            )
-        for model_name, model in parsed_models.items():
-            if model_name not in used_models:
-                self._emit(model, None, model.locations, model_name, taken, "model", model.origin)
-        return self.result
 
     def _name(self, kind: str, raw: Any) -> str | None:
         if not isinstance(raw, Mapping):
@@ -268,190 +228,3 @@ class _Converter:
             )
             return None
         return name
-
-    @staticmethod
-    def _unique(name: str, marker: str, taken: set[str]) -> str:
-        if name in taken:
-            name = f"{name}[{marker}]"
-        taken.add(name)
-        return name
-
-    # -- endpoint configs --------------------------------------------------------------------
-    def _config(
-        self,
-        config_name: str,
-        config: Mapping[str, Any],
-        models: dict[str, ModelFacts],
-        used_models: set[str],
-        taken: set[str],
-        *,
-        base: str,
-        resource: str,
-        region: str | None,
-        account: str | None,
-        origin: Location | None,
-        components: Sequence[Mapping[str, Any]],
-    ) -> None:
-        def loc(*path: str | int) -> Location | None:
-            return self.loc(CONFIG, config_name, path)
-
-        try:
-            variants = get_typed(config, (), "ProductionVariants", list)
-            if not variants:
-                raise ShapeError(
-                    ("ProductionVariants",), f"endpoint config {config_name} has no ProductionVariants"
-                )
-            shadows = get_typed(config, (), "ShadowProductionVariants", list) or []
-            kms = get_typed(config, (), "KmsKeyId", str)
-            capture = capture_of(config)
-            async_out = async_of(config)
-            ic_isolation = get_typed(config, (), "EnableNetworkIsolation", bool)
-            ic_subnets, ic_groups = vpc_of(config, ())
-        except ShapeError as exc:
-            self.problem(CONFIG, config_name, exc.path, exc.message)
-            return
-        shared: dict[str, Location] = {}
-        put_location(shared, FIELD_KMS, loc("KmsKeyId") if kms else loc())
-        put_location(shared, FIELD_DATA_CAPTURE, loc("DataCaptureConfig") if capture else loc())
-        put_location(shared, FIELD_ASYNC, loc("AsyncInferenceConfig", "OutputConfig") if async_out else loc())
-        put_location(shared, FIELD_ENDPOINT, origin or loc())
-        # Shadow variants run a model on a copy of the production traffic: judged like every variant.
-        listed = [("ProductionVariants", i, v) for i, v in enumerate(variants)]
-        listed += [("ShadowProductionVariants", i, v) for i, v in enumerate(shadows)]
-        for key, i, variant in listed:
-            if not isinstance(variant, dict):
-                self.problem(CONFIG, config_name, (key, i), "a variant must be an object")
-                continue
-            vname = variant.get("VariantName")
-            vname = vname if isinstance(vname, str) and vname else str(i)
-            model_name = variant.get("ModelName")
-            instance = variant.get("InstanceType")
-            count = variant.get("InitialInstanceCount", 1)
-            if (instance is not None and not isinstance(instance, str)) or not isinstance(count, int):
-                self.problem(
-                    CONFIG,
-                    config_name,
-                    (key, i),
-                    "InstanceType must be a string and InitialInstanceCount an integer",
-                )
-                continue
-            locations = dict(shared)
-            put_location(
-                locations,
-                FIELD_INSTANCE_TYPE,
-                loc(key, i, "InstanceType" if instance else "ServerlessConfig"),
-            )
-            dep_base = base if len(listed) == 1 else f"{base}/{vname}"
-            endpoint = Endpoint(
-                name=base,
-                region=region,
-                instance_type=instance,
-                instance_count=count,
-                kms_key=kms,
-                data_capture=capture,
-                async_output=async_out,
-                account=account,
-                resource=resource,
-            )
-            if isinstance(model_name, str) and model_name:
-                model = models.get(model_name)
-                if model is None:
-                    self.problem(
-                        CONFIG,
-                        config_name,
-                        (key, i, "ModelName"),
-                        f"endpoint config {config_name} references model {model_name}, which "
-                        + ("is invalid" if model_name in self.broken else "does not exist"),
-                    )
-                    continue
-                used_models.add(model_name)
-                endpoint = replace(
-                    endpoint,
-                    network_isolation=model.network_isolation,
-                    vpc_subnets=model.subnets,
-                    vpc_security_groups=model.security_groups,
-                )
-                self._emit(
-                    model, endpoint, {**model.locations, **locations}, dep_base, taken, resource, origin
-                )
-                continue
-            # Inference-component endpoint: isolation and VPC are the config's; models come from components.
-            put_location(
-                locations, FIELD_NETWORK_ISOLATION, loc("EnableNetworkIsolation") if ic_isolation else loc()
-            )
-            put_location(locations, FIELD_VPC, loc("VpcConfig") if ic_subnets else loc())
-            endpoint = replace(
-                endpoint,
-                network_isolation=bool(ic_isolation),
-                vpc_subnets=ic_subnets,
-                vpc_security_groups=ic_groups,
-            )
-            for comp in components:
-                if comp.get("VariantName") not in (None, vname):
-                    continue
-                self.placed.add(str(comp["InferenceComponentName"]))
-                found = self._component(comp, models, used_models)
-                if found is not None:
-                    comp_name = f"{dep_base}/{comp['InferenceComponentName']}"
-                    self._emit(found, endpoint, locations, comp_name, taken, resource, origin)
-
-    def _component(
-        self, comp: Mapping[str, Any], models: dict[str, ModelFacts], used_models: set[str]
-    ) -> ModelFacts | None:
-        name = str(comp["InferenceComponentName"])
-        spec = comp.get("Specification")
-        if not isinstance(spec, dict):
-            self.problem(COMPONENT, name, ("Specification",), "Specification must be an object")
-            return None
-        model_name = spec.get("ModelName")
-        if isinstance(model_name, str) and model_name:
-            model = models.get(model_name)
-            if model is None:
-                self.problem(
-                    COMPONENT,
-                    name,
-                    ("Specification", "ModelName"),
-                    f"inference component {name} references model {model_name}, which does not exist",
-                )
-                return None
-            used_models.add(model_name)
-            return model
-        container = spec.get("Container")
-        if not isinstance(container, dict):
-            self.problem(COMPONENT, name, ("Specification",), "Specification needs ModelName or Container")
-            return None
-        try:
-            parsed = self.reader.container(COMPONENT, name, container, ("Specification", "Container"), None)
-        except ShapeError as exc:
-            self.problem(COMPONENT, name, exc.path, exc.message)
-            return None
-        return ModelFacts(name, (parsed,), False, (), (), {}, self.loc(COMPONENT, name, ()))
-
-    def _emit(
-        self,
-        model: ModelFacts,
-        endpoint: Endpoint | None,
-        locations: dict[str, Location],
-        dep_base: str,
-        taken: set[str],
-        resource: str,
-        origin: Location | None,
-    ) -> None:
-        for container in model.containers:
-            name = self._unique(_join(dep_base, container.suffix), resource, taken)
-            self.result.deployments.append(
-                Deployment(
-                    name=name,
-                    model=container.model,
-                    image=container.image,
-                    endpoint=endpoint,
-                    env=container.env,
-                    origin=origin or locations.get(FIELD_ENDPOINT) or model.origin,
-                    locations={**locations, **container.locations},
-                    unknown=dict(container.unknown),
-                )
-            )
-
-
-def _join(base: str, suffix: str | None) -> str:
-    return f"{base}/{suffix}" if suffix else base

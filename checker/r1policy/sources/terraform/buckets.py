@@ -87,14 +87,39 @@ def _bucket(
 ) -> FileBucket:
     facts = _Facts(bucket)
     _encryption(facts, bucket, parts.get("server_side_encryption_configuration"), keys, plan)
-    pab = parts.get("public_access_block")
+    _public_access(facts, parts.get("public_access_block"))
+    _versioning(facts, bucket, parts.get("versioning"))
+    _policy_and_logging(facts, bucket, parts.get("policy"), parts.get("logging"))
+    _object_lock(facts, bucket, parts.get("object_lock_configuration"))
+    _acl(facts, bucket, parts.get("acl"))
+    region = plan.region(bucket)
+    if region:
+        facts.record["region"] = region
+    else:
+        facts.errors["region"] = "the plan does not state the region of the AWS provider as a constant"
+    accounts = _account(facts, account)
+    if facts.errors:
+        facts.record["errors"] = facts.errors
+    return FileBucket(
+        name=plan.bucket_name(bucket),
+        record=facts.record,
+        origin=_loc(bucket),
+        locations=facts.locations,
+        kms_keys=facts.kms_keys,
+        accounts=accounts,
+    )
+
+
+def _public_access(facts: _Facts, pab: Resource | None) -> None:
     if pab is not None:
         facts.put("public_access_block", {k: pab.value(k) is True for k in _PAB}, _loc(pab))
         if any(isinstance(pab.value(k), Unknown) for k in _PAB):
             facts.errors["public_access_block"] = f"{pab.address} is known only after apply"
     else:
         facts.default("public_access_block", dict.fromkeys(_PAB, True), "Block Public Access")
-    versioning = parts.get("versioning")
+
+
+def _versioning(facts: _Facts, bucket: Resource, versioning: Resource | None) -> None:
     if versioning is not None:
         status = versioning.value("versioning_configuration", 0, "status")
         facts.put(
@@ -110,14 +135,17 @@ def _bucket(
         )
     else:
         facts.default("versioning", "Disabled", "versioning")
-    policy = parts.get("policy")
+
+
+def _policy_and_logging(
+    facts: _Facts, bucket: Resource, policy: Resource | None, logging: Resource | None
+) -> None:
     if policy is not None:
         facts.put("policy", policy.value("policy"), _loc(policy, "policy"))
     elif isinstance(bucket.get("policy"), str) and not bucket.created:
         facts.put("policy", bucket.get("policy") or None, _loc(bucket, "policy"))
     else:
         facts.default("policy", None, "bucket policy")
-    logging = parts.get("logging")
     if logging is not None:
         target = {
             "target_bucket": logging.value("target_bucket"),
@@ -126,14 +154,18 @@ def _bucket(
         facts.put("logging", target, _loc(logging))
     else:
         facts.default("logging", None, "server access logging")
-    lock = parts.get("object_lock_configuration")
+
+
+def _object_lock(facts: _Facts, bucket: Resource, lock: Resource | None) -> None:
     if lock is not None:
         facts.put("object_lock", lock.value("object_lock_enabled") in ("Enabled", None), _loc(lock))
     elif isinstance(bucket.get("object_lock_enabled"), bool):
         facts.put("object_lock", bucket.get("object_lock_enabled"), _loc(bucket, "object_lock_enabled"))
     else:
         facts.default("object_lock", False, "object lock")
-    acl_res = parts.get("acl")
+
+
+def _acl(facts: _Facts, bucket: Resource, acl_res: Resource | None) -> None:
     acl = acl_res.value("acl") if acl_res is not None else bucket.get("acl")
     if isinstance(acl, str | Unknown):
         grants = [
@@ -153,11 +185,10 @@ def _bucket(
             "ACL",
             "bucket.acl",
         )
-    region = plan.region(bucket)
-    if region:
-        facts.record["region"] = region
-    else:
-        facts.errors["region"] = "the plan does not state the region of the AWS provider as a constant"
+
+
+def _account(facts: _Facts, account: Resource | None) -> dict[str, dict[str, Any]]:
+    """The account-level Block Public Access of the plan (`aws_s3_account_public_access_block`)."""
     accounts: dict[str, dict[str, Any]] = {}
     if account is not None:
         facts.record["account_id"] = PLAN_ACCOUNT
@@ -168,16 +199,7 @@ def _bucket(
             }
         else:
             accounts[PLAN_ACCOUNT] = {"public_access_block": {k: v is True for k, v in values.items()}}
-    if facts.errors:
-        facts.record["errors"] = facts.errors
-    return FileBucket(
-        name=plan.bucket_name(bucket),
-        record=facts.record,
-        origin=_loc(bucket),
-        locations=facts.locations,
-        kms_keys=facts.kms_keys,
-        accounts=accounts,
-    )
+    return accounts
 
 
 def _encryption(facts: _Facts, bucket: Resource, sse: Resource | None, keys: set[str], plan: Plan) -> None:
