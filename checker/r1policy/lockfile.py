@@ -11,6 +11,10 @@ Source keys: `hf://org/repo` (the revision is a field, so a deployment at anothe
 detectable), `s3://bucket/prefix/` (trailing slash; `revision` and `repo_id` are null, files may carry
 the S3 `version_id`), or `file:<path relative to the lock file>` for local scans.
 
+Optional per source, written only when known: `signer` (R1-ART-011), `origin` (the Hub repository an
+S3 copy came from) and `scan` (`scan --write-lock`'s verdict on exactly these files: decision, blocking
+rules, r1policy version; a re-lock of the same bytes keeps it, other bytes drop it).
+
 The file is deterministic: sorted keys, 2-space indent, trailing newline; every field is written,
 `null` included. `write_lock` writes atomically (temp file + rename). `load_lock` validates against
 the schema and raises `InputError` naming file and line.
