@@ -150,8 +150,8 @@ def test_only_a_published_dlc_account_narrows_the_partitions(tmp_path: Path) -> 
 
 
 def test_dlc_registry_table_is_sourced_and_its_regions_are_known_to_the_partitions() -> None:
+    from r1policy.core.resources import load_data
     from r1policy.facts.pseudo import PARTITIONS, dlc_partitions, partition_of
-    from r1policy.resources import load_data
 
     table = load_data("dlc-registries.json")
     assert table["source"]["repository"] == "aws/deep-learning-containers"

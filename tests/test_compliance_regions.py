@@ -30,7 +30,7 @@ from tests.support.motoserver import MotoServer
 from aws_cases import write_config
 from conftest import run_cli, validate_report
 from r1policy.audit.history import run_folders
-from r1policy.compliance.catalogue import shipped_catalogues
+from r1policy.rules.catalogue import shipped_catalogues
 
 FRAMEWORKS = ("owasp-llm-2025", "mitre-atlas", "nist-800-53-r5", "aws-fsbp")
 US, EU = "us-east-1", "eu-west-1"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from r1policy.resources import load_data
+from r1policy.core.resources import load_data
 
 TEXTS = {
     "llama3.1": (

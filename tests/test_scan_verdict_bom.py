@@ -20,8 +20,8 @@ from cyclonedx.validation.json import JsonStrictValidator
 from tests.conftest import run_cli, write_case
 
 from r1policy import __version__
-from r1policy.errors import InputError
-from r1policy.lockfile import LockedFile, LockedSource, diff_locks, load_lock, merge
+from r1policy.core.errors import InputError
+from r1policy.project.lockfile import LockedFile, LockedSource, diff_locks, load_lock, merge
 
 LLAMA8 = "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"
 SHA = "6a6f4aa4197940add57724a7707d069478df56b1"
@@ -71,7 +71,7 @@ def test_scan_write_lock_records_block_with_the_blocking_rules(tmp_path: Path) -
 
 
 def test_relock_keeps_the_verdict_of_the_same_bytes_and_drops_it_for_others() -> None:
-    from r1policy.lockfile import Lock, ScanRecord
+    from r1policy.project.lockfile import Lock, ScanRecord
 
     files = {"config.json": LockedFile(size=1, sha256=H1)}
     scanned = LockedSource(revision=SHA, files=files, scan=ScanRecord("allow", (), "0.1.0"))

@@ -10,8 +10,8 @@ from pathlib import Path
 from r1policy.artifacts.model import Expected, FileFacts
 from r1policy.artifacts.scanner import FileResult
 from r1policy.artifacts.targets import Target
-from r1policy.findings import Finding, SubjectType
-from r1policy.lockfile import LockedFile, LockedSource, ScanRecord, file_key, hub_key, s3_key
+from r1policy.core.findings import Finding, SubjectType
+from r1policy.project.lockfile import LockedFile, LockedSource, ScanRecord, file_key, hub_key, s3_key
 
 
 def source_key(target: Target, lock_path: Path) -> str:

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator
 from functools import cache
 
-from r1policy.resources import load_data
+from r1policy.core.resources import load_data
 
 # partition -> (URL suffix, regions); the last region of each is made up (a region opened later).
 PARTITIONS: dict[str, tuple[str, tuple[str, ...]]] = {

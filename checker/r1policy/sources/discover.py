@@ -16,15 +16,15 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from r1policy.errors import InputError, Position
-from r1policy.findings import Location
-from r1policy.hub.repoid import repo_id_problem
-from r1policy.model import FIELD_MODEL, FIELD_REPO, Deployment, Loaded, SourceKind
+from r1policy.core.errors import InputError, Position
+from r1policy.core.findings import Location
+from r1policy.core.model import FIELD_MODEL, FIELD_REPO, Deployment, Loaded, SourceKind
+from r1policy.core.repoid import repo_id_problem
+from r1policy.core.yamldoc import MAX_FILE_BYTES, decode_utf8, read_text
 from r1policy.sources.cloudformation.cdk import is_cdk_out
 from r1policy.sources.loadtext import MANIFEST_SUFFIXES, Inputs, Unreadable, load_text
 from r1policy.sources.readers import READERS, Collector, ReadContext, Reader, register_reader
 from r1policy.sources.walk import Skipped, Walk, WalkOptions
-from r1policy.yamldoc import MAX_FILE_BYTES, decode_utf8, read_text
 
 __all__ = [
     "READERS",

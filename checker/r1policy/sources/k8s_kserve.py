@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from r1policy.model import FIELD_IMAGE, Deployment
+from r1policy.core.model import FIELD_IMAGE, Deployment
+from r1policy.core.yamldoc import JsonPath
 from r1policy.sources.k8s_kinds import KSERVE_COMPONENTS, named_apart
 from r1policy.sources.k8s_pod import InitFacts, _PodFacts, hidden_env
 from r1policy.sources.servercli import Engine, Setting, ShellSyntaxError, parse, tokenize
-from r1policy.yamldoc import JsonPath
 
 if TYPE_CHECKING:
     from r1policy.sources.kubernetes import _Object

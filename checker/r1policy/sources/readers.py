@@ -20,15 +20,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from r1policy.model import Deployment, Loaded
+from r1policy.core.model import Deployment, Loaded
+from r1policy.core.yamldoc import Document
+from r1policy.project.state import is_state
 from r1policy.sources.cloudformation.cdk import is_cdk_manifest, load_cdk_manifest
 from r1policy.sources.cloudformation.template import is_cloudformation, load_cloudformation
 from r1policy.sources.kubernetes import is_kubernetes, load_kubernetes
 from r1policy.sources.native import is_native, load_native
 from r1policy.sources.sagemaker.files import ApiRequests, is_api_request
-from r1policy.sources.state import is_state
 from r1policy.sources.terraform.planfile import is_terraform_plan, load_terraform_plan
-from r1policy.yamldoc import Document
 
 # SageMaker Python SDK code (sources/sdk) and Terraform source (sources/terraform/source): their parsers are
 # imported only when such a file is met.
