@@ -341,3 +341,20 @@ def test_stack_parameters_from_the_manifest_are_used(tmp_path: Path) -> None:
         ),
     )
     assert blocking(check(out).json) == {("R1-S3-007", "fail", BUCKET), ("R1-EP-006", "fail", ENDPOINT)}
+
+
+def test_only_an_exact_written_out_dlc_account_narrows_the_partitions() -> None:
+    from r1policy.facts.pseudo import PARTITIONS, registry_partitions
+
+    region = ".dkr.ecr.${AWS::Region}.${AWS::URLSuffix}"
+    assert registry_partitions("763104351884" + region) == ("aws",)
+    assert registry_partitions("727897471807" + region) == ("aws-cn",)
+    every = tuple(PARTITIONS)
+    for lookalike in (
+        "9763104351884" + region,  # 13 digits
+        "76310435188" + region,  # 11 digits
+        "763104351884.dkr.ecr-fips.${AWS::Region}.${AWS::URLSuffix}",  # not the plain ECR host
+        "${AWS::AccountId}" + region,
+        "evil.example/763104351884" + region,
+    ):
+        assert registry_partitions(lookalike) == every, lookalike

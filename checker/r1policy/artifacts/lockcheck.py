@@ -3,12 +3,15 @@ the locked one, and the lock entries `scan --write-lock` records."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from r1policy.artifacts.model import Expected, FileFacts
 from r1policy.artifacts.scanner import FileResult
 from r1policy.artifacts.targets import Target
-from r1policy.project.lockfile import LockedFile, LockedSource, file_key, hub_key, s3_key
+from r1policy.core.findings import Finding, SubjectType
+from r1policy.project.lockfile import LockedFile, LockedSource, ScanRecord, file_key, hub_key, s3_key
 
 
 def source_key(target: Target, lock_path: Path) -> str:
@@ -66,3 +69,27 @@ def locked_source(
             size=top.size, sha256=top.sha256, version_id=result.source.version_id
         )
     return LockedSource(revision=target.revision, repo_id=target.repo_id, files=files, signer=signer)
+
+
+def with_verdicts(
+    sources: Mapping[str, LockedSource], subjects: Mapping[str, set[str]], findings: list[Finding]
+) -> dict[str, LockedSource]:
+    """Each new lock entry with the scan's verdict on its files: `block` with the rules of the blocking
+    (fail / error, not waived) findings whose subject is one of the source's artifacts, else `allow`."""
+    from r1policy import __version__
+
+    out: dict[str, LockedSource] = {}
+    for key, source in sources.items():
+        mine = subjects.get(key, set())
+        blocking = tuple(
+            sorted(
+                {
+                    f.rule_id
+                    for f in findings
+                    if f.blocks and f.subject.type is SubjectType.ARTIFACT and f.subject.id in mine
+                }
+            )
+        )
+        record = ScanRecord("block" if blocking else "allow", blocking, __version__)
+        out[key] = replace(source, scan=record)
+    return out

@@ -61,10 +61,8 @@ def run_lock(args: argparse.Namespace) -> int:
     if client is not None:
         client.close()
     new_sources = _with_origins(new_sources, old, given)
-    changed = [
-        key for key, source in new_sources.items() if key in old.sources and old.sources[key] != source
-    ]
-    new = merge(old, Lock(sources=new_sources))
+    new = merge(old, Lock(sources=new_sources))  # keeps the scan verdict of unchanged bytes
+    changed = [key for key in new_sources if key in old.sources and old.sources[key] != new.sources[key]]
     lines = diff_locks(old, new)
     if changed and not args.update:
         print("\n".join(lines), file=sys.stderr)

@@ -66,6 +66,7 @@ def run_scan(args: argparse.Namespace) -> int:
     )
     all_results: list[FileResult] = []
     new_sources: dict[str, LockedSource] = {}
+    subjects: dict[str, set[str]] = {}  # per source key: its artifact subjects (the scan verdict in the lock)
     for target, key in zip(resolved, keys, strict=True):
         results = scanner.scan_all(target.files, progress.update if progress else None)
         all_results += results
@@ -81,11 +82,13 @@ def run_scan(args: argparse.Namespace) -> int:
 
             signed_extra, signer = modelsig.apply(target, results, signing, args.signature)
             extra += signed_extra
+        before = len(inputs)
         for result in results:
             where = result.source.location
             for facts in result.facts:
                 inputs.append(verdict.artifact_input(facts, where, lock_key=key, lock_path=str(lock_path)))
         inputs += [verdict.artifact_input(f, None, lock_key=key, lock_path=str(lock_path)) for f in extra]
+        subjects[key] = {item.path for item in inputs[before:]}
         if args.write_lock:
             entry = lockcheck.locked_source(target, results, signer)
             if entry is None:
@@ -107,6 +110,7 @@ def run_scan(args: argparse.Namespace) -> int:
     )
     if args.write_lock and new_sources:
         old = lock or Lock()
+        new_sources = lockcheck.with_verdicts(new_sources, subjects, outcome.findings)
         updated = merge(old, Lock(sources=new_sources))
         write_lock(lock_path, updated)
         for line in diff_locks(old, updated) or ["(no change)"]:

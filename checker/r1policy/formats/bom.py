@@ -2,9 +2,10 @@
 
 Per model: a `machine-learning-model` component (name, version = the pinned commit, purl
 `pkg:huggingface/<org>/<name>@<commit>`, licences — SPDX ids as ids, others as names — the lineage as
-`pedigree.ancestors`, parameter count / dtype / architecture / gate decision / findings as `properties`,
-an external reference to the Hub), each locked file as a `file` sub-component with its SHA-256 from the
-lock, and the serving image as a `container` component (its digest when pinned).
+`pedigree.ancestors`, parameter count / dtype / architecture / gate decision / findings / the scan
+verdict the lock records as `properties`, an external reference to the Hub), each locked file as a
+`file` sub-component with its SHA-256 from the lock, and the serving image as a `container` component
+(its digest when pinned).
 """
 
 from __future__ import annotations
@@ -73,6 +74,19 @@ def _prop(name: str, value: object) -> Any:
     return Property(name=PREFIX + name, value=str(value))
 
 
+def _scan_verdict(entry: BomModel) -> str | None:
+    """`r1policy scan`'s verdict on the locked files, as `scan --write-lock` recorded it in the lock."""
+    if entry.locked is None:
+        return None
+    scan = entry.locked.scan
+    if scan is None:
+        return "not recorded (the lock entry was not written by `r1policy scan --write-lock`)"
+    blocking = f": {', '.join(scan.blocking)}" if scan.blocking else ""
+    return (
+        f"{scan.decision}{blocking} (r1policy {scan.r1policy}, on the {len(entry.locked.files)} locked files)"
+    )
+
+
 def _model_component(entry: BomModel, decision: str) -> Any:
     from cyclonedx.model import ExternalReference, ExternalReferenceType, HashAlgorithm, HashType, XsUri
     from cyclonedx.model.component import Component, ComponentType, Pedigree
@@ -101,6 +115,7 @@ def _model_component(entry: BomModel, decision: str) -> Any:
         "architecture": entry.architecture,
         "gate-decision": decision,
         "lock-key": entry.lock_key,
+        "scan-verdict": _scan_verdict(entry),
         "licence-chain": node.chain() if node is not None else None,
         "licence-problem": entry.licence.problem if entry.licence is not None and node is None else None,
         "findings": ", ".join(f"{rule} {status}" for rule, status in entry.findings) or "none",

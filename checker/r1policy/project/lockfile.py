@@ -11,6 +11,10 @@ Source keys: `hf://org/repo` (the revision is a field, so a deployment at anothe
 detectable), `s3://bucket/prefix/` (trailing slash; `revision` and `repo_id` are null, files may carry
 the S3 `version_id`), or `file:<path relative to the lock file>` for local scans.
 
+Optional per source, written only when known: `signer` (R1-ART-011), `origin` (the Hub repository an
+S3 copy came from) and `scan` (`scan --write-lock`'s verdict on exactly these files: decision, blocking
+rules, r1policy version; a re-lock of the same bytes keeps it, other bytes drop it).
+
 The file is deterministic: sorted keys, 2-space indent, trailing newline; every field is written,
 `null` included. `write_lock` writes atomically (temp file + rename). `load_lock` validates against
 the schema and raises `InputError` naming file and line.
@@ -53,12 +57,22 @@ class Origin:
 
 
 @dataclass(frozen=True)
+class ScanRecord:
+    """The verdict of `r1policy scan` on exactly the locked files (`scan --write-lock`)."""
+
+    decision: str  # allow / block
+    blocking: tuple[str, ...] = ()  # rule ids of the blocking (fail / error) findings, sorted
+    r1policy: str = ""  # the version that scanned
+
+
+@dataclass(frozen=True)
 class LockedSource:
     revision: str | None = None
     repo_id: str | None = None
     files: Mapping[str, LockedFile] = field(default_factory=dict)
     signer: str | None = None  # the verified model signer (R1-ART-011); written only when known
     origin: Origin | None = None  # the Hub repository and commit an S3 copy came from (R1-LIC-001)
+    scan: ScanRecord | None = None  # the scan verdict on these files; written only by scan --write-lock
 
 
 @dataclass(frozen=True)
@@ -136,12 +150,14 @@ def from_value(value: Mapping[str, Any]) -> Lock:
             for name, f in src.get("files", {}).items()
         }
         origin = src.get("origin")
+        scan = src.get("scan")
         sources[key] = LockedSource(
             revision=src.get("revision"),
             repo_id=src.get("repo_id"),
             files=files,
             signer=src.get("signer"),
             origin=Origin(origin["repo"], origin["commit"]) if origin else None,
+            scan=ScanRecord(scan["decision"], tuple(scan["blocking"]), scan["r1policy"]) if scan else None,
         )
     return Lock(sources=sources)
 
@@ -170,6 +186,13 @@ def _source_value(src: LockedSource) -> dict[str, Any]:
         value["signer"] = src.signer
     if src.origin is not None:
         value["origin"] = {"repo": src.origin.repo, "commit": src.origin.commit}
+    if src.scan is not None:
+        scan = src.scan
+        value["scan"] = {
+            "decision": scan.decision,
+            "blocking": list(scan.blocking),
+            "r1policy": scan.r1policy,
+        }
     return value
 
 
@@ -206,14 +229,27 @@ def merge(old: Lock, new: Lock) -> Lock:
         if src.origin is None and before is not None and before.origin is not None:
             # the Hub origin of a copy is recorded by hand, not derived from its bytes: re-locking keeps it
             src = replace(src, origin=before.origin)
+        if src.scan is None and before is not None and _same_bytes(before, src):
+            # a re-lock without scanning (`r1policy lock`) of the same bytes keeps their scan verdict
+            src = replace(src, scan=before.scan)
         sources[key] = src
     return Lock(sources=dict(sorted(sources.items())))
+
+
+def _same_bytes(a: LockedSource, b: LockedSource) -> bool:
+    return a.revision == b.revision and a.files == b.files
 
 
 def _short(value: str | None) -> str:
     if value is None:
         return "none"
     return value[:12] if len(value) > 12 else value
+
+
+def _scan_text(scan: ScanRecord | None) -> str:
+    if scan is None:
+        return "none"
+    return scan.decision + (f" ({', '.join(scan.blocking)})" if scan.blocking else "")
 
 
 def _file_text(f: LockedFile) -> str:
@@ -242,6 +278,9 @@ def diff_locks(old: Lock, new: Lock) -> list[str]:
             lines.append(f"    repo_id: {before.repo_id or 'none'} -> {after.repo_id or 'none'}")
         if before.signer != after.signer:
             lines.append(f"    signer: {before.signer or 'none'} -> {after.signer or 'none'}")
+        if before.scan != after.scan:
+            was, now = (_scan_text(s) for s in (before.scan, after.scan))
+            lines.append(f"    scan: {was} -> {now}")
         if before.origin != after.origin:
             was, now = (f"{o.repo}@{o.commit[:12]}" if o else "none" for o in (before.origin, after.origin))
             lines.append(f"    origin: {was} -> {now}")
