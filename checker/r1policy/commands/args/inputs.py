@@ -30,6 +30,7 @@ def add_lock(sub: argparse._SubParsersAction[Parser]) -> None:
         help="record the Hub repository and commit the s3:// targets were copied from (their lineage for "
         "R1-LIC-001 and `bom`)",
     )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 
 def add_snapshot(sub: argparse._SubParsersAction[Parser]) -> None:
@@ -48,6 +49,7 @@ def add_snapshot(sub: argparse._SubParsersAction[Parser]) -> None:
         action="store_true",
         help="also enumerate all SageMaker resources in --regions (the default without PATH)",
     )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary line on stderr")
     from r1policy.aws.options import add_account_options
 
     add_account_options(p)
