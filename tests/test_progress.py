@@ -4,70 +4,21 @@ its stderr on the slave side of a pty (`pty.openpty`), as on a developer's termi
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import pty
-import struct
 import subprocess
 import sys
-import termios
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from tests.support.motoserver import MotoServer
+from tests.support.terminal import Run, run
 
 from conftest import ROOT, validate_report
 from r1policy.progress import NO_PROGRESS, NoProgress, Progress, Tally
 
 CONTROL = ("\r", "\x1b")
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str  # what the terminal (or the pipe) received
-
-
-def _drain(fd: int, into: list[bytes]) -> None:
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            return
-        if not chunk:
-            return
-        into.append(chunk)
-
-
-def run(*args: str | Path, terminal: bool, cwd: Path | None = None) -> Run:
-    """`python -m r1policy ARGS` with stdout a pipe and stderr a pseudo-terminal (or a pipe)."""
-    env = {**os.environ, "TERM": "xterm-256color"}
-    env.pop("COLUMNS", None)
-    command = [sys.executable, "-m", "r1policy", *map(str, args)]
-    if not terminal:
-        done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
-        return Run(done.returncode, done.stdout, done.stderr)
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    received: list[bytes] = []
-    reader = threading.Thread(target=_drain, args=(master, received))
-    try:
-        proc = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, env=env, cwd=cwd
-        )
-        os.close(slave)
-        reader.start()
-        stdout, _ = proc.communicate(timeout=300)
-        reader.join(timeout=30)
-    finally:
-        os.close(master)
-    return Run(proc.returncode, stdout.decode(), b"".join(received).decode(errors="replace"))
 
 
 def _report(stdout: str) -> dict[str, Any]:
@@ -98,9 +49,9 @@ def model_dir(tmp_path: Path) -> Path:
 
 def test_scan_shows_files_and_bytes_on_a_terminal_only(model_dir: Path) -> None:
     args = ("scan", model_dir, "--format", "json")
-    on_tty = run(*args, terminal=True)
-    piped = run(*args, terminal=False)
-    quiet = run(*args, "--quiet", terminal=True)
+    on_tty = run(*args, terminal="stderr")
+    piped = run(*args, terminal=None)
+    quiet = run(*args, "--quiet", terminal="stderr")
     assert on_tty.code == piped.code == quiet.code
     # a bar for the target: files done of total and bytes
     assert f"scan {model_dir}"[-20:] in on_tty.stderr
@@ -137,7 +88,11 @@ def bucket(moto_env: MotoServer) -> str:
 def test_lock_shows_objects_and_bytes_on_a_terminal_only(bucket: str, tmp_path: Path) -> None:
     runs: dict[str, Run] = {}
     written: dict[str, str] = {}
-    for name, terminal, extra in (("tty", True, ()), ("pipe", False, ()), ("quiet", True, ("--quiet",))):
+    for name, terminal, extra in (
+        ("tty", "stderr", ()),
+        ("pipe", None, ()),
+        ("quiet", "stderr", ("--quiet",)),
+    ):
         lock = tmp_path / f"{name}.lock"
         result = run("lock", bucket, "--lock", lock, *extra, terminal=terminal)
         assert result.code == 0, result.stderr
@@ -163,9 +118,9 @@ def _seed_audit_world() -> None:
 def test_audit_shows_regions_and_resources_on_a_terminal_only(moto_env: MotoServer, tmp_path: Path) -> None:
     _seed_audit_world()
     common = ("audit", "--regions", "us-east-1", "--format", "json")
-    on_tty = run(*common, "--report-dir", tmp_path / "a", terminal=True)
-    piped = run(*common, "--report-dir", tmp_path / "b", terminal=False)
-    quiet = run(*common, "--report-dir", tmp_path / "c", "--quiet", terminal=True)
+    on_tty = run(*common, "--report-dir", tmp_path / "a", terminal="stderr")
+    piped = run(*common, "--report-dir", tmp_path / "b", terminal=None)
+    quiet = run(*common, "--report-dir", tmp_path / "c", "--quiet", terminal="stderr")
     assert on_tty.code == piped.code == quiet.code == 1, piped.stderr
     assert "sagemaker 123456789012 us-east-1" in on_tty.stderr
     assert "buckets" in on_tty.stderr and "evaluating 3 deployment(s)" in on_tty.stderr
