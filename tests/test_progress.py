@@ -52,7 +52,10 @@ def test_scan_shows_files_and_bytes_on_a_terminal_only(model_dir: Path) -> None:
     on_tty = run(*args, terminal="stderr")
     piped = run(*args, terminal=None)
     quiet = run(*args, "--quiet", terminal="stderr")
-    assert on_tty.code == piped.code == quiet.code
+    plain = run(*args, "--no-color", terminal="stderr")
+    assert on_tty.code == piped.code == quiet.code == plain.code
+    # --no-color: the same bars without colour (rich itself honours NO_COLOR)
+    assert "\x1b[32m3/3" in on_tty.stderr and "3/3" in plain.stderr and "\x1b[32m" not in plain.stderr
     # a bar for the target: files done of total and bytes
     assert f"scan {model_dir}"[-20:] in on_tty.stderr
     assert "3/3" in on_tty.stderr and "5.0 kB" in on_tty.stderr
@@ -61,7 +64,7 @@ def test_scan_shows_files_and_bytes_on_a_terminal_only(model_dir: Path) -> None:
     assert piped.stderr.startswith("scanned 3 files") and piped.stderr.count("\n") == 1
     assert not any(c in piped.stderr for c in CONTROL)
     assert quiet.stderr == ""
-    assert _report(on_tty.stdout) == _report(piped.stdout) == _report(quiet.stdout)
+    assert _report(on_tty.stdout) == _report(piped.stdout) == _report(quiet.stdout) == _report(plain.stdout)
 
 
 def test_no_progress_means_rich_is_never_imported(model_dir: Path, tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def run_audit(args: argparse.Namespace) -> int:
     baseline = args.baseline
     if baseline is not None and not baseline.is_file():
         raise UsageError(f"--baseline {baseline}: no such file")
-    with TerminalProgress(quiet=args.quiet) as progress:
+    with TerminalProgress(quiet=args.quiet, no_color=args.no_color) as progress:
         if args.state is not None:
             if args.profiles or args.role_arns:
                 raise UsageError("--state audits a snapshot: --profiles and --role-arns do not apply")

@@ -30,8 +30,9 @@ class TerminalProgress:
     """A `r1policy.progress.Progress` drawing one rich bar per phase on stderr; use as a context
     manager (the bars stop and are erased on exit, also on an error). Thread-safe."""
 
-    def __init__(self, *, quiet: bool = False) -> None:
+    def __init__(self, *, quiet: bool = False, no_color: bool = False) -> None:
         self.enabled = not quiet and stderr_is_terminal()
+        self.no_color = no_color  # --no-color; rich itself honours NO_COLOR
         self._lock = threading.Lock()
         self._bars: Any = None
         self._tasks: dict[str, Any] = {}
@@ -39,7 +40,7 @@ class TerminalProgress:
 
     def __enter__(self) -> TerminalProgress:
         if self.enabled:
-            self._bars = _bars()
+            self._bars = _bars(self.no_color)
             self._bars.start()
         return self
 
@@ -75,7 +76,7 @@ class TerminalProgress:
                 self._bars.console.print(message, style="dim", markup=False, highlight=False)
 
 
-def _bars() -> Any:
+def _bars(no_color: bool) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -85,7 +86,7 @@ def _bars() -> Any:
         MofNCompleteColumn(),
         TextColumn("{task.fields[size]}", markup=False),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=Console(stderr=True, no_color=no_color or None),
         transient=True,
         redirect_stdout=False,  # stdout carries reports: never rerouted, never interleaved
         redirect_stderr=True,  # a warning printed meanwhile appears above the bars

@@ -56,7 +56,7 @@ def run_scan(args: argparse.Namespace) -> int:
     started = time.monotonic()
     all_results: list[FileResult] = []
     new_sources: dict[str, LockedSource] = {}
-    with TerminalProgress(quiet=args.quiet) as progress:
+    with TerminalProgress(quiet=args.quiet, no_color=args.no_color) as progress:
         for target, key in zip(resolved, keys, strict=True):
             results = scanner.scan_all(target.files, progress, phase=f"scan {key}")
             all_results += results
