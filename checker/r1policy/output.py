@@ -96,11 +96,11 @@ def _width(stdout: bool) -> int:
     report no size, as some CI runners' pseudo-terminals do); else 80."""
     if stdout and sys.stdout.isatty():
         try:
-            columns = os.get_terminal_size(sys.stdout.fileno()).columns
+            size = os.get_terminal_size(sys.stdout.fileno()).columns
         except OSError:
-            columns = 0
-        if columns > 0:
-            return columns
+            size = 0
+        if size > 0:
+            return size
     columns = os.environ.get("COLUMNS", "")
     return int(columns) if columns.isdigit() and int(columns) > 0 else 80
 
