@@ -16,7 +16,7 @@ from tests.support.motoserver import MotoServer
 from tests.support.terminal import Run, run
 
 from conftest import ROOT, validate_report
-from r1policy.progress import NO_PROGRESS, NoProgress, Progress, Tally
+from r1policy.core.progress import NO_PROGRESS, NoProgress, Progress, Tally
 
 CONTROL = ("\r", "\x1b")
 

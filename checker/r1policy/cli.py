@@ -13,7 +13,7 @@ from collections.abc import Callable
 from r1policy import __version__
 from r1policy.commands.args import catalogue, deliver, inputs, judge
 from r1policy.commands.args.common import Parser
-from r1policy.errors import R1PolicyError
+from r1policy.core.errors import R1PolicyError
 
 EXIT_OK, EXIT_BLOCK, EXIT_TOOL = 0, 1, 2
 

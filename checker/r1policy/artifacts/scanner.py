@@ -23,7 +23,7 @@ from r1policy.artifacts.model import DEFAULT_LIMITS, Expected, FileFacts, ScanLi
 from r1policy.artifacts.secrets import find_secrets
 from r1policy.artifacts.sniff import HEAD_BYTES, Sniffed, sniff
 from r1policy.artifacts.templates import check_template
-from r1policy.progress import NO_PROGRESS, Progress, Tally
+from r1policy.core.progress import NO_PROGRESS, Progress, Tally
 
 if TYPE_CHECKING:
     from r1policy.artifacts.pickles import PickleAnalysis

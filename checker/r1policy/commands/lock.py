@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from r1policy.commands.progress import TerminalProgress
-from r1policy.errors import UsageError
+from r1policy.core.errors import UsageError
+from r1policy.core.progress import NO_PROGRESS, Progress, Tally
+from r1policy.core.repoid import repo_id_problem
 from r1policy.hub.client import HubClient
-from r1policy.hub.repoid import repo_id_problem
-from r1policy.lockfile import (
+from r1policy.project.lockfile import (
     Lock,
     LockedFile,
     LockedSource,
@@ -36,7 +37,6 @@ from r1policy.lockfile import (
     s3_key_from_uri,
     write_lock,
 )
-from r1policy.progress import NO_PROGRESS, Progress, Tally
 
 _HUB_TARGET = re.compile(r"^hf://(?P<repo>[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)(?:@(?P<rev>[^\s@]+))?/?$")
 

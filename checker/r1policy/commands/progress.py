@@ -27,7 +27,7 @@ def stderr_is_terminal(stream: TextIO | None = None) -> bool:
 
 
 class TerminalProgress:
-    """A `r1policy.progress.Progress` drawing one rich bar per phase on stderr; use as a context
+    """A `r1policy.core.progress.Progress` drawing one rich bar per phase on stderr; use as a context
     manager (the bars stop and are erased on exit, also on an error). Thread-safe."""
 
     def __init__(self, *, quiet: bool = False, no_color: bool = False) -> None:

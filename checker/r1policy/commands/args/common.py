@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from r1policy.errors import UsageError
+from r1policy.core.errors import UsageError
 
 
 class Parser(argparse.ArgumentParser):
