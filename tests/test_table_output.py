@@ -17,16 +17,17 @@ def _words(text: str) -> str:
     return " ".join(text.split())
 
 
+@pytest.mark.parametrize("columns", [60, 80, 120])
 @pytest.mark.parametrize("target", TARGETS)
-def test_examples_at_80_columns_cut_no_message(monkeypatch: pytest.MonkeyPatch, target: str) -> None:
-    monkeypatch.setenv("COLUMNS", "80")
+def test_examples_cut_no_message(monkeypatch: pytest.MonkeyPatch, target: str, columns: int) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
     monkeypatch.setenv("R1POLICY_CACHE_DIR", str(EXAMPLES / "hub-cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     table = run_cli("check", EXAMPLES / target, *ARGS, "--show-passed")
     doc = run_cli("check", EXAMPLES / target, *ARGS, "--show-passed", "--format", "json").json
     assert table.code == (1 if doc["decision"] == "block" else 0)
     lines = table.stdout.splitlines()
-    assert max(len(line) for line in lines) <= 80
+    assert max(len(line) for line in lines) <= columns
     assert "\x1b[" not in table.stdout  # not a terminal: no colour
     # Every message, first fix step and location is there in full (wrapping only joins on spaces;
     # a word longer than a line is broken, so compare with all whitespace removed as a fallback).

@@ -9,7 +9,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -23,6 +23,7 @@ from r1policy.artifacts.model import DEFAULT_LIMITS, Expected, FileFacts, ScanLi
 from r1policy.artifacts.secrets import find_secrets
 from r1policy.artifacts.sniff import HEAD_BYTES, Sniffed, sniff
 from r1policy.artifacts.templates import check_template
+from r1policy.core.progress import NO_PROGRESS, Progress, Tally
 
 if TYPE_CHECKING:
     from r1policy.artifacts.pickles import PickleAnalysis
@@ -79,23 +80,22 @@ class Scanner:
         self.malware = malware
 
     def scan_all(
-        self, sources: list[SourceFile], progress: Callable[[FileResult], None] | None = None
+        self, sources: list[SourceFile], progress: Progress = NO_PROGRESS, phase: str = "scan"
     ) -> list[FileResult]:
+        """Every file's result, in the order of `sources`; `progress` hears of each file as it is
+        finished (files and bytes of `phase`)."""
+        tally = Tally(progress, phase, [src.size for src in sources])
         if len(sources) <= 1 or self.workers == 1:
             results = []
             for src in sources:
                 results.append(self.scan_file(src))
-                if progress:
-                    progress(results[-1])
+                tally.finished(results[-1].top.size)
             return results
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="r1scan") as pool:
             futures = [pool.submit(self.scan_file, src) for src in sources]
-            out = []
-            for future in futures:
-                out.append(future.result())
-                if progress:
-                    progress(out[-1])
-            return out
+            for future in as_completed(futures):
+                tally.finished(future.result().top.size)
+            return [future.result() for future in futures]
 
     def scan_file(self, src: SourceFile, *, use_cache: bool = True) -> FileResult:
         malware = self.malware

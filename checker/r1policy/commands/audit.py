@@ -10,12 +10,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from r1policy.audit.progress import Progress
 from r1policy.audit.publish import publish
 from r1policy.audit.run import AuditRun, run_id_for
 from r1policy.audit.world import world_from_state
+from r1policy.commands.progress import TerminalProgress
 from r1policy.compliance.section import compliance_section
 from r1policy.core.errors import UsageError
+from r1policy.core.progress import Progress
 from r1policy.engine.evaluate import Evaluator, Notice
 from r1policy.engine.report import Report
 from r1policy.formats.output import pair_outputs, write_reports
@@ -51,7 +52,7 @@ def run_audit(args: argparse.Namespace) -> int:
     baseline = args.baseline
     if baseline is not None and not baseline.is_file():
         raise UsageError(f"--baseline {baseline}: no such file")
-    with Progress(enabled=False if args.quiet else None) as progress:
+    with TerminalProgress(quiet=args.quiet, no_color=args.no_color) as progress:
         if args.state is not None:
             if args.profiles or args.role_arns:
                 raise UsageError("--state audits a snapshot: --profiles and --role-arns do not apply")
@@ -100,11 +101,12 @@ def run_audit(args: argparse.Namespace) -> int:
     write_reports(report, pairs, show_passed=args.show_passed, no_color=args.no_color)
     diff = published.diff
     against = f"run {published.baseline.run_id}" if published.baseline else "no baseline (first audit)"
-    print(
-        f"r1policy audit: {len(diff.new)} new, {len(diff.resolved)} resolved, {len(diff.persisting)} "
-        f"persisting against {against}; report: {published.html}",
-        file=sys.stderr,
-    )
+    if not args.quiet:  # --quiet: findings only
+        print(
+            f"r1policy audit: {len(diff.new)} new, {len(diff.resolved)} resolved, {len(diff.persisting)} "
+            f"persisting against {against}; report: {published.html}",
+            file=sys.stderr,
+        )
     if report.blocked and not args.exit_zero:
         return 1
     return 0

@@ -20,7 +20,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from r1policy.commands.progress import TerminalProgress
 from r1policy.core.errors import UsageError
+from r1policy.core.progress import NO_PROGRESS, Progress, Tally
 from r1policy.core.repoid import repo_id_problem
 from r1policy.hub.client import HubClient
 from r1policy.project.lockfile import (
@@ -47,17 +49,18 @@ def run_lock(args: argparse.Namespace) -> int:
     old = load_lock(path) if path.is_file() else Lock(sources={})
     new_sources: dict[str, LockedSource] = {}
     client: HubClient | None = None
-    for target in args.targets:
-        if target.startswith("hf://"):
-            client = client or HubClient()
-            key, source = lock_hub(client, target)
-        elif target.startswith("s3://"):
-            key, source = lock_s3(target)
-        else:
-            raise UsageError(
-                f"r1policy lock: {target!r} is not an hf://org/repo[@rev] or s3://bucket/prefix target"
-            )
-        new_sources[key] = source
+    with TerminalProgress(quiet=args.quiet) as progress:
+        for target in args.targets:
+            if target.startswith("hf://"):
+                client = client or HubClient()
+                key, source = lock_hub(client, target, progress)
+            elif target.startswith("s3://"):
+                key, source = lock_s3(target, progress)
+            else:
+                raise UsageError(
+                    f"r1policy lock: {target!r} is not an hf://org/repo[@rev] or s3://bucket/prefix target"
+                )
+            new_sources[key] = source
     if client is not None:
         client.close()
     new_sources = _with_origins(new_sources, old, given)
@@ -79,7 +82,7 @@ def run_lock(args: argparse.Namespace) -> int:
     return 0
 
 
-def lock_hub(client: HubClient, target: str) -> tuple[str, LockedSource]:
+def lock_hub(client: HubClient, target: str, progress: Progress = NO_PROGRESS) -> tuple[str, LockedSource]:
     match = _HUB_TARGET.match(target)
     if not match:
         raise UsageError(f"r1policy lock: {target!r} is not hf://org/repo[@revision]")
@@ -90,16 +93,18 @@ def lock_hub(client: HubClient, target: str) -> tuple[str, LockedSource]:
     found = client.lookup(repo, revision)
     record = found.record
     files: dict[str, LockedFile] = {}
+    tally = Tally(progress, f"lock {target}", [f.size for f in record.files])
     for hub_file in record.files:
         if hub_file.lfs_sha256 and hub_file.size is not None:
             files[hub_file.path] = LockedFile(size=hub_file.size, sha256=hub_file.lfs_sha256)
         else:
             digest, size = client.file_digest(repo, record.sha, hub_file)
             files[hub_file.path] = LockedFile(size=size, sha256=digest)
+        tally.finished(files[hub_file.path].size)
     return hub_key(repo), LockedSource(revision=record.sha, repo_id=record.repo_id, files=files)
 
 
-def lock_s3(target: str) -> tuple[str, LockedSource]:
+def lock_s3(target: str, progress: Progress = NO_PROGRESS) -> tuple[str, LockedSource]:
     """Every object under the prefix: size, version and SHA-256 (read-only: List, Head, Get)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -112,17 +117,28 @@ def lock_s3(target: str) -> tuple[str, LockedSource]:
     s3 = account.client("s3")
     files: dict[str, LockedFile] = {}
     try:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                name = str(obj["Key"])[len(prefix) :]
-                if not name or name.endswith("/"):
-                    continue
-                files[name] = _s3_object(s3, bucket, str(obj["Key"]))
+        listed = _s3_listing(s3, bucket, prefix)
+        tally = Tally(progress, f"lock {target}", [size for _key, size in listed.values()])
+        for name, (object_key, _size) in listed.items():
+            files[name] = _s3_object(s3, bucket, object_key)
+            tally.finished(files[name].size)
     except (ClientError, BotoCoreError) as exc:
         raise CollectorError(f"{target}: cannot list and read the objects: {exc}") from exc
     if not files:
         raise UsageError(f"r1policy lock: {target}: no objects under this prefix")
     return key, LockedSource(files=files)
+
+
+def _s3_listing(s3: Any, bucket: str, prefix: str) -> dict[str, tuple[str, int | None]]:
+    """The objects under the prefix (folder markers left out): name below the prefix -> (key, size)."""
+    listed: dict[str, tuple[str, int | None]] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            name = str(obj["Key"])[len(prefix) :]
+            if name and not name.endswith("/"):
+                size = obj.get("Size")
+                listed[name] = (str(obj["Key"]), int(size) if size is not None else None)
+    return listed
 
 
 def _s3_object(s3: Any, bucket: str, key: str) -> LockedFile:

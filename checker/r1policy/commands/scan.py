@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from r1policy.artifacts import lockcheck, targets, verdict
 from r1policy.artifacts.model import DEFAULT_LIMITS, FileFacts, ScanLimits
 from r1policy.artifacts.scanner import FileResult, Scanner
+from r1policy.commands.progress import TerminalProgress
 from r1policy.core.errors import UsageError
 from r1policy.engine.evaluate import ArtifactInput, Evaluator, Notice
 from r1policy.engine.hubfacts import HubContext
@@ -61,42 +62,44 @@ def run_scan(args: argparse.Namespace) -> int:
     malware = _malware(config, notices)
     scanner = Scanner(limits, workers=args.workers, malware=malware)
     started = time.monotonic()
-    progress = (
-        _Progress(sum(len(t.files) for t in resolved)) if sys.stderr.isatty() and not args.quiet else None
-    )
     all_results: list[FileResult] = []
     new_sources: dict[str, LockedSource] = {}
     subjects: dict[str, set[str]] = {}  # per source key: its artifact subjects (the scan verdict in the lock)
-    for target, key in zip(resolved, keys, strict=True):
-        results = scanner.scan_all(target.files, progress.update if progress else None)
-        all_results += results
-        extra: list[FileFacts] = []
-        locked = lock.get(key) if verify and lock is not None else None
-        if locked is not None:
-            extra = lockcheck.set_problems(target, results, locked, lock_path)
-        elif verify:
-            notices.append(Notice("not-locked", f"{key} is not in {lock_path}: digests were not verified"))
-        signer = None
-        if signing is not None:
-            from r1policy.artifacts import modelsig
+    with TerminalProgress(quiet=args.quiet, no_color=args.no_color) as progress:
+        for target, key in zip(resolved, keys, strict=True):
+            results = scanner.scan_all(target.files, progress, phase=f"scan {key}")
+            all_results += results
+            extra: list[FileFacts] = []
+            locked = lock.get(key) if verify and lock is not None else None
+            if locked is not None:
+                extra = lockcheck.set_problems(target, results, locked, lock_path)
+            elif verify:
+                notices.append(
+                    Notice("not-locked", f"{key} is not in {lock_path}: digests were not verified")
+                )
+            signer = None
+            if signing is not None:
+                from r1policy.artifacts import modelsig
 
-            signed_extra, signer = modelsig.apply(target, results, signing, args.signature)
-            extra += signed_extra
-        before = len(inputs)
-        for result in results:
-            where = result.source.location
-            for facts in result.facts:
-                inputs.append(verdict.artifact_input(facts, where, lock_key=key, lock_path=str(lock_path)))
-        inputs += [verdict.artifact_input(f, None, lock_key=key, lock_path=str(lock_path)) for f in extra]
-        subjects[key] = {item.path for item in inputs[before:]}
-        if args.write_lock:
-            entry = lockcheck.locked_source(target, results, signer)
-            if entry is None:
-                notices.append(Notice("lock-not-written", f"{key}: not every file could be read; not locked"))
-            else:
-                new_sources[key] = entry
-    if progress:
-        progress.done()
+                signed_extra, signer = modelsig.apply(target, results, signing, args.signature)
+                extra += signed_extra
+            before = len(inputs)
+            for result in results:
+                where = result.source.location
+                for facts in result.facts:
+                    inputs.append(
+                        verdict.artifact_input(facts, where, lock_key=key, lock_path=str(lock_path))
+                    )
+            inputs += [verdict.artifact_input(f, None, lock_key=key, lock_path=str(lock_path)) for f in extra]
+            subjects[key] = {item.path for item in inputs[before:]}
+            if args.write_lock:
+                entry = lockcheck.locked_source(target, results, signer)
+                if entry is None:
+                    notices.append(
+                        Notice("lock-not-written", f"{key}: not every file could be read; not locked")
+                    )
+                else:
+                    new_sources[key] = entry
     elapsed = time.monotonic() - started
 
     evaluator = Evaluator(registry, config, state=None, static=False, hub=HubContext(source=None))
@@ -182,26 +185,3 @@ def _summary(results: list[FileResult], elapsed: float) -> str:
         f"scanned {files} files ({members} archive members), {size:,} bytes in {elapsed:.1f} s "
         f"({rate:,.0f} MB/s); {unscannable} unscannable"
     )
-
-
-class _Progress:
-    """One self-overwriting status line on a terminal's stderr."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.count = 0
-        self.bytes = 0
-        self.started = time.monotonic()
-
-    def update(self, result: FileResult) -> None:
-        self.count += 1
-        self.bytes += result.top.size or 0
-        rate = self.bytes / max(time.monotonic() - self.started, 1e-6) / 1e6
-        sys.stderr.write(
-            f"\rscanning {self.count}/{self.total} files, {self.bytes / 1e9:.2f} GB, {rate:,.0f} MB/s "
-        )
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        sys.stderr.write("\r" + " " * 72 + "\r")
-        sys.stderr.flush()

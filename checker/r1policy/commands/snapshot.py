@@ -12,6 +12,7 @@ import json
 import sys
 from typing import Any
 
+from r1policy.commands.progress import TerminalProgress
 from r1policy.core.atomic import write_atomic
 
 
@@ -29,16 +30,19 @@ def run_snapshot(args: argparse.Namespace) -> int:
     enumerate_all = args.enumerate or not args.paths
     if enumerate_all:
         regions = list(dict.fromkeys([*regions, *sorted({r for r, _ in endpoints})]))
-    doc = collect_state(
-        accounts,
-        regions=regions,
-        buckets=buckets,
-        endpoints=endpoints,
-        kms_keys=keys,
-        sagemaker=enumerate_all,
-    )
+    with TerminalProgress(quiet=args.quiet) as progress:
+        doc = collect_state(
+            accounts,
+            regions=regions,
+            buckets=buckets,
+            endpoints=endpoints,
+            kms_keys=keys,
+            sagemaker=enumerate_all,
+            progress=progress,
+        )
     write_atomic(args.output, json.dumps(doc, indent=2, sort_keys=False) + "\n")
-    print(_summary(args.output, doc), file=sys.stderr)
+    if not args.quiet:
+        print(_summary(args.output, doc), file=sys.stderr)
     return 0
 
 

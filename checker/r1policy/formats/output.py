@@ -91,11 +91,14 @@ def write_reports(
 
 
 def _width(stdout: bool) -> int:
-    """The terminal's width on a terminal; else COLUMNS when set (CI logs, pipes); else 80."""
+    """The terminal's width on a terminal; else COLUMNS when set (CI logs, pipes, and terminals that
+    report no size, as some CI runners' pseudo-terminals do); else 80."""
     if stdout and sys.stdout.isatty():
         try:
-            return os.get_terminal_size(sys.stdout.fileno()).columns
+            size = os.get_terminal_size(sys.stdout.fileno()).columns
         except OSError:
-            pass
+            size = 0
+        if size > 0:
+            return size
     columns = os.environ.get("COLUMNS", "")
     return int(columns) if columns.isdigit() and int(columns) > 0 else 80

@@ -156,47 +156,10 @@ def _from_yaml(path: Path) -> Config:
 
 
 def from_document(doc: Document) -> Config:
-    if not isinstance(doc.value, dict):
-        raise InputError(doc.position(()), "the configuration must be a mapping")
-    value: dict[str, Any] = dict(doc.value)
-    # YAML turns an unquoted date into a date; the schema expects ISO text.
-    for waiver in value.get("waivers") or []:
-        if isinstance(waiver, dict) and isinstance(waiver.get("expires"), _dt.date):
-            waiver["expires"] = waiver["expires"].isoformat()
-    doc.value = value
-    validate_document(doc, SCHEMA)
+    value = _validated(doc)
     encryption = value.get("encryption", {})
-    rules = {
-        rule_id: RuleOverride(
-            enforcement=Enforcement(spec["enforcement"]) if "enforcement" in spec else None,
-            severity=Severity(spec["severity"]) if "severity" in spec else None,
-        )
-        for rule_id, spec in value.get("rules", {}).items()
-    }
-    waivers = []
-    for i, raw in enumerate(value.get("waivers", [])):
-        try:
-            expires = _dt.date.fromisoformat(raw["expires"])
-        except ValueError as exc:
-            raise InputError(doc.position(("waivers", i, "expires")), f"bad date {raw['expires']!r}") from exc
-        if raw.get("advisory") and raw["rule"] != "R1-EP-008":
-            raise InputError(
-                doc.position(("waivers", i, "advisory")),
-                f"a waiver naming an advisory applies to R1-EP-008 only, not {raw['rule']}",
-            )
-        _check_waiver_subject(raw["subject"], doc.position(("waivers", i, "subject")))
-        waivers.append(
-            Waiver(
-                rule=raw["rule"],
-                subject=raw["subject"],
-                reason=raw["reason"],
-                owner=raw["owner"],
-                expires=expires,
-                ticket=raw.get("ticket"),
-                position=doc.position(("waivers", i)),
-                advisory=raw.get("advisory"),
-            )
-        )
+    rules = _rule_overrides(value)
+    waivers = [_waiver(doc, i, raw) for i, raw in enumerate(value.get("waivers", []))]
     return Config(
         approved_instance_types=tuple(value.get("approved_instance_types", DEFAULT_APPROVED_INSTANCE_TYPES)),
         trusted_publishers=tuple(value.get("trusted_publishers", DEFAULT_TRUSTED_PUBLISHERS)),
@@ -220,6 +183,54 @@ def from_document(doc: Document) -> Config:
             for i, item in enumerate(value.get("compliance", []))
         ),
         **_trust(value, Path(doc.path).parent),
+    )
+
+
+def _validated(doc: Document) -> dict[str, Any]:
+    """The document's mapping, checked against the config schema (exit 2 naming file and line)."""
+    if not isinstance(doc.value, dict):
+        raise InputError(doc.position(()), "the configuration must be a mapping")
+    value: dict[str, Any] = dict(doc.value)
+    # YAML turns an unquoted date into a date; the schema expects ISO text.
+    for waiver in value.get("waivers") or []:
+        if isinstance(waiver, dict) and isinstance(waiver.get("expires"), _dt.date):
+            waiver["expires"] = waiver["expires"].isoformat()
+    doc.value = value
+    validate_document(doc, SCHEMA)
+    return value
+
+
+def _rule_overrides(value: dict[str, Any]) -> dict[str, RuleOverride]:
+    return {
+        rule_id: RuleOverride(
+            enforcement=Enforcement(spec["enforcement"]) if "enforcement" in spec else None,
+            severity=Severity(spec["severity"]) if "severity" in spec else None,
+        )
+        for rule_id, spec in value.get("rules", {}).items()
+    }
+
+
+def _waiver(doc: Document, i: int, raw: dict[str, Any]) -> Waiver:
+    """The i-th waiver (schema-valid): its date parsed, its advisory and subject checked."""
+    try:
+        expires = _dt.date.fromisoformat(raw["expires"])
+    except ValueError as exc:
+        raise InputError(doc.position(("waivers", i, "expires")), f"bad date {raw['expires']!r}") from exc
+    if raw.get("advisory") and raw["rule"] != "R1-EP-008":
+        raise InputError(
+            doc.position(("waivers", i, "advisory")),
+            f"a waiver naming an advisory applies to R1-EP-008 only, not {raw['rule']}",
+        )
+    _check_waiver_subject(raw["subject"], doc.position(("waivers", i, "subject")))
+    return Waiver(
+        rule=raw["rule"],
+        subject=raw["subject"],
+        reason=raw["reason"],
+        owner=raw["owner"],
+        expires=expires,
+        ticket=raw.get("ticket"),
+        position=doc.position(("waivers", i)),
+        advisory=raw.get("advisory"),
     )
 
 
