@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from r1policy import __version__
-from r1policy.aws.buckets import collect_buckets
+from r1policy.aws.buckets import BucketCollector
 from r1policy.aws.pools import Pools
 from r1policy.aws.sagemaker import (
     Inventory,
@@ -38,6 +38,8 @@ def collect_state(
     own_pools = pools is None
     pools = pools or Pools()
     try:
+        # ListBuckets of every account runs while the SageMaker inventory is read.
+        collector = BucketCollector(accounts, pools, progress)
         inventories = _sagemaker(accounts, regions, endpoints, sagemaker, pools, progress)
         referenced_by: dict[str, str] = {}
         extra_keys: list[tuple[str, str, str]] = [
@@ -50,14 +52,7 @@ def collect_state(
             for config in inv.endpoint_configs:
                 extra_keys.extend((inv.account_id, inv.region, key) for key in kms_keys_of(config))
         names = set(buckets) | set(referenced_by)
-        collection = collect_buckets(
-            accounts,
-            names,
-            pools=pools,
-            referenced_by=referenced_by,
-            extra_kms_keys=extra_keys,
-            progress=progress,
-        )
+        collection = collector.collect(names, referenced_by=referenced_by, extra_kms_keys=extra_keys)
     finally:
         if own_pools:
             pools.close()

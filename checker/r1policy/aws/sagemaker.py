@@ -103,9 +103,14 @@ def enumerate_sagemaker(
     """List and describe every model, endpoint config and endpoint (each once)."""
     inventory = Inventory(account.account_id, region)
     listed: dict[str, list[str]] = {}
-    for kind, list_op, key, name_key, _ in _KINDS:
+    # The listings run side by side in the region pool (this task runs in the account pool).
+    listings = [
+        (kind, pools.submit(account.account_id, region, _list, account, region, list_op, key, name_key))
+        for kind, list_op, key, name_key, _ in _KINDS
+    ]
+    for kind, future in listings:
         try:
-            listed[kind] = _list(account, region, list_op, key, name_key)
+            listed[kind] = future.result()
         except CALL_ERRORS as exc:
             if is_region_disabled(exc):
                 inventory.errors["region"] = (
