@@ -21,6 +21,8 @@ Patched in the child, inside moto's own classes (the client side is never touche
 * CreateModel keeps ``EnableNetworkIsolation`` and reports no ``VpcConfig`` when none was set
   (moto returns ``false`` and ``{}``).
 * CreateEndpointConfig keeps ``ExecutionRoleArn``, ``EnableNetworkIsolation`` and ``VpcConfig``.
+* Inference components (Create/Describe/List/DeleteInferenceComponent), which moto lacks:
+  ``tests/support/moto_components.py``.
 * With IAM enforcement on (``set_auth``), every request r1policy makes is authorised under its real
   IAM action name from ``tests/support/iam_actions.py`` (``s3:GetEncryptionConfiguration``,
   ``s3:ListAllMyBuckets``, ``s3:GetAccountPublicAccessBlock`` …), whatever the installed moto computes
@@ -100,6 +102,9 @@ def apply_moto_patches() -> None:
     response_cls.create_model = create_model
     response_cls.create_endpoint_config = create_endpoint_config
     _patch_iam_action_names()
+    from tests.support.moto_components import patch_inference_components
+
+    patch_inference_components()
 
 
 def _patch_iam_action_names() -> None:

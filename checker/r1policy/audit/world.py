@@ -123,9 +123,10 @@ def _region(account: str, region: str, data: Mapping[str, Any], world: AuditWorl
     models = list(data.get("models") or ())
     configs = list(data.get("endpoint_configs") or ())
     endpoints = list(data.get("endpoints") or ())
+    components = list(data.get("inference_components") or ())
     world.inventory.append(Inventory(place, len(models), len(configs), len(endpoints)))
     out: list[Deployment] = []
-    for what in ("region", "models", "endpoint_configs", "endpoints"):
+    for what in ("region", "models", "endpoint_configs", "endpoints", "inference_components"):
         if what in errors:
             listing = "resources" if what == "region" else what.replace("_", " ")
             why = f"the SageMaker {listing} of {account}/{region} could not be listed: {errors[what]}"
@@ -145,7 +146,9 @@ def _region(account: str, region: str, data: Mapping[str, Any], world: AuditWorl
     stand_ins = [
         {"ModelName": image.rsplit("/", 1)[1], "PrimaryContainer": {"Image": image}} for image in missing
     ]
-    result = deployments_from_api(models + stand_ins, configs, endpoints, account=account, region=region)
+    result = deployments_from_api(
+        models + stand_ins, configs, endpoints, account=account, region=region, inference_components=components
+    )
     for dep in result.deployments:
         lost = missing.get(dep.image or "")
         if lost is not None:
@@ -165,7 +168,7 @@ def _region(account: str, region: str, data: Mapping[str, Any], world: AuditWorl
             continue
         why = f"{kind.replace('_', ' ')} {name} could not be described: {error}"
         world.problems.append(AuditProblem(key, why, place))
-        if kind == "endpoint":
+        if kind in ("endpoint", "inference-component"):
             out.append(_unreadable(f"{name} (unreadable)", place, why, endpoint_name=name))
     return out
 
