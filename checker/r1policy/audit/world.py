@@ -123,7 +123,7 @@ def _region(account: str, region: str, data: Mapping[str, Any], world: AuditWorl
     models = list(data.get("models") or ())
     configs = list(data.get("endpoint_configs") or ())
     endpoints = list(data.get("endpoints") or ())
-    components = list(data.get("inference_components") or ())
+    parts = list(data.get("inference_components") or ())  # inference components
     world.inventory.append(Inventory(place, len(models), len(configs), len(endpoints)))
     out: list[Deployment] = []
     for what in ("region", "models", "endpoint_configs", "endpoints", "inference_components"):
@@ -147,7 +147,7 @@ def _region(account: str, region: str, data: Mapping[str, Any], world: AuditWorl
         {"ModelName": image.rsplit("/", 1)[1], "PrimaryContainer": {"Image": image}} for image in missing
     ]
     result = deployments_from_api(
-        models + stand_ins, configs, endpoints, account=account, region=region, inference_components=components
+        models + stand_ins, configs, endpoints, account=account, region=region, inference_components=parts
     )
     for dep in result.deployments:
         lost = missing.get(dep.image or "")
