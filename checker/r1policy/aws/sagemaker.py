@@ -124,9 +124,9 @@ def enumerate_sagemaker(
         (kind, pools.submit(account.account_id, region, _list, account, region, list_op, key, name_key))
         for kind, list_op, key, name_key, _ in _KINDS
     ]
-    for kind, future in listings:
+    for kind, listing in listings:
         try:
-            listed[kind] = future.result()
+            listed[kind] = listing.result()
         except CALL_ERRORS as exc:
             if is_region_disabled(exc):
                 inventory.errors["region"] = (
