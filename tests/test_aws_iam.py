@@ -144,6 +144,11 @@ DENIED: dict[str, tuple[str, str, set[str]]] = {
     "s3:GetBucketObjectLockConfiguration": ("buckets/acme-weights", "object_lock", set()),
     "s3:GetBucketLogging": ("buckets/acme-weights", "logging", {"R1-S3-007"}),
     "s3:GetAccountPublicAccessBlock": ("accounts/123456789012", "public_access_block", {"R1-S3-002"}),
+    "s3:GetObject": (
+        "model_files/s3://acme-weights/deepseek-r1-distill-llama-8b",
+        "config.json model.safetensors.index.json",
+        set(),
+    ),
     "kms:DescribeKey": ("kms_keys/*", "customer_managed", {"R1-S3-001"}),
     "kms:GetKeyRotationStatus": ("kms_keys/*", "rotation_enabled", set()),
     "sagemaker:ListModels": (SM_REGION, "models", set()),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from r1policy.audit.run import AuditProblem, Inventory, Place
+from r1policy.facts.modelfiles import ModelSize, prefix_key, size_of
 from r1policy.model import (
     FIELD_ASYNC,
     FIELD_DATA_CAPTURE,
@@ -41,6 +42,7 @@ from r1policy.model import (
     ModelSource,
     SourceKind,
 )
+from r1policy.resources import load_data
 from r1policy.sources.sagemaker.api import deployments_from_api
 from r1policy.sources.state import StateSnapshot
 
@@ -185,6 +187,7 @@ def world_from_state(state: StateSnapshot, regions: Sequence[str] = ()) -> Audit
                 continue
             seen_regions.add(region)
             for dep in _region(account, region, section[account][region], world):
+                dep = sized(dep, state)
                 if dep.name in taken:  # the same name in two accounts or regions
                     dep = replace(dep, name=f"{dep.name} ({account}/{region})")
                 taken.add(dep.name)
@@ -213,3 +216,21 @@ def world_from_state(state: StateSnapshot, regions: Sequence[str] = ()) -> Audit
         by_place[place].buckets += count
     world.inventory.sort(key=lambda inv: inv.place)
     return world
+
+
+def sized(dep: Deployment, state: StateSnapshot) -> Deployment:
+    """Size an S3 model from the files at its prefix (``model_files`` of a live audit): parameters and
+    dtype when they say, R1-EP-002's facts unknown (naming the object) when they cannot be read."""
+    model = dep.model
+    if model.kind is not SourceKind.S3 or not model.s3_uri or model.parameters:
+        return dep
+    prefix = prefix_key(model.s3_uri)
+    entry = (getattr(state, "model_files", None) or {}).get(prefix)
+    if entry is None:
+        return dep
+    size = size_of(prefix, entry, load_data("models.json")["dtype_bytes"])
+    if isinstance(size, ModelSize):
+        return replace(dep, model=replace(model, parameters=size.parameters, dtype=size.dtype))
+    if isinstance(size, str):
+        return replace(dep, unknown={**dep.unknown, FIELD_PARAMETERS: size})
+    return dep

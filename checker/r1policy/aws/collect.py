@@ -9,6 +9,7 @@ from typing import Any
 
 from r1policy import __version__
 from r1policy.aws.buckets import BucketCollector
+from r1policy.aws.modelfiles import collect_model_files, model_prefixes
 from r1policy.aws.pools import Pools
 from r1policy.aws.sagemaker import (
     Inventory,
@@ -53,6 +54,10 @@ def collect_state(
                 extra_keys.extend((inv.account_id, inv.region, key) for key in kms_keys_of(config))
         names = set(buckets) | set(referenced_by)
         collection = collector.collect(names, referenced_by=referenced_by, extra_kms_keys=extra_keys)
+        model_files: dict[str, dict[str, Any]] = {}
+        if sagemaker:  # live capacity facts for the audit (R1-EP-002)
+            prefixes = model_prefixes(m for inv in inventories for m in inv.models)
+            model_files = collect_model_files(prefixes, collector.reader_of, collection.buckets, pools)
     finally:
         if own_pools:
             pools.close()
@@ -73,6 +78,8 @@ def collect_state(
         sm.setdefault(inv.account_id, {})[inv.region] = inv.as_state()
     if sm:
         doc["sagemaker"] = sm
+    if model_files:
+        doc["model_files"] = model_files
     return doc
 
 
