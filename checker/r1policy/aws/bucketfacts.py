@@ -17,9 +17,9 @@ from typing import Any
 
 import botocore.exceptions
 
-from r1policy import jsonsafe
 from r1policy.aws.errors import CALL_ERRORS, classify, error_code
 from r1policy.aws.session import AccountSession
+from r1policy.core import jsonsafe
 
 _PAB_FIELDS = {
     "BlockPublicAcls": "block_public_acls",

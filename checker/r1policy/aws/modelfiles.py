@@ -17,10 +17,10 @@ from typing import Any
 
 import botocore.exceptions
 
-from r1policy import jsonsafe
 from r1policy.aws.errors import CALL_ERRORS, classify, error_code
 from r1policy.aws.pools import Pools
 from r1policy.aws.session import AccountSession
+from r1policy.core import jsonsafe
 from r1policy.facts.modelfiles import CONFIG, INDEX, config_facts, index_facts, prefix_key
 
 LIMITS = {CONFIG: 1 << 20, INDEX: 64 << 20}  # bytes read at most (DeepSeek-R1's index is ~9 MB)

@@ -10,9 +10,9 @@ import types
 from functools import cache
 from typing import Any
 
-from r1policy.errors import InputError
-from r1policy.resources import load_schema
-from r1policy.yamldoc import Document, JsonPath
+from r1policy.core.errors import InputError
+from r1policy.core.resources import load_schema
+from r1policy.core.yamldoc import Document, JsonPath
 
 
 def _defer_rfc3987_syntax() -> None:
