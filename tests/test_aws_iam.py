@@ -23,6 +23,7 @@ ENDPOINT = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/r1-prod"
 # The world's TGI DLC is built on PyTorch 2.4, past its AWS end of patch: R1-EP-009 warns whatever the
 # permissions (it reads no AWS API).
 SUPPORT_ENDED = ("R1-EP-009", "fail", ENDPOINT)
+IC_ENDPOINT = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/r1-ic"
 
 
 def _policy(without: str = "") -> dict[str, Any]:
@@ -57,8 +58,38 @@ def _world(tmp_path: Path) -> tuple[Path, Path]:
     # Bucket-level Block Public Access off: R1-S3-002 needs the account-level setting.
     spec = world.seed_bucket(Bucket(BUCKET, block_public_access=False, object_lock=True))
     world.seed_endpoint(Endpoint("r1-prod", BUCKET))
+    _inference_component(world, spec.kms_key)
     manifest = write_manifest(tmp_path / "deploy", "r1-prod", BUCKET, kms_key=spec.kms_key)
     return manifest, write_config(tmp_path, [BUCKET])
+
+
+def _inference_component(world: World, key: str | None) -> None:
+    """An inference-component endpoint running the r1-prod model (compliant, like r1-prod)."""
+    sm = world.client("sagemaker")
+    sm.create_endpoint_config(
+        EndpointConfigName="r1-ic",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker-execution",
+        EnableNetworkIsolation=True,
+        VpcConfig={"SecurityGroupIds": ["sg-0c2d"], "Subnets": ["subnet-0a1b"]},
+        KmsKeyId=key,
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "InstanceType": "ml.g5.2xlarge", "InitialInstanceCount": 1}
+        ],
+    )
+    sm.create_endpoint(EndpointName="r1-ic", EndpointConfigName="r1-ic")
+    sm.create_inference_component(
+        InferenceComponentName="r1-ic-prod",
+        EndpointName="r1-ic",
+        VariantName="AllTraffic",
+        Specification={
+            "ModelName": "r1-prod",
+            "ComputeResourceRequirements": {
+                "NumberOfAcceleratorDevicesRequired": 1,
+                "MinMemoryRequiredInMb": 1024,
+            },
+        },
+        RuntimeConfig={"CopyCount": 1},
+    )
 
 
 def _as(monkeypatch: pytest.MonkeyPatch, creds: dict[str, str]) -> None:
@@ -97,7 +128,8 @@ def test_auditor_policy_is_sufficient(
 
 
 # Every action of the auditor policy: the fact its denial leaves unread in the snapshot (where, which)
-# and the rules `check --live` then reports as `error`. The SageMaker reads feed `audit`, not `check`.
+# (space-separated when it leaves several unread) and the rules `check --live` then reports as `error`.
+# The SageMaker reads feed `audit`, not `check`.
 SM_REGION = "sagemaker/123456789012/us-east-1"
 DENIED: dict[str, tuple[str, str, set[str]]] = {
     "s3:ListAllMyBuckets": ("buckets/acme-weights", "account_id", {"R1-S3-002"}),
@@ -112,18 +144,21 @@ DENIED: dict[str, tuple[str, str, set[str]]] = {
     "s3:GetBucketObjectLockConfiguration": ("buckets/acme-weights", "object_lock", set()),
     "s3:GetBucketLogging": ("buckets/acme-weights", "logging", {"R1-S3-007"}),
     "s3:GetAccountPublicAccessBlock": ("accounts/123456789012", "public_access_block", {"R1-S3-002"}),
+    "s3:GetObject": (
+        "model_files/s3://acme-weights/deepseek-r1-distill-llama-8b",
+        "config.json model.safetensors.index.json",
+        set(),
+    ),
     "kms:DescribeKey": ("kms_keys/*", "customer_managed", {"R1-S3-001"}),
     "kms:GetKeyRotationStatus": ("kms_keys/*", "rotation_enabled", set()),
     "sagemaker:ListModels": (SM_REGION, "models", set()),
     "sagemaker:DescribeModel": (SM_REGION, "model/r1-prod", set()),
     "sagemaker:ListEndpointConfigs": (SM_REGION, "endpoint_configs", set()),
-    "sagemaker:DescribeEndpointConfig": (
-        SM_REGION,
-        "endpoint-config/r1-prod",
-        set(),
-    ),
+    "sagemaker:DescribeEndpointConfig": (SM_REGION, "endpoint-config/r1-prod endpoint-config/r1-ic", set()),
     "sagemaker:ListEndpoints": (SM_REGION, "endpoints", set()),
-    "sagemaker:DescribeEndpoint": (SM_REGION, "endpoint/r1-prod", set()),
+    "sagemaker:DescribeEndpoint": (SM_REGION, "endpoint/r1-prod endpoint/r1-ic", set()),
+    "sagemaker:ListInferenceComponents": (SM_REGION, "inference_components", set()),
+    "sagemaker:DescribeInferenceComponent": (SM_REGION, "inference-component/r1-ic-prod", set()),
 }
 
 
@@ -168,7 +203,7 @@ def test_missing_permission_errors_exactly_its_rules(
     assert all("AccessDenied" in f["message"] for f in result.json["findings"] if f["status"] == "error")
     snap = tmp_path / "state.json"
     assert run_cli("snapshot", "--output", snap).code == 0
-    assert _snapshot_errors(json.loads(snap.read_text())) == {(where, fact)}
+    assert _snapshot_errors(json.loads(snap.read_text())) == {(where, f) for f in fact.split()}
 
 
 def test_missing_sagemaker_permission_is_recorded(
@@ -181,7 +216,7 @@ def test_missing_sagemaker_permission_is_recorded(
     assert run_cli("snapshot", "--output", snap).code == 0
     region = json.loads(snap.read_text())["sagemaker"]["123456789012"]["us-east-1"]
     assert region["endpoint_configs"] == []
-    assert list(region["errors"]) == ["endpoint-config/r1-prod"]
+    assert list(region["errors"]) == ["endpoint-config/r1-ic", "endpoint-config/r1-prod"]
     assert "AccessDenied" in region["errors"]["endpoint-config/r1-prod"]
 
 
@@ -207,7 +242,10 @@ def test_audit_with_only_the_auditor_policy_equals_admin(
     as_admin = _audit(tmp_path, "admin", config)
     _as(monkeypatch, auditor)
     assert _audit(tmp_path, "auditor", config) == as_admin
-    assert {f for f in as_admin if f[1] not in ("pass", "skipped")} == {SUPPORT_ENDED}
+    assert {f for f in as_admin if f[1] not in ("pass", "skipped")} == {
+        SUPPORT_ENDED,
+        ("R1-EP-009", "fail", IC_ENDPOINT),
+    }
     _as(monkeypatch, partial)
     as_partial = _audit(tmp_path, "partial", config)
     assert as_partial - as_admin == {("R1-S3-007", "error", f"s3://{BUCKET}")}

@@ -45,6 +45,8 @@ IAM_ACTION: Mapping[tuple[str, str], str] = {
     ("sagemaker", "DescribeEndpointConfig"): "sagemaker:DescribeEndpointConfig",
     ("sagemaker", "ListEndpoints"): "sagemaker:ListEndpoints",
     ("sagemaker", "DescribeEndpoint"): "sagemaker:DescribeEndpoint",
+    ("sagemaker", "ListInferenceComponents"): "sagemaker:ListInferenceComponents",
+    ("sagemaker", "DescribeInferenceComponent"): "sagemaker:DescribeInferenceComponent",
     # `publish securityhub` (policies/iam/r1policy-publisher.json)
     ("securityhub", "BatchImportFindings"): "securityhub:BatchImportFindings",
     ("securityhub", "GetFindings"): "securityhub:GetFindings",

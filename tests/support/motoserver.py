@@ -21,6 +21,10 @@ Patched in the child, inside moto's own classes (the client side is never touche
 * CreateModel keeps ``EnableNetworkIsolation`` and reports no ``VpcConfig`` when none was set
   (moto returns ``false`` and ``{}``).
 * CreateEndpointConfig keeps ``ExecutionRoleArn``, ``EnableNetworkIsolation`` and ``VpcConfig``.
+* Bucket policies are evaluated with ``aws:SecureTransport`` true (moto evaluates conditions without
+  a request context, so a TLS-only policy denied every object read over the plain-HTTP test server).
+* Inference components (Create/Describe/List/DeleteInferenceComponent), which moto lacks:
+  ``tests/support/moto_components.py``.
 * With IAM enforcement on (``set_auth``), every request r1policy makes is authorised under its real
   IAM action name from ``tests/support/iam_actions.py`` (``s3:GetEncryptionConfiguration``,
   ``s3:ListAllMyBuckets``, ``s3:GetAccountPublicAccessBlock`` …), whatever the installed moto computes
@@ -100,6 +104,49 @@ def apply_moto_patches() -> None:
     response_cls.create_model = create_model
     response_cls.create_endpoint_config = create_endpoint_config
     _patch_iam_action_names()
+    _patch_secure_transport()
+    from tests.support.moto_components import patch_inference_components
+
+    patch_inference_components()
+
+
+def _patch_secure_transport() -> None:
+    """Evaluate bucket policies as AWS does for boto3's HTTPS requests: ``aws:SecureTransport`` true.
+
+    moto ignores the ``Bool`` condition operator and evaluates conditions without a request context,
+    so a TLS-only policy (Deny when ``aws:SecureTransport`` is false) denied every object read on the
+    plain-HTTP test server. A statement whose only condition is ``Bool aws:SecureTransport`` is kept
+    when that condition holds for an HTTPS request and dropped otherwise; moto judges the rest.
+    """
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3 import models
+
+    def holds(statement: dict[str, Any]) -> bool:
+        condition = statement.get("Condition")
+        if not isinstance(condition, dict) or set(condition) != {"Bool"}:
+            return True
+        values = condition["Bool"]
+        if not isinstance(values, dict) or set(values) != {"aws:SecureTransport"}:
+            return True
+        wanted = values["aws:SecureTransport"]
+        wanted = wanted if isinstance(wanted, list) else [wanted]
+        return "true" in [str(w).lower() for w in wanted]
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        doc = json.loads(self.policy.decode())
+        statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+        kept = []
+        for statement in statements:
+            if holds(statement):
+                bare = {k: v for k, v in statement.items() if k != "Condition"}
+                kept.append(statement if "Bool" not in (statement.get("Condition") or {}) else bare)
+        if not kept:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps({**doc, "Statement": kept})).is_action_permitted(action, resource)
+
+    models.FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 
 
 def _patch_iam_action_names() -> None:

@@ -41,6 +41,8 @@ from r1policy.core.model import (
     ModelSource,
     SourceKind,
 )
+from r1policy.core.resources import load_data
+from r1policy.facts.modelfiles import ModelSize, prefix_key, size_of
 from r1policy.project.state import StateSnapshot
 from r1policy.sources.sagemaker.api import deployments_from_api
 
@@ -123,9 +125,10 @@ def _region(account: str, region: str, data: Mapping[str, Any], world: AuditWorl
     models = list(data.get("models") or ())
     configs = list(data.get("endpoint_configs") or ())
     endpoints = list(data.get("endpoints") or ())
+    parts = list(data.get("inference_components") or ())  # inference components
     world.inventory.append(Inventory(place, len(models), len(configs), len(endpoints)))
     out: list[Deployment] = []
-    for what in ("region", "models", "endpoint_configs", "endpoints"):
+    for what in ("region", "models", "endpoint_configs", "endpoints", "inference_components"):
         if what in errors:
             listing = "resources" if what == "region" else what.replace("_", " ")
             why = f"the SageMaker {listing} of {account}/{region} could not be listed: {errors[what]}"
@@ -145,7 +148,9 @@ def _region(account: str, region: str, data: Mapping[str, Any], world: AuditWorl
     stand_ins = [
         {"ModelName": image.rsplit("/", 1)[1], "PrimaryContainer": {"Image": image}} for image in missing
     ]
-    result = deployments_from_api(models + stand_ins, configs, endpoints, account=account, region=region)
+    result = deployments_from_api(
+        models + stand_ins, configs, endpoints, account=account, region=region, inference_components=parts
+    )
     for dep in result.deployments:
         lost = missing.get(dep.image or "")
         if lost is not None:
@@ -165,7 +170,7 @@ def _region(account: str, region: str, data: Mapping[str, Any], world: AuditWorl
             continue
         why = f"{kind.replace('_', ' ')} {name} could not be described: {error}"
         world.problems.append(AuditProblem(key, why, place))
-        if kind == "endpoint":
+        if kind in ("endpoint", "inference-component"):
             out.append(_unreadable(f"{name} (unreadable)", place, why, endpoint_name=name))
     return out
 
@@ -182,6 +187,7 @@ def world_from_state(state: StateSnapshot, regions: Sequence[str] = ()) -> Audit
                 continue
             seen_regions.add(region)
             for dep in _region(account, region, section[account][region], world):
+                dep = sized(dep, state)
                 if dep.name in taken:  # the same name in two accounts or regions
                     dep = replace(dep, name=f"{dep.name} ({account}/{region})")
                 taken.add(dep.name)
@@ -210,3 +216,21 @@ def world_from_state(state: StateSnapshot, regions: Sequence[str] = ()) -> Audit
         by_place[place].buckets += count
     world.inventory.sort(key=lambda inv: inv.place)
     return world
+
+
+def sized(dep: Deployment, state: StateSnapshot) -> Deployment:
+    """Size an S3 model from the files at its prefix (``model_files`` of a live audit): parameters and
+    dtype when they say, R1-EP-002's facts unknown (naming the object) when they cannot be read."""
+    model = dep.model
+    if model.kind is not SourceKind.S3 or not model.s3_uri or model.parameters:
+        return dep
+    prefix = prefix_key(model.s3_uri)
+    entry = (getattr(state, "model_files", None) or {}).get(prefix)
+    if entry is None:
+        return dep
+    size = size_of(prefix, entry, load_data("models.json")["dtype_bytes"])
+    if isinstance(size, ModelSize):
+        return replace(dep, model=replace(model, parameters=size.parameters, dtype=size.dtype))
+    if isinstance(size, str):
+        return replace(dep, unknown={**dep.unknown, FIELD_PARAMETERS: size})
+    return dep

@@ -45,7 +45,12 @@ State shape added for SageMaker (``StateSnapshot.sagemaker``):
     — the raw Describe* dicts (datetimes as ISO strings, no ResponseMetadata), the input of
     ``r1policy.sources.sagemaker.api.deployments_from_api``. ``errors`` keys: ``"region"`` (the
     region could not be listed at all, e.g. not enabled), ``"models"`` / ``"endpoint_configs"`` /
-    ``"endpoints"`` (that listing failed), ``"model/<name>"`` etc. (one Describe failed).
+    ``"endpoints"`` / ``"inference_components"`` (that listing failed), ``"model/<name>"`` etc. (one
+    Describe failed). ``"inference_components"``: DescribeInferenceComponent dicts (when any).
+
+Live capacity facts — ``r1policy.aws.modelfiles`` (with ``sagemaker=True``)
+    ``model_files``: per uncompressed S3 model prefix, what ``config.json`` and
+    ``model.safetensors.index.json`` say about the size (``r1policy.facts.modelfiles``).
 
 Command-line options — ``r1policy.aws.options`` (no boto3 at import)
     ``add_account_options(parser)`` adds ``--regions``, ``--profiles``, ``--role-arns``;

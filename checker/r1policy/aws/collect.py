@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from r1policy import __version__
-from r1policy.aws.buckets import collect_buckets
+from r1policy.aws.buckets import BucketCollector
+from r1policy.aws.modelfiles import collect_model_files, model_prefixes
 from r1policy.aws.pools import Pools
 from r1policy.aws.sagemaker import (
     Inventory,
@@ -38,6 +39,8 @@ def collect_state(
     own_pools = pools is None
     pools = pools or Pools()
     try:
+        # ListBuckets of every account runs while the SageMaker inventory is read.
+        collector = BucketCollector(accounts, pools, progress)
         inventories = _sagemaker(accounts, regions, endpoints, sagemaker, pools, progress)
         referenced_by: dict[str, str] = {}
         extra_keys: list[tuple[str, str, str]] = [
@@ -50,14 +53,11 @@ def collect_state(
             for config in inv.endpoint_configs:
                 extra_keys.extend((inv.account_id, inv.region, key) for key in kms_keys_of(config))
         names = set(buckets) | set(referenced_by)
-        collection = collect_buckets(
-            accounts,
-            names,
-            pools=pools,
-            referenced_by=referenced_by,
-            extra_kms_keys=extra_keys,
-            progress=progress,
-        )
+        collection = collector.collect(names, referenced_by=referenced_by, extra_kms_keys=extra_keys)
+        model_files: dict[str, dict[str, Any]] = {}
+        if sagemaker:  # live capacity facts for the audit (R1-EP-002)
+            prefixes = model_prefixes(m for inv in inventories for m in inv.models)
+            model_files = collect_model_files(prefixes, collector.reader_of, collection.buckets, pools)
     finally:
         if own_pools:
             pools.close()
@@ -78,6 +78,8 @@ def collect_state(
         sm.setdefault(inv.account_id, {})[inv.region] = inv.as_state()
     if sm:
         doc["sagemaker"] = sm
+    if model_files:
+        doc["model_files"] = model_files
     return doc
 
 

@@ -1,4 +1,5 @@
-"""SageMaker enumeration: every model, endpoint config and endpoint of one account in one region.
+"""SageMaker enumeration: every model, endpoint config, endpoint and inference component of one account
+in one region.
 
 List calls use paginators; each resource is described once. The raw Describe* dicts are kept
 (datetimes as ISO strings, ``ResponseMetadata`` dropped): they are the input of
@@ -29,8 +30,20 @@ _KINDS = (
         "describe_endpoint_config",
     ),
     ("endpoints", "list_endpoints", "Endpoints", "EndpointName", "describe_endpoint"),
+    (
+        "inference_components",
+        "list_inference_components",
+        "InferenceComponents",
+        "InferenceComponentName",
+        "describe_inference_component",
+    ),
 )
-_SINGULAR = {"models": "model", "endpoint_configs": "endpoint-config", "endpoints": "endpoint"}
+_SINGULAR = {
+    "models": "model",
+    "endpoint_configs": "endpoint-config",
+    "endpoints": "endpoint",
+    "inference_components": "inference-component",
+}
 
 
 @dataclass
@@ -42,6 +55,7 @@ class Inventory:
     models: list[dict[str, Any]] = field(default_factory=list)
     endpoint_configs: list[dict[str, Any]] = field(default_factory=list)
     endpoints: list[dict[str, Any]] = field(default_factory=list)
+    inference_components: list[dict[str, Any]] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
 
     def as_state(self) -> dict[str, Any]:
@@ -50,6 +64,8 @@ class Inventory:
             "endpoint_configs": self.endpoint_configs,
             "endpoints": self.endpoints,
         }
+        if self.inference_components:
+            entry["inference_components"] = self.inference_components
         if self.errors:
             entry["errors"] = dict(sorted(self.errors.items()))
         return entry
@@ -100,12 +116,17 @@ def enumerate_sagemaker(
     pools: Pools,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Inventory:
-    """List and describe every model, endpoint config and endpoint (each once)."""
+    """List and describe every model, endpoint config, endpoint and inference component (each once)."""
     inventory = Inventory(account.account_id, region)
     listed: dict[str, list[str]] = {}
-    for kind, list_op, key, name_key, _ in _KINDS:
+    # The listings run side by side in the region pool (this task runs in the account pool).
+    listings = [
+        (kind, pools.submit(account.account_id, region, _list, account, region, list_op, key, name_key))
+        for kind, list_op, key, name_key, _ in _KINDS
+    ]
+    for kind, listing in listings:
         try:
-            listed[kind] = _list(account, region, list_op, key, name_key)
+            listed[kind] = listing.result()
         except CALL_ERRORS as exc:
             if is_region_disabled(exc):
                 inventory.errors["region"] = (

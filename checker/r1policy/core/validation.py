@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import importlib
+import importlib.util
+import sys
+import types
 from functools import cache
 from typing import Any
 
@@ -11,8 +15,32 @@ from r1policy.core.resources import load_schema
 from r1policy.core.yamldoc import Document, JsonPath
 
 
+def _defer_rfc3987_syntax() -> None:
+    """Import ``rfc3987_syntax`` only when an ``iri`` / ``iri-reference`` value is checked.
+
+    jsonschema imports it at its own import (when installed, e.g. through jsonschema[format-nongpl])
+    to register those two format checks, and it compiles about 40 Lark grammars there: seconds of every
+    cold run that validates anything, for formats no r1policy schema uses. A stand-in module keeps the
+    checks registered and loads the real module on their first use (same results, paid only then).
+    """
+    if "rfc3987_syntax" in sys.modules or importlib.util.find_spec("rfc3987_syntax") is None:
+        return
+    stand_in = types.ModuleType("rfc3987_syntax")
+
+    def is_valid_syntax(rule: str, value: str) -> bool:
+        if sys.modules.get("rfc3987_syntax") is stand_in:
+            del sys.modules["rfc3987_syntax"]
+        real: Any = importlib.import_module("rfc3987_syntax")
+        return bool(real.is_valid_syntax(rule, value))
+
+    stand_in.is_valid_syntax = is_valid_syntax  # type: ignore[attr-defined]
+    sys.modules["rfc3987_syntax"] = stand_in
+
+
 @cache
 def validator(schema_name: str) -> Any:
+    if "jsonschema" not in sys.modules:
+        _defer_rfc3987_syntax()
     import jsonschema
 
     schema = load_schema(schema_name)

@@ -25,6 +25,8 @@ class StateSnapshot:
     kms_keys: dict[str, dict[str, Any]] = field(default_factory=dict)
     # account id -> region -> {"models", "endpoint_configs", "endpoints": [Describe* dicts], "errors"}
     sagemaker: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # s3 model prefix -> {"config", "index", "errors"} (r1policy.facts.modelfiles), from a live audit
+    model_files: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def is_state(value: Any) -> bool:
@@ -55,6 +57,7 @@ def from_value(value: dict[str, Any], path: str) -> StateSnapshot:
         accounts=value.get("accounts", {}),
         kms_keys=value.get("kms_keys", {}),
         sagemaker=value.get("sagemaker", {}),
+        model_files=value.get("model_files", {}),
     )
 
 
