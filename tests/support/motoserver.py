@@ -100,6 +100,9 @@ def apply_moto_patches() -> None:
     response_cls.create_model = create_model
     response_cls.create_endpoint_config = create_endpoint_config
     _patch_iam_action_names()
+    from tests.support.motoorg import apply_org_patches
+
+    apply_org_patches()  # Organizations: AssumeRole honours trust policies; account ListRegions
 
 
 def _patch_iam_action_names() -> None:
