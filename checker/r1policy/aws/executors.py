@@ -9,6 +9,7 @@ the per-account collection keeps its own bounds (a pool per account and per acco
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -76,7 +77,7 @@ def _local(threads: int, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R
 
 def _dask(address: str, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
     try:
-        import distributed
+        distributed: Any = importlib.import_module("distributed")
     except ImportError as exc:
         raise UsageError(
             "--executor dask:// needs the `distributed` package: pip install 'r1policy[dask]'"
