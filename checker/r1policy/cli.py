@@ -1,5 +1,5 @@
 """Command line: `r1policy check|audit|scan|lock|snapshot|policies|compliance|verify-attestation|bom|
-publish|advisories`."""
+publish|advisories|report`."""
 
 from __future__ import annotations
 
@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_advisories(sub)
     _add_bom(sub)
     _add_publish(sub)
+    from r1policy.commands.report import add_report_parser
+
+    add_report_parser(sub, _Parser)
     comp = sub.add_parser("compliance", help="compliance framework catalogues (shipped and custom)")
     csub = comp.add_subparsers(dest="compliance_command", metavar="SUBCOMMAND", parser_class=_Parser)
     clist = csub.add_parser("list", help="list the shipped framework catalogues and the config's custom ones")
@@ -423,6 +426,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bom": ("r1policy.commands.bom", "run_bom"),
     "verify-attestation": ("r1policy.commands.attestation", "run_verify_attestation"),
     "publish": ("r1policy.commands.publish", "run_publish"),
+    "report": ("r1policy.commands.report", "run_report"),
 }
 
 
