@@ -4,7 +4,7 @@ read-only auditor role trusting the management account, seeded through Organizat
     org = Organization.create(names=["team-a", "team-b"])       # management = moto's default account
     member = org.members[0]                                    # Member: .account_id, .name, .world
     member.world.seed_bucket(Bucket("a-models"))               # a tests.support.awsworld.World
-    org.add_auditor_role(member, external_id="abc")            # done by create() unless auditor=False
+    org.add_auditor_role(member, external_id="abc")            # create() does it (see without_auditor)
 
 Used by tests and by ``bench/bench_org.py`` (which puts the repository root on ``sys.path``).
 """
@@ -76,6 +76,7 @@ class Organization:
         role_name: str = "r1policy-auditor",
         external_id: str | None = None,
         auditor: bool = True,
+        without_auditor: Sequence[str] = (),
     ) -> Organization:
         org_client = boto3.client("organizations", region_name="us-east-1")
         org_client.create_organization(FeatureSet="ALL")
@@ -86,7 +87,7 @@ class Organization:
             account_id = str(status["CreateAccountStatus"]["AccountId"])
             member = Member(account_id, name, MemberWorld(org.session_in(account_id, ORG_ROLE), account_id))
             org.members.append(member)
-            if auditor:
+            if auditor and name not in without_auditor:
                 org.add_auditor_role(member, role_name=role_name, external_id=external_id)
         return org
 

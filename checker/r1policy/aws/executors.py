@@ -88,7 +88,7 @@ def _dask(address: str, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]
         raise CollectorError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
     try:
         futures = client.map(fn, list(tasks), pure=False)
-        for future in distributed.as_completed(futures):
+        for future in distributed.as_completed(futures, loop=client.loop):
             yield future.result()
     finally:
         client.close()
