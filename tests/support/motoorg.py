@@ -9,6 +9,8 @@
   management account (AWS creates it with the account), so tests seed member accounts through it.
   moto 5.2 issues credentials for any role ARN, existing or not. Accounts that did not come from
   ``CreateAccount`` keep moto's behaviour (other tests assume roles that were never created).
+* Organizations ``ListAccounts`` by an account that is in no organization answers
+  ``AWSOrganizationsNotInUseException``, as AWS does (moto 5.2: an empty list).
 * Account ``ListRegions`` (moto 5.2: "Not yet implemented"): the regions EC2 knows, the opt-in ones
   (see ``OPT_IN``) ``DISABLED``, the others ``ENABLED_BY_DEFAULT``; ``RegionOptStatusContains`` filters.
 """
@@ -95,8 +97,17 @@ def _patch_assume_role() -> None:
 
 def _patch_create_account() -> None:
     from moto.organizations import models
+    from moto.organizations.exceptions import AWSOrganizationsNotInUseException
 
     original = models.OrganizationsBackend.create_account
+    original_list = models.OrganizationsBackend.list_accounts
+
+    def list_accounts(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.org is None:
+            raise AWSOrganizationsNotInUseException
+        return original_list(self, *args, **kwargs)
+
+    models.OrganizationsBackend.list_accounts = list_accounts  # type: ignore[method-assign]
 
     def create_account(self: Any, **kwargs: Any) -> dict[str, Any]:
         result: dict[str, Any] = original(self, **kwargs)

@@ -10,7 +10,8 @@ from typing import Any
 
 class Progress:
     """A callable `progress(phase, done, total)` (the `r1policy.aws` collector calls it from worker
-    threads) that draws one rich progress bar per phase, or does nothing when stderr is not a TTY."""
+    threads) that draws one rich progress bar per phase (done / total, elapsed, ETA; `audit
+    --organization` counts accounts), or does nothing when stderr is not a TTY."""
 
     def __init__(self, enabled: bool | None = None) -> None:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
@@ -21,7 +22,13 @@ class Progress:
     def __enter__(self) -> Progress:
         if self.enabled:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
             from rich.progress import Progress as Bars
 
             self._bars = Bars(
@@ -29,6 +36,7 @@ class Progress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
+                TimeRemainingColumn(),
                 console=Console(stderr=True),
                 transient=True,
             )

@@ -135,6 +135,11 @@ def audit_organization(request: OrgRequest, progress: Progress | None = None) ->
     caller = default_account(request.default_region)
     members = list_members(caller.client("organizations"))
     chosen, skipped = select_members(members, request)
+    if not chosen:
+        raise UsageError(
+            f"no active account to audit: the organization of {caller.account_id} lists {len(members)} "
+            "account(s), none active after --accounts / --exclude-accounts"
+        )
     partition = caller.arn.split(":")[1] if caller.arn.count(":") >= 2 else "aws"
     if request.regions == ():
         request = replace(request, regions=(caller.default_region,))
