@@ -1,6 +1,7 @@
 """deploy/auditor-role: the CloudFormation (StackSet) template and the Terraform module that create the
 read-only auditor role in member accounts. Both grant exactly policies/iam/r1policy-auditor.json and
-trust only the audit account (with the ExternalId when one is set); cfn-lint and python-hcl2 accept
+trust only the audit account (with the ExternalId when one is set), plus the optional region listing of
+`--regions all`; cfn-lint and python-hcl2 accept
 them, and the CloudFormation template deployed into a moto member account is assumable by the audit."""
 
 from __future__ import annotations
@@ -40,8 +41,15 @@ def test_stackset_template_passes_cfn_lint() -> None:
 
 def test_stackset_template_grants_exactly_the_auditor_policy_and_trusts_the_audit_account() -> None:
     role = _template()["Resources"]["AuditorRole"]["Properties"]
-    assert [p["PolicyName"] for p in role["Policies"]] == ["r1policy-auditor"]
-    assert json.loads(json.dumps(role["Policies"][0]["PolicyDocument"])) == POLICY
+    base, regions = role["Policies"]
+    assert base["PolicyName"] == "r1policy-auditor"
+    assert json.loads(json.dumps(base["PolicyDocument"])) == POLICY
+    condition, listing, absent = regions["Fn::If"]
+    assert (condition, absent) == ("ListsRegions", {"Ref": "AWS::NoValue"})
+    assert listing["PolicyDocument"]["Statement"][0]["Action"] == [
+        "account:ListRegions",
+        "ec2:DescribeRegions",
+    ]
     [trust] = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Action"] == "sts:AssumeRole" and trust["Effect"] == "Allow"
     assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AuditAccountId}:root"}}
@@ -58,9 +66,12 @@ def test_terraform_module_grants_exactly_the_auditor_policy_and_trusts_the_audit
     resources = {
         name: body for block in main["resource"] for kind in block.values() for name, body in kind.items()
     }
-    assert set(resources) == {"auditor"}
+    assert set(resources) == {"auditor", "regions"}
     kinds = {kind for block in main["resource"] for kind in block}
     assert kinds == {"aws_iam_role", "aws_iam_role_policy"}
+    policies = {name for block in main["resource"] for name in block.get("aws_iam_role_policy", {})}
+    assert policies == {"auditor", "regions"}
+    assert '["account:ListRegions", "ec2:DescribeRegions"]' in (MODULE / "main.tf").read_text()
     text = (MODULE / "main.tf").read_text()
     assert 'policy = file("${path.module}/r1policy-auditor.json")' in text
     [trust] = [d["aws_iam_policy_document"]["trust"] for d in main["data"] if "aws_iam_policy_document" in d]
@@ -70,7 +81,7 @@ def test_terraform_module_grants_exactly_the_auditor_policy_and_trusts_the_audit
         "arn:${data.aws_partition.current.partition}:iam::${var.audit_account_id}:root"
     ]
     variables = {k for block in hcl2.loads((MODULE / "variables.tf").read_text())["variable"] for k in block}
-    assert variables == {"audit_account_id", "role_name", "external_id", "tags"}
+    assert variables == {"audit_account_id", "role_name", "external_id", "allow_region_listing", "tags"}
 
 
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not installed")

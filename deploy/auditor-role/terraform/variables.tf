@@ -19,6 +19,12 @@ variable "external_id" {
   default     = null
 }
 
+variable "allow_region_listing" {
+  description = "Also allow account:ListRegions and ec2:DescribeRegions (`--regions all`)."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Tags for the role."
   type        = map(string)
