@@ -121,3 +121,17 @@ def test_external_id_must_match_the_trust_policy(
     assert wrong.organization["accounts"][0]["status"] == "failed"
     assert "AccessDenied on AssumeRole" in wrong.organization["accounts"][0]["message"]
     assert right.organization["accounts"][0]["status"] == "audited"
+
+
+def test_unreachable_dask_scheduler_exits_2(
+    moto_env: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("distributed")
+    monkeypatch.setattr("r1policy.aws.executors.CONNECT_TIMEOUT", 2)
+    Organization.create(["solo"])
+    result = run_cli(
+        "audit", "--organization", "--executor", "dask://127.0.0.1:9", "--report-dir", tmp_path / "r"
+    )
+    assert result.code == 2, result.stderr
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "r").exists()

@@ -86,9 +86,13 @@ def _dask(address: str, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]
         client: Any = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise CollectorError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+    lost = (distributed.KilledWorker, distributed.CancelledError, OSError, TimeoutError)
     try:
         futures = client.map(fn, list(tasks), pure=False)
         for future in distributed.as_completed(futures, loop=client.loop):
-            yield future.result()
+            try:
+                yield future.result()
+            except lost as exc:  # the cluster lost the task: the run as a whole cannot be complete
+                raise CollectorError(f"a task on the Dask cluster at {address} was lost: {exc!r}") from exc
     finally:
         client.close()
