@@ -71,7 +71,6 @@ def _check_shard(shard: Shard, first: Shard) -> None:
 def _check_disjoint(shards: Sequence[Shard]) -> None:
     places: dict[tuple[str, str], Shard] = {}
     accounts: dict[str, Shard] = {}
-    findings: dict[tuple[str, str, str], Shard] = {}
     for shard in shards:
         for place in sorted(shard.places()):
             if place in places:
@@ -86,14 +85,19 @@ def _check_disjoint(shards: Sequence[Shard]) -> None:
                 )
             if row["status"] in _ACTIVE:
                 accounts[account] = shard
-        for f in shard.doc["findings"]:
+
+
+def _check_findings(shards: Sequence[Shard], findings: Sequence[Sequence[Mapping[str, Any]]]) -> None:
+    seen: dict[tuple[str, str, str], Shard] = {}
+    for shard, items in zip(shards, findings, strict=True):
+        for f in items:
             key = identity(f)
-            if key in findings and findings[key] is not shard:
+            if key in seen and seen[key] is not shard:
                 raise shard.refuse(
-                    f"overlaps {findings[key].report.path}: both report {key[0]} on {key[1]} "
+                    f"overlaps {seen[key].report.path}: both report {key[0]} on {key[1]} "
                     "(a resource judged by two shards, such as a bucket two shards' models load from)"
                 )
-            findings[key] = shard
+            seen[key] = shard
 
 
 def _finding_order(f: Mapping[str, Any]) -> tuple[str, str, int, str]:
@@ -158,11 +162,20 @@ def _notices(shards: Sequence[Shard]) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def _findings(shards: Sequence[Shard], renames: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
-    merged = []
-    for shard, names in zip(shards, renames, strict=True):
-        merged.extend(_renamed(shard.doc["findings"], names, "deployment"))
-    return sorted(merged, key=_finding_order)
+def _renamed_findings(
+    findings: Sequence[Mapping[str, Any]], names: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The shard's findings with merged deployment names (a deployment subject's id is its name)."""
+    out = []
+    for f in findings:
+        item = dict(f)
+        if item.get("deployment") in names:
+            item["deployment"] = names[item["deployment"]]
+        subject = item["subject"]
+        if subject["type"] == "deployment" and subject["id"] in names:
+            item["subject"] = {**subject, "id": names[subject["id"]]}
+        out.append(item)
+    return out
 
 
 def _audit_block(
@@ -216,6 +229,8 @@ def merge_reports(reports: Sequence[PastReport], now: _dt.datetime) -> dict[str,
     _check_disjoint(shards)
     shards.sort(key=lambda s: min(s.places(), default=("", "")))
     renames = _unique_names(shards)
+    findings = [_renamed_findings(s.doc["findings"], n) for s, n in zip(shards, renames, strict=True)]
+    _check_findings(shards, findings)
     docs = [s.doc for s in shards]
     blocked = any(d["decision"] == "block" for d in docs)
     return {
@@ -224,7 +239,7 @@ def merge_reports(reports: Sequence[PastReport], now: _dt.datetime) -> dict[str,
         "command": "audit",
         "decision": "block" if blocked else "allow",
         "summary": {k: sum(d["summary"][k] for d in docs) for k in SUMMARY_KEYS},
-        "findings": _findings(shards, renames),
+        "findings": sorted((f for items in findings for f in items), key=_finding_order),
         "notices": _notices(shards),
         "inputs": list(dict.fromkeys(i for d in docs for i in d.get("inputs", []))),
         "skipped": [s for d in docs for s in d.get("skipped", [])],
