@@ -99,16 +99,20 @@ def main() -> int:
         total = args.accounts * len(REGIONS) * args.endpoints
         print(
             f"world: {args.accounts} member accounts (+ management) x {len(REGIONS)} regions x "
-            f"{args.endpoints} endpoints = {total} endpoints; seeded in {seeded:.1f} s"
+            f"{args.endpoints} endpoints = {total} endpoints; seeded in {seeded:.1f} s",
+            flush=True,
         )
         print(f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}")
         serial, reference = _run("local[1]")
         results = [("local[1] (serial)", serial)]
+        print(f"local[1]: {serial:.1f} s", flush=True)
         threads, state = _run("local[8]")
         assert state == reference, "local[8] collected a different state"
         results.append(("local[8]", threads))
+        print(f"local[8]: {threads:.1f} s", flush=True)
         if not args.no_dask:
             results.append(("dask, LocalCluster 2 workers x 2 threads", _dask(reference)))
+            print(f"dask: {results[-1][1]:.1f} s", flush=True)
     print()
     print("| executor | wall time (s) | speed-up vs serial |")
     print("|---|---:|---:|")
