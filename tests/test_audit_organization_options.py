@@ -15,7 +15,7 @@ from tests.support.throttle_proxy import Fault, fault_proxy
 from conftest import run_cli
 from r1policy.aws.executors import parse_executor
 from r1policy.aws.orgrun import OrgRequest, audit_organization
-from r1policy.errors import UsageError
+from r1policy.core.errors import UsageError
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ from typing import Any
 
 from r1policy.audit.diff import identity
 from r1policy.audit.history import PastReport
-from r1policy.errors import InputError, Position
-from r1policy.findings import Severity
+from r1policy.core.errors import InputError, Position
+from r1policy.core.findings import Severity
 
 SUMMARY_KEYS = ("blocking", "warnings", "errors", "skipped", "waived", "passed", "subjects")
 _ACTIVE = frozenset({"audited", "incomplete", "failed"})

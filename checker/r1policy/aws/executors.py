@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from r1policy.aws.errors import CollectorError
-from r1policy.errors import UsageError
+from r1policy.core.errors import UsageError
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -6,7 +6,7 @@ import argparse
 import re
 from typing import TYPE_CHECKING
 
-from r1policy.errors import UsageError
+from r1policy.core.errors import UsageError
 
 if TYPE_CHECKING:
     from r1policy.aws.orgrun import OrgRequest

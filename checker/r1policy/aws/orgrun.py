@@ -25,7 +25,7 @@ from r1policy.aws.organization import (
     list_members,
     role_arn,
 )
-from r1policy.errors import UsageError
+from r1policy.core.errors import UsageError
 
 Progress = Callable[[str, int, int], None]
 

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from r1policy.errors import OutputError, UsageError
+from r1policy.core.errors import OutputError, UsageError
 
 
 def add_report_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
