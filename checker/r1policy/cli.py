@@ -1,5 +1,5 @@
 """Command line: `r1policy check|audit|scan|lock|snapshot|policies|compliance|verify-attestation|bom|
-publish|advisories`."""
+publish|advisories|report`."""
 
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     inputs.add_advisories(sub)
     judge.add_bom(sub)
     deliver.add_publish(sub)
+    from r1policy.commands.report import add_report_parser
+
+    add_report_parser(sub, Parser)
     catalogue.add_compliance(sub)
     catalogue.add_policies(sub)
     return parser
@@ -56,6 +59,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bom": ("r1policy.commands.bom", "run_bom"),
     "verify-attestation": ("r1policy.commands.attestation", "run_verify_attestation"),
     "publish": ("r1policy.commands.publish", "run_publish"),
+    "report": ("r1policy.commands.report", "run_report"),
 }
 
 

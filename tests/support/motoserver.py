@@ -108,6 +108,9 @@ def apply_moto_patches() -> None:
     from tests.support.moto_components import patch_inference_components
 
     patch_inference_components()
+    from tests.support.motoorg import apply_org_patches
+
+    apply_org_patches()  # Organizations: AssumeRole honours trust policies; account ListRegions
 
 
 def _patch_secure_transport() -> None:

@@ -7,9 +7,10 @@
 A request matches a ``Fault`` when every given field matches: ``service`` and ``region`` (from the
 SigV4 credential scope), ``operation`` (``X-Amz-Target`` suffix for JSON services, ``Action`` for
 query services such as STS), ``query`` (an S3 sub-resource such as ``versioning``, ``policy``,
-``encryption``), ``path_contains``. The fault answers in the service's own error format; ``times``
-limits how often it fires (None: always). Everything else is forwarded unchanged, and every
-forwarded or faulted request is counted in ``proxy.requests``.
+``encryption``), ``path_contains``, ``body_contains`` (in the URL-decoded request body). The
+fault answers in the service's own error format; ``times`` limits how often it fires (None: always).
+Everything else is forwarded unchanged, and every forwarded or faulted request is counted in
+``proxy.requests``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Fault:
     operation: str | None = None
     query: str | None = None
     path_contains: str | None = None
+    body_contains: str | None = None  # e.g. an account id in an STS AssumeRole RoleArn
     times: int | None = None
     fired: int = 0
 
@@ -56,6 +58,8 @@ class Fault:
             return False
         if self.query is not None and self.query not in req.query:
             return False
+        if self.body_contains is not None and self.body_contains not in req.body:
+            return False
         return self.path_contains is None or self.path_contains in req.path
 
 
@@ -67,6 +71,7 @@ class RequestInfo:
     service: str
     region: str
     operation: str
+    body: str = ""
 
 
 @dataclass
@@ -112,7 +117,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
                 operation = (form.get("Action") or [""])[0]
             query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
-            return RequestInfo(self.command, parts.path, query, service, region, operation)
+            text = urllib.parse.unquote_plus(body.decode("utf-8", "replace"))
+            return RequestInfo(self.command, parts.path, query, service, region, operation, text)
 
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

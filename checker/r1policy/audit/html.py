@@ -11,6 +11,7 @@ from typing import Any
 
 from r1policy.audit.chart import trend_chart
 from r1policy.audit.diff import TRACKED, identity, keys_of
+from r1policy.audit.orgview import COUNTS, by_account, by_region, organization_summary, rollups_wanted
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -132,5 +133,9 @@ def render_html(document: Mapping[str, Any]) -> str:
         other_label="Skipped and passed" if any(f["status"] == "pass" for f in others) else "Skipped",
         severity_counts={s: sum(1 for f in tracked if f["severity"] == s) for s in SEVERITIES},
         compliance=_compliance_view(document),
+        org=organization_summary(audit),
+        account_rows=by_account(audit) if rollups_wanted(audit) else [],
+        region_rows=by_region(audit) if rollups_wanted(audit) else [],
+        counts=[(k, k.replace("_", " ").capitalize()) for k in COUNTS],
     )
     return text

@@ -7,6 +7,7 @@ from typing import Any
 
 from r1policy.audit.diff import TRACKED, identity, keys_of
 from r1policy.audit.html import SEVERITIES, SNIPPETS, STATUS_ORDER, place_label
+from r1policy.audit.orgview import COUNTS, by_account, by_region, organization_summary, rollups_wanted
 from r1policy.compliance.render import markdown_section
 
 _SUMMARY_KEYS = ("blocking", "warnings", "errors", "waived", "skipped", "passed", "subjects")
@@ -93,10 +94,10 @@ def _finding(f: Mapping[str, Any], new: bool, place: str) -> list[str]:
     return lines
 
 
-def render_markdown(document: Mapping[str, Any]) -> str:
+def _header(document: Mapping[str, Any]) -> list[str]:
     audit = document["audit"]
     summary = document["summary"]
-    out: list[str] = [
+    out = [
         f"# r1policy audit {audit['run_id']}: {document['decision'].upper()}",
         "",
         f"Started {audit['started_at']}, finished {audit['finished_at']}; source: {audit['source']}"
@@ -105,15 +106,32 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         + f"; accounts: {', '.join(audit['scope']['accounts']) or 'none'}"
         + f"; {document['tool']['name']} {document['tool']['version']}.",
         "",
+    ]
+    if audit.get("merged_from"):
+        out += [
+            f"Merged from {len(audit['merged_from'])} shard reports: {', '.join(audit['merged_from'])}.",
+            "",
+        ]
+    org = organization_summary(audit)
+    if org is not None:
+        out += ["## Organization", "", org.sentence(), ""]
+        if org.attention:
+            out += [_row("Account", "Name", "Status", "Why"), "|---|---|---|---|"]
+            out += [_row(r["account"], r["name"], r["status"], r.get("message", "")) for r in org.attention]
+            out.append("")
+    out += [
         "## Summary",
         "",
         _row(*(k.capitalize() for k in _SUMMARY_KEYS)),
         "|" + "---:|" * len(_SUMMARY_KEYS),
         _row(*(summary[k] for k in _SUMMARY_KEYS)),
         "",
-        "## Changes since the baseline",
-        "",
     ]
+    return out
+
+
+def _changes(audit: Mapping[str, Any]) -> list[str]:
+    out = ["## Changes since the baseline", ""]
     diff = audit["diff"]
     baseline = audit["baseline"]
     if baseline:
@@ -134,7 +152,32 @@ def render_markdown(document: Mapping[str, Any]) -> str:
             out.append("")
     out += ["## Trend", "", _row("Run", *(k.capitalize() for k in _TREND_KEYS)), "|---|" + "---:|" * 6]
     out += [_row(p["run_id"], *(p[k] for k in _TREND_KEYS)) for p in audit["trend"]]
-    out += ["", "## Accounts and regions", ""]
+    return out
+
+
+def _rollups(audit: Mapping[str, Any]) -> list[str]:
+    counts = [k.replace("_", " ").capitalize() for k in COUNTS]
+    out = ["### By account", "", _row("Account", "Name", "Status", "Regions", *counts)]
+    out.append("|---|---|---|" + "---:|" * (1 + len(COUNTS)))
+    out += [
+        _row(r["account"], r["name"], r["status"], r["regions"], *(r[k] for k in COUNTS))
+        for r in by_account(audit)
+    ]
+    out += [
+        "",
+        "### By region",
+        "",
+        _row("Region", "Accounts", *counts),
+        "|---|" + "---:|" * (1 + len(COUNTS)),
+    ]
+    out += [_row(r["region"], r["accounts"], *(r[k] for k in COUNTS)) for r in by_region(audit)]
+    return [*out, "", "### By account and region", ""]
+
+
+def _accounts(audit: Mapping[str, Any]) -> list[str]:
+    out = ["", "## Accounts and regions", ""]
+    if rollups_wanted(audit):
+        out += _rollups(audit)
     if audit["inventory"]:
         out += [_row(*(k.replace("_", " ").capitalize() for k in _INVENTORY_KEYS)), "|---|---|" + "---:|" * 8]
         out += [_row(*(r[k] for k in _INVENTORY_KEYS)) for r in audit["inventory"]]
@@ -159,10 +202,13 @@ def render_markdown(document: Mapping[str, Any]) -> str:
             for r in audit["licences"]
         ]
     out.append("")
-    if "compliance" in document:
-        out += markdown_section(document["compliance"]["frameworks"], _row, _inline)
-    out += ["## Findings", ""]
-    new_keys = keys_of(diff["new"])
+    return out
+
+
+def _findings(document: Mapping[str, Any]) -> list[str]:
+    audit = document["audit"]
+    out = ["## Findings", ""]
+    new_keys = keys_of(audit["diff"]["new"])
     placement = audit.get("placement", {})
     tracked = [f for f in document["findings"] if f["status"] in TRACKED]
     if not tracked:
@@ -183,24 +229,42 @@ def render_markdown(document: Mapping[str, Any]) -> str:
             for f in items:
                 out += _finding(f, identity(f) in new_keys, place_label(f, placement))
             out.append("")
+    return out
+
+
+def _others(document: Mapping[str, Any]) -> list[str]:
     others = [f for f in document["findings"] if f["status"] not in TRACKED]
-    if others:
-        out += ["## Skipped" + (" and passed" if any(f["status"] == "pass" for f in others) else ""), ""]
-        out += ["| Status | Rule | Subjects | Why |", "|---|---|---:|---|"]
-        groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
-        for f in others:
-            groups.setdefault((f["status"], f["rule_id"]), []).append(f)
-        ordered = sorted(groups.items(), key=lambda kv: (STATUS_ORDER[kv[0][0]], kv[0][1]))
-        for (status, rule_id), items in ordered:
-            why = "; ".join(dict.fromkeys(_inline(f["message"]) for f in items))
-            out.append(_row(status.upper(), f"{rule_id}: {items[0]['title']}", len(items), why))
-        out.append("")
-    if audit["problems"] or document.get("notices"):
-        out += ["## Problems and notices", ""]
-        for p in audit["problems"]:
-            where = f" ({p['account']} / {p['region']})" if "account" in p else ""
-            out.append(f"- inventory: {_code(p['resource_id'])}{where}: {_inline(p['message'])}")
-        for n in document.get("notices", []):
-            out.append(f"- {n['kind']}: {_inline(n['message'])}")
-        out.append("")
+    if not others:
+        return []
+    out = ["## Skipped" + (" and passed" if any(f["status"] == "pass" for f in others) else ""), ""]
+    out += ["| Status | Rule | Subjects | Why |", "|---|---|---:|---|"]
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for f in others:
+        groups.setdefault((f["status"], f["rule_id"]), []).append(f)
+    ordered = sorted(groups.items(), key=lambda kv: (STATUS_ORDER[kv[0][0]], kv[0][1]))
+    for (status, rule_id), items in ordered:
+        why = "; ".join(dict.fromkeys(_inline(f["message"]) for f in items))
+        out.append(_row(status.upper(), f"{rule_id}: {items[0]['title']}", len(items), why))
+    return [*out, ""]
+
+
+def _problems(document: Mapping[str, Any]) -> list[str]:
+    audit = document["audit"]
+    if not (audit["problems"] or document.get("notices")):
+        return []
+    out = ["## Problems and notices", ""]
+    for p in audit["problems"]:
+        where = f" ({p['account']} / {p['region']})" if "account" in p else ""
+        out.append(f"- inventory: {_code(p['resource_id'])}{where}: {_inline(p['message'])}")
+    for n in document.get("notices", []):
+        out.append(f"- {n['kind']}: {_inline(n['message'])}")
+    return [*out, ""]
+
+
+def render_markdown(document: Mapping[str, Any]) -> str:
+    audit = document["audit"]
+    out = _header(document) + _changes(audit) + _accounts(audit)
+    if "compliance" in document:
+        out += markdown_section(document["compliance"]["frameworks"], _row, _inline)
+    out += _findings(document) + _others(document) + _problems(document)
     return "\n".join(out).rstrip("\n") + "\n"

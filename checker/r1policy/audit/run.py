@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from typing import Any
 
 RUN_ID_FORMAT = "%Y-%m-%dT%H%M%SZ"
 
@@ -59,3 +60,5 @@ class AuditRun:
     state_file: str | None = None
     # the Licences table (r1policy.licences.facts.licence_rows), when `licences` is configured
     licences: list[dict[str, str]] = field(default_factory=list)
+    # `audit --organization`: the caller's account, the role and each account's outcome (orgrun.merge_results)
+    organization: dict[str, Any] | None = None

@@ -7,12 +7,13 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from r1policy.audit.publish import publish
 from r1policy.audit.run import AuditRun, run_id_for
-from r1policy.audit.world import world_from_state
+from r1policy.audit.world import AuditWorld, world_from_state
 from r1policy.commands.progress import TerminalProgress
 from r1policy.compliance.section import compliance_section
 from r1policy.core.errors import UsageError
@@ -33,14 +34,40 @@ LIVE_SOURCE = "live AWS state"
 AUDIT_HINT = "the bucket could not be read by the audit; check the auditor's permissions (s3:Get*)"
 
 
-def _live_state(args: argparse.Namespace, progress: Progress) -> tuple[StateSnapshot, list[str]]:
+@dataclass
+class Collected:
+    state: StateSnapshot
+    regions: list[str]
+    organization: dict[str, Any] | None = None
+
+
+def _live_state(args: argparse.Namespace, progress: Progress) -> Collected:
+    if getattr(args, "organization", False):
+        from r1policy.aws.orgoptions import request_from_args
+        from r1policy.aws.orgrun import audit_organization
+
+        outcome = audit_organization(request_from_args(args), progress=progress)
+        return Collected(from_value(outcome.state, LIVE_SOURCE), list(outcome.regions), outcome.organization)
     from r1policy.aws.collect import collect_state
     from r1policy.aws.options import accounts_from_args, regions_from_args
+    from r1policy.aws.orgoptions import check_without_organization
 
+    check_without_organization(args)
     accounts = accounts_from_args(args)
     regions = regions_from_args(args, accounts)
     doc = collect_state(accounts, regions=regions, sagemaker=True, progress=progress)
-    return from_value(doc, LIVE_SOURCE), regions
+    return Collected(from_value(doc, LIVE_SOURCE), regions)
+
+
+def _snapshot_state(args: argparse.Namespace) -> Collected:
+    if args.profiles or args.role_arns or getattr(args, "organization", False):
+        raise UsageError("--state audits a snapshot: --profiles, --role-arns and --organization do not apply")
+    from r1policy.aws.options import validate_account_options
+    from r1policy.aws.orgoptions import check_without_organization
+
+    check_without_organization(args)
+    validate_account_options(args)
+    return Collected(load_state(args.state), list(args.regions or []))
 
 
 def run_audit(args: argparse.Namespace) -> int:
@@ -49,24 +76,21 @@ def run_audit(args: argparse.Namespace) -> int:
     config = load_config(args.config, Path.cwd())
     registry = load_registry(args.policies)
     frameworks = select(args.compliance, run_catalogues(config.compliance, registry.rules))
-    baseline = args.baseline
-    if baseline is not None and not baseline.is_file():
-        raise UsageError(f"--baseline {baseline}: no such file")
+    if args.baseline is not None and not args.baseline.is_file():
+        raise UsageError(f"--baseline {args.baseline}: no such file")
     with TerminalProgress(quiet=args.quiet, no_color=args.no_color) as progress:
-        if args.state is not None:
-            if args.profiles or args.role_arns:
-                raise UsageError("--state audits a snapshot: --profiles and --role-arns do not apply")
-            from r1policy.aws.options import validate_account_options
-
-            validate_account_options(args)
-            state = load_state(args.state)
-            regions: list[str] = list(args.regions or [])
-        else:
-            state, regions = _live_state(args, progress)
-        world = world_from_state(state, regions)
+        collected = _snapshot_state(args) if args.state is not None else _live_state(args, progress)
+        world = world_from_state(collected.state, collected.regions)
+        if collected.organization is not None:
+            world.regions = tuple(collected.regions)
         progress.note(f"evaluating {len(world.deployments)} deployment(s)")
         evaluator = Evaluator(
-            registry, config, state=state, static=False, today=started.date(), no_state_hint=AUDIT_HINT
+            registry,
+            config,
+            state=collected.state,
+            static=False,
+            today=started.date(),
+            no_state_hint=AUDIT_HINT,
         )
         outcome = evaluator.evaluate(world.deployments)
     report = Report(findings=outcome.findings, notices=outcome.notices, command="audit", rules=registry.rules)
@@ -78,7 +102,20 @@ def run_audit(args: argparse.Namespace) -> int:
         report.notices.append(
             Notice("nothing-to-audit", "no SageMaker models, endpoint configs or endpoints were found")
         )
-    run = AuditRun(
+    run = _run_record(
+        args, started, world, collected, _licence_rows(world.deployments, evaluator, outcome.findings)
+    )
+    return _publish(args, report, run, pairs)
+
+
+def _run_record(
+    args: argparse.Namespace,
+    started: _dt.datetime,
+    world: AuditWorld,
+    collected: Collected,
+    licences: list[dict[str, str]],
+) -> AuditRun:
+    return AuditRun(
         run_id=run_id_for(started),
         started_at=started,
         finished_at=_dt.datetime.now(_dt.UTC),
@@ -90,13 +127,17 @@ def run_audit(args: argparse.Namespace) -> int:
         buckets=world.buckets,
         problems=world.problems,
         state_file=str(args.state) if args.state is not None else None,
-        licences=_licence_rows(world.deployments, evaluator, outcome.findings),
+        licences=licences,
+        organization=collected.organization,
     )
+
+
+def _publish(args: argparse.Namespace, report: Report, run: AuditRun, pairs: Any) -> int:
     report.places = {f"deployment:{name}": (p.account, p.region) for name, p in run.deployments.items()} | {
         f"bucket:{name}": (p.account, p.region) for name, p in run.buckets.items()
     }
     published = publish(
-        report, run, report_dir=args.report_dir, baseline_path=baseline, show_passed=args.show_passed
+        report, run, report_dir=args.report_dir, baseline_path=args.baseline, show_passed=args.show_passed
     )
     write_reports(report, pairs, show_passed=args.show_passed, no_color=args.no_color)
     diff = published.diff

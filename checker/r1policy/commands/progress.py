@@ -78,7 +78,14 @@ class TerminalProgress:
 
 def _bars(no_color: bool) -> Any:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(
         TextColumn(f"{{task.description:<{_DESCRIPTION_WIDTH}}}", markup=False),
@@ -86,6 +93,7 @@ def _bars(no_color: bool) -> Any:
         MofNCompleteColumn(),
         TextColumn("{task.fields[size]}", markup=False),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),  # the ETA (accounts x regions of an organization audit)
         console=Console(stderr=True, no_color=no_color or None),
         transient=True,
         redirect_stdout=False,  # stdout carries reports: never rerouted, never interleaved

@@ -93,8 +93,10 @@ def add_audit(sub: argparse._SubParsersAction[Parser]) -> None:
         "evaluate the policies and write reports/<UTC timestamp>/audit.{json,md,html}.",
     )
     from r1policy.aws.options import add_account_options
+    from r1policy.aws.orgoptions import add_organization_options
 
     add_account_options(p)
+    add_organization_options(p)
     p.add_argument(
         "--report-dir",
         type=Path,

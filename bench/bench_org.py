@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Benchmark `audit --organization` collection on a moto organization: serial vs local[8] vs Dask.
+
+Usage (from the repository root):
+
+    .venv/bin/python bench/bench_org.py                 # 10 accounts x 2 regions x 3 endpoints
+    .venv/bin/python bench/bench_org.py --full          # 50 accounts x 2 regions x 10 endpoints
+    .venv/bin/python bench/bench_org.py --accounts 20 --endpoints 5 --no-dask
+
+A moto server (tests/support/motoserver.py, its own process, with the Organizations patches of
+tests/support/motoorg.py) gets an organization of N member accounts (Organizations CreateAccount), each
+with the auditor role trusting the management account, and per account and region one model bucket and
+M endpoints loading from it. Then the organization's collection (``r1policy.aws.orgrun``: list the
+accounts, assume the role in each, enumerate SageMaker and read the buckets) runs with
+
+* ``local[1]``: one account at a time (the serial baseline; inside an account the per-region pools
+  still overlap reads, as in every run),
+* ``local[8]``: eight account tasks on threads,
+* ``dask``: a ``distributed.LocalCluster`` of 2 worker processes (2 threads each), when installed,
+
+and prints wall times and the speed-ups. Every executor must produce the same merged state (checked).
+This is a benchmark, not a test: the moto server is one Python process, so on a small machine it is
+the bottleneck that bounds every speed-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "checker"))
+
+from tests.support.awsworld import Bucket, Endpoint  # noqa: E402
+from tests.support.motoserver import moto_server  # noqa: E402
+from tests.support.orgworld import Member, Organization  # noqa: E402
+
+REGIONS = ("us-east-1", "eu-west-1")
+
+
+def _seed_member(member: Member, endpoints: int) -> None:
+    for region in REGIONS:
+        bucket = member.world.seed_bucket(Bucket(f"bench-{member.account_id}-{region}", region=region))
+        for i in range(endpoints):
+            member.world.seed_endpoint(
+                Endpoint(f"r1-{region}-{i}", bucket.name, region=region, network_isolation=i % 2 == 0)
+            )
+
+
+def _seed(accounts: int, endpoints: int) -> Organization:
+    org = Organization.create([f"team-{i:03d}" for i in range(accounts)])
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda m: _seed_member(m, endpoints), org.members))
+    return org
+
+
+def _comparable(state: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in state.items() if k not in ("captured_at",)}
+
+
+def _run(executor: str) -> tuple[float, dict[str, Any]]:
+    from r1policy.aws.executors import parse_executor
+    from r1policy.aws.orgrun import OrgRequest, audit_organization
+
+    request = OrgRequest(role_name="r1policy-auditor", regions=REGIONS, executor=parse_executor(executor))
+    started = time.perf_counter()
+    outcome = audit_organization(request)
+    return time.perf_counter() - started, _comparable(outcome.state)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--accounts", type=int, default=10)
+    parser.add_argument("--endpoints", type=int, default=3, help="endpoints per account and region")
+    parser.add_argument("--full", action="store_true", help="50 accounts x 2 regions x 10 endpoints")
+    parser.add_argument("--no-dask", action="store_true")
+    args = parser.parse_args()
+    if args.full:
+        args.accounts, args.endpoints = 50, 10
+    with moto_server() as server:
+        os.environ.update(
+            AWS_ENDPOINT_URL=server.endpoint_url,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION="us-east-1",
+        )
+        started = time.perf_counter()
+        _seed(args.accounts, args.endpoints)
+        seeded = time.perf_counter() - started
+        total = args.accounts * len(REGIONS) * args.endpoints
+        print(
+            f"world: {args.accounts} member accounts (+ management) x {len(REGIONS)} regions x "
+            f"{args.endpoints} endpoints = {total} endpoints; seeded in {seeded:.1f} s",
+            flush=True,
+        )
+        print(f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}")
+        serial, reference = _run("local[1]")
+        results = [("local[1] (serial)", serial)]
+        print(f"local[1]: {serial:.1f} s", flush=True)
+        threads, state = _run("local[8]")
+        assert state == reference, "local[8] collected a different state"
+        results.append(("local[8]", threads))
+        print(f"local[8]: {threads:.1f} s", flush=True)
+        if not args.no_dask:
+            results.append(("dask, LocalCluster 2 workers x 2 threads", _dask(reference)))
+            print(f"dask: {results[-1][1]:.1f} s", flush=True)
+    print()
+    print("| executor | wall time (s) | speed-up vs serial |")
+    print("|---|---:|---:|")
+    for name, seconds in results:
+        print(f"| {name} | {seconds:.1f} | {serial / seconds:.2f}x |")
+    return 0
+
+
+def _dask(reference: dict[str, Any]) -> float:
+    import distributed
+
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None
+    ) as cluster:
+        seconds, state = _run("dask://" + cluster.scheduler_address.removeprefix("tcp://"))
+    assert state == reference, "the Dask executor collected a different state"
+    return seconds
+
+
+if __name__ == "__main__":
+    sys.exit(main())
