@@ -43,6 +43,8 @@ class HashingReader:
         self._tap = feed
 
     def _pull(self, n: int) -> bytes:
+        if n <= 0:
+            return b""  # asking for nothing is not the end of the stream
         if self._limit is not None and self.consumed + n > self._limit:
             n = max(0, self._limit - self.consumed + 1)  # one byte past the limit proves excess
         data = self._raw.read(n) if n else b""
@@ -145,15 +147,19 @@ class _Spliced:
         self._rest = memoryview(rest)
 
     def read(self, n: int = -1, /) -> bytes:
+        want = self._left + len(self._rest) if n is None or n < 0 else n
+        data = b""
         if self._left:
-            data = self._raw.read(self._left if n is None or n < 0 else min(n, self._left))
+            data = self._raw.read(min(want, self._left))
             if not data:  # the stream is shorter than the zip said: stop there
                 self._left, self._rest = 0, memoryview(b"")
             self._left -= len(data)
-            return data
-        size = len(self._rest) if n is None or n < 0 else min(n, len(self._rest))
-        data = bytes(self._rest[:size])
-        self._rest = self._rest[size:]
+            if self._left:
+                return data
+        size = min(want - len(data), len(self._rest))
+        if size:
+            data += self._rest[:size]
+            self._rest = self._rest[size:]
         return data
 
     def readinto(self, buffer: bytearray | memoryview) -> int:

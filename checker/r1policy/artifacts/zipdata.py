@@ -33,6 +33,11 @@ class Bounded:
     def read(self, n: int = -1, /) -> bytes:
         want = self.left if n is None or n < 0 else min(n, self.left)
         data = self._reader.read(want) if want else b""
+        while 0 < len(data) < want:  # a raw stream may return less than asked
+            more = self._reader.read(want - len(data))
+            if not more:
+                break
+            data += more
         self.left -= len(data)
         if len(data) < want:
             self.left = 0
