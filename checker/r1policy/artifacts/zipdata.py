@@ -5,9 +5,13 @@ asks for them, and CRC'd on the way (zipfile's own CRC check would discard the d
 from __future__ import annotations
 
 import bz2
+import functools
 import lzma
+import os
 import struct
 import zlib
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from r1policy.artifacts.hashing import HashingReader, LimitExceeded, RawStream
@@ -16,6 +20,7 @@ from r1policy.artifacts.model import ScanLimits
 STORED, DEFLATED, BZIP2, LZMA = 0, 8, 12, 14
 _IN = 256 * 1024
 _OUT = 4 * 1024 * 1024
+_ASYNC_CRC = 1024 * 1024
 
 
 class Corrupt(Exception):
@@ -50,18 +55,47 @@ class Bounded:
 
 
 class CrcReader:
-    """Counts and CRCs the bytes read through it."""
+    """Counts and CRCs the bytes read through it. A large chunk's CRC is computed on a pool thread
+    while the caller reads (and hashes) the next one; both release the GIL, so on a single file the
+    CRC costs no wall time."""
 
     def __init__(self, raw: RawStream) -> None:
         self._raw = raw
-        self.crc = 0
+        self._crc = 0
+        self._pending: Future[int] | None = None
         self.count = 0
 
     def read(self, n: int = -1, /) -> bytes:
         data = self._raw.read(n)
-        self.crc = zlib.crc32(data, self.crc)
         self.count += len(data)
+        if len(data) >= _ASYNC_CRC:
+            previous = self.crc
+            self._pending = _crc_pool().submit(_crc32(), data, previous)
+        elif data:
+            self._crc = _crc32()(data, self.crc)
         return data
+
+    @property
+    def crc(self) -> int:
+        if self._pending is not None:
+            self._crc, self._pending = self._pending.result(), None
+        return self._crc
+
+
+@functools.cache
+def _crc32() -> Callable[[bytes, int], int]:
+    """ISA-L's CRC-32 (about 3x zlib's on x86-64 with carry-less multiply), else zlib's."""
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return zlib.crc32
+    crc: Callable[[bytes, int], int] = isal_zlib.crc32
+    return crc
+
+
+@functools.cache
+def _crc_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="r1crc")
 
 
 class Expand:
