@@ -86,9 +86,24 @@ class HashingReader:
         return data
 
     def readinto(self, buffer: bytearray | memoryview) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        """Straight from the raw stream into the caller's buffer when nothing is peeked (no copy)."""
+        readinto = getattr(self._raw, "readinto", None)
+        if self._buffer or readinto is None or self._limit is not None or not len(buffer):
+            data = self.read(len(buffer))
+            buffer[: len(data)] = data
+            return len(data)
+        got: int = readinto(buffer)
+        if not got:
+            self.eof = True
+            return 0
+        self.consumed += got
+        self.position += got
+        view = memoryview(buffer)[:got]
+        if self._hash is not None:
+            self._hash.update(view)
+        if self._tap is not None:
+            self._tap(view)
+        return got
 
     def readable(self) -> bool:
         return True
