@@ -66,7 +66,10 @@ wall, cpu = time.perf_counter(), time.process_time()
 results = scanner.scan_all(files)
 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
 bad = [f.path for r in results for f in r.facts if f.unreadable or f.archive_problems]
-print(json.dumps({"wall": wall, "cpu": cpu, "bytes": sum(r.top.size or 0 for r in results), "bad": bad}))
+import resource
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+total = sum(r.top.size or 0 for r in results)
+print(json.dumps({"wall": wall, "cpu": cpu, "bytes": total, "bad": bad, "rss": rss}))
 """
 
 
@@ -229,6 +232,7 @@ def bench_format(
                 "openssl_parallel": openssl_many,
                 "scan_one": scan_one["bytes"] / scan_one["wall"],
                 "scan_one_cpu": scan_one["cpu"],
+                "rss": max(scan_one["rss"], scan_many["rss"]),
                 "scan_many": scan_many["bytes"] / scan_many["wall"],
                 "load_end": os.getloadavg()[0],
             }
@@ -253,8 +257,9 @@ def render(results: list[dict[str, object]], cores: int, repeat: int) -> str:
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; median of {repeat} rounds.",
         "",
         "| format | openssl, 1 file | r1policy, 1 file | ratio (target) | shards | r1policy, sharded "
-        "| ratio to cores x openssl (target) | openssl x cores at once | load avg (median, range) |",
-        "|---|---:|---:|---|---:|---:|---|---:|---|",
+        "| ratio to cores x openssl (target) | openssl x cores at once | peak RSS "
+        "| load avg (median, range) |",
+        "|---|---:|---:|---|---:|---:|---|---:|---:|---|",
     ]
     for res in results:
         med: dict[str, float] = res["median"]  # type: ignore[assignment]
@@ -269,7 +274,7 @@ def render(results: list[dict[str, object]], cores: int, repeat: int) -> str:
             f"| {res['format']} | {med['openssl'] / MIB:,.0f} MiB/s | {med['scan_one'] / MIB:,.0f} MiB/s "
             f"| {one:.0%} (>= 95 %: {mark_one}) | {res['shards']} x {shard / MIB:,.0f} MiB "
             f"| {med['scan_many'] / MIB:,.0f} MiB/s | {many:.0%} (>= 95 %: {mark_many}) "
-            f"| {med['openssl_parallel'] / MIB:,.0f} MiB/s "
+            f"| {med['openssl_parallel'] / MIB:,.0f} MiB/s | {max(r['rss'] for r in rounds) / MIB:,.0f} MiB "
             f"| {statistics.median(loads):.1f} ({min(loads):.1f}-{max(loads):.1f}) |"
         )
     lines.append("")
