@@ -43,6 +43,8 @@ class HashingReader:
         self._tap = feed
 
     def _pull(self, n: int) -> bytes:
+        if n <= 0:
+            return b""  # asking for nothing is not the end of the stream
         if self._limit is not None and self.consumed + n > self._limit:
             n = max(0, self._limit - self.consumed + 1)  # one byte past the limit proves excess
         data = self._raw.read(n) if n else b""
@@ -84,9 +86,24 @@ class HashingReader:
         return data
 
     def readinto(self, buffer: bytearray | memoryview) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        """Straight from the raw stream into the caller's buffer when nothing is peeked (no copy)."""
+        readinto = getattr(self._raw, "readinto", None)
+        if self._buffer or readinto is None or self._limit is not None or not len(buffer):
+            data = self.read(len(buffer))
+            buffer[: len(data)] = data
+            return len(data)
+        got: int = readinto(buffer)
+        if not got:
+            self.eof = True
+            return 0
+        self.consumed += got
+        self.position += got
+        view = memoryview(buffer)[:got]
+        if self._hash is not None:
+            self._hash.update(view)
+        if self._tap is not None:
+            self._tap(view)
+        return got
 
     def readable(self) -> bool:
         return True
@@ -119,3 +136,62 @@ class HashingReader:
 
     def hexdigest(self) -> str | None:
         return self._hash.hexdigest() if self._hash is not None else None
+
+    def splice(self, at: int, rest: bytes) -> None:
+        """The raw stream's bytes from offset `at` on are `rest`, already read another way (a zip's
+        central directory, read first from the end): take them from memory, never from the raw stream.
+        Bytes the raw stream already gave past `at` are not taken again."""
+        if at < self.consumed:
+            rest = rest[self.consumed - at :]
+            at = self.consumed
+        self._raw = _Spliced(self._raw, at - self.consumed, rest)
+
+    def push_back(self, data: bytes) -> None:
+        """Return bytes read but not used (what a decompressor left after its stream's end)."""
+        if data:
+            self._buffer = data + self._buffer
+            self.position -= len(data)
+
+
+class _Spliced:
+    """The first `left` bytes of a raw stream, then bytes held in memory."""
+
+    def __init__(self, raw: RawStream, left: int, rest: bytes) -> None:
+        self._raw = raw
+        self._left = left
+        self._rest = memoryview(rest)
+
+    def read(self, n: int = -1, /) -> bytes:
+        want = self._left + len(self._rest) if n is None or n < 0 else n
+        data = b""
+        if self._left:
+            data = self._raw.read(min(want, self._left))
+            if not data:  # the stream is shorter than the zip said: stop there
+                self._left, self._rest = 0, memoryview(b"")
+            self._left -= len(data)
+            if self._left:
+                return data
+        size = min(want - len(data), len(self._rest))
+        if size:
+            data += self._rest[:size]
+            self._rest = self._rest[size:]
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        if self._left:
+            view = memoryview(buffer)[: min(len(buffer), self._left)]
+            readinto = getattr(self._raw, "readinto", None)
+            got = readinto(view) if readinto is not None else _copy(self._raw.read(len(view)), view)
+            if not got:
+                self._left, self._rest = 0, memoryview(b"")
+            self._left -= got
+            return int(got)
+        size = min(len(buffer), len(self._rest))
+        buffer[:size] = self._rest[:size]
+        self._rest = self._rest[size:]
+        return size
+
+
+def _copy(data: bytes, view: memoryview) -> int:
+    view[: len(data)] = data
+    return len(data)

@@ -18,7 +18,8 @@ class ScanLimits:
     ratio_grace_bytes: int = 64 * MIB  # ... this many bytes
     max_header_bytes: int = 100 * MIB  # safetensors JSON header; GGUF metadata strings/arrays
     max_text_bytes: int = 64 * MIB  # JSON / text / code files analysed in memory
-    spool_memory_bytes: int = 32 * MIB  # a nested zip is spooled (memory, then temp file)
+    spool_memory_bytes: int = 32 * MIB  # a polyglot pickle is spooled for its replay (memory, then disk)
+    max_directory_bytes: int = 32 * MIB  # a zip's central directory (and what follows it), in memory
 
 
 DEFAULT_LIMITS = ScanLimits()

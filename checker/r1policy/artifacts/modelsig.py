@@ -58,9 +58,12 @@ def _missing_extra(exc: ImportError) -> UsageError:
 
 
 def preload() -> threading.Thread:
-    """Import model-signing (and sigstore, tuf: about 2 s of CPU) on a thread while the scan hashes;
-    hashlib releases the GIL, so the import overlaps with reading. Import errors surface later, where
-    the verifiers are used."""
+    """Import model-signing's verifiers (without sigstore and tuf, which only a Sigstore bundle needs) on
+    a thread while the scan hashes; hashlib releases the GIL, so the import overlaps with reading.
+    Import errors surface later, where the verifiers are used."""
+    from r1policy.artifacts.signingimport import install_light_package
+
+    install_light_package()  # key and certificate verifiers without sigstore and tuf
 
     def load() -> None:
         with contextlib.suppress(ImportError):

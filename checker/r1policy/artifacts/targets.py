@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from r1policy.artifacts import ArtifactError
 from r1policy.artifacts.hashing import RawStream
@@ -19,7 +18,6 @@ from r1policy.artifacts.model import Expected
 from r1policy.artifacts.scanner import ReadFailure, SourceFile
 
 _SKIP_DIRS = {".git", ".hg", ".svn", "__MACOSX"}
-_RANGE_BUFFER = 8 * 1024 * 1024
 
 
 @dataclass
@@ -74,7 +72,7 @@ def _local_file(path: Path, rel: str, display: str) -> SourceFile:
         rel=rel,
         size=path.stat().st_size,
         open=opener,
-        reopen=lambda: path.open("rb"),
+        reopen=lambda: path.open("rb", buffering=0),
         location=display,
     )
 
@@ -145,15 +143,11 @@ def _s3_file(client: Any, bucket: str, key: str, rel: str, size: int) -> SourceF
         finally:
             body.close()
 
-    def reopen() -> IO[bytes]:
-        return io.BufferedReader(_S3Range(client, bucket, key, size, extra), buffer_size=_RANGE_BUFFER)
-
     return SourceFile(
         path=f"s3://{bucket}/{key}",
         rel=rel,
         size=size,
-        open=opener,
-        reopen=reopen,
+        open=opener,  # one GET: a zip is read forward and checked against its central directory
         expected=expected,
         version_id=version,
     )
@@ -173,46 +167,6 @@ class _Translate:
         except (ClientError, BotoCoreError, OSError) as exc:
             raise ReadFailure(str(exc)) from exc
         return data
-
-
-class _S3Range(io.RawIOBase):
-    """Random access to one S3 object through ranged GETs (for zip central directories)."""
-
-    def __init__(self, client: Any, bucket: str, key: str, size: int, extra: dict[str, str]) -> None:
-        self._client, self._bucket, self._key, self._size, self._extra = client, bucket, key, size, extra
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        want = min(len(buffer), self._size - self._pos)
-        if want <= 0:
-            return 0
-        byte_range = f"bytes={self._pos}-{self._pos + want - 1}"
-        try:
-            body = self._client.get_object(
-                Bucket=self._bucket, Key=self._key, Range=byte_range, **self._extra
-            )
-            data = body["Body"].read()
-        except (ClientError, BotoCoreError) as exc:
-            raise OSError(f"s3://{self._bucket}/{self._key}: ranged read failed: {exc}") from exc
-        buffer[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
 
 
 # --- Hugging Face Hub ------------------------------------------------------------------------------

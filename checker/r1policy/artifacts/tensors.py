@@ -254,6 +254,14 @@ def _gguf(reader: HashingReader, size: int | None, limits: ScanLimits, report: H
     n_kv = g.scalar("<Q", "metadata count")
     if n_tensors > _MAX_TENSORS or n_kv > _MAX_TENSORS:
         raise HeaderError(f"header claims {n_tensors:,} tensors and {n_kv:,} metadata entries")
+    alignment = _gguf_metadata(g, n_kv, report)
+    infos = _gguf_tensors(g, n_tensors, alignment, report)
+    report.tensors = n_tensors
+    _gguf_layout(infos, -(-reader.position // alignment) * alignment, size, report)
+
+
+def _gguf_metadata(g: _GgufReader, n_kv: int, report: HeaderReport) -> int:
+    """The metadata entries (their strings and chat templates into the report); the alignment."""
     alignment = 32
     for _ in range(n_kv):
         key = g.string("metadata key")
@@ -269,6 +277,13 @@ def _gguf(reader: HashingReader, size: int | None, limits: ScanLimits, report: H
             if not isinstance(value, int) or value <= 0 or value & (value - 1):
                 raise HeaderError(f"general.alignment {value!r} is not a power of two")
             alignment = value
+    return alignment
+
+
+def _gguf_tensors(
+    g: _GgufReader, n_tensors: int, alignment: int, report: HeaderReport
+) -> list[tuple[int, int, str]]:
+    """The tensor infos as (begin, end, name) within the data section, each checked on its own."""
     infos: list[tuple[int, int, str]] = []
     for _ in range(n_tensors):
         name = g.string("tensor name")
@@ -292,8 +307,13 @@ def _gguf(reader: HashingReader, size: int | None, limits: ScanLimits, report: H
         if offset % alignment:
             report.add(f"tensor {name!r}: offset {offset:,} is not aligned to {alignment}")
         infos.append((offset, offset + numel // block[0] * block[1], name))
-    report.tensors = n_tensors
-    data_start = -(-reader.position // alignment) * alignment
+    return infos
+
+
+def _gguf_layout(
+    infos: list[tuple[int, int, str]], data_start: int, size: int | None, report: HeaderReport
+) -> None:
+    """Tensors that overlap, and data that would run past the end of the file."""
     infos.sort()
     end_prev, prev = 0, ""
     for begin, end, name in infos:

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,82 +49,96 @@ def run_scan(args: argparse.Namespace) -> int:
         [("scanned file", Path(t)) for t in args.targets if Path(t).is_file()]
         + [("config file", config.source), ("lock file", lock_path)],
     )
+    run = _Run(args, lock_path, lock if not args.write_lock else None)
     resolved = [targets.resolve(text) for text in args.targets]
     keys = [lockcheck.source_key(t, lock_path) for t in resolved]
-    verify = lock is not None and not args.write_lock
     for target, key in zip(resolved, keys, strict=True):
-        locked = lock.get(key) if verify and lock is not None else None
+        locked = run.locked(key)
         if locked is not None:
             lockcheck.expect_locked(target, locked, lock_path)
-
-    inputs: list[ArtifactInput] = []
-    notices: list[Notice] = []
     signing = _signing(args, config)
-    malware = _malware(config, notices)
-    scanner = Scanner(limits, workers=args.workers, malware=malware)
+    scanner = Scanner(limits, workers=args.workers, malware=_malware(config, run.notices))
     started = time.monotonic()
-    all_results: list[FileResult] = []
-    new_sources: dict[str, LockedSource] = {}
-    subjects: dict[str, set[str]] = {}  # per source key: its artifact subjects (the scan verdict in the lock)
     with TerminalProgress(quiet=args.quiet, no_color=args.no_color) as progress:
         for target, key in zip(resolved, keys, strict=True):
-            results = scanner.scan_all(target.files, progress, phase=f"scan {key}")
-            all_results += results
-            extra: list[FileFacts] = []
-            locked = lock.get(key) if verify and lock is not None else None
-            if locked is not None:
-                extra = lockcheck.set_problems(target, results, locked, lock_path)
-            elif verify:
-                notices.append(
-                    Notice("not-locked", f"{key} is not in {lock_path}: digests were not verified")
-                )
-            signer = None
-            if signing is not None:
-                from r1policy.artifacts import modelsig
-
-                signed_extra, signer = modelsig.apply(target, results, signing, args.signature)
-                extra += signed_extra
-            before = len(inputs)
-            for result in results:
-                where = result.source.location
-                for facts in result.facts:
-                    inputs.append(
-                        verdict.artifact_input(facts, where, lock_key=key, lock_path=str(lock_path))
-                    )
-            inputs += [verdict.artifact_input(f, None, lock_key=key, lock_path=str(lock_path)) for f in extra]
-            subjects[key] = {item.path for item in inputs[before:]}
-            if args.write_lock:
-                entry = lockcheck.locked_source(target, results, signer)
-                if entry is None:
-                    notices.append(
-                        Notice("lock-not-written", f"{key}: not every file could be read; not locked")
-                    )
-                else:
-                    new_sources[key] = entry
+            run.target(target, key, scanner.scan_all(target.files, progress, phase=f"scan {key}"), signing)
     elapsed = time.monotonic() - started
 
     evaluator = Evaluator(registry, config, state=None, static=False, hub=HubContext(source=None))
-    outcome = evaluator.evaluate_artifacts(inputs)
+    outcome = evaluator.evaluate_artifacts(run.inputs)
     report = Report(
         findings=outcome.findings,
-        notices=notices + outcome.notices,
+        notices=run.notices + outcome.notices,
         inputs=list(args.targets),
         command="scan",
         rules=registry.rules,
     )
-    if args.write_lock and new_sources:
+    if args.write_lock and run.new_sources:
         old = lock or Lock()
-        new_sources = lockcheck.with_verdicts(new_sources, subjects, outcome.findings)
+        new_sources = lockcheck.with_verdicts(run.new_sources, run.subjects, outcome.findings)
         updated = merge(old, Lock(sources=new_sources))
         write_lock(lock_path, updated)
         for line in diff_locks(old, updated) or ["(no change)"]:
             print(f"r1policy: {lock_path}: {line}", file=sys.stderr)
     write_reports(report, pairs, show_passed=args.show_passed, no_color=args.no_color)
     if not args.quiet:
-        print(_summary(all_results, elapsed), file=sys.stderr)
+        print(_summary(run.results, elapsed), file=sys.stderr)
     if report.blocked and not args.exit_zero:
         return 1
     return 0
+
+
+@dataclass
+class _Run:
+    """What one `scan` collects target by target: the rules' inputs, notices and new lock entries."""
+
+    args: argparse.Namespace
+    lock_path: Path
+    verify: Lock | None  # the lock to verify against (None: nothing to verify, or --write-lock)
+    inputs: list[ArtifactInput] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    results: list[FileResult] = field(default_factory=list)
+    new_sources: dict[str, LockedSource] = field(default_factory=dict)
+    # per source key: its artifact subjects (the scan verdict recorded in the lock)
+    subjects: dict[str, set[str]] = field(default_factory=dict)
+
+    def locked(self, key: str) -> LockedSource | None:
+        return self.verify.get(key) if self.verify is not None else None
+
+    def target(
+        self, target: targets.Target, key: str, results: list[FileResult], signing: ModelSigningConfig | None
+    ) -> None:
+        """Lock and signature checks of one scanned target, then its facts as the rules' inputs."""
+        self.results += results
+        extra: list[FileFacts] = []
+        locked = self.locked(key)
+        if locked is not None:
+            extra = lockcheck.set_problems(target, results, locked, self.lock_path)
+        elif self.verify is not None:
+            self.notices.append(
+                Notice("not-locked", f"{key} is not in {self.lock_path}: digests were not verified")
+            )
+        signer = None
+        if signing is not None:
+            from r1policy.artifacts import modelsig
+
+            signed_extra, signer = modelsig.apply(target, results, signing, self.args.signature)
+            extra += signed_extra
+        where = {"lock_key": key, "lock_path": str(self.lock_path)}
+        before = len(self.inputs)
+        for result in results:
+            for facts in result.facts:
+                self.inputs.append(verdict.artifact_input(facts, result.source.location, **where))
+        self.inputs += [verdict.artifact_input(f, None, **where) for f in extra]
+        self.subjects[key] = {item.path for item in self.inputs[before:]}
+        if self.args.write_lock:
+            entry = lockcheck.locked_source(target, results, signer)
+            if entry is None:
+                self.notices.append(
+                    Notice("lock-not-written", f"{key}: not every file could be read; not locked")
+                )
+            else:
+                self.new_sources[key] = entry
 
 
 def _signing(args: argparse.Namespace, config: Config) -> ModelSigningConfig | None:
