@@ -209,12 +209,30 @@ def _encryption(facts: _Facts, bucket: Resource, sse: Resource | None, keys: set
     if isinstance(key, Unknown):
         record["kms_key"] = key.display
         if key.refs & keys:  # an aws_kms_key of the same plan is a customer-managed key
-            facts.kms_keys[key.display] = {"customer_managed": True}
+            named = plan.by_address[sorted(key.refs & keys)[0]]
+            facts.kms_keys[key.display] = {"customer_managed": True, **_key_policy(named)}
         else:
             facts.kms_keys[key.display] = {"errors": {"customer_managed": key.why}}
     elif isinstance(key, str) and key:
         record["kms_key"] = key
-        owned = {plan.by_address[k].get(attr) for k in keys for attr in ("arn", "key_id", "id")}
-        if key in owned:
-            facts.kms_keys[key] = {"customer_managed": True}
+        owned = [plan.by_address[k] for k in sorted(keys) if key in _ids(plan.by_address[k])]
+        if owned:
+            facts.kms_keys[key] = {"customer_managed": True, **_key_policy(owned[0])}
     facts.put("encryption", record, where)
+
+
+def _ids(key: Resource) -> set[Any]:
+    return {key.get(attr) for attr in ("arn", "key_id", "id")}
+
+
+def _key_policy(key: Resource) -> dict[str, Any]:
+    """R1-S3-011: the `policy` of an aws_kms_key of the plan (a JSON string)."""
+    policy = key.value("policy")
+    if isinstance(policy, Unknown):
+        return {
+            "errors": {
+                "key_policy": f"the policy of {key.address} is known only after apply ({policy.why}); "
+                "set it explicitly (aws_iam_policy_document) or check with --live"
+            }
+        }
+    return {"key_policy": policy if policy else None}
