@@ -3,7 +3,8 @@
 Per bucket at most 11 read calls (location, encryption, public access block, policy, policy status
 when a policy exists, ACL, ownership controls, versioning, Object Lock, logging); per account one
 ListBuckets (to know which audited account owns a bucket) and one S3 Control GetPublicAccessBlock;
-per KMS key one DescribeKey and, for customer-managed keys, one GetKeyRotationStatus.
+per KMS key one DescribeKey, one GetKeyPolicy and, for customer-managed keys, one GetKeyRotationStatus;
+per (owning account, region) of the buckets the CloudTrail reads of aws/trails.py.
 A failed read leaves its fact out of the record and puts the reason under ``errors``.
 """
 
@@ -21,6 +22,7 @@ from r1policy import jsonsafe
 from r1policy.aws.errors import CALL_ERRORS, classify, error_code
 from r1policy.aws.pools import Pools
 from r1policy.aws.session import AccountSession
+from r1policy.aws.trails import attach_trails
 
 Progress = Callable[[str, int, int], None]
 
@@ -267,6 +269,9 @@ def read_kms_key(account: AccountSession, key: str, region: str) -> dict[str, An
             record["rotation_enabled"] = bool(rotation.get("KeyRotationEnabled"))
     else:
         record["rotation_enabled"] = None  # AWS-managed keys rotate on AWS's schedule; asymmetric never
+    policy = read("key_policy", kms.get_key_policy, KeyId=meta.get("Arn", key), PolicyName="default")
+    if policy is not _ABSENT:
+        record["key_policy"] = _policy(policy)  # R1-S3-011
     if errors:
         record["errors"] = errors
     return record
@@ -345,6 +350,7 @@ def collect_buckets(
         if progress is not None:
             progress("buckets", done, len(wanted))
 
+    attach_trails(result.buckets, owners, by_id, pools)
     keys: dict[str, tuple[AccountSession, str]] = {}
     for name, record in result.buckets.items():
         enc = record.get("encryption") or {}
