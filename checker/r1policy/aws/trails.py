@@ -66,8 +66,9 @@ def attach_trails(
     wanted = sorted({(owners[n], r["region"]) for n, r in buckets.items() if n in owners and "region" in r})
     futures = {pair: pools.submit(pair[0], pair[1], read_trails, by_id[pair[0]], pair[1]) for pair in wanted}
     for name, record in buckets.items():
-        if set(record) == {"errors"}:
-            continue  # the bucket does not exist: every fact already says so
+        if set(record) == {"errors"}:  # the bucket does not exist: every fact says so, the trails too
+            record["errors"]["trails"] = next(iter(record["errors"].values()))
+            continue
         if name not in owners:
             why = record.get("errors", {}).get("account_id", f"the owner of bucket {name} is not audited")
             record.setdefault("errors", {})["trails"] = why
