@@ -259,8 +259,10 @@ def read_kms_key(account: AccountSession, key: str, region: str) -> dict[str, An
     read = _Reader(errors)
     kms = account.client("kms", key_region(key, region))
     described = read("customer_managed", kms.describe_key, KeyId=key)
+    arn = key if described is _ABSENT else described.get("KeyMetadata", {}).get("Arn", key)
+    policy = read("key_policy", kms.get_key_policy, KeyId=arn, PolicyName="default")
     if described is _ABSENT:
-        return {"errors": errors}
+        return {"errors": errors} if policy is _ABSENT else {"key_policy": _policy(policy), "errors": errors}
     meta = described.get("KeyMetadata", {})
     record: dict[str, Any] = {"customer_managed": meta.get("KeyManager") == "CUSTOMER"}
     if record["customer_managed"] and meta.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT":
@@ -269,7 +271,6 @@ def read_kms_key(account: AccountSession, key: str, region: str) -> dict[str, An
             record["rotation_enabled"] = bool(rotation.get("KeyRotationEnabled"))
     else:
         record["rotation_enabled"] = None  # AWS-managed keys rotate on AWS's schedule; asymmetric never
-    policy = read("key_policy", kms.get_key_policy, KeyId=meta.get("Arn", key), PolicyName="default")
     if policy is not _ABSENT:
         record["key_policy"] = _policy(policy)  # R1-S3-011
     if errors:

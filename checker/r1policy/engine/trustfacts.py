@@ -28,8 +28,10 @@ def key_policy_facts(
     """R1-S3-011: `untrusted_key_users`, the principals outside the key's (and bucket's) account and the
     trusted accounts that the key policy lets decrypt, encrypt or administer the bucket's KMS key."""
     name, fact = attrs["name"], "bucket.key_policy"
-    if "bucket.encryption" in missing or "encryption" not in entry:
-        return  # the rule requires bucket.encryption too: already an error
+    if "encryption" in entry.get("errors", {}) or "encryption" not in entry:
+        why = entry.get("errors", {}).get("encryption", "it is not in the state snapshot")
+        missing[fact] = f"the default encryption (and so the KMS key) of bucket {name} is unknown: {why}"
+        return
     enc = entry["encryption"] or {}
     key = enc.get("kms_key") or ""
     kms = str(enc.get("algorithm", "")).startswith("aws:kms")
