@@ -17,6 +17,7 @@ from typing import Any
 from r1policy.findings import Location
 from r1policy.model import FileBucket
 from r1policy.sources.cloudformation.resolve import Template
+from r1policy.sources.cloudformation.trails import attach, file_trails
 from r1policy.sources.cloudformation.values import NOVALUE, Unknown, display, iter_unknowns
 
 BUCKET = "AWS::S3::Bucket"
@@ -46,10 +47,15 @@ def bucket_name(template: Template, logical: str) -> str:
 def file_buckets(template: Template, live: set[str]) -> list[FileBucket]:
     keys = {logical for logical in live if template.type_of(logical) == KMS_KEY}
     policies = _policies(template, live)
+    trails = file_trails(template, live)
     buckets: list[FileBucket] = []
     for logical in sorted(live):
         if template.type_of(logical) == BUCKET:
-            buckets.append(_bucket(template, logical, keys, policies.get(logical)))
+            bucket = _bucket(template, logical, keys, policies.get(logical))
+            attach(bucket.record, bucket.record.setdefault("errors", {}), bucket.name, trails)
+            if not bucket.record["errors"]:
+                del bucket.record["errors"]
+            buckets.append(bucket)
     return buckets
 
 

@@ -17,8 +17,10 @@ from typing import Any
 
 from r1policy.findings import Location
 from r1policy.model import FileBucket
+from r1policy.sources.cloudformation.trails import attach
 from r1policy.sources.cloudformation.values import Unknown, iter_unknowns
 from r1policy.sources.terraform.plan import Plan, Resource
+from r1policy.sources.terraform.trails import plan_trails
 
 PREFIX = "aws_s3_bucket_"
 _PAB = ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")
@@ -41,7 +43,14 @@ def file_buckets(plan: Plan) -> list[FileBucket]:
             parts[target].setdefault(res.type[len(PREFIX) :], res)
     account = next((r for r in plan.resources if r.type == "aws_s3_account_public_access_block"), None)
     keys = {r.address for r in plan.resources if r.type == "aws_kms_key"}
-    return [_bucket(plan, buckets[a], parts[a], account, keys) for a in sorted(buckets)]
+    trails = plan_trails(plan)
+    found = [_bucket(plan, buckets[a], parts[a], account, keys) for a in sorted(buckets)]
+    for bucket in found:
+        errors = bucket.record.setdefault("errors", {})
+        attach(bucket.record, errors, bucket.name, trails, "plan", "(the provider's region)")
+        if not errors:
+            del bucket.record["errors"]
+    return found
 
 
 def _target(plan: Plan, res: Resource, buckets: dict[str, Resource]) -> str | None:
