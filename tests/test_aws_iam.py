@@ -100,9 +100,11 @@ def test_auditor_policy_is_sufficient(
 # and the rules `check --live` then reports as `error`. The SageMaker reads feed `audit`, not `check`.
 SM_REGION = "sagemaker/123456789012/us-east-1"
 DENIED: dict[str, tuple[str, str, set[str]]] = {
-    "s3:ListAllMyBuckets": ("buckets/acme-weights", "account_id", {"R1-S3-002"}),
+    # the bucket's owner is unknown: so are its account's trails (R1-S3-010)
+    "s3:ListAllMyBuckets": ("buckets/acme-weights", "account_id", {"R1-S3-002", "R1-S3-010"}),
     "s3:GetBucketLocation": ("buckets/acme-weights", "region", {"R1-S3-006"}),
-    "s3:GetEncryptionConfiguration": ("buckets/acme-weights", "encryption", {"R1-S3-001"}),
+    # the bucket's KMS key is unknown: so is its key policy (R1-S3-011)
+    "s3:GetEncryptionConfiguration": ("buckets/acme-weights", "encryption", {"R1-S3-001", "R1-S3-011"}),
     "s3:GetBucketPublicAccessBlock": ("buckets/acme-weights", "public_access_block", {"R1-S3-002"}),
     "s3:GetBucketPolicy": ("buckets/acme-weights", "policy", {"R1-S3-003", "R1-S3-004", "R1-S3-009"}),
     "s3:GetBucketPolicyStatus": ("buckets/acme-weights", "policy_is_public", set()),

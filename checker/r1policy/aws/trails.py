@@ -62,20 +62,22 @@ def attach_trails(
     by_id: Mapping[str, AccountSession],
     pools: Pools,
 ) -> None:
-    """R1-S3-010: the trails of each owned bucket's account and region, read once per pair."""
-    wanted = sorted({(owners[n], r["region"]) for n, r in buckets.items() if n in owners and "region" in r})
-    futures = {pair: pools.submit(pair[0], pair[1], read_trails, by_id[pair[0]], pair[1]) for pair in wanted}
+    """R1-S3-010: the trails of each owned bucket's account and region, read once per pair. A bucket of
+    unknown region gets the trails of its account's default region (the shadow trails there include every
+    multi-region trail; a single-region trail then stays undecided). A bucket no audited account owns gets
+    none: its ``errors["account_id"]`` already says why."""
+
+    def pair(name: str) -> tuple[str, str]:
+        owner = owners[name]
+        return owner, buckets[name].get("region") or by_id[owner].default_region
+
+    wanted = sorted({pair(n) for n, r in buckets.items() if n in owners and set(r) != {"errors"}})
+    futures = {p: pools.submit(p[0], p[1], read_trails, by_id[p[0]], p[1]) for p in wanted}
     for name, record in buckets.items():
         if set(record) == {"errors"}:  # the bucket does not exist: every fact says so, the trails too
             record["errors"]["trails"] = next(iter(record["errors"].values()))
-            continue
-        if name not in owners:
-            why = record.get("errors", {}).get("account_id", f"the owner of bucket {name} is not audited")
-            record.setdefault("errors", {})["trails"] = why
-        elif "region" not in record:
-            record.setdefault("errors", {})["trails"] = f"the region of bucket {name} is unknown"
-        else:
-            got = futures[(owners[name], record["region"])].result()
+        elif name in owners:
+            got = futures[pair(name)].result()
             if "errors" in got:
                 record.setdefault("errors", {}).update(got["errors"])
             else:

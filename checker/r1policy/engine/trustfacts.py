@@ -76,6 +76,11 @@ def data_event_facts(
             entry["errors"]["trails"]
         )
         return
+    if "trails" not in entry and "account_id" in entry.get("errors", {}):
+        missing[fact] = f"the CloudTrail trails of the owner of bucket {name} are unknown: " + str(
+            entry["errors"]["account_id"]
+        )
+        return
     if "trails" not in entry:
         missing[fact] = (
             f"the CloudTrail trails covering bucket {name} are not in the state snapshot {state.path}"
