@@ -162,3 +162,102 @@ def test_live_key_policy_open_to_everyone_fails(moto_env: MotoServer, tmp_path: 
     finding = _message(data, "R1-S3-011")
     assert f"--key-id {key}" in finding["remediation"]["cli"]
     assert "key: *" in finding["message"]
+
+
+# -- Terraform plan -------------------------------------------------------------------------------
+def _plan() -> dict[str, Any]:
+    from test_terraform import example
+
+    return example()
+
+
+def _tf(tmp_path: Path, plan: dict[str, Any], *extra: str) -> dict[str, Any]:
+    from test_terraform import check as tf_check
+    from test_terraform import write as tf_write
+
+    return tf_check(tf_write(tmp_path, plan), *extra).json  # type: ignore[no-any-return]
+
+
+TF_BUCKET = "s3://acme-llm-weights-use1"
+
+
+def test_tf_key_without_policy_argument_gets_kms_default(tmp_path: Path) -> None:
+    data = _tf(tmp_path, _plan(), "--show-passed", "--static")
+    assert _rule(data, "R1-S3-011") == {("R1-S3-011", "pass", TF_BUCKET)}
+
+
+def test_tf_key_policy_open_to_everyone_fails(tmp_path: Path) -> None:
+    from test_terraform import change, config
+
+    plan = _plan()
+    key = change(plan, "aws_kms_key.weights")["change"]
+    open_policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"}],
+    }
+    key["after"]["policy"] = json.dumps(open_policy)
+    del key["after_unknown"]["policy"]
+    config(plan, "aws_kms_key.weights")["expressions"]["policy"] = {"constant_value": key["after"]["policy"]}
+    data = _tf(tmp_path, plan)
+    assert _rule(data, "R1-S3-011") == {("R1-S3-011", "fail", TF_BUCKET)}
+
+
+def test_tf_key_policy_known_only_after_apply_is_error(tmp_path: Path) -> None:
+    from test_terraform import config
+
+    plan = _plan()
+    config(plan, "aws_kms_key.weights")["expressions"]["policy"] = {"references": ["data.x.json"]}
+    data = _tf(tmp_path, plan, "--show-passed")
+    assert _rule(data, "R1-S3-011") == {("R1-S3-011", "error", TF_BUCKET)}
+    assert "known only after apply" in _message(data, "R1-S3-011")["message"]
+
+
+def _tf_trail(selector: dict[str, Any], *, logging: bool = True) -> dict[str, Any]:
+    return {
+        "address": "aws_cloudtrail.writes",
+        "mode": "managed",
+        "type": "aws_cloudtrail",
+        "name": "writes",
+        "change": {
+            "actions": ["create"],
+            "before": None,
+            "after": {
+                "name": "weights-writes",
+                "enable_logging": logging,
+                "is_multi_region_trail": True,
+                "s3_bucket_name": "acme-trail-logs",
+                "event_selector": [],
+                "advanced_event_selector": [selector],
+            },
+            "after_unknown": {"arn": True, "id": True},
+        },
+    }
+
+
+WRITES = {
+    "name": "weights writes",
+    "field_selector": [
+        {"field": "eventCategory", "equals": ["Data"]},
+        {"field": "resources.type", "equals": ["AWS::S3::Object"]},
+        {"field": "readOnly", "equals": ["false"]},
+        {"field": "resources.ARN", "starts_with": ["arn:aws:s3:::acme-llm-weights-use1/"]},
+    ],
+}
+
+
+def test_tf_trail_recording_the_bucket_passes(tmp_path: Path) -> None:
+    plan = _plan()
+    plan["resource_changes"].append(_tf_trail(WRITES))
+    data = _tf(tmp_path, plan, "--show-passed")
+    assert _rule(data, "R1-S3-010") == {("R1-S3-010", "pass", TF_BUCKET)}
+
+
+def test_tf_without_a_recording_trail_is_error_never_a_pass(tmp_path: Path) -> None:
+    assert _rule(_tf(tmp_path, _plan(), "--show-passed"), "R1-S3-010") == {
+        ("R1-S3-010", "error", TF_BUCKET)
+    }
+    plan = _plan()
+    plan["resource_changes"].append(_tf_trail(WRITES, logging=False))
+    data = _tf(tmp_path, plan, "--show-passed")
+    assert _rule(data, "R1-S3-010") == {("R1-S3-010", "error", TF_BUCKET)}
+    assert "weights-writes" in _message(data, "R1-S3-010")["message"]

@@ -235,8 +235,12 @@ def _ids(key: Resource) -> set[Any]:
 
 
 def _key_policy(key: Resource) -> dict[str, Any]:
-    """R1-S3-011: the `policy` of an aws_kms_key of the plan (a JSON string)."""
+    """R1-S3-011: the `policy` of an aws_kms_key of the plan (a JSON string). Not set in the configuration:
+    KMS's default key policy (only the key's own account), which the plan shows as known after apply."""
     policy = key.value("policy")
+    configured = key.config.get("expressions", {}) if isinstance(key.config, dict) else None
+    if isinstance(policy, Unknown) and configured is not None and "policy" not in configured:
+        return {"key_policy": None}
     if isinstance(policy, Unknown):
         return {
             "errors": {
