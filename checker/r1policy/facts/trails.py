@@ -81,8 +81,10 @@ def _op(name: str, values: list[str]) -> Callable[[str], bool]:
                 return not v.startswith(prefix)
             return False  # an exact ARN or a suffix only ever matches some keys, and excludes some
         if name.endswith("Equals"):
-            return value == v
-        return value.startswith(v) if "StartsWith" in name else value.endswith(v)
+            hit = value == v
+        else:
+            hit = value.startswith(v) if name.endswith("StartsWith") else value.endswith(v)
+        return not hit if name.startswith("Not") else hit
 
     if name.startswith("Not"):
         return lambda value: all(one(value, v) for v in values)
