@@ -253,9 +253,7 @@ def test_tf_trail_recording_the_bucket_passes(tmp_path: Path) -> None:
 
 
 def test_tf_without_a_recording_trail_is_error_never_a_pass(tmp_path: Path) -> None:
-    assert _rule(_tf(tmp_path, _plan(), "--show-passed"), "R1-S3-010") == {
-        ("R1-S3-010", "error", TF_BUCKET)
-    }
+    assert _rule(_tf(tmp_path, _plan(), "--show-passed"), "R1-S3-010") == {("R1-S3-010", "error", TF_BUCKET)}
     plan = _plan()
     plan["resource_changes"].append(_tf_trail(WRITES, logging=False))
     data = _tf(tmp_path, plan, "--show-passed")
