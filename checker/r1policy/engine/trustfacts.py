@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from r1policy.config import Config
 from r1policy.facts.bucketpolicy import PolicyDocumentError
 from r1policy.facts.bucketwriters import untrusted
 from r1policy.facts.keypolicy import key_users
 from r1policy.facts.trails import TrailError, recorders
-from r1policy.sources.state import StateSnapshot
+from r1policy.project.config import Config
+from r1policy.project.state import StateSnapshot
 
 _AWS_MANAGED_S3_KEY = "alias/aws/s3"
 _KEY_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:kms:[^:]*:(\d{12}):")

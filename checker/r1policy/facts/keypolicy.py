@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from r1policy import jsonsafe
+from r1policy.core import jsonsafe
 from r1policy.facts.bucketpolicy import PolicyDocumentError
 from r1policy.facts.bucketwriters import _as_list, _matches, _principals
 
