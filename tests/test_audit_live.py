@@ -43,6 +43,7 @@ SCRATCH_FAILS = {
     ("R1-S3-004", "fail", "s3://acme-scratch"),
     ("R1-S3-005", "fail", "s3://acme-scratch"),
     ("R1-S3-007", "fail", "s3://acme-scratch"),
+    ("R1-S3-010", "fail", "s3://acme-scratch"),
     ("R1-S3-008", "fail", "r1-scratch"),
     ("R1-EP-001", "fail", arn("r1-scratch")),
     ("R1-EP-002", "fail", arn("r1-scratch")),

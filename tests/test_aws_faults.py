@@ -21,7 +21,10 @@ from r1policy.project.state import load_state
 GOOD = "acme-weights-good"
 GOOD_EP9 = support_ended("sagemaker:us-east-1:endpoint/good")
 PARTNER_EP = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/r1-partner"
-S3_ON_BUCKET = {"R1-S3-001", "R1-S3-002", "R1-S3-003", "R1-S3-004", "R1-S3-005", "R1-S3-007", "R1-S3-009"}
+S3_ON_BUCKET = {
+    *("R1-S3-001", "R1-S3-002", "R1-S3-003", "R1-S3-004", "R1-S3-005", "R1-S3-007", "R1-S3-009"),
+    *("R1-S3-010", "R1-S3-011"),
+}
 
 
 @contextlib.contextmanager
@@ -175,11 +178,14 @@ def test_model_bucket_in_another_account(moto_env: MotoServer, tmp_path: Path) -
     manifest = write_manifest(tmp_path / "deploy", "r1-partner", "partner-weights")
     config = write_config(tmp_path, ["partner-weights"])
     data = run_cli("check", manifest, "--state", alone, "--config", config, "--format", "json").json
-    # ... nor read the partner's KMS key (its key policy does not let us): both rules are errors.
+    # ... nor read the partner's KMS key (its key policy does not let us), nor its trails: errors.
     assert finding_set(data, "fail", "error") == {
         ("R1-S3-001", "error", "s3://partner-weights"),
         ("R1-S3-002", "error", "s3://partner-weights"),
+        ("R1-S3-010", "error", "s3://partner-weights"),
+        ("R1-S3-011", "error", "s3://partner-weights"),
     } | support_ended(PARTNER_EP)
+    assert "not owned by any audited account" in _messages(data, "R1-S3-010")[0]
     assert "NotFoundException on DescribeKey" in _messages(data, "R1-S3-001")[0]
     # Audited together (one role per account), the bucket is read once, by its owner.
     both = tmp_path / "both.json"

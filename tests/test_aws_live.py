@@ -21,7 +21,7 @@ def test_live_compliant_bucket_passes_every_s3_rule(moto_env: MotoServer, tmp_pa
     assert result.code == 0, result.stderr
     assert finding_set(result.json, "fail", "error") == support_ended("sagemaker:us-east-1:endpoint/good")
     passed = {(r, s) for r, _, s in finding_set(result.json, "pass") if r.startswith("R1-S3")}
-    on_bucket = {f"R1-S3-00{i}" for i in (1, 2, 3, 4, 5, 7, 9)}
+    on_bucket = {f"R1-S3-00{i}" for i in (1, 2, 3, 4, 5, 7, 9)} | {"R1-S3-010", "R1-S3-011"}
     assert passed == {(r, "s3://acme-weights-good") for r in on_bucket} | {
         ("R1-S3-006", "good"),
         ("R1-S3-008", "good"),

@@ -94,25 +94,26 @@ ATLAS_NOT_COVERED = (
 ATLAS_ARTIFACT_ONLY = "AML.T0011.000 AML.T0018.002 AML.T0055"
 NIST_ARTIFACT_ONLY = "CM-14 IA-5 SI-3 SI-10"
 
-# R1-S3-009 (no writer outside the owning account) passes for both buckets: S3.6 and AML.T0018 pass.
+# R1-S3-009 (no writer outside the owning account) passes for both buckets: S3.6 passes. R1-S3-011 (no key
+# user outside the account) passes for both: SC-12 passes. R1-S3-010 fails for acme-scratch (no data
+# events): AU-2, AU-12 (no longer only the waived R1-S3-007) and AML.T0018 fail.
 # The demo world (examples/aws-demo/seed_world.py): r1-distill-llama-8b compliant (R1-EP-009 warns),
 # r1-scratch violating on every count (its bucket's missing access logging waived), r1-orphan whose
 # model is gone (every rule that needs it errs). Derived from the findings tests/test_audit_live.py pins.
 VIOLATING = {
     "owasp-llm-2025": _table(fail="LLM02:2025 LLM03:2025 LLM04:2025", not_covered=OWASP_NOT_COVERED),
     "mitre-atlas": _table(
-        fail="AML.T0010.001 AML.T0010.003 AML.T0010.004 AML.T0025 AML.T0035",
+        fail="AML.T0010.001 AML.T0010.003 AML.T0010.004 AML.T0018 AML.T0025 AML.T0035",
         error="AML.T0010 AML.T0058 AML.T0074",
-        pass_="AML.T0018",
         not_evaluated=ATLAS_ARTIFACT_ONLY,
         not_covered=ATLAS_NOT_COVERED,
     ),
     "nist-800-53-r5": _table(
-        fail="AC-3 AC-4 AC-6 CM-2 CP-9 SA-22 SC-7 SC-8 SC-13 SC-28 SI-7 SR-3 SR-4 SR-11",
+        fail="AC-3 AC-4 AC-6 AU-2 AU-12 CM-2 CP-9 SA-22 SC-7 SC-8 SC-13 SC-28 SI-7 SR-3 SR-4 SR-11",
         error="CM-7 RA-5 SI-2",
-        waived="AU-2 AU-12",
+        pass_="SC-12",
         not_evaluated=NIST_ARTIFACT_ONLY,
-        not_covered="CM-8 SC-12",
+        not_covered="CM-8",
     ),
     "aws-fsbp": _table(
         fail="S3.1 S3.2 S3.3 S3.4 S3.5 S3.8", waived="S3.9", pass_="S3.6", not_covered=FSBP_NOT_COVERED
@@ -131,9 +132,9 @@ REPAIRED = {
     "nist-800-53-r5": _table(
         fail="SA-22",
         error="AC-4 CM-2 CM-7 RA-5 SC-7 SI-2 SI-7 SR-3 SR-4 SR-11",
-        pass_="AC-3 AC-6 AU-2 AU-12 CP-9 SC-8 SC-13 SC-28",
+        pass_="AC-3 AC-6 AU-2 AU-12 CP-9 SC-8 SC-12 SC-13 SC-28",
         not_evaluated=NIST_ARTIFACT_ONLY,
-        not_covered="CM-8 SC-12",
+        not_covered="CM-8",
     ),
     "aws-fsbp": _table(pass_="S3.1 S3.2 S3.3 S3.4 S3.5 S3.6 S3.8 S3.9", not_covered=FSBP_NOT_COVERED),
 }
@@ -165,9 +166,9 @@ def test_audit_compliance_tables_of_violating_and_repaired_worlds(
         {"rule_id": "R1-S3-004", "type": "bucket", "id": "s3://acme-scratch", "status": "fail"}
     ]
     assert nist["SC-8"]["counts"] == {"fail": 1, "error": 0, "waived": 0, "pass": 1, "skipped": 0}
-    assert nist["SC-12"] == {
-        "id": "SC-12",
-        "title": "Cryptographic Key Establishment and Management",
+    assert nist["CM-8"] == {
+        "id": "CM-8",
+        "title": "System Component Inventory",
         "status": "not covered",
         "rules": [],
         "counts": {"fail": 0, "error": 0, "waived": 0, "pass": 0, "skipped": 0},
@@ -176,7 +177,7 @@ def test_audit_compliance_tables_of_violating_and_repaired_worlds(
     md, html = doc["_md"], doc["_html"]
     assert "## Compliance" in md and "### OWASP Top 10 for LLM Applications (owasp-llm-2025 2025)" in md
     assert "| S3.9 | S3 bucket server access logging should be enabled | WAIVED | R1-S3-007 |" in md
-    assert "| SC-12 | Cryptographic Key Establishment and Management | NOT COVERED |  |" in md
+    assert "| CM-8 | System Component Inventory | NOT COVERED |  |" in md
     assert '<tr data-control="AML.T0074" data-status="error">' in html
     assert html.count("<tr data-control=") == sum(len(t) for t in VIOLATING.values())
 

@@ -32,7 +32,7 @@ def test_clean_deployments_are_allowed() -> None:
         )
         for rule in NOT_FROM_HUB + NO_LOCK + NO_LICENCES
     }
-    # Two deployments x 12 deployment rules that apply to S3 sources, plus the 7 bucket rules once
+    # Two deployments x 12 deployment rules that apply to S3 sources, plus the 9 bucket rules once
     # for the bucket both share.
     assert data["summary"] == {
         "blocking": 0,
@@ -40,7 +40,7 @@ def test_clean_deployments_are_allowed() -> None:
         "errors": 1,
         "skipped": 18,
         "waived": 1,
-        "passed": 28,
+        "passed": 30,
         "subjects": 7,
     }
 
@@ -60,6 +60,7 @@ def test_blocked_deployments_block_for_every_reason() -> None:
         ("R1-S3-004", "fail", "s3://acme-scratch"),
         ("R1-S3-005", "fail", "s3://acme-scratch"),
         ("R1-S3-007", "fail", "s3://acme-scratch"),
+        ("R1-S3-010", "fail", "s3://acme-scratch"),
         ("R1-S3-006", "fail", "r1-distill-qwen-32b-scratch"),
         ("R1-S3-008", "fail", "r1-distill-qwen-32b-scratch"),
         # a look-alike publisher on a branch, with remote code, pulled at runtime
@@ -86,7 +87,7 @@ def test_blocked_deployments_block_for_every_reason() -> None:
     ep7 = [f["message"] for f in data["findings"] if f["rule_id"] == "R1-EP-007"]
     assert len(ep7) == 2  # unapproved registry and unpinned tag are two findings
     warned = {f["rule_id"] for f in data["findings"] if f["status"] == "fail" and f["enforcement"] == "warn"}
-    assert warned == {"R1-S3-004", "R1-S3-006", "R1-S3-007", "R1-HUB-006", "R1-EP-009"}
+    assert warned == {"R1-S3-004", "R1-S3-006", "R1-S3-007", "R1-S3-010", "R1-HUB-006", "R1-EP-009"}
 
 
 def test_table_output_names_file_line_and_fix() -> None:

@@ -18,6 +18,8 @@ BASE = load_base()
 CASES = [case for rule in REGISTRY.rules.values() for case in load_cases(rule)]
 CATALOGUE = {
     *(f"R1-S3-00{i}" for i in range(1, 10)),
+    "R1-S3-010",
+    "R1-S3-011",
     "R1-HUB-001",
     "R1-HUB-002",
     "R1-HUB-003",

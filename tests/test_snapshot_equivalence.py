@@ -73,6 +73,9 @@ def test_full_snapshot_is_valid_state(moto_env: MotoServer, tmp_path: Path) -> N
     assert set(state.buckets) == {"acme-weights-good"}
     assert state.buckets["acme-weights-good"]["account_id"] == ACCOUNT
     key = state.buckets["acme-weights-good"]["encryption"]["kms_key"]
+    assert state.kms_keys[key].pop("key_policy")["Statement"][0]["Principal"] == {
+        "AWS": f"arn:aws:iam::{ACCOUNT}:root"
+    }
     assert state.kms_keys[key] == {"customer_managed": True, "rotation_enabled": True}
     json.loads(snap.read_text())
     assert "1 buckets" in result.stderr

@@ -4,9 +4,10 @@
 What the audit must find in it (account 123456789012, us-east-1):
 
 * bucket `acme-llm-weights`: compliant (SSE-KMS with a customer-managed key, Block Public Access on,
-  TLS-only policy, versioning, access logging into `acme-access-logs`).
+  TLS-only policy, versioning, access logging into `acme-access-logs`, object writes recorded by the
+  multi-region trail `acme-data-events`).
 * bucket `acme-scratch`: non-compliant (SSE-S3 only, public-read bucket policy, no versioning, no logging,
-  not an approved bucket).
+  no CloudTrail data events, not an approved bucket).
 * endpoint `r1-distill-llama-8b`: compliant (model from `acme-llm-weights`, network isolation, VPC, pinned
   AWS DLC image, ml.g5.2xlarge, KMS-encrypted volume and data capture).
 * endpoint `r1-scratch`: non-compliant (weights from `acme-scratch`, image `:latest` from a foreign
@@ -107,6 +108,16 @@ def _endpoint(sm: Any, name: str, model: str, instance: str, kms_key: str | None
     sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
 
 
+def _record_writes(region: str, bucket: str) -> None:
+    """A multi-region trail that records the bucket's object writes (S3 data events, R1-S3-010)."""
+    trail = boto3.client("cloudtrail", region_name=region)
+    trail.create_trail(Name="acme-data-events", S3BucketName=LOG_BUCKET, IsMultiRegionTrail=True)
+    trail.start_logging(Name="acme-data-events")
+    selector = {"ReadWriteType": "WriteOnly", "DataResources": [{"Type": "AWS::S3::Object", "Values": []}]}
+    selector["DataResources"][0]["Values"] = [f"arn:aws:s3:::{bucket}/"]
+    trail.put_event_selectors(TrailName="acme-data-events", EventSelectors=[selector])
+
+
 def seed(*, fixed: bool = False, region: str = REGION) -> dict[str, str]:
     """Create the world in an empty moto server; `fixed=True` repairs the scratch endpoint's model."""
     s3 = boto3.client("s3", region_name=region)
@@ -139,6 +150,7 @@ def seed(*, fixed: bool = False, region: str = REGION) -> dict[str, str]:
     )
     # Objects first: moto enforces a TLS-only policy over plain http.
     s3.put_bucket_policy(Bucket=GOOD_BUCKET, Policy=_tls_only(GOOD_BUCKET))
+    _record_writes(region, GOOD_BUCKET)
 
     s3.put_object(Bucket=BAD_BUCKET, Key=f"{LLAMA_8B}config.json", Body=b"{}")
     s3.put_bucket_encryption(

@@ -70,6 +70,7 @@ class Bucket:
     versioning: bool = True
     object_lock: bool = False
     logging: bool = True
+    data_events: bool = True  # a logging multi-region trail records the bucket's object writes (R1-S3-010)
 
 
 @dataclass
@@ -97,6 +98,7 @@ class World:
         self._clients: dict[tuple[str, str], Any] = {}
         self._keys: dict[str, str] = {}
         self._log_buckets: set[str] = set()
+        self._recorded: list[str] = []  # buckets whose writes the world's trail records
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
         key = (service, region)
@@ -131,6 +133,28 @@ class World:
             s3.put_bucket_acl(Bucket=name, ACL="log-delivery-write")
             self._log_buckets.add(name)
         return name
+
+    TRAIL = "r1-data-events"
+
+    def record_writes(self, bucket: str) -> None:
+        """Add the bucket to the WriteOnly S3 data events of the account's multi-region trail (created
+        and started once, in us-east-1, logging to the us-east-1 access-log bucket)."""
+        trail = self.client("cloudtrail")
+        if not self._recorded:
+            trail.create_trail(Name=self.TRAIL, S3BucketName=self.log_bucket(), IsMultiRegionTrail=True)
+            trail.start_logging(Name=self.TRAIL)
+        self._recorded.append(bucket)
+        values = [f"arn:aws:s3:::{name}/" for name in self._recorded]
+        trail.put_event_selectors(
+            TrailName=self.TRAIL,
+            EventSelectors=[
+                {
+                    "ReadWriteType": "WriteOnly",
+                    "IncludeManagementEvents": True,
+                    "DataResources": [{"Type": "AWS::S3::Object", "Values": values}],
+                }
+            ],
+        )
 
     def account_block_public_access(self, on: bool = True) -> None:
         control = self.client("s3control")
@@ -179,6 +203,8 @@ class World:
                     }
                 },
             )
+        if spec.data_events:
+            self.record_writes(spec.name)
         policy = spec.policy
         if policy == "tls":
             policy = tls_deny_policy(spec.name)

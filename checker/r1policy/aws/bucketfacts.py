@@ -108,7 +108,7 @@ def _encryption(got: Mapping[str, Any] | None) -> dict[str, Any]:
     return {"encryption": result}
 
 
-def _policy_document(got: Mapping[str, Any] | None) -> Any:
+def policy_document(got: Mapping[str, Any] | None) -> Any:
     if got is None:
         return None
     text = got.get("Policy", "")
@@ -200,7 +200,7 @@ def _read_policy(read: Reader, s3: Any, name: str, result: FactRead) -> None:
     got = read("policy", s3.get_bucket_policy, "NoSuchBucketPolicy", Bucket=name)
     if got is ABSENT:
         return
-    result.fields["policy"] = _policy_document(got)
+    result.fields["policy"] = policy_document(got)
     if got is None:
         return
     status = read("policy_is_public", s3.get_bucket_policy_status, "NoSuchBucketPolicy", Bucket=name)

@@ -3,7 +3,8 @@
 Per bucket at most 11 read calls (``r1policy.aws.bucketfacts``: location, then the other facts side
 by side in the bucket's region pool); per account one ListBuckets (to know which audited account
 owns a bucket, started as soon as the collection starts) and one S3 Control GetPublicAccessBlock;
-per KMS key one DescribeKey and, for customer-managed keys, one GetKeyRotationStatus
+per KMS key one DescribeKey, one GetKeyPolicy and, for customer-managed keys, one GetKeyRotationStatus;
+per (owning account, region) of the buckets the CloudTrail reads of aws/trails.py
 (``r1policy.aws.kms``). Every bucket and key is read once.
 """
 
@@ -29,6 +30,7 @@ from r1policy.aws.errors import CALL_ERRORS, classify
 from r1policy.aws.kms import key_region, read_kms_key
 from r1policy.aws.pools import Pools
 from r1policy.aws.session import AccountSession
+from r1policy.aws.trails import attach_trails
 
 Progress = Callable[[str, int, int], None]
 Listing = tuple[set[str] | None, str | None]
@@ -133,6 +135,7 @@ class BucketCollector:
             self._bucket_key(located.name, record, keys)
             if self.progress is not None:
                 self.progress("buckets", done, len(wanted))
+        attach_trails(result.buckets, self.owners, self.by_id, self.pools)  # R1-S3-010
         for account_id, region, key in extra_kms_keys:
             if key not in keys:
                 acct = self.by_id.get(account_id, self.accounts[0])

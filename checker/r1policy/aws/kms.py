@@ -1,11 +1,11 @@
-"""KMS key facts: per key one DescribeKey and, for symmetric customer-managed keys, one
-GetKeyRotationStatus."""
+"""KMS key facts: per key one DescribeKey, one GetKeyPolicy (R1-S3-011) and, for symmetric
+customer-managed keys, one GetKeyRotationStatus."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from r1policy.aws.bucketfacts import ABSENT, Reader
+from r1policy.aws.bucketfacts import ABSENT, Reader, policy_document
 from r1policy.aws.session import AccountSession
 
 
@@ -19,8 +19,14 @@ def read_kms_key(account: AccountSession, key: str, region: str) -> dict[str, An
     read = Reader(errors)
     kms = account.client("kms", key_region(key, region))
     described = read("customer_managed", kms.describe_key, KeyId=key)
+    arn = key if described is ABSENT else described.get("KeyMetadata", {}).get("Arn", key)
+    policy = read("key_policy", kms.get_key_policy, KeyId=arn, PolicyName="default")
     if described is ABSENT:
-        return {"errors": errors}
+        return (
+            {"errors": errors}
+            if policy is ABSENT
+            else {"key_policy": policy_document(policy), "errors": errors}
+        )
     meta = described.get("KeyMetadata", {})
     record: dict[str, Any] = {"customer_managed": meta.get("KeyManager") == "CUSTOMER"}
     if record["customer_managed"] and meta.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT":
@@ -29,6 +35,8 @@ def read_kms_key(account: AccountSession, key: str, region: str) -> dict[str, An
             record["rotation_enabled"] = bool(rotation.get("KeyRotationEnabled"))
     else:
         record["rotation_enabled"] = None  # AWS-managed keys rotate on AWS's schedule; asymmetric never
+    if policy is not ABSENT:
+        record["key_policy"] = policy_document(policy)  # R1-S3-011
     if errors:
         record["errors"] = errors
     return record

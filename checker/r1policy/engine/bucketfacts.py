@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from r1policy.engine.trustfacts import data_event_facts, key_policy_facts
 from r1policy.facts.bucketpolicy import PolicyDocumentError, acl_is_public, analyse_policy
 from r1policy.facts.bucketwriters import acl_writers, policy_writers, untrusted
 from r1policy.project.config import Config
@@ -44,6 +45,8 @@ def _default_attrs(name: str) -> dict[str, Any]:
         "object_lock": False,
         "logging_enabled": False,
         "untrusted_writers": [],
+        "untrusted_key_users": [],
+        "write_events_recorded_by": [],
     }
 
 
@@ -58,6 +61,8 @@ ALL_FACTS = (
     "bucket.object_lock",
     "bucket.logging",
     "bucket.writers",
+    "bucket.key_policy",
+    "bucket.data_events",
 )
 
 
@@ -113,6 +118,8 @@ def bucket_facts(
         attrs["object_lock"] = bool(entry["object_lock"])
     if have("logging"):
         attrs["logging_enabled"] = entry["logging"] is not None
+    key_policy_facts(entry, attrs, missing, state, config)
+    data_event_facts(entry, attrs, missing, state)
     return BucketFacts(name, attrs, missing)
 
 

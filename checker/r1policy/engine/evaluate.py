@@ -207,6 +207,8 @@ class Evaluator:
                 encryption_algorithm=bucket.attrs["encryption_algorithm"],
                 versioning=bucket.attrs["versioning"],
                 untrusted_writers=", ".join(bucket.attrs["untrusted_writers"]),
+                untrusted_key_users=", ".join(bucket.attrs["untrusted_key_users"]),
+                bucket_kms_key=bucket.attrs["kms_key"] or "<KMS_KEY_ARN>",
             )
             subject = Subject(SubjectType.BUCKET, f"s3://{bucket.name}", aliases=(bucket.name,))
             for rule in self.registry.rules.values():

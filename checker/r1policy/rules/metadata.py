@@ -26,6 +26,8 @@ BUCKET_FACTS = frozenset(
         "bucket.object_lock",
         "bucket.logging",
         "bucket.writers",
+        "bucket.key_policy",
+        "bucket.data_events",
     }
 )
 

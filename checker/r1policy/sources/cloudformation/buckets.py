@@ -17,6 +17,7 @@ from typing import Any
 from r1policy.core.findings import Location
 from r1policy.core.model import FileBucket
 from r1policy.sources.cloudformation.resolve import Template
+from r1policy.sources.cloudformation.trails import attach, file_trails
 from r1policy.sources.cloudformation.values import NOVALUE, Unknown, display, iter_unknowns
 
 BUCKET = "AWS::S3::Bucket"
@@ -55,10 +56,15 @@ def bucket_name(template: Template, logical: str) -> str:
 def file_buckets(template: Template, live: set[str]) -> list[FileBucket]:
     keys = {logical for logical in live if template.type_of(logical) == KMS_KEY}
     policies = _policies(template, live)
+    trails = file_trails(template, live)
     buckets: list[FileBucket] = []
     for logical in sorted(live):
         if template.type_of(logical) == BUCKET:
-            buckets.append(_bucket(template, logical, keys, policies.get(logical)))
+            bucket = _bucket(template, logical, keys, policies.get(logical))
+            attach(bucket.record, bucket.record.setdefault("errors", {}), bucket.name, trails)
+            if not bucket.record["errors"]:
+                del bucket.record["errors"]
+            buckets.append(bucket)
     return buckets
 
 
@@ -101,6 +107,9 @@ def _bucket(template: Template, logical: str, keys: set[str], policy: tuple[str,
             locations[f"bucket.{fact}"] = Location(pos.path, pos.line, pos.column)
     kms_keys: dict[str, dict[str, Any]] = {}
     record["encryption"] = _encryption(props.get("BucketEncryption"), keys, kms_keys, errors)
+    for key, info in kms_keys.items():
+        if info.get("customer_managed") and isinstance(info.get("logical"), str):
+            kms_keys[key] = {"customer_managed": True, **_key_policy(template, info["logical"])}
     record["public_access_block"] = _pab(props.get("PublicAccessBlockConfiguration"), errors)
     _settings(props, name, record, errors)
     record["policy"] = None
@@ -191,7 +200,7 @@ def _encryption(
     result["kms_key"] = display(key)
     if isinstance(key, Unknown):
         if key.refs & keys:  # an AWS::KMS::Key of the same template is a customer-managed key
-            kms_keys[display(key)] = {"customer_managed": True}
+            kms_keys[display(key)] = {"customer_managed": True, "logical": sorted(key.refs & keys)[0]}
         elif key.maybe_absent:
             errors["encryption"] = (
                 f"whether the bucket has a KMS key is not decided by the template: {key.why}"
@@ -232,3 +241,33 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def _key_policy(template: Template, logical: str) -> dict[str, Any]:
+    """R1-S3-011: the KeyPolicy of an AWS::KMS::Key of the template (absent: KMS's default policy, which
+    lets only the key's own account use the key). `${AWS::AccountId}` is the key's own account."""
+    path = ("Resources", logical, "Properties", "KeyPolicy")
+    document = template.resolve(template.properties(logical).get("KeyPolicy"), path)
+    if document is None or document is NOVALUE:
+        return {"key_policy": None}
+    unknown = [
+        u
+        for stmt in _statements(document)
+        for k in _DECISIVE
+        for u in iter_unknowns(stmt.get(k))
+        if not _own_account(u)
+    ]
+    if unknown:
+        return {
+            "errors": {
+                "key_policy": f"key policy of {logical} uses values the template does not decide: "
+                f"{unknown[0].why}"
+            }
+        }
+    return {"key_policy": _plain(document)}
+
+
+def _own_account(value: Unknown) -> bool:
+    """Whether the template leaves only the deploying account open in the value (`${AWS::AccountId}`)."""
+    rest = value.display.replace("${AWS::AccountId}", "")
+    return not value.refs and rest != value.display and "${" not in rest

@@ -17,8 +17,10 @@ from typing import Any
 
 from r1policy.core.findings import Location
 from r1policy.core.model import FileBucket
+from r1policy.sources.cloudformation.trails import attach
 from r1policy.sources.cloudformation.values import Unknown, iter_unknowns
 from r1policy.sources.terraform.plan import Plan, Resource
+from r1policy.sources.terraform.trails import plan_trails
 
 PREFIX = "aws_s3_bucket_"
 _PAB = ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")
@@ -41,7 +43,14 @@ def file_buckets(plan: Plan) -> list[FileBucket]:
             parts[target].setdefault(res.type[len(PREFIX) :], res)
     account = next((r for r in plan.resources if r.type == "aws_s3_account_public_access_block"), None)
     keys = {r.address for r in plan.resources if r.type == "aws_kms_key"}
-    return [_bucket(plan, buckets[a], parts[a], account, keys) for a in sorted(buckets)]
+    trails = plan_trails(plan)
+    found = [_bucket(plan, buckets[a], parts[a], account, keys) for a in sorted(buckets)]
+    for bucket in found:
+        errors = bucket.record.setdefault("errors", {})
+        attach(bucket.record, errors, bucket.name, trails, "plan", "(the provider's region)")
+        if not errors:
+            del bucket.record["errors"]
+    return found
 
 
 def _target(plan: Plan, res: Resource, buckets: dict[str, Resource]) -> str | None:
@@ -231,12 +240,34 @@ def _encryption(facts: _Facts, bucket: Resource, sse: Resource | None, keys: set
     if isinstance(key, Unknown):
         record["kms_key"] = key.display
         if key.refs & keys:  # an aws_kms_key of the same plan is a customer-managed key
-            facts.kms_keys[key.display] = {"customer_managed": True}
+            named = plan.by_address[sorted(key.refs & keys)[0]]
+            facts.kms_keys[key.display] = {"customer_managed": True, **_key_policy(named)}
         else:
             facts.kms_keys[key.display] = {"errors": {"customer_managed": key.why}}
     elif isinstance(key, str) and key:
         record["kms_key"] = key
-        owned = {plan.by_address[k].get(attr) for k in keys for attr in ("arn", "key_id", "id")}
-        if key in owned:
-            facts.kms_keys[key] = {"customer_managed": True}
+        owned = [plan.by_address[k] for k in sorted(keys) if key in _ids(plan.by_address[k])]
+        if owned:
+            facts.kms_keys[key] = {"customer_managed": True, **_key_policy(owned[0])}
     facts.put("encryption", record, where)
+
+
+def _ids(key: Resource) -> set[Any]:
+    return {key.get(attr) for attr in ("arn", "key_id", "id")}
+
+
+def _key_policy(key: Resource) -> dict[str, Any]:
+    """R1-S3-011: the `policy` of an aws_kms_key of the plan (a JSON string). Not set in the configuration:
+    KMS's default key policy (only the key's own account), which the plan shows as known after apply."""
+    policy = key.value("policy")
+    configured = key.config.get("expressions", {}) if isinstance(key.config, dict) else None
+    if isinstance(policy, Unknown) and configured is not None and "policy" not in configured:
+        return {"key_policy": None}
+    if isinstance(policy, Unknown):
+        return {
+            "errors": {
+                "key_policy": f"the policy of {key.address} is known only after apply ({policy.why}); "
+                "set it explicitly (aws_iam_policy_document) or check with --live"
+            }
+        }
+    return {"key_policy": policy if policy else None}
