@@ -21,6 +21,7 @@ from r1policy.model import (
     FIELD_REGION,
     FIELD_REPO,
     FIELD_REVISION,
+    FIELD_ROLE,
     FIELD_S3_URI,
     FIELD_TRUST_REMOTE_CODE,
     FIELD_VPC,
@@ -100,6 +101,8 @@ def load_native(doc: Document) -> Deployment:
     for name, key in ((FIELD_PARAMETERS, "parameters"), (FIELD_DTYPE, "dtype")):
         if key in model_spec:
             locations[name] = loc("spec", "model", key)
+    if "execution_role" in model_spec:
+        locations[FIELD_ROLE] = loc("spec", "model", "execution_role")
     locations[FIELD_TRUST_REMOTE_CODE] = (
         loc("spec", "model", "trust_remote_code")
         if "trust_remote_code" in model_spec
@@ -151,6 +154,7 @@ def load_native(doc: Document) -> Deployment:
         origin=loc(),
         locations=locations,
         unknown=dict(override.unknown),
+        execution_role=model_spec.get("execution_role"),
     )
 
 

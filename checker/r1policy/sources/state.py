@@ -25,6 +25,8 @@ class StateSnapshot:
     kms_keys: dict[str, dict[str, Any]] = field(default_factory=dict)
     # account id -> region -> {"models", "endpoint_configs", "endpoints": [Describe* dicts], "errors"}
     sagemaker: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # execution role ARN -> {"inline_policies", "attached_policies", "errors"} (facts/iamrole.py)
+    iam_roles: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def is_state(value: Any) -> bool:
@@ -55,6 +57,7 @@ def from_value(value: dict[str, Any], path: str) -> StateSnapshot:
         accounts=value.get("accounts", {}),
         kms_keys=value.get("kms_keys", {}),
         sagemaker=value.get("sagemaker", {}),
+        iam_roles=value.get("iam_roles", {}),
     )
 
 

@@ -449,6 +449,7 @@ class _Converter:
                     origin=origin or locations.get(FIELD_ENDPOINT) or model.origin,
                     locations={**locations, **container.locations},
                     unknown=dict(container.unknown),
+                    execution_role=model.execution_role,
                 )
             )
 

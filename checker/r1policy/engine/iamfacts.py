@@ -1,0 +1,69 @@
+"""Execution-role facts for R1-IAM-001 (who can change the model data) and R1-IAM-002 (broad roles).
+
+The role comes from the deployment (CreateModel `ExecutionRoleArn`, a manifest's
+`spec.model.execution_role`); its policies from the state snapshot's `iam_roles` (`--live`, `--state`).
+A role that is named but not readable is `error`; a native manifest that names no role leaves the rules
+nothing to judge (skipped, saying so); any other input without a role is `error`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from r1policy.engine.deployfacts import DeploymentFacts
+from r1policy.facts.iamrole import RoleUnreadable, describe, judge_role, role_name
+from r1policy.sources.state import StateSnapshot
+
+ROLE_FACT = "iam.role"
+NO_ROLE_STATE = (
+    "the policies of execution role {role} are not known: run with --live, or with --state FILE written by "
+    "`r1policy snapshot`, or --static to skip rules that need live state"
+)
+
+
+def default_names() -> dict[str, Any]:
+    return {
+        "role": "<EXECUTION_ROLE_ARN>",
+        "role_name": "<EXECUTION_ROLE>",
+        "role_changes": "",
+        "wildcard_statements": "",
+        "broad_managed_policies": "",
+    }
+
+
+def apply_iam(item: DeploymentFacts, state: StateSnapshot | None) -> None:
+    dep = item.deployment
+    item.names.update(default_names())
+    role = dep.execution_role
+    if not role:
+        if dep.input_kind == "r1policy/v1":
+            item.not_applicable[ROLE_FACT] = (
+                "the manifest names no execution role (spec.model.execution_role)"
+            )
+        else:
+            item.unavailable[ROLE_FACT] = (
+                f"the {dep.input_kind} input names no ExecutionRoleArn for the model"
+            )
+        return
+    item.names.update(role=role, role_name=role_name(role))
+    record = (state.iam_roles if state is not None else {}).get(role)
+    if record is None:
+        item.unavailable[ROLE_FACT] = NO_ROLE_STATE.format(role=role)
+        return
+    try:
+        verdict = judge_role(record, role, item.deployment.model.s3_uri)
+    except RoleUnreadable as exc:
+        item.unavailable[ROLE_FACT] = str(exc)
+        return
+    item.attrs["role"] = {
+        "arn": role,
+        "model_data_writes": [g.action for g in verdict.writes],
+        "model_data_deletes": [g.action for g in verdict.deletes],
+        "wildcard_statements": verdict.wildcard_statements,
+        "broad_managed_policies": verdict.broad_managed,
+    }
+    item.names.update(
+        role_changes=describe([*verdict.writes, *verdict.deletes]),
+        wildcard_statements="; ".join(verdict.wildcard_statements),
+        broad_managed_policies=", ".join(verdict.broad_managed),
+    )
