@@ -47,7 +47,8 @@ def main() -> None:
             "AWS managed policies for roles judged from files (R1-IAM-001). `documents`: the policies "
             "that may allow an S3 object write or delete (s3:PutObject*, s3:DeleteObject*) or "
             "kms:Decrypt on some resource, with their documents; `harmless`: the names of all others. "
-            "A name in neither is unknown: the rule is an error for a role that attaches it (judge the live role instead). "
+            "A name in neither is unknown: the rule is an error for a role that attaches it "
+            "(judge the live role instead). "
             "Regenerate with tools/aws_managed_policies.py."
         ),
         "sources": [
