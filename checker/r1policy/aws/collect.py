@@ -9,6 +9,7 @@ from typing import Any
 
 from r1policy import __version__
 from r1policy.aws.buckets import collect_buckets
+from r1policy.aws.iam import RoleReader
 from r1policy.aws.pools import Pools
 from r1policy.aws.sagemaker import (
     Inventory,
@@ -33,6 +34,7 @@ def collect_state(
     kms_keys: Iterable[tuple[str, str]] = (),
     progress: Progress | None = None,
     pools: Pools | None = None,
+    roles: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Read what the policies need and return it as a state-v1 document (see ``r1policy.aws``)."""
     own_pools = pools is None
@@ -50,6 +52,9 @@ def collect_state(
             for config in inv.endpoint_configs:
                 extra_keys.extend((inv.account_id, inv.region, key) for key in kms_keys_of(config))
         names = set(buckets) | set(referenced_by)
+        role_arns = set(roles) | {
+            str(m["ExecutionRoleArn"]) for inv in inventories for m in inv.models if m.get("ExecutionRoleArn")
+        }
         collection = collect_buckets(
             accounts,
             names,
@@ -58,6 +63,8 @@ def collect_state(
             extra_kms_keys=extra_keys,
             progress=progress,
         )
+        reader = RoleReader(accounts)
+        iam_roles = reader.read_all(role_arns)
     finally:
         if own_pools:
             pools.close()
@@ -73,6 +80,9 @@ def collect_state(
         "buckets": dict(sorted(collection.buckets.items())),
         "kms_keys": dict(sorted(collection.kms_keys.items())),
     }
+    if iam_roles:
+        doc["iam_roles"] = iam_roles
+        doc["statistics"] = {"iam_roles": len(iam_roles), "iam_calls": reader.total_calls}
     sm: dict[str, dict[str, Any]] = {}
     for inv in inventories:
         sm.setdefault(inv.account_id, {})[inv.region] = inv.as_state()

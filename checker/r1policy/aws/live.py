@@ -42,5 +42,8 @@ def live_state(deployments: Sequence[Deployment], *, region: str | None = None) 
     default_region = accounts[0].default_region
     buckets, endpoints, keys = references(deployments, default_region)
     regions = sorted({r for r, _ in endpoints} | {default_region})
-    doc = collect_state(accounts, regions=regions, buckets=buckets, endpoints=endpoints, kms_keys=keys)
+    roles = {d.execution_role for d in deployments if d.execution_role}
+    doc = collect_state(
+        accounts, regions=regions, buckets=buckets, endpoints=endpoints, kms_keys=keys, roles=roles
+    )
     return from_value(doc, LIVE_SOURCE)
