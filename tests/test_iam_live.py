@@ -61,6 +61,19 @@ def test_audit_judges_each_endpoints_role(moto_env: MotoServer, tmp_path: Path) 
     )
     assert "--role-name sagemaker-s3-star" in remediation["cli"]
     assert f"arn:aws:s3:::{BUCKET}/*" in remediation["cli"]
+    writer = "arn:aws:iam::123456789012:role/sagemaker-s3-star"
+    [run] = [p for p in (tmp_path / "reports").iterdir() if p.is_dir()]
+    [row] = json.loads((run / "audit.json").read_text())["audit"]["weights_access"]
+    assert row["bucket"] == BUCKET
+    assert row["writers"] == [writer] and row["deleters"] == [writer] and row["unknown"] == []
+    # neither role is granted kms:Decrypt on the bucket's key
+    assert row["decrypters"] == []
+    markdown = (run / "audit.md").read_text()
+    assert "## Who can change the weights" in markdown
+    assert f"| `{BUCKET}` | {writer} | {writer} | none | - |" in markdown
+    html = (run / "audit.html").read_text()
+    assert '<h2 id="h-weights">Who can change the weights</h2>' in html
+    assert f'<td data-kind="writers">{writer}</td>' in html
 
 
 def test_check_live_reads_the_role_a_manifest_names(moto_env: MotoServer, tmp_path: Path) -> None:

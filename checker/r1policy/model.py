@@ -135,6 +135,8 @@ class Deployment:
     unknown: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     # The IAM role the model runs as (CreateModel ExecutionRoleArn), when the input names one.
     execution_role: str | None = None
+    # The role's policies when the same file defines the role (a state-v1 `iam_roles` record).
+    role_record: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     def location_of(self, *fields: str) -> Location | None:
         for name in fields:

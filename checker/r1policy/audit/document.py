@@ -126,6 +126,8 @@ def build_document(
         audit["state_file"] = run.state_file
     if run.licences:
         audit["licences"] = run.licences
+    if run.weights_access:
+        audit["weights_access"] = run.weights_access
     document["audit"] = audit
     audit["trend"] = [trend_point(p.document, p.run_id) for p in history] + [
         trend_point(document, run.run_id)

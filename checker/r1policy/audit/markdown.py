@@ -140,6 +140,7 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         out += [_row(*(r[k] for k in _INVENTORY_KEYS)) for r in audit["inventory"]]
     else:
         out.append("No SageMaker resources were found in the audited accounts and regions.")
+    out += _weights(audit.get("weights_access") or [])
     if audit.get("licences"):
         out += [
             "",
@@ -204,3 +205,16 @@ def render_markdown(document: Mapping[str, Any]) -> str:
             out.append(f"- {n['kind']}: {_inline(n['message'])}")
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _weights(rows: list[Mapping[str, Any]]) -> list[str]:
+    """Who can change the weights: per model bucket, writers, deleters and decrypters."""
+    if not rows:
+        return []
+    out = ["", "## Who can change the weights", ""]
+    out.append(_row("Bucket", "Writers", "Deleters", "Decrypters", "Could not be judged"))
+    out.append("|---|---|---|---|---|")
+    for r in rows:
+        cells = (", ".join(_inline(x) for x in r[k]) or "none" for k in ("writers", "deleters", "decrypters"))
+        out.append(_row(_code(r["bucket"]), *cells, ", ".join(_inline(x) for x in r["unknown"]) or "-"))
+    return out

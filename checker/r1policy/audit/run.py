@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from typing import Any
 
 RUN_ID_FORMAT = "%Y-%m-%dT%H%M%SZ"
 
@@ -59,3 +60,5 @@ class AuditRun:
     state_file: str | None = None
     # the Licences table (r1policy.licences.facts.licence_rows), when `licences` is configured
     licences: list[dict[str, str]] = field(default_factory=list)
+    # "Who can change the weights" per model bucket (r1policy.audit.weights.weights_access)
+    weights_access: list[dict[str, Any]] = field(default_factory=list)

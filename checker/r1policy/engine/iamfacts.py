@@ -12,6 +12,7 @@ from typing import Any
 
 from r1policy.engine.deployfacts import DeploymentFacts
 from r1policy.facts.iamrole import RoleUnreadable, describe, judge_role, role_name
+from r1policy.model import FIELD_ROLE
 from r1policy.sources.state import StateSnapshot
 
 ROLE_FACT = "iam.role"
@@ -31,6 +32,16 @@ def default_names() -> dict[str, Any]:
     }
 
 
+def _from_state(role: str, state: StateSnapshot | None) -> dict[str, Any] | None:
+    """The snapshot's record of the role; a template's `arn:${AWS::Partition}:iam::${AWS::AccountId}:role/N`
+    is the snapshot's only role named N."""
+    roles = state.iam_roles if state is not None else {}
+    if role in roles or "${" not in role or "${" in role_name(role):
+        return roles.get(role)
+    named = [arn for arn in roles if role_name(arn) == role_name(role)]
+    return roles[named[0]] if len(named) == 1 else None
+
+
 def apply_iam(item: DeploymentFacts, state: StateSnapshot | None) -> None:
     dep = item.deployment
     item.names.update(default_names())
@@ -46,7 +57,7 @@ def apply_iam(item: DeploymentFacts, state: StateSnapshot | None) -> None:
             )
         return
     item.names.update(role=role, role_name=role_name(role))
-    record = (state.iam_roles if state is not None else {}).get(role)
+    record = dep.role_record or _from_state(role, state)
     if record is None:
         item.unavailable[ROLE_FACT] = NO_ROLE_STATE.format(role=role)
         return
@@ -54,6 +65,8 @@ def apply_iam(item: DeploymentFacts, state: StateSnapshot | None) -> None:
         verdict = judge_role(record, role, item.deployment.model.s3_uri)
     except RoleUnreadable as exc:
         item.unavailable[ROLE_FACT] = str(exc)
+        if dep.role_record is not None:  # the files define the role: not a question --static may skip
+            item.unavailable[FIELD_ROLE] = str(exc)
         return
     item.attrs["role"] = {
         "arn": role,

@@ -55,6 +55,9 @@ def aws_managed_name(arn: str) -> str | None:
 
 
 def role_name(arn: str) -> str:
+    """The role's name; `Role` for a template's `${Role.Arn}`."""
+    if arn.startswith("${") and arn.endswith(".Arn}"):
+        return arn[2:-5]
     return arn.rsplit("/", 1)[-1]
 
 
