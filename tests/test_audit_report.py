@@ -106,6 +106,9 @@ def state_doc(*specs: dict[str, Any]) -> dict[str, Any]:
     state = copy.deepcopy(base_documents()["state"])
     if specs:
         state["sagemaker"] = {ACCOUNT: {REGION: sm_world(*specs)}}
+        # the models' execution role reads the model data only (R1-IAM-001 / R1-IAM-002 pass)
+        read = {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*/*"}]}
+        state["iam_roles"] = {f"arn:aws:iam::{ACCOUNT}:role/sagemaker": {"inline_policies": {"read": read}}}
     return state
 
 

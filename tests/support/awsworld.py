@@ -8,6 +8,7 @@ defaults to the compliant choice; a test changes only what it is about.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +103,7 @@ class World:
         self._keys: dict[str, str] = {}
         self._log_buckets: set[str] = set()
         self._roles: dict[str, str] = {}
+        self._role_lock = threading.Lock()  # endpoints are seeded from threads (bench/)
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
         key = (service, region)
@@ -197,8 +199,12 @@ class World:
 
     def execution_role(self, name: str, bucket: str, access: str = "read") -> str:
         """A SageMaker execution role (created on first use) whose policies grant `access` on `bucket`."""
-        if name in self._roles:
+        with self._role_lock:
+            if name not in self._roles:
+                self._roles[name] = self._create_role(name, bucket, access)
             return self._roles[name]
+
+    def _create_role(self, name: str, bucket: str, access: str) -> str:
         iam = self.client("iam")
         trust = {
             "Version": "2012-10-17",
@@ -226,7 +232,6 @@ class World:
         }
         policy = iam.create_policy(PolicyName=f"{name}-list", PolicyDocument=json.dumps(listing))
         iam.attach_role_policy(RoleName=name, PolicyArn=policy["Policy"]["Arn"])
-        self._roles[name] = arn
         return arn
 
     def seed_endpoint(self, spec: Endpoint) -> Endpoint:
