@@ -505,6 +505,8 @@ def test_two_accounts_with_the_same_endpoint_name(tmp_path: Path) -> None:
             if key.endswith("Arn"):
                 item[key] = value.replace(ACCOUNT, other)
     state["sagemaker"][other] = {REGION: world}
+    role = f"arn:aws:iam::{ACCOUNT}:role/sagemaker"
+    state["iam_roles"][role.replace(ACCOUNT, other)] = state["iam_roles"][role]
     assert audit(tmp_path, reports, state).code == 1
     doc, _md, html = latest_run(reports)
     other_arn = arn("r1-shared").replace(ACCOUNT, other)

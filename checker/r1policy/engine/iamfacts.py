@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from r1policy.engine.deployfacts import DeploymentFacts
-from r1policy.facts.iamrole import RoleUnreadable, describe, judge_role, role_name
+from r1policy.facts.iamrole import RoleUnreadable, default_names, describe, judge_role, role_name
 from r1policy.model import FIELD_ROLE
 from r1policy.sources.state import StateSnapshot
 
@@ -20,16 +20,6 @@ NO_ROLE_STATE = (
     "the policies of execution role {role} are not known: run with --live, or with --state FILE written by "
     "`r1policy snapshot`, or --static to skip rules that need live state"
 )
-
-
-def default_names() -> dict[str, Any]:
-    return {
-        "role": "<EXECUTION_ROLE_ARN>",
-        "role_name": "<EXECUTION_ROLE>",
-        "role_changes": "",
-        "wildcard_statements": "",
-        "broad_managed_policies": "",
-    }
 
 
 def _from_state(role: str, state: StateSnapshot | None) -> dict[str, Any] | None:
@@ -58,6 +48,12 @@ def apply_iam(item: DeploymentFacts, state: StateSnapshot | None) -> None:
         return
     item.names.update(role=role, role_name=role_name(role))
     record = dep.role_record or _from_state(role, state)
+    if record is None and not role.startswith(("arn:", "${")):
+        item.unavailable[ROLE_FACT] = (
+            f"the execution role is not a role ARN but {role}, decided when the deployment runs: "
+            "pass the role's ARN, or judge the deployed model (r1policy audit)"
+        )
+        return
     if record is None:
         item.unavailable[ROLE_FACT] = NO_ROLE_STATE.format(role=role)
         return

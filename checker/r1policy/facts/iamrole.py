@@ -49,6 +49,17 @@ def _managed_table() -> tuple[dict[str, Any], frozenset[str]]:
     return data["documents"], frozenset(data["harmless"])
 
 
+def default_names() -> dict[str, Any]:
+    """Message names of R1-IAM-001 / R1-IAM-002 before a role is judged."""
+    return {
+        "role": "<EXECUTION_ROLE_ARN>",
+        "role_name": "<EXECUTION_ROLE>",
+        "role_changes": "",
+        "wildcard_statements": "",
+        "broad_managed_policies": "",
+    }
+
+
 def aws_managed_name(arn: str) -> str | None:
     m = _AWS_MANAGED.match(arn)
     return m.group(1) if m else None

@@ -132,6 +132,7 @@ _API_TO_PLAN: dict[str, tuple[str | int, ...]] = {
     "S3Uri": ("s3_uri",),
     "Environment": ("environment",),
     "EnableNetworkIsolation": ("enable_network_isolation",),
+    "ExecutionRoleArn": ("execution_role_arn",),
     "VpcConfig": ("vpc_config", 0),
     "ProductionVariants": ("production_variants",),
     "ShadowProductionVariants": ("shadow_production_variants",),
@@ -168,6 +169,9 @@ def _model(res: Resource, plan: Plan, names: dict[str, str]) -> dict[str, Any]:
     isolation = res.value("enable_network_isolation")
     if isolation is not None:
         shape["EnableNetworkIsolation"] = isolation
+    role = res.value("execution_role_arn")
+    if role is not None:
+        shape["ExecutionRoleArn"] = role
     if res.has("vpc_config", 0):
         shape["VpcConfig"] = {
             "Subnets": res.value("vpc_config", 0, "subnets") or [],
