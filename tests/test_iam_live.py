@@ -69,7 +69,7 @@ def test_audit_judges_each_endpoints_role(moto_env: MotoServer, tmp_path: Path) 
     # neither role is granted kms:Decrypt on the bucket's key
     assert row["decrypters"] == []
     markdown = (run / "audit.md").read_text()
-    assert "## Who can change the weights" in markdown
+    assert "## Who can change the weights\n\n2 execution role(s) read with 12 IAM call(s)." in markdown
     assert f"| `{BUCKET}` | {writer} | {writer} | none | - |" in markdown
     html = (run / "audit.html").read_text()
     assert '<h2 id="h-weights">Who can change the weights</h2>' in html

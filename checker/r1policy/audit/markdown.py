@@ -140,7 +140,7 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         out += [_row(*(r[k] for k in _INVENTORY_KEYS)) for r in audit["inventory"]]
     else:
         out.append("No SageMaker resources were found in the audited accounts and regions.")
-    out += _weights(audit.get("weights_access") or [])
+    out += _weights(audit.get("weights_access") or [], audit.get("role_reads", ""))
     if audit.get("licences"):
         out += [
             "",
@@ -207,11 +207,13 @@ def render_markdown(document: Mapping[str, Any]) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def _weights(rows: list[Mapping[str, Any]]) -> list[str]:
+def _weights(rows: list[Mapping[str, Any]], reads: str) -> list[str]:
     """Who can change the weights: per model bucket, writers, deleters and decrypters."""
     if not rows:
         return []
     out = ["", "## Who can change the weights", ""]
+    if reads:
+        out += [f"{_inline(reads)}.", ""]
     out.append(_row("Bucket", "Writers", "Deleters", "Decrypters", "Could not be judged"))
     out.append("|---|---|---|---|---|")
     for r in rows:

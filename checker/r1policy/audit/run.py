@@ -62,3 +62,4 @@ class AuditRun:
     licences: list[dict[str, str]] = field(default_factory=list)
     # "Who can change the weights" per model bucket (r1policy.audit.weights.weights_access)
     weights_access: list[dict[str, Any]] = field(default_factory=list)
+    role_reads: str = ""  # "5 execution role(s) read with 30 IAM call(s)"

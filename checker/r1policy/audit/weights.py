@@ -50,6 +50,14 @@ def _judge(row: dict[str, set[str]], dep: Deployment, state: StateSnapshot, key:
             row[kind].add(role + (" (conditional)" if conditional else ""))
 
 
+def role_reads(state: StateSnapshot) -> str:
+    """How the roles were read, for the report: `5 execution roles read with 30 IAM calls`."""
+    stats = state.statistics
+    if "iam_calls" in stats:
+        return f"{stats.get('iam_roles', 0)} execution role(s) read with {stats['iam_calls']} IAM call(s)"
+    return f"{len(state.iam_roles)} execution role(s) from the state snapshot"
+
+
 def weights_access(deployments: Sequence[Deployment], state: StateSnapshot) -> list[dict[str, Any]]:
     rows: dict[str, dict[str, set[str]]] = {}
     for dep in deployments:

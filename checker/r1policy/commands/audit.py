@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from r1policy.audit.progress import Progress
 from r1policy.audit.publish import publish
 from r1policy.audit.run import AuditRun, run_id_for
-from r1policy.audit.weights import weights_access
+from r1policy.audit.weights import role_reads, weights_access
 from r1policy.audit.world import world_from_state
 from r1policy.compliance.catalogue import run_catalogues, select
 from r1policy.compliance.section import compliance_section
@@ -92,6 +92,7 @@ def run_audit(args: argparse.Namespace) -> int:
         state_file=str(args.state) if args.state is not None else None,
         licences=_licence_rows(world.deployments, evaluator, outcome.findings),
         weights_access=weights_access(world.deployments, state),
+        role_reads=role_reads(state),
     )
     report.places = {f"deployment:{name}": (p.account, p.region) for name, p in run.deployments.items()} | {
         f"bucket:{name}": (p.account, p.region) for name, p in run.buckets.items()

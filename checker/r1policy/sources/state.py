@@ -27,6 +27,8 @@ class StateSnapshot:
     sagemaker: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     # execution role ARN -> {"inline_policies", "attached_policies", "errors"} (facts/iamrole.py)
     iam_roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # what the collection cost ({"iam_roles": N, "iam_calls": M})
+    statistics: dict[str, int] = field(default_factory=dict)
 
 
 def is_state(value: Any) -> bool:
@@ -58,6 +60,7 @@ def from_value(value: dict[str, Any], path: str) -> StateSnapshot:
         kms_keys=value.get("kms_keys", {}),
         sagemaker=value.get("sagemaker", {}),
         iam_roles=value.get("iam_roles", {}),
+        statistics=value.get("statistics", {}),
     )
 
 
