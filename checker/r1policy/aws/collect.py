@@ -52,9 +52,6 @@ def collect_state(
             for config in inv.endpoint_configs:
                 extra_keys.extend((inv.account_id, inv.region, key) for key in kms_keys_of(config))
         names = set(buckets) | set(referenced_by)
-        role_arns = set(roles) | {
-            str(m["ExecutionRoleArn"]) for inv in inventories for m in inv.models if m.get("ExecutionRoleArn")
-        }
         collection = collect_buckets(
             accounts,
             names,
@@ -63,8 +60,7 @@ def collect_state(
             extra_kms_keys=extra_keys,
             progress=progress,
         )
-        reader = RoleReader(accounts)
-        iam_roles = reader.read_all(role_arns)
+        iam = _execution_roles(accounts, inventories, roles)
     finally:
         if own_pools:
             pools.close()
@@ -80,15 +76,27 @@ def collect_state(
         "buckets": dict(sorted(collection.buckets.items())),
         "kms_keys": dict(sorted(collection.kms_keys.items())),
     }
-    if iam_roles:
-        doc["iam_roles"] = iam_roles
-        doc["statistics"] = {"iam_roles": len(iam_roles), "iam_calls": reader.total_calls}
+    doc.update(iam)
     sm: dict[str, dict[str, Any]] = {}
     for inv in inventories:
         sm.setdefault(inv.account_id, {})[inv.region] = inv.as_state()
     if sm:
         doc["sagemaker"] = sm
     return doc
+
+
+def _execution_roles(
+    accounts: Sequence[AccountSession], inventories: list[Inventory], roles: Iterable[str]
+) -> dict[str, Any]:
+    """`iam_roles` and `statistics` for the roles the models run as (and those manifests name)."""
+    arns = set(roles) | {
+        str(m["ExecutionRoleArn"]) for inv in inventories for m in inv.models if m.get("ExecutionRoleArn")
+    }
+    if not arns:
+        return {}
+    reader = RoleReader(accounts)
+    found = reader.read_all(arns)
+    return {"iam_roles": found, "statistics": {"iam_roles": len(found), "iam_calls": reader.total_calls}}
 
 
 def _sagemaker(
