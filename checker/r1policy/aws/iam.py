@@ -20,6 +20,11 @@ from r1policy.aws.session import AccountSession
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(?:.*/)?([^/]+)$")
 
 
+def role_arns(deployments: Iterable[Any]) -> set[str]:
+    """Execution roles that deployments name by a full role ARN (templated or run-time roles are not read)."""
+    return {d.execution_role for d in deployments if d.execution_role and _ROLE_ARN.match(d.execution_role)}
+
+
 class RoleReader:
     """Reads roles through the audited accounts' sessions, caching roles and policies for the run."""
 
