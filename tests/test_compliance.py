@@ -82,10 +82,10 @@ def _table(**by_status: str) -> dict[str, str]:
     return out
 
 
-FSBP_NOT_COVERED = "IAM.1 IAM.2 IAM.3 IAM.4 IAM.5 IAM.6 IAM.7 IAM.8 IAM.21 KMS.1 KMS.2 KMS.3 " + (
+FSBP_NOT_COVERED = "IAM.2 IAM.3 IAM.4 IAM.5 IAM.6 IAM.7 IAM.8 KMS.1 KMS.2 KMS.3 " + (
     "S3.10 S3.11 S3.12 S3.13 SageMaker.1 SageMaker.2 SageMaker.3"
 )
-OWASP_NOT_COVERED = "LLM01:2025 LLM05:2025 LLM06:2025 LLM07:2025 LLM08:2025 LLM09:2025 LLM10:2025"
+OWASP_NOT_COVERED = "LLM01:2025 LLM05:2025 LLM07:2025 LLM08:2025 LLM09:2025 LLM10:2025"
 ATLAS_NOT_COVERED = (
     "AML.T0010.000 AML.T0010.002 AML.T0010.005 AML.T0011 AML.T0011.001 AML.T0011.002 AML.T0011.003 "
     "AML.T0018.000 AML.T0018.001 AML.T0019 AML.T0020 AML.T0024 AML.T0076"
@@ -94,16 +94,19 @@ ATLAS_NOT_COVERED = (
 ATLAS_ARTIFACT_ONLY = "AML.T0011.000 AML.T0018.002 AML.T0055"
 NIST_ARTIFACT_ONLY = "CM-14 IA-5 SI-3 SI-10"
 
-# R1-S3-009 (no writer outside the owning account) passes for both buckets: S3.6 and AML.T0018 pass.
+# R1-S3-009 (no writer outside the owning account) passes for both buckets: S3.6 passes. The execution
+# role is read-only, but r1-orphan's model (and so its role) is gone: R1-IAM-001/002 err there, so
+# AML.T0018, LLM06, IAM.1 and IAM.21 (and, once the rest is repaired, AC-6) are errors.
 # The demo world (examples/aws-demo/seed_world.py): r1-distill-llama-8b compliant (R1-EP-009 warns),
 # r1-scratch violating on every count (its bucket's missing access logging waived), r1-orphan whose
 # model is gone (every rule that needs it errs). Derived from the findings tests/test_audit_live.py pins.
 VIOLATING = {
-    "owasp-llm-2025": _table(fail="LLM02:2025 LLM03:2025 LLM04:2025", not_covered=OWASP_NOT_COVERED),
+    "owasp-llm-2025": _table(
+        fail="LLM02:2025 LLM03:2025 LLM04:2025", error="LLM06:2025", not_covered=OWASP_NOT_COVERED
+    ),
     "mitre-atlas": _table(
         fail="AML.T0010.001 AML.T0010.003 AML.T0010.004 AML.T0025 AML.T0035",
-        error="AML.T0010 AML.T0058 AML.T0074",
-        pass_="AML.T0018",
+        error="AML.T0010 AML.T0018 AML.T0058 AML.T0074",
         not_evaluated=ATLAS_ARTIFACT_ONLY,
         not_covered=ATLAS_NOT_COVERED,
     ),
@@ -115,27 +118,35 @@ VIOLATING = {
         not_covered="CM-8 SC-12",
     ),
     "aws-fsbp": _table(
-        fail="S3.1 S3.2 S3.3 S3.4 S3.5 S3.8", waived="S3.9", pass_="S3.6", not_covered=FSBP_NOT_COVERED
+        fail="S3.1 S3.2 S3.3 S3.4 S3.5 S3.8",
+        error="IAM.1 IAM.21",
+        waived="S3.9",
+        pass_="S3.6",
+        not_covered=FSBP_NOT_COVERED,
     ),
 }
 # The same world with r1-scratch repaired: the bucket controls pass; the orphan still errs.
 REPAIRED = {
-    "owasp-llm-2025": _table(fail="LLM03:2025", error="LLM02:2025 LLM04:2025", not_covered=OWASP_NOT_COVERED),
+    "owasp-llm-2025": _table(
+        fail="LLM03:2025", error="LLM02:2025 LLM04:2025 LLM06:2025", not_covered=OWASP_NOT_COVERED
+    ),
     "mitre-atlas": _table(
         fail="AML.T0010.001",
-        error="AML.T0010 AML.T0010.003 AML.T0010.004 AML.T0025 AML.T0058 AML.T0074",
-        pass_="AML.T0018 AML.T0035",
+        error="AML.T0010 AML.T0010.003 AML.T0010.004 AML.T0018 AML.T0025 AML.T0058 AML.T0074",
+        pass_="AML.T0035",
         not_evaluated=ATLAS_ARTIFACT_ONLY,
         not_covered=ATLAS_NOT_COVERED,
     ),
     "nist-800-53-r5": _table(
         fail="SA-22",
-        error="AC-4 CM-2 CM-7 RA-5 SC-7 SI-2 SI-7 SR-3 SR-4 SR-11",
-        pass_="AC-3 AC-6 AU-2 AU-12 CP-9 SC-8 SC-13 SC-28",
+        error="AC-4 AC-6 CM-2 CM-7 RA-5 SC-7 SI-2 SI-7 SR-3 SR-4 SR-11",
+        pass_="AC-3 AU-2 AU-12 CP-9 SC-8 SC-13 SC-28",
         not_evaluated=NIST_ARTIFACT_ONLY,
         not_covered="CM-8 SC-12",
     ),
-    "aws-fsbp": _table(pass_="S3.1 S3.2 S3.3 S3.4 S3.5 S3.6 S3.8 S3.9", not_covered=FSBP_NOT_COVERED),
+    "aws-fsbp": _table(
+        error="IAM.1 IAM.21", pass_="S3.1 S3.2 S3.3 S3.4 S3.5 S3.6 S3.8 S3.9", not_covered=FSBP_NOT_COVERED
+    ),
 }
 
 

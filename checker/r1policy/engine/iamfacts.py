@@ -12,7 +12,7 @@ from typing import Any
 
 from r1policy.engine.deployfacts import DeploymentFacts
 from r1policy.facts.iamrole import RoleUnreadable, default_names, describe, judge_role, role_name
-from r1policy.model import FIELD_ROLE
+from r1policy.model import FIELD_MODEL, FIELD_ROLE
 from r1policy.sources.state import StateSnapshot
 
 ROLE_FACT = "iam.role"
@@ -37,7 +37,11 @@ def apply_iam(item: DeploymentFacts, state: StateSnapshot | None) -> None:
     item.names.update(default_names())
     role = dep.execution_role
     if not role:
-        if dep.input_kind == "r1policy/v1":
+        if FIELD_MODEL in dep.unknown:  # the model itself could not be read (deleted, undescribable)
+            item.unavailable[ROLE_FACT] = (
+                f"the model is unknown, and with it its execution role: {dep.unknown[FIELD_MODEL]}"
+            )
+        elif dep.input_kind == "r1policy/v1":
             item.not_applicable[ROLE_FACT] = (
                 "the manifest names no execution role (spec.model.execution_role)"
             )
