@@ -210,8 +210,18 @@ def test_endpoint_whose_model_was_deleted_is_error_for_the_rules_that_need_the_m
     doc, md, _html = latest_run(reports)
     endpoint_rules = {r for r, s, subject in finding_set(doc, "error") if subject == arn("r1-orphan")}
     # What the endpoint config still says is judged; what needed the model is `error`.
-    # (R1-EP-008 / R1-EP-009: the image is the model's, so the serving stack is unknown too)
-    assert endpoint_rules == {"R1-EP-002", "R1-EP-003", "R1-EP-004", "R1-EP-007", "R1-EP-008", "R1-EP-009"}
+    # (R1-EP-008 / R1-EP-009: the image is the model's, so the serving stack is unknown too; R1-IAM-001 /
+    # R1-IAM-002: so is the role the model ran as)
+    assert endpoint_rules == {
+        "R1-EP-002",
+        "R1-EP-003",
+        "R1-EP-004",
+        "R1-EP-007",
+        "R1-EP-008",
+        "R1-EP-009",
+        "R1-IAM-001",
+        "R1-IAM-002",
+    }
     assert ("R1-EP-001", "pass", arn("r1-orphan")) not in finding_set(doc, "error", "fail")
     assert not finding_set(doc, "fail")
     assert [p["resource_id"] for p in doc["audit"]["problems"]] == ["Model r1-orphan"]
@@ -411,7 +421,9 @@ def test_unlistable_region_and_undescribable_model_are_errors(tmp_path: Path) ->
     doc, md, _html = latest_run(reports)
     assert not finding_set(doc, "fail")
     denied = {r for r, _s, subject in finding_set(doc, "error") if subject == arn("r1-denied")}
-    assert denied == {"R1-EP-002", "R1-EP-003", "R1-EP-004", "R1-EP-007", "R1-EP-008", "R1-EP-009"}
+    # the model could not be described, so neither could its execution role (R1-IAM-001 / R1-IAM-002)
+    model_rules = {"R1-EP-002", "R1-EP-003", "R1-EP-004", "R1-EP-007", "R1-EP-008", "R1-EP-009"}
+    assert denied == model_rules | {"R1-IAM-001", "R1-IAM-002"}
     assert any("sagemaker:DescribeModel" in f["message"] for f in doc["findings"] if f["status"] == "error")
     # Nothing in eu-west-1 could be listed: every endpoint rule is an error there.
     region_wide = {
