@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from r1policy.audit.weights import weights_access
+from r1policy.core.model import Deployment, ModelSource, SourceKind
 from r1policy.facts import iamactions
 from r1policy.facts.iampolicy import IamPolicyError, Scope, known_operator, may_allow, parse_policy
 from r1policy.facts.iamrole import describe, judge_role
-from r1policy.model import Deployment, ModelSource, SourceKind
-from r1policy.sources.state import StateSnapshot
+from r1policy.project.state import StateSnapshot
 
 ROLE = "arn:aws:iam::111122223333:role/r"
 MODEL = "s3://acme-llm-weights/deepseek-r1/"

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from r1policy.core.model import Deployment
 from r1policy.facts.bucketpolicy import PolicyDocumentError
 from r1policy.facts.bucketwriters import policy_writers
 from r1policy.facts.iamrole import RoleUnreadable, judge_role
-from r1policy.model import Deployment
-from r1policy.sources.state import StateSnapshot
+from r1policy.project.state import StateSnapshot
 
 _KINDS = ("writers", "deleters", "decrypters", "unknown")
 

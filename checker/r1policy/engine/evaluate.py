@@ -9,14 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from r1policy.config import Config, Waiver, check_waiver_rules
-from r1policy.engine.bucketfacts import BucketFacts, bucket_facts
-from r1policy.engine.cedarbatch import CedarSubject, Verdicts, run_batch
-from r1policy.engine.deployfacts import DeploymentFacts, cedar_context, deployment_facts
-from r1policy.engine.hubfacts import HubContext, HubSource
-from r1policy.engine.iamfacts import apply_iam
-from r1policy.engine.render import render_message, render_remediation
-from r1policy.findings import (
+from r1policy.core.findings import (
     Enforcement,
     Finding,
     Location,
@@ -26,10 +19,17 @@ from r1policy.findings import (
     SubjectType,
     WaiverRef,
 )
-from r1policy.model import FIELD_IMAGE, FIELD_MODEL, FIELD_S3_URI, Deployment, FileBucket, SourceKind
+from r1policy.core.model import FIELD_IMAGE, FIELD_MODEL, FIELD_S3_URI, Deployment, FileBucket, SourceKind
+from r1policy.engine.bucketfacts import BucketFacts, bucket_facts
+from r1policy.engine.cedarbatch import CedarSubject, Verdicts, run_batch
+from r1policy.engine.deployfacts import DeploymentFacts, cedar_context, deployment_facts
+from r1policy.engine.hubfacts import HubContext, HubSource
+from r1policy.engine.iamfacts import apply_iam
+from r1policy.engine.render import render_message, render_remediation
+from r1policy.project.config import Config, Waiver, check_waiver_rules
+from r1policy.project.state import StateSnapshot
 from r1policy.rules.metadata import RuleMeta
 from r1policy.rules.registry import RuleRegistry
-from r1policy.sources.state import StateSnapshot
 
 NETWORK_ISOLATION_RULE = "R1-EP-003"
 VULNERABILITY_RULE = "R1-EP-008"

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from r1policy.core.model import FIELD_MODEL, FIELD_ROLE
 from r1policy.engine.deployfacts import DeploymentFacts
 from r1policy.facts.iamrole import RoleUnreadable, default_names, describe, judge_role, role_name
-from r1policy.model import FIELD_MODEL, FIELD_ROLE
-from r1policy.sources.state import StateSnapshot
+from r1policy.project.state import StateSnapshot
 
 ROLE_FACT = "iam.role"
 NO_ROLE_STATE = (

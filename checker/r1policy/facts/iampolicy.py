@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from r1policy import jsonsafe
+from r1policy.core import jsonsafe
 from r1policy.facts import iamactions
 
 _STATEMENT_KEYS = {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"}

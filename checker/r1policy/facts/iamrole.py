@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from r1policy.core.resources import load_data
 from r1policy.facts import iamactions
 from r1policy.facts.iampolicy import Grant, IamPolicyError, Scope, Statement, may_allow, parse_policy
-from r1policy.resources import load_data
 
 # SPEC 8.2, R1-IAM-002: managed policies too broad for an endpoint's execution role.
 BROAD_MANAGED_POLICIES = ("AdministratorAccess", "AmazonSageMakerFullAccess", "AmazonS3FullAccess")

@@ -25,10 +25,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from r1policy.errors import InputError, Position
-from r1policy.findings import Location
-from r1policy.hub.repoid import repo_id_problem
-from r1policy.model import FIELD_MODEL, FIELD_REPO, Deployment, FileBucket, Loaded, SourceKind
+from r1policy.core.errors import InputError, Position
+from r1policy.core.findings import Location
+from r1policy.core.model import FIELD_MODEL, FIELD_REPO, Deployment, FileBucket, Loaded, SourceKind
+from r1policy.core.repoid import repo_id_problem
+from r1policy.core.yamldoc import MAX_FILE_BYTES, Document, decode_utf8, load_yaml_documents, read_text
+from r1policy.project.state import is_state
 from r1policy.sources.cloudformation.cdk import is_cdk_manifest, is_cdk_out, load_cdk_manifest
 from r1policy.sources.cloudformation.intrinsics import cfn_tag_handler
 from r1policy.sources.cloudformation.template import is_cloudformation, load_cloudformation
@@ -36,10 +38,8 @@ from r1policy.sources.deploylike import deployment_like_text, deployment_like_va
 from r1policy.sources.kubernetes import is_kubernetes, load_kubernetes
 from r1policy.sources.native import is_native, load_native
 from r1policy.sources.sagemaker.files import ApiRequests, is_api_request
-from r1policy.sources.state import is_state
 from r1policy.sources.terraform.planfile import is_terraform_plan, load_terraform_plan
 from r1policy.sources.walk import Skipped, Walk, WalkOptions
-from r1policy.yamldoc import MAX_FILE_BYTES, Document, decode_utf8, load_yaml_documents, read_text
 
 MANIFEST_SUFFIXES = {".yaml", ".yml", ".json"}
 # Prose: read as a manifest when the whole file is one, never reported as an unreadable deployment.

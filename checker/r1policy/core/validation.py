@@ -6,9 +6,9 @@ import difflib
 from functools import cache
 from typing import Any
 
-from r1policy.errors import InputError
-from r1policy.resources import load_schema
-from r1policy.yamldoc import Document, JsonPath
+from r1policy.core.errors import InputError
+from r1policy.core.resources import load_schema
+from r1policy.core.yamldoc import Document, JsonPath
 
 
 @cache
