@@ -17,13 +17,17 @@ def write_manifest(
     *,
     region: str = "us-east-1",
     kms_key: str | None = None,
+    execution_role: str | None = None,
     **endpoint: Any,
 ) -> Path:
     base = load_base()
     change: dict[str, Any] = {
         "metadata": {"name": name},
         "spec": {
-            "model": {"s3": {"uri": f"s3://{bucket}/deepseek-r1-distill-llama-8b/"}},
+            "model": {
+                "s3": {"uri": f"s3://{bucket}/deepseek-r1-distill-llama-8b/"},
+                **({"execution_role": execution_role} if execution_role else {}),
+            },
             "endpoint": {
                 "name": name,
                 "region": region,

@@ -62,6 +62,9 @@ ORPHAN_ERRORS = {
     ("R1-EP-007", "error", arn("r1-orphan")),
     ("R1-EP-008", "error", arn("r1-orphan")),
     ("R1-EP-009", "error", arn("r1-orphan")),
+    # the model, and with it its execution role, is gone (the other models' role reads only: pass)
+    ("R1-IAM-001", "error", arn("r1-orphan")),
+    ("R1-IAM-002", "error", arn("r1-orphan")),
 }
 # The TGI DLC of the demo is built on PyTorch 2.4, past its AWS end of patch: R1-EP-009 warns.
 WARNINGS = {("R1-EP-009", "fail", arn("r1-distill-llama-8b"))}

@@ -106,6 +106,9 @@ def state_doc(*specs: dict[str, Any]) -> dict[str, Any]:
     state = copy.deepcopy(base_documents()["state"])
     if specs:
         state["sagemaker"] = {ACCOUNT: {REGION: sm_world(*specs)}}
+        # the models' execution role reads the model data only (R1-IAM-001 / R1-IAM-002 pass)
+        read = {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*/*"}]}
+        state["iam_roles"] = {f"arn:aws:iam::{ACCOUNT}:role/sagemaker": {"inline_policies": {"read": read}}}
     return state
 
 
@@ -207,8 +210,18 @@ def test_endpoint_whose_model_was_deleted_is_error_for_the_rules_that_need_the_m
     doc, md, _html = latest_run(reports)
     endpoint_rules = {r for r, s, subject in finding_set(doc, "error") if subject == arn("r1-orphan")}
     # What the endpoint config still says is judged; what needed the model is `error`.
-    # (R1-EP-008 / R1-EP-009: the image is the model's, so the serving stack is unknown too)
-    assert endpoint_rules == {"R1-EP-002", "R1-EP-003", "R1-EP-004", "R1-EP-007", "R1-EP-008", "R1-EP-009"}
+    # (R1-EP-008 / R1-EP-009: the image is the model's, so the serving stack is unknown too; R1-IAM-001 /
+    # R1-IAM-002: so is the role the model ran as)
+    assert endpoint_rules == {
+        "R1-EP-002",
+        "R1-EP-003",
+        "R1-EP-004",
+        "R1-EP-007",
+        "R1-EP-008",
+        "R1-EP-009",
+        "R1-IAM-001",
+        "R1-IAM-002",
+    }
     assert ("R1-EP-001", "pass", arn("r1-orphan")) not in finding_set(doc, "error", "fail")
     assert not finding_set(doc, "fail")
     assert [p["resource_id"] for p in doc["audit"]["problems"]] == ["Model r1-orphan"]
@@ -408,7 +421,9 @@ def test_unlistable_region_and_undescribable_model_are_errors(tmp_path: Path) ->
     doc, md, _html = latest_run(reports)
     assert not finding_set(doc, "fail")
     denied = {r for r, _s, subject in finding_set(doc, "error") if subject == arn("r1-denied")}
-    assert denied == {"R1-EP-002", "R1-EP-003", "R1-EP-004", "R1-EP-007", "R1-EP-008", "R1-EP-009"}
+    # the model could not be described, so neither could its execution role (R1-IAM-001 / R1-IAM-002)
+    model_rules = {"R1-EP-002", "R1-EP-003", "R1-EP-004", "R1-EP-007", "R1-EP-008", "R1-EP-009"}
+    assert denied == model_rules | {"R1-IAM-001", "R1-IAM-002"}
     assert any("sagemaker:DescribeModel" in f["message"] for f in doc["findings"] if f["status"] == "error")
     # Nothing in eu-west-1 could be listed: every endpoint rule is an error there.
     region_wide = {
@@ -502,6 +517,8 @@ def test_two_accounts_with_the_same_endpoint_name(tmp_path: Path) -> None:
             if key.endswith("Arn"):
                 item[key] = value.replace(ACCOUNT, other)
     state["sagemaker"][other] = {REGION: world}
+    role = f"arn:aws:iam::{ACCOUNT}:role/sagemaker"
+    state["iam_roles"][role.replace(ACCOUNT, other)] = state["iam_roles"][role]
     assert audit(tmp_path, reports, state).code == 1
     doc, _md, html = latest_run(reports)
     other_arn = arn("r1-shared").replace(ACCOUNT, other)

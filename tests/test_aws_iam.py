@@ -17,9 +17,10 @@ from aws_cases import write_config, write_manifest
 from conftest import ROOT, finding_set, run_cli
 
 POLICY = ROOT / "policies" / "iam" / "r1policy-auditor.json"
-READ_ONLY = re.compile(r"^(s3|kms|sagemaker|cloudtrail):(List|Get|Describe)[A-Za-z]+$")
+READ_ONLY = re.compile(r"^(s3|kms|sagemaker|cloudtrail|iam):(List|Get|Describe)[A-Za-z]+$")
 BUCKET = "acme-weights"
 ENDPOINT = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/r1-prod"
+ROLE = "arn:aws:iam::123456789012:role/sagemaker-execution"  # the world's execution role (awsworld.py)
 # The world's TGI DLC is built on PyTorch 2.4, past its AWS end of patch: R1-EP-009 warns whatever the
 # permissions (it reads no AWS API).
 SUPPORT_ENDED = ("R1-EP-009", "fail", ENDPOINT)
@@ -59,7 +60,9 @@ def _world(tmp_path: Path) -> tuple[Path, Path]:
     spec = world.seed_bucket(Bucket(BUCKET, block_public_access=False, object_lock=True))
     world.seed_endpoint(Endpoint("r1-prod", BUCKET))
     _inference_component(world, spec.kms_key)
-    manifest = write_manifest(tmp_path / "deploy", "r1-prod", BUCKET, kms_key=spec.kms_key)
+    manifest = write_manifest(
+        tmp_path / "deploy", "r1-prod", BUCKET, kms_key=spec.kms_key, execution_role=ROLE
+    )
     return manifest, write_config(tmp_path, [BUCKET])
 
 
@@ -131,6 +134,8 @@ def test_auditor_policy_is_sufficient(
 # (space-separated when it leaves several unread) and the rules `check --live` then reports as `error`.
 # The SageMaker reads feed `audit`, not `check`.
 SM_REGION = "sagemaker/123456789012/us-east-1"
+ROLE_RECORD = f"iam_roles/{ROLE}"
+IAM_RULES = {"R1-IAM-001", "R1-IAM-002"}
 DENIED: dict[str, tuple[str, str, set[str]]] = {
     # the bucket's owner is unknown: so are its account's trails (R1-S3-010)
     "s3:ListAllMyBuckets": ("buckets/acme-weights", "account_id", {"R1-S3-002", "R1-S3-010"}),
@@ -165,6 +170,12 @@ DENIED: dict[str, tuple[str, str, set[str]]] = {
     "sagemaker:DescribeEndpoint": (SM_REGION, "endpoint/r1-prod endpoint/r1-ic", set()),
     "sagemaker:ListInferenceComponents": (SM_REGION, "inference_components", set()),
     "sagemaker:DescribeInferenceComponent": (SM_REGION, "inference-component/r1-ic-prod", set()),
+    "iam:GetRole": (ROLE_RECORD, "role", IAM_RULES),
+    "iam:ListRolePolicies": (ROLE_RECORD, "role", IAM_RULES),
+    "iam:GetRolePolicy": (ROLE_RECORD, "role", IAM_RULES),
+    "iam:ListAttachedRolePolicies": (ROLE_RECORD, "role", IAM_RULES),
+    "iam:GetPolicy": (ROLE_RECORD, "attached_policies", IAM_RULES),
+    "iam:GetPolicyVersion": (ROLE_RECORD, "attached_policies", IAM_RULES),
 }
 
 

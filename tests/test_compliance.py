@@ -82,10 +82,10 @@ def _table(**by_status: str) -> dict[str, str]:
     return out
 
 
-FSBP_NOT_COVERED = "IAM.1 IAM.2 IAM.3 IAM.4 IAM.5 IAM.6 IAM.7 IAM.8 IAM.21 KMS.1 KMS.2 KMS.3 " + (
+FSBP_NOT_COVERED = "IAM.2 IAM.3 IAM.4 IAM.5 IAM.6 IAM.7 IAM.8 KMS.1 KMS.2 KMS.3 " + (
     "S3.10 S3.11 S3.12 S3.13 SageMaker.1 SageMaker.2 SageMaker.3"
 )
-OWASP_NOT_COVERED = "LLM01:2025 LLM05:2025 LLM06:2025 LLM07:2025 LLM08:2025 LLM09:2025 LLM10:2025"
+OWASP_NOT_COVERED = "LLM01:2025 LLM05:2025 LLM07:2025 LLM08:2025 LLM09:2025 LLM10:2025"
 ATLAS_NOT_COVERED = (
     "AML.T0010.000 AML.T0010.002 AML.T0010.005 AML.T0011 AML.T0011.001 AML.T0011.002 AML.T0011.003 "
     "AML.T0018.000 AML.T0018.001 AML.T0019 AML.T0020 AML.T0024 AML.T0076"
@@ -101,7 +101,9 @@ NIST_ARTIFACT_ONLY = "CM-14 IA-5 SI-3 SI-10"
 # r1-scratch violating on every count (its bucket's missing access logging waived), r1-orphan whose
 # model is gone (every rule that needs it errs). Derived from the findings tests/test_audit_live.py pins.
 VIOLATING = {
-    "owasp-llm-2025": _table(fail="LLM02:2025 LLM03:2025 LLM04:2025", not_covered=OWASP_NOT_COVERED),
+    "owasp-llm-2025": _table(
+        fail="LLM02:2025 LLM03:2025 LLM04:2025", error="LLM06:2025", not_covered=OWASP_NOT_COVERED
+    ),
     "mitre-atlas": _table(
         fail="AML.T0010.001 AML.T0010.003 AML.T0010.004 AML.T0018 AML.T0025 AML.T0035",
         error="AML.T0010 AML.T0058 AML.T0074",
@@ -116,16 +118,22 @@ VIOLATING = {
         not_covered="CM-8",
     ),
     "aws-fsbp": _table(
-        fail="S3.1 S3.2 S3.3 S3.4 S3.5 S3.8", waived="S3.9", pass_="S3.6", not_covered=FSBP_NOT_COVERED
+        fail="S3.1 S3.2 S3.3 S3.4 S3.5 S3.8",
+        error="IAM.1 IAM.21",
+        waived="S3.9",
+        pass_="S3.6",
+        not_covered=FSBP_NOT_COVERED,
     ),
 }
 # The same world with r1-scratch repaired: the bucket controls pass; the orphan still errs.
 REPAIRED = {
-    "owasp-llm-2025": _table(fail="LLM03:2025", error="LLM02:2025 LLM04:2025", not_covered=OWASP_NOT_COVERED),
+    "owasp-llm-2025": _table(
+        fail="LLM03:2025", error="LLM02:2025 LLM04:2025 LLM06:2025", not_covered=OWASP_NOT_COVERED
+    ),
     "mitre-atlas": _table(
         fail="AML.T0010.001",
-        error="AML.T0010 AML.T0010.003 AML.T0010.004 AML.T0025 AML.T0058 AML.T0074",
-        pass_="AML.T0018 AML.T0035",
+        error="AML.T0010 AML.T0010.003 AML.T0010.004 AML.T0018 AML.T0025 AML.T0058 AML.T0074",
+        pass_="AML.T0035",
         not_evaluated=ATLAS_ARTIFACT_ONLY,
         not_covered=ATLAS_NOT_COVERED,
     ),
@@ -136,7 +144,9 @@ REPAIRED = {
         not_evaluated=NIST_ARTIFACT_ONLY,
         not_covered="CM-8",
     ),
-    "aws-fsbp": _table(pass_="S3.1 S3.2 S3.3 S3.4 S3.5 S3.6 S3.8 S3.9", not_covered=FSBP_NOT_COVERED),
+    "aws-fsbp": _table(
+        error="IAM.1 IAM.21", pass_="S3.1 S3.2 S3.3 S3.4 S3.5 S3.6 S3.8 S3.9", not_covered=FSBP_NOT_COVERED
+    ),
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from tests.support.awsworld import World
 
 import r1policy.guard as guard
 from conftest import EXAMPLES, IMAGE_VULNERABILITY_RULES, ROOT
@@ -285,6 +286,8 @@ def test_live_guard_reads_the_bucket_state(moto_env: Any, monkeypatch: pytest.Mo
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # an S3 model: the Hub has nothing to say
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="acme-llm-weights")  # moto's default: no KMS, no versioning, no logging
+    # The execution role reads the model data only (R1-IAM-001 / R1-IAM-002 pass).
+    World().execution_role(ROLE.rsplit("/", 1)[1], "acme-llm-weights")
     guard.install(config=CONFIG, live=True)
     try:
         client = boto3.client("sagemaker")

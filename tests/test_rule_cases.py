@@ -31,6 +31,8 @@ CATALOGUE = {
     "R1-JS-001",  # issue 14: JumpStart models pinned to an exact model_version
     "R1-LIC-001",
     "R1-LIC-002",
+    "R1-IAM-001",  # issue 16: the execution role cannot change the model data
+    "R1-IAM-002",
 }
 
 

@@ -267,6 +267,7 @@ def test_example_request_files_are_linked_and_judged() -> None:
         ("R1-LIC-002", "skipped", QWEN),
         ("R1-S3-006", "skipped", "r1-distill-qwen-32b"),
         ("R1-S3-008", "skipped", "r1-distill-qwen-32b"),
+        ("R1-IAM-001", "skipped", QWEN_EP),  # a Hub model: no model data in S3 for the role to change
     }
     # Each finding points at the JSON line of the offending field.
     assert located(data) == {

@@ -13,6 +13,8 @@ What the audit must find in it (account 123456789012, us-east-1):
 * endpoint `r1-scratch`: non-compliant (weights from `acme-scratch`, image `:latest` from a foreign
   registry, no isolation, no VPC, an unapproved instance type too small for the model, data capture
   without KMS).
+* execution role `sagemaker-execution` (every model runs as it): reads the model data of both buckets and
+  writes nothing (R1-IAM-001, R1-IAM-002 pass).
 * endpoint `r1-orphan`: its model was deleted after the endpoint was created: every rule that needs a
   model fact is `error`.
 
@@ -118,12 +120,45 @@ def _record_writes(region: str, bucket: str) -> None:
     trail.put_event_selectors(TrailName="acme-data-events", EventSelectors=[selector])
 
 
+def _execution_role() -> None:
+    """The models' role (IAM is global: created once, whichever region is seeded first)."""
+    iam = boto3.client("iam")
+    name = ROLE.rsplit("/", 1)[1]
+    if any(r["RoleName"] == name for r in iam.list_roles()["Roles"]):
+        return
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    read = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:ListBucket"],
+                "Resource": [
+                    f"arn:aws:s3:::{b}{tail}" for b in (GOOD_BUCKET, BAD_BUCKET) for tail in ("", "/*")
+                ],
+            }
+        ],
+    }
+    iam.put_role_policy(RoleName=name, PolicyName="read-model-data", PolicyDocument=json.dumps(read))
+
+
 def seed(*, fixed: bool = False, region: str = REGION) -> dict[str, str]:
     """Create the world in an empty moto server; `fixed=True` repairs the scratch endpoint's model."""
     s3 = boto3.client("s3", region_name=region)
     kms = boto3.client("kms", region_name=region)
     sm = boto3.client("sagemaker", region_name=region)
     key = kms.create_key(Description="r1policy demo: model weights")["KeyMetadata"]["Arn"]
+    _execution_role()
 
     for bucket in (LOG_BUCKET, GOOD_BUCKET, BAD_BUCKET):
         s3.create_bucket(Bucket=bucket)

@@ -8,6 +8,7 @@ defaults to the compliant choice; a test changes only what it is about.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +86,10 @@ class Endpoint:
     model_exists: bool = True  # False: the model is deleted after the endpoint is created
     image: str = IMAGE
     extra: dict[str, Any] = field(default_factory=dict)
+    # The execution role (created once per name): "read" gets a scoped read-only inline policy and an
+    # attached customer managed policy; "s3-star" an inline s3:* on the model bucket (R1-IAM-001/002 fail).
+    role: str = "sagemaker-execution"
+    role_access: str = "read"
 
 
 class World:
@@ -99,6 +104,8 @@ class World:
         self._keys: dict[str, str] = {}
         self._log_buckets: set[str] = set()
         self._recorded: list[str] = []  # buckets whose writes the world's trail records
+        self._roles: dict[str, str] = {}
+        self._role_lock = threading.Lock()  # endpoints are seeded from threads (bench/)
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
         key = (service, region)
@@ -216,11 +223,48 @@ class World:
             )
         return spec
 
+    def execution_role(self, name: str, bucket: str, access: str = "read") -> str:
+        """A SageMaker execution role (created on first use) whose policies grant `access` on `bucket`."""
+        with self._role_lock:
+            if name not in self._roles:
+                self._roles[name] = self._create_role(name, bucket, access)
+            return self._roles[name]
+
+    def _create_role(self, name: str, bucket: str, access: str) -> str:
+        iam = self.client("iam")
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sagemaker.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        arn = str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+        objects = f"arn:aws:s3:::{bucket}/*"
+        if access == "s3-star":
+            inline = {"Effect": "Allow", "Action": "s3:*", "Resource": [f"arn:aws:s3:::{bucket}", objects]}
+        else:
+            inline = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": objects}
+        document = {"Version": "2012-10-17", "Statement": [inline]}
+        iam.put_role_policy(RoleName=name, PolicyName="model-data", PolicyDocument=json.dumps(document))
+        listing = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"}
+            ],
+        }
+        policy = iam.create_policy(PolicyName=f"{name}-list", PolicyDocument=json.dumps(listing))
+        iam.attach_role_policy(RoleName=name, PolicyArn=policy["Policy"]["Arn"])
+        return arn
+
     def seed_endpoint(self, spec: Endpoint) -> Endpoint:
         sm = self.client("sagemaker", spec.region)
         model: dict[str, Any] = {
             "ModelName": spec.name,
-            "ExecutionRoleArn": ROLE,
+            "ExecutionRoleArn": self.execution_role(spec.role, spec.bucket, spec.role_access),
             "PrimaryContainer": {
                 "Image": spec.image,
                 "ModelDataSource": {

@@ -47,6 +47,13 @@ IAM_ACTION: Mapping[tuple[str, str], str] = {
     ("sagemaker", "DescribeEndpoint"): "sagemaker:DescribeEndpoint",
     ("sagemaker", "ListInferenceComponents"): "sagemaker:ListInferenceComponents",
     ("sagemaker", "DescribeInferenceComponent"): "sagemaker:DescribeInferenceComponent",
+    # execution roles (R1-IAM-001 / R1-IAM-002)
+    ("iam", "GetRole"): "iam:GetRole",
+    ("iam", "ListRolePolicies"): "iam:ListRolePolicies",
+    ("iam", "GetRolePolicy"): "iam:GetRolePolicy",
+    ("iam", "ListAttachedRolePolicies"): "iam:ListAttachedRolePolicies",
+    ("iam", "GetPolicy"): "iam:GetPolicy",
+    ("iam", "GetPolicyVersion"): "iam:GetPolicyVersion",
     # `publish securityhub` (policies/iam/r1policy-publisher.json)
     ("securityhub", "BatchImportFindings"): "securityhub:BatchImportFindings",
     ("securityhub", "GetFindings"): "securityhub:GetFindings",

@@ -128,6 +128,9 @@ def build_document(
         audit["licences"] = run.licences
     if run.organization is not None:
         audit["organization"] = run.organization
+    if run.weights_access:
+        audit["weights_access"] = run.weights_access
+        audit["role_reads"] = run.role_reads
     document["audit"] = audit
     audit["trend"] = [trend_point(p.document, p.run_id) for p in history] + [
         trend_point(document, run.run_id)

@@ -183,6 +183,7 @@ def _accounts(audit: Mapping[str, Any]) -> list[str]:
         out += [_row(*(r[k] for k in _INVENTORY_KEYS)) for r in audit["inventory"]]
     else:
         out.append("No SageMaker resources were found in the audited accounts and regions.")
+    out += _weights(audit.get("weights_access") or [], audit.get("role_reads", ""))
     if audit.get("licences"):
         out += [
             "",
@@ -268,3 +269,18 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         out += markdown_section(document["compliance"]["frameworks"], _row, _inline)
     out += _findings(document) + _others(document) + _problems(document)
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _weights(rows: list[Mapping[str, Any]], reads: str) -> list[str]:
+    """Who can change the weights: per model bucket, writers, deleters and decrypters."""
+    if not rows:
+        return []
+    out = ["", "## Who can change the weights", ""]
+    if reads:
+        out += [f"{_inline(reads)}.", ""]
+    out.append(_row("Bucket", "Writers", "Deleters", "Decrypters", "Could not be judged"))
+    out.append("|---|---|---|---|---|")
+    for r in rows:
+        cells = (", ".join(_inline(x) for x in r[k]) or "none" for k in ("writers", "deleters", "decrypters"))
+        out.append(_row(_code(r["bucket"]), *cells, ", ".join(_inline(x) for x in r["unknown"]) or "-"))
+    return out

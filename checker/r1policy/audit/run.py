@@ -62,3 +62,6 @@ class AuditRun:
     licences: list[dict[str, str]] = field(default_factory=list)
     # `audit --organization`: the caller's account, the role and each account's outcome (orgrun.merge_results)
     organization: dict[str, Any] | None = None
+    # "Who can change the weights" per model bucket (r1policy.audit.weights.weights_access)
+    weights_access: list[dict[str, Any]] = field(default_factory=list)
+    role_reads: str = ""  # "5 execution role(s) read with 30 IAM call(s)"

@@ -9,6 +9,7 @@ from typing import Any
 
 from r1policy import __version__
 from r1policy.aws.buckets import BucketCollector
+from r1policy.aws.iam import RoleReader
 from r1policy.aws.modelfiles import collect_model_files, model_prefixes
 from r1policy.aws.pools import Pools
 from r1policy.aws.sagemaker import (
@@ -34,6 +35,7 @@ def collect_state(
     kms_keys: Iterable[tuple[str, str]] = (),
     progress: Progress | None = None,
     pools: Pools | None = None,
+    roles: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Read what the policies need and return it as a state-v1 document (see ``r1policy.aws``)."""
     own_pools = pools is None
@@ -58,6 +60,7 @@ def collect_state(
         if sagemaker:  # live capacity facts for the audit (R1-EP-002)
             prefixes = model_prefixes(m for inv in inventories for m in inv.models)
             model_files = collect_model_files(prefixes, collector.reader_of, collection.buckets, pools)
+        iam = _execution_roles(accounts, inventories, roles)
     finally:
         if own_pools:
             pools.close()
@@ -73,6 +76,7 @@ def collect_state(
         "buckets": dict(sorted(collection.buckets.items())),
         "kms_keys": dict(sorted(collection.kms_keys.items())),
     }
+    doc.update(iam)
     sm: dict[str, dict[str, Any]] = {}
     for inv in inventories:
         sm.setdefault(inv.account_id, {})[inv.region] = inv.as_state()
@@ -81,6 +85,20 @@ def collect_state(
     if model_files:
         doc["model_files"] = model_files
     return doc
+
+
+def _execution_roles(
+    accounts: Sequence[AccountSession], inventories: list[Inventory], roles: Iterable[str]
+) -> dict[str, Any]:
+    """`iam_roles` and `statistics` for the roles the models run as (and those manifests name)."""
+    arns = set(roles) | {
+        str(m["ExecutionRoleArn"]) for inv in inventories for m in inv.models if m.get("ExecutionRoleArn")
+    }
+    if not arns:
+        return {}
+    reader = RoleReader(accounts)
+    found = reader.read_all(arns)
+    return {"iam_roles": found, "statistics": {"iam_roles": len(found), "iam_calls": reader.total_calls}}
 
 
 def _sagemaker(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from r1policy.aws.collect import collect_state
+from r1policy.aws.iam import role_arns
 from r1policy.aws.session import open_accounts
 from r1policy.core.model import Deployment
 from r1policy.project.state import StateSnapshot, from_value
@@ -42,5 +43,8 @@ def live_state(deployments: Sequence[Deployment], *, region: str | None = None) 
     default_region = accounts[0].default_region
     buckets, endpoints, keys = references(deployments, default_region)
     regions = sorted({r for r, _ in endpoints} | {default_region})
-    doc = collect_state(accounts, regions=regions, buckets=buckets, endpoints=endpoints, kms_keys=keys)
+    roles = role_arns(deployments)
+    doc = collect_state(
+        accounts, regions=regions, buckets=buckets, endpoints=endpoints, kms_keys=keys, roles=roles
+    )
     return from_value(doc, LIVE_SOURCE)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from r1policy.audit.publish import publish
 from r1policy.audit.run import AuditRun, run_id_for
+from r1policy.audit.weights import role_reads, weights_access
 from r1policy.audit.world import AuditWorld, world_from_state
 from r1policy.commands.progress import TerminalProgress
 from r1policy.compliance.section import compliance_section
@@ -129,6 +130,8 @@ def _run_record(
         state_file=str(args.state) if args.state is not None else None,
         licences=licences,
         organization=collected.organization,
+        weights_access=weights_access(world.deployments, collected.state),
+        role_reads=role_reads(collected.state),
     )
 
 

@@ -18,6 +18,7 @@ from r1policy.core.atomic import write_atomic
 
 def run_snapshot(args: argparse.Namespace) -> int:
     from r1policy.aws.collect import collect_state
+    from r1policy.aws.iam import role_arns
     from r1policy.aws.live import references
     from r1policy.aws.options import accounts_from_args, regions_from_args, validate_account_options
     from r1policy.sources.discover import discover
@@ -39,6 +40,7 @@ def run_snapshot(args: argparse.Namespace) -> int:
             kms_keys=keys,
             sagemaker=enumerate_all,
             progress=progress,
+            roles=role_arns(deployments),
         )
     write_atomic(args.output, json.dumps(doc, indent=2, sort_keys=False) + "\n")
     if not args.quiet:

@@ -40,6 +40,7 @@ FIELD_KMS = "endpoint.kms_key"
 FIELD_DATA_CAPTURE = "endpoint.data_capture"
 FIELD_ASYNC = "endpoint.async_output"
 FIELD_REGION = "endpoint.region"
+FIELD_ROLE = "model.execution_role"  # the SageMaker model's ExecutionRoleArn (R1-IAM-001, R1-IAM-002)
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,10 @@ class Deployment:
     # field name (FIELD_*) -> why its value is unknown (a template parameter without a default, an
     # undecidable condition, ...): every rule that reads the field is `error`, never guessed.
     unknown: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # The IAM role the model runs as (CreateModel ExecutionRoleArn), when the input names one.
+    execution_role: str | None = None
+    # The role's policies when the same file defines the role (a state-v1 `iam_roles` record).
+    role_record: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     def location_of(self, *fields: str) -> Location | None:
         for name in fields:

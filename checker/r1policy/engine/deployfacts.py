@@ -17,6 +17,7 @@ from r1policy.facts.capacity import (
     known_model,
     weights_mib,
 )
+from r1policy.facts.iamrole import default_names as iam_default_names
 from r1policy.facts.image import parse_image, registry_approved
 from r1policy.facts.pseudo import has_pseudo, pattern_verdict
 from r1policy.facts.serving import default_names as serving_default_names
@@ -281,6 +282,7 @@ def _config_names(config: Config) -> dict[str, Any]:
         **hub_default_names(),
         **licence_default_names(),
         **serving_default_names(),
+        **iam_default_names(),
     }
 
 

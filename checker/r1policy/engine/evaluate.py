@@ -25,6 +25,7 @@ from r1policy.engine.cedarbatch import CedarSubject, Verdicts, run_batch
 from r1policy.engine.deployfacts import cedar_context, deployment_facts
 from r1policy.engine.factrecord import DeploymentFacts
 from r1policy.engine.hubfacts import HubContext
+from r1policy.engine.iamfacts import apply_iam
 from r1policy.engine.render import render_message, render_remediation
 from r1policy.hub.source import HubSource
 from r1policy.project.config import Config, Waiver, check_waiver_rules
@@ -79,7 +80,7 @@ class _Judgement:
 
 
 def _is_live_fact(fact: str, dep: Deployment | None) -> bool:
-    if fact.startswith(("bucket.", "hub.")) or fact == "lock.revision":
+    if fact.startswith(("bucket.", "hub.", "iam.")) or fact == "lock.revision":
         return True
     return fact == "model.parameters" and dep is not None and dep.model.kind is SourceKind.HUB
 
@@ -175,6 +176,7 @@ class Evaluator:
         facts = [deployment_facts(d, self.config, buckets.get(d.model.bucket or "")) for d in deployments]
         for item in facts:
             self.hub.apply(item, self.config)
+            apply_iam(item, self.state)
         self._serving(facts)
         # Bucket findings borrow names and a location from the first deployment that loads from the bucket.
         bucket_refs: dict[str, DeploymentFacts] = {}

@@ -27,6 +27,10 @@ class StateSnapshot:
     sagemaker: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     # s3 model prefix -> {"config", "index", "errors"} (r1policy.facts.modelfiles), from a live audit
     model_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # execution role ARN -> {"inline_policies", "attached_policies", "errors"} (facts/iamrole.py)
+    iam_roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # what the collection cost ({"iam_roles": N, "iam_calls": M})
+    statistics: dict[str, int] = field(default_factory=dict)
 
 
 def is_state(value: Any) -> bool:
@@ -58,6 +62,8 @@ def from_value(value: dict[str, Any], path: str) -> StateSnapshot:
         kms_keys=value.get("kms_keys", {}),
         sagemaker=value.get("sagemaker", {}),
         model_files=value.get("model_files", {}),
+        iam_roles=value.get("iam_roles", {}),
+        statistics=value.get("statistics", {}),
     )
 
 

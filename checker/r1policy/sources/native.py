@@ -22,6 +22,7 @@ from r1policy.core.model import (
     FIELD_REGION,
     FIELD_REPO,
     FIELD_REVISION,
+    FIELD_ROLE,
     FIELD_S3_URI,
     FIELD_TRUST_REMOTE_CODE,
     FIELD_VPC,
@@ -55,6 +56,8 @@ def load_native(doc: Document) -> Deployment:
     model, locations = _model(doc, spec["model"])
     container = spec["container"]
     locations[FIELD_IMAGE] = loc("spec", "container", "image")
+    if "execution_role" in spec["model"]:
+        locations[FIELD_ROLE] = loc("spec", "model", "execution_role")
     env = {str(k): _env_str(v) for k, v in container.get("env", {}).items()}
     env_locations = {k: loc("spec", "container", "env", k) for k in env}
     override = apply_env(model, env, env_locations, image=container["image"], declared=True)
@@ -72,6 +75,7 @@ def load_native(doc: Document) -> Deployment:
         origin=loc(),
         locations=locations,
         unknown=dict(override.unknown),
+        execution_role=spec["model"].get("execution_role"),
     )
 
 
@@ -134,6 +138,8 @@ def _model(doc: Document, model_spec: dict[str, Any]) -> tuple[ModelSource, dict
     for name, key in ((FIELD_PARAMETERS, "parameters"), (FIELD_DTYPE, "dtype")):
         if key in model_spec:
             locations[name] = loc("spec", "model", key)
+    if "execution_role" in model_spec:
+        locations[FIELD_ROLE] = loc("spec", "model", "execution_role")
     locations[FIELD_TRUST_REMOTE_CODE] = (
         loc("spec", "model", "trust_remote_code")
         if "trust_remote_code" in model_spec

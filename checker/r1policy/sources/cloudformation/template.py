@@ -28,6 +28,7 @@ from r1policy.core.yamldoc import Document
 from r1policy.sources.cloudformation.buckets import file_buckets
 from r1policy.sources.cloudformation.merge import merge_buckets
 from r1policy.sources.cloudformation.resolve import Template
+from r1policy.sources.cloudformation.roles import role_logical, template_role
 from r1policy.sources.cloudformation.shapes import ApiBridge, Locator
 from r1policy.sources.cloudformation.stacks import (
     NESTED,
@@ -135,8 +136,15 @@ class _TemplateLoader:
             kind = KINDS[t.type_of(logical)]
             bridge.add(kind, logical, self._shape(logical, kind), self._locator(logical))
         for dep, involved in bridge.convert(region=self.ctx.region):
-            loaded.append(self._named(dep, involved))
+            loaded.append(self._with_role(self._named(dep, involved), live))
         return loaded
+
+    def _with_role(self, dep: Deployment, live: set[str]) -> Deployment:
+        """Attach the policies of an execution role the template defines (R1-IAM-001 / R1-IAM-002)."""
+        logical = role_logical(self.t, dep.execution_role) if dep.execution_role else None
+        if logical is None:
+            return dep
+        return dataclasses.replace(dep, role_record=template_role(self.t, logical, live))
 
     def _nested(self, logical: str) -> Loaded:
         doc, why = nested_template(self.t, self.ctx, logical)

@@ -13,6 +13,7 @@ from r1policy.core.model import (
     FIELD_IMAGE,
     FIELD_MODEL,
     FIELD_NETWORK_ISOLATION,
+    FIELD_ROLE,
     FIELD_S3_URI,
     FIELD_VPC,
     Encryption,
@@ -57,6 +58,7 @@ class ModelFacts:
     security_groups: tuple[str, ...]
     locations: dict[str, Location]
     origin: Location | None
+    execution_role: str | None = None
 
 
 def get_typed(value: Mapping[str, Any], path: KeyPath, key: str, kind: type | tuple[type, ...]) -> Any:
@@ -109,7 +111,11 @@ class ModelReader:
             locations, FIELD_NETWORK_ISOLATION, loc("EnableNetworkIsolation") if has_isolation else loc()
         )
         put_location(locations, FIELD_VPC, loc("VpcConfig") if "VpcConfig" in raw else loc())
-        return ModelFacts(name, tuple(containers), bool(isolation), subnets, groups, locations, loc())
+        role = get_typed(raw, (), "ExecutionRoleArn", str)
+        put_location(locations, FIELD_ROLE, loc("ExecutionRoleArn") if role else loc())
+        return ModelFacts(
+            name, tuple(containers), bool(isolation), subnets, groups, locations, loc(), execution_role=role
+        )
 
     def container(
         self, kind: str, owner: str, raw: Mapping[str, Any], base: KeyPath, suffix: str | None

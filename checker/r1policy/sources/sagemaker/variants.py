@@ -279,6 +279,7 @@ class ConfigReader:
                     origin=placement.origin or locations.get(FIELD_ENDPOINT) or model.origin,
                     locations={**locations, **container.locations},
                     unknown=dict(container.unknown),
+                    execution_role=model.execution_role,
                 )
             )
 

@@ -189,6 +189,11 @@ class ShapeBuilder:
                 self.at(kw, "model_version") or model.call,
             )
         self._isolation(m, model)
+        for arg in ("role", "role_arn"):  # Model / HuggingFaceModel / JumpStartModel; ModelBuilder
+            if kw.get(arg) is not None:
+                m.body["ExecutionRoleArn"] = kw[arg]
+                self.mark(m, ("ExecutionRoleArn",), kw[arg], self.at(kw, arg))
+                break
         if kw.get("vpc_config") is not None:
             m.body["VpcConfig"] = kw["vpc_config"]
             self.mark(m, ("VpcConfig",), kw["vpc_config"], self.at(kw, "vpc_config"))

@@ -20,13 +20,14 @@ from typing import Any
 
 from r1policy.core.errors import InputError
 from r1policy.core.findings import Location
-from r1policy.core.model import Loaded
+from r1policy.core.model import Deployment, Loaded
 from r1policy.core.yamldoc import Document
 from r1policy.sources.cloudformation.shapes import ApiBridge, Locator
 from r1policy.sources.sagemaker.api import CONFIG, ENDPOINT, MODEL, KeyPath
 from r1policy.sources.terraform import awscc
 from r1policy.sources.terraform.buckets import file_buckets
 from r1policy.sources.terraform.plan import Plan, Resource
+from r1policy.sources.terraform.roles import model_role, plan_role
 from r1policy.sources.terraform.unjudged import unjudged
 
 SUPPORTED_MAJOR = 1
@@ -101,8 +102,19 @@ def loaded_from_plan(plan: Plan, path: str, what: str) -> Loaded:
         if endpoint is not None and dep.endpoint is not None:
             suffix = dep.name[len(dep.endpoint.name) :] if dep.name.startswith(dep.endpoint.name) else ""
             dep = dataclasses.replace(dep, name=endpoint + suffix)
-        loaded.append(dep)
+        loaded.append(_with_role(plan, dep, involved))
     return loaded
+
+
+def _with_role(plan: Plan, dep: Deployment, involved: set[str]) -> Deployment:
+    """Attach the policies of an execution role the plan creates (R1-IAM-001 / R1-IAM-002)."""
+    models = [
+        plan.by_address[a] for a in sorted(involved) if plan.by_address[a].type == "aws_sagemaker_model"
+    ]
+    role = model_role(plan, models[0]) if len(models) == 1 else None
+    if role is None:
+        return dep
+    return dataclasses.replace(dep, role_record=plan_role(plan, role))
 
 
 def _api_name(res: Resource) -> str:
@@ -132,6 +144,7 @@ _API_TO_PLAN: dict[str, tuple[str | int, ...]] = {
     "S3Uri": ("s3_uri",),
     "Environment": ("environment",),
     "EnableNetworkIsolation": ("enable_network_isolation",),
+    "ExecutionRoleArn": ("execution_role_arn",),
     "VpcConfig": ("vpc_config", 0),
     "ProductionVariants": ("production_variants",),
     "ShadowProductionVariants": ("shadow_production_variants",),
@@ -168,6 +181,9 @@ def _model(res: Resource, plan: Plan, names: dict[str, str]) -> dict[str, Any]:
     isolation = res.value("enable_network_isolation")
     if isolation is not None:
         shape["EnableNetworkIsolation"] = isolation
+    role = res.value("execution_role_arn")
+    if role is not None:
+        shape["ExecutionRoleArn"] = role
     if res.has("vpc_config", 0):
         shape["VpcConfig"] = {
             "Subnets": res.value("vpc_config", 0, "subnets") or [],
