@@ -20,11 +20,18 @@ IDENTITY = (
     "EndpointName",
     "InferenceComponentName",
     "AccountId",
+    "RoleName",
+    "PolicyArn",
+    "Name",  # CloudTrail GetTrailStatus
+    "TrailName",  # CloudTrail GetEventSelectors
 )
 SAGEMAKER_PER_ENDPOINT = 6  # issue 23.3's target: List* pages + Describe* of the endpoint's resources
 S3_PER_BUCKET = 10  # location + 8 facts + policy status when a policy exists
 S3_PER_MODEL_PREFIX = 2  # config.json and model.safetensors.index.json
-KMS_PER_KEY = 2  # DescribeKey + GetKeyRotationStatus
+KMS_PER_KEY = 3  # DescribeKey + GetKeyPolicy (R1-S3-011) + GetKeyRotationStatus
+# GetRole, ListRolePolicies, ListAttachedRolePolicies + GetRolePolicy per inline policy + GetPolicy and
+# GetPolicyVersion per attached policy: the test world's roles have one of each (R1-IAM-001/002)
+IAM_PER_ROLE = 6
 
 
 class Calls:
@@ -60,5 +67,11 @@ def test_no_read_is_repeated_and_calls_stay_within_budget(moto_env: MotoServer) 
     buckets, prefixes = len(doc["buckets"]), len(doc.get("model_files", {}))
     assert calls.by_service["s3"] <= S3_PER_BUCKET * buckets + S3_PER_MODEL_PREFIX * prefixes + len(accounts)
     assert calls.by_service["kms"] <= KMS_PER_KEY * len(doc["kms_keys"])
+    roles = doc["statistics"]["iam_roles"]
+    assert calls.by_service["iam"] == doc["statistics"]["iam_calls"] <= IAM_PER_ROLE * roles
+    # CloudTrail (R1-S3-010): DescribeTrails once per (owning account, region), then per trail its status
+    # and event selectors, once however many regions list it
+    trails = {t["arn"] for b in doc["buckets"].values() for t in b.get("trails", []) if "arn" in t}
+    assert calls.by_service["cloudtrail"] <= len(accounts) * len(REGIONS) + 2 * len(trails)
     # the one account-wide listing per account: ListBuckets, and S3 Control's account Block Public Access
     assert calls.by_resource[("ListBuckets", "")] == len(accounts)

@@ -96,7 +96,9 @@ NIST_ARTIFACT_ONLY = "CM-14 IA-5 SI-3 SI-10"
 
 # R1-S3-009 (no writer outside the owning account) passes for both buckets: S3.6 passes. R1-S3-011 (no key
 # user outside the account) passes for both: SC-12 passes. R1-S3-010 fails for acme-scratch (no data
-# events): AU-2, AU-12 (no longer only the waived R1-S3-007) and AML.T0018 fail.
+# events): AU-2, AU-12 (no longer only the waived R1-S3-007) and AML.T0018 fail. The execution role is
+# read-only, but r1-orphan's model (and so its role) is gone: R1-IAM-001/002 err there, so LLM06, IAM.1
+# and IAM.21 are errors, and once the rest is repaired AML.T0018 and AC-6 are errors too.
 # The demo world (examples/aws-demo/seed_world.py): r1-distill-llama-8b compliant (R1-EP-009 warns),
 # r1-scratch violating on every count (its bucket's missing access logging waived), r1-orphan whose
 # model is gone (every rule that needs it errs). Derived from the findings tests/test_audit_live.py pins.
@@ -139,8 +141,8 @@ REPAIRED = {
     ),
     "nist-800-53-r5": _table(
         fail="SA-22",
-        error="AC-4 CM-2 CM-7 RA-5 SC-7 SI-2 SI-7 SR-3 SR-4 SR-11",
-        pass_="AC-3 AC-6 AU-2 AU-12 CP-9 SC-8 SC-12 SC-13 SC-28",
+        error="AC-4 AC-6 CM-2 CM-7 RA-5 SC-7 SI-2 SI-7 SR-3 SR-4 SR-11",
+        pass_="AC-3 AU-2 AU-12 CP-9 SC-8 SC-12 SC-13 SC-28",
         not_evaluated=NIST_ARTIFACT_ONLY,
         not_covered="CM-8",
     ),

@@ -16,7 +16,9 @@ Each control's status follows from the rules its catalogue entry lists (policies
 eu-west-1 passes (CM-2, LLM04:2025), eu-west-1's failures win over us-east-1's errors (SC-7, AC-4), and
 eu-west-1's waiver shows where us-east-1 passes (AU-2, S3.9). This test covers behaviour that already
 existed (one-region demo world before): it pins it for two regions rather than fixing a bug, so it passes
-on the code it was written against."""
+on the code it was written against. Since then R1-S3-011 maps SC-12 (both buckets' keys pass) and
+R1-IAM-001/002 map LLM06, AML.T0018, AC-6, IAM.1 and IAM.21: they err on the us-east-1 orphan (its model,
+and so its execution role, is gone) and pass in eu-west-1 (a read-only role)."""
 
 from __future__ import annotations
 
@@ -56,12 +58,12 @@ def _table(**by_status: str) -> dict[str, str]:
     return out
 
 
-OWASP_NOT_COVERED = "LLM01:2025 LLM05:2025 LLM06:2025 LLM07:2025 LLM08:2025 LLM09:2025 LLM10:2025"
+OWASP_NOT_COVERED = "LLM01:2025 LLM05:2025 LLM07:2025 LLM08:2025 LLM09:2025 LLM10:2025"
 ATLAS_NOT_COVERED = (
     "AML.T0010.000 AML.T0010.002 AML.T0010.005 AML.T0011 AML.T0011.001 AML.T0011.002 AML.T0011.003 "
     "AML.T0018.000 AML.T0018.001 AML.T0019 AML.T0020 AML.T0024 AML.T0076"
 )
-FSBP_NOT_COVERED = "IAM.1 IAM.2 IAM.3 IAM.4 IAM.5 IAM.6 IAM.7 IAM.8 IAM.21 KMS.1 KMS.2 KMS.3 " + (
+FSBP_NOT_COVERED = "IAM.2 IAM.3 IAM.4 IAM.5 IAM.6 IAM.7 IAM.8 KMS.1 KMS.2 KMS.3 " + (
     "S3.10 S3.11 S3.12 S3.13 SageMaker.1 SageMaker.2 SageMaker.3"
 )
 # The artifact rules are judged by `scan`, never by an audit: their controls are not evaluated.
@@ -71,27 +73,31 @@ NIST_ARTIFACT_ONLY = "CM-14 IA-5 SI-3 SI-10"
 EXPECTED = {
     US: {
         "owasp-llm-2025": _table(
-            fail="LLM03:2025", error="LLM02:2025 LLM04:2025", not_covered=OWASP_NOT_COVERED
+            fail="LLM03:2025", error="LLM02:2025 LLM04:2025 LLM06:2025", not_covered=OWASP_NOT_COVERED
         ),
         "mitre-atlas": _table(
             fail="AML.T0010.001",
-            error="AML.T0010 AML.T0010.003 AML.T0010.004 AML.T0025 AML.T0058 AML.T0074",
-            pass_="AML.T0018 AML.T0035",
+            error="AML.T0010 AML.T0010.003 AML.T0010.004 AML.T0018 AML.T0025 AML.T0058 AML.T0074",
+            pass_="AML.T0035",
             not_evaluated=ATLAS_ARTIFACT_ONLY,
             not_covered=ATLAS_NOT_COVERED,
         ),
         "nist-800-53-r5": _table(
             fail="SA-22",
-            error="AC-4 CM-2 CM-7 RA-5 SC-7 SI-2 SI-7 SR-3 SR-4 SR-11",
-            pass_="AC-3 AC-6 AU-2 AU-12 CP-9 SC-8 SC-13 SC-28",
+            error="AC-4 AC-6 CM-2 CM-7 RA-5 SC-7 SI-2 SI-7 SR-3 SR-4 SR-11",
+            pass_="AC-3 AU-2 AU-12 CP-9 SC-8 SC-12 SC-13 SC-28",
             not_evaluated=NIST_ARTIFACT_ONLY,
-            not_covered="CM-8 SC-12",
+            not_covered="CM-8",
         ),
-        "aws-fsbp": _table(pass_="S3.1 S3.2 S3.3 S3.4 S3.5 S3.6 S3.8 S3.9", not_covered=FSBP_NOT_COVERED),
+        "aws-fsbp": _table(
+            error="IAM.1 IAM.21",
+            pass_="S3.1 S3.2 S3.3 S3.4 S3.5 S3.6 S3.8 S3.9",
+            not_covered=FSBP_NOT_COVERED,
+        ),
     },
     EU: {
         "owasp-llm-2025": _table(
-            fail="LLM02:2025 LLM03:2025", pass_="LLM04:2025", not_covered=OWASP_NOT_COVERED
+            fail="LLM02:2025 LLM03:2025", pass_="LLM04:2025 LLM06:2025", not_covered=OWASP_NOT_COVERED
         ),
         "mitre-atlas": _table(
             fail="AML.T0010.001 AML.T0025",
@@ -103,34 +109,43 @@ EXPECTED = {
         "nist-800-53-r5": _table(
             fail="AC-4 CP-9 SA-22 SC-7 SC-13 SC-28",
             waived="AU-2 AU-12",
-            pass_="AC-3 AC-6 CM-2 CM-7 RA-5 SC-8 SI-2 SI-7 SR-3 SR-4 SR-11",
+            pass_="AC-3 AC-6 CM-2 CM-7 RA-5 SC-8 SC-12 SI-2 SI-7 SR-3 SR-4 SR-11",
             not_evaluated=NIST_ARTIFACT_ONLY,
-            not_covered="CM-8 SC-12",
+            not_covered="CM-8",
         ),
         "aws-fsbp": _table(
-            fail="S3.4", waived="S3.9", pass_="S3.1 S3.2 S3.3 S3.5 S3.6 S3.8", not_covered=FSBP_NOT_COVERED
+            fail="S3.4",
+            waived="S3.9",
+            pass_="IAM.1 IAM.21 S3.1 S3.2 S3.3 S3.5 S3.6 S3.8",
+            not_covered=FSBP_NOT_COVERED,
         ),
     },
 }
 BOTH = {
-    "owasp-llm-2025": _table(fail="LLM02:2025 LLM03:2025", error="LLM04:2025", not_covered=OWASP_NOT_COVERED),
+    "owasp-llm-2025": _table(
+        fail="LLM02:2025 LLM03:2025", error="LLM04:2025 LLM06:2025", not_covered=OWASP_NOT_COVERED
+    ),
     "mitre-atlas": _table(
         fail="AML.T0010.001 AML.T0025",
-        error="AML.T0010 AML.T0010.003 AML.T0010.004 AML.T0058 AML.T0074",
-        pass_="AML.T0018 AML.T0035",
+        error="AML.T0010 AML.T0010.003 AML.T0010.004 AML.T0018 AML.T0058 AML.T0074",
+        pass_="AML.T0035",
         not_evaluated=ATLAS_ARTIFACT_ONLY,
         not_covered=ATLAS_NOT_COVERED,
     ),
     "nist-800-53-r5": _table(
         fail="AC-4 CP-9 SA-22 SC-7 SC-13 SC-28",
-        error="CM-2 CM-7 RA-5 SI-2 SI-7 SR-3 SR-4 SR-11",
+        error="AC-6 CM-2 CM-7 RA-5 SI-2 SI-7 SR-3 SR-4 SR-11",
         waived="AU-2 AU-12",
-        pass_="AC-3 AC-6 SC-8",
+        pass_="AC-3 SC-8 SC-12",
         not_evaluated=NIST_ARTIFACT_ONLY,
-        not_covered="CM-8 SC-12",
+        not_covered="CM-8",
     ),
     "aws-fsbp": _table(
-        fail="S3.4", waived="S3.9", pass_="S3.1 S3.2 S3.3 S3.5 S3.6 S3.8", not_covered=FSBP_NOT_COVERED
+        fail="S3.4",
+        error="IAM.1 IAM.21",
+        waived="S3.9",
+        pass_="S3.1 S3.2 S3.3 S3.5 S3.6 S3.8",
+        not_covered=FSBP_NOT_COVERED,
     ),
 }
 

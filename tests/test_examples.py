@@ -32,15 +32,15 @@ def test_clean_deployments_are_allowed() -> None:
         )
         for rule in NOT_FROM_HUB + NO_LOCK + NO_LICENCES
     }
-    # Two deployments x 12 deployment rules that apply to S3 sources, plus the 9 bucket rules once
-    # for the bucket both share.
+    # Two deployments x 14 deployment rules that apply to S3 sources (R1-IAM-001/002 among them),
+    # plus the 9 bucket rules once for the bucket both share.
     assert data["summary"] == {
         "blocking": 0,
         "warnings": 2,
         "errors": 1,
         "skipped": 18,
         "waived": 1,
-        "passed": 30,
+        "passed": 34,
         "subjects": 7,
     }
 

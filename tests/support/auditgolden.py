@@ -69,6 +69,7 @@ def seed_golden_world(buckets: int = 12, endpoints: int = 8) -> None:
                 instance_type=("ml.g5.2xlarge", "ml.p4d.24xlarge", "ml.g4dn.xlarge")[j % 3],
                 kms_key="auto" if j % 2 else None,
                 model_exists=j != 5,
+                role=f"golden-execution-{j % 2}",  # the demo world owns `sagemaker-execution`
             )
         )
 
