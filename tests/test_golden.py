@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tests.golden.cases import CASES, Case, canonical, golden_path, parsed, run_case
 
 

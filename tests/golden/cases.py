@@ -71,10 +71,10 @@ def write_generated(folder: Path) -> None:
 
 def write_artifacts(folder: Path) -> None:
     """The scanner's demo artifacts (tests/fixtures/make_artifacts.py) and the torch fixtures."""
-    from tests.fixtures import make_artifacts
-
     import contextlib
     import io
+
+    from tests.fixtures import make_artifacts
 
     root = folder / "artifacts"
     with contextlib.redirect_stdout(io.StringIO()):  # it prints the folder
