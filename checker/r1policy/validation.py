@@ -1,8 +1,18 @@
-"""JSON Schema validation of position-aware documents; errors name the file, line and field."""
+"""JSON Schema validation of position-aware documents; errors name the file, line and field.
+
+A document is first checked by a compiled validator (`jsonschema_rs`, built once per schema). Only
+when it says invalid is the pure-Python `jsonschema` imported, to word the error exactly as before
+(the first violation in file order, with a did-you-mean hint). The two must agree on what is valid:
+the formats our schemas use (`date`, `date-time`) are checked by the same Python functions in both
+(see `_FORMATS`), and tests/test_validation_fast.py compares them on every schema and document we
+ship. If they ever disagree the document is refused (fail closed), never let through.
+"""
 
 from __future__ import annotations
 
 import difflib
+import re
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -10,15 +20,47 @@ from r1policy.errors import InputError
 from r1policy.resources import load_schema
 from r1policy.yamldoc import Document, JsonPath
 
+# jsonschema's own `date` check (jsonschema._format.is_date): ASCII digits, then date.fromisoformat.
+_RE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+
+
+def _is_date(instance: str) -> bool:
+    try:
+        return bool(_RE_DATE.fullmatch(instance) and date.fromisoformat(instance))
+    except ValueError:
+        return False
+
+
+def _formats() -> dict[str, Any]:
+    """The Python format checks jsonschema applies to the formats our schemas use."""
+    formats: dict[str, Any] = {"date": _is_date}
+    try:  # jsonschema checks date-time only when rfc3339-validator is installed, and then with it
+        from rfc3339_validator import validate_rfc3339  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - installed with jsonschema's format extra
+        return formats
+    formats["date-time"] = lambda instance: bool(validate_rfc3339(instance.upper()))
+    return formats
+
 
 @cache
 def validator(schema_name: str) -> Any:
+    """The pure-Python jsonschema validator (imported only when needed: it costs ~0.1 s to import)."""
     import jsonschema
 
     schema = load_schema(schema_name)
     # Our schemas are checked against their metaschema by the test suite, not on every run.
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+@cache
+def fast_validator(schema_name: str) -> Any:
+    """The compiled validator for `schema_name`, with jsonschema's checks for our formats."""
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(
+        load_schema(schema_name), formats=_formats(), validate_formats=True, offline=True
+    )
 
 
 def _dotted(path: JsonPath) -> str:
@@ -49,11 +91,20 @@ def _describe(error: Any, doc: Document) -> InputError:
     return InputError(doc.position(path), f"{where}: {error.message}")
 
 
+def _fast_says_valid(value: Any, schema_name: str) -> bool:
+    try:
+        return bool(fast_validator(schema_name).is_valid(value))
+    except (ValueError, TypeError):  # a value JSON has no type for: let jsonschema word it
+        return False
+
+
 def validate_document(doc: Document, schema_name: str) -> None:
     """Raise InputError for the first schema violation in file order."""
+    if _fast_says_valid(doc.value, schema_name):
+        return
     errors = [_leaf(e) for e in validator(schema_name).iter_errors(doc.value)]
     if not errors:
-        return
+        raise _fast_error(doc, schema_name)
     # A misspelt required key fails twice: "'x' is a required property" on the parent and "unknown
     # field 'x_'" on the key itself. The latter points at the right line and suggests the fix.
     unknown_at = {tuple(e.absolute_path) for e in errors if e.validator == "additionalProperties"}
@@ -61,6 +112,18 @@ def validate_document(doc: Document, schema_name: str) -> None:
     described = [_describe(e, doc) for e in errors]
     described.sort(key=lambda e: (e.position.line or 0, e.position.column or 0))
     raise described[0]
+
+
+def _fast_error(doc: Document, schema_name: str) -> InputError:
+    """The compiled validator refused what jsonschema accepts: refuse it (fail closed), in its words."""
+    try:
+        first = next(iter(fast_validator(schema_name).iter_errors(doc.value)), None)
+    except (ValueError, TypeError) as exc:
+        return InputError(doc.position(()), f"(top level): cannot be validated: {exc}")
+    if first is None:  # pragma: no cover - is_valid and iter_errors disagree
+        return InputError(doc.position(()), "(top level): does not match its schema")
+    path: JsonPath = tuple(first.instance_path)
+    return InputError(doc.position(path), f"{_dotted(path)}: {first.message}")
 
 
 def _leaf(error: Any) -> Any:
