@@ -180,7 +180,7 @@ DATETIMEISH = st.builds(
     lambda d, t, z: f"{d}{t}{z}",
     st.from_regex(re.compile(r"\A[0-9]{4}-[01][0-9]-[0-3][0-9]\Z")),
     st.from_regex(re.compile(r"\A[Tt ][0-2][0-9]:[0-6][0-9]:[0-6][0-9](\.[0-9]{0,3})?\Z")),
-    st.sampled_from(["Z", "z", "", "+00:00", "-23:59", "+24:00", "+0100"]),
+    st.sampled_from(["Z", "z", "", "+00:00", "-23:59", "+24:00", "+0100", "Z\n", "Z\n\n", "ı", "\u212a"]),
 )
 
 

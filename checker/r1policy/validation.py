@@ -10,6 +10,7 @@ ship. If they ever disagree the document is refused (fail closed), never let thr
 
 from __future__ import annotations
 
+import calendar
 import difflib
 import re
 from datetime import date
@@ -31,15 +32,27 @@ def _is_date(instance: str) -> bool:
         return False
 
 
-def _formats() -> dict[str, Any]:
-    """The Python format checks jsonschema applies to the formats our schemas use."""
-    formats: dict[str, Any] = {"date": _is_date}
-    try:  # jsonschema checks date-time only when rfc3339-validator is installed, and then with it
-        from rfc3339_validator import validate_rfc3339  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - installed with jsonschema's format extra
-        return formats
-    formats["date-time"] = lambda instance: bool(validate_rfc3339(instance.upper()))
-    return formats
+# RFC 3339 date-time as jsonschema checks it (with rfc3339-validator, after upper-casing): hours
+# 00-23, no leap second, offset hours 00-23, year 0 refused, the day within its month; like that
+# check, a single trailing newline is tolerated. Written out here so that `check` does not import
+# rfc3339-validator and six; tests/test_validation_fast.py compares the two on generated strings.
+_RE_DATETIME = re.compile(
+    r"(\d{4})-(0[1-9]|1[0-2])-(\d{2})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?"
+    r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)\n?",
+    re.ASCII,
+)
+
+
+def _is_datetime(instance: str) -> bool:
+    match = _RE_DATETIME.fullmatch(instance.upper())
+    if match is None:
+        return False
+    year, month, day = (int(g) for g in match.groups())
+    return year != 0 and 1 <= day <= calendar.monthrange(year, month)[1]
+
+
+# The Python format checks jsonschema applies to the formats our schemas use (imported when used).
+_FORMATS: dict[str, Any] = {"date": _is_date, "date-time": _is_datetime}
 
 
 @cache
@@ -59,7 +72,7 @@ def fast_validator(schema_name: str) -> Any:
     import jsonschema_rs
 
     return jsonschema_rs.validator_for(
-        load_schema(schema_name), formats=_formats(), validate_formats=True, offline=True
+        load_schema(schema_name), formats=_FORMATS, validate_formats=True, offline=True
     )
 
 

@@ -35,6 +35,9 @@ def _template(source: str) -> Any:
 @cache
 def _variables(source: str) -> tuple[str, ...]:
     """The names a template reads (filters are pure functions of them)."""
+    pieces = _simple(source)
+    if pieces is not None:  # no need to import Jinja for a plain template
+        return tuple(sorted({name for _, name, _ in pieces if name is not None}))
     from jinja2 import meta
 
     return tuple(sorted(meta.find_undeclared_variables(_environment().parse(source))))
