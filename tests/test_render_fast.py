@@ -125,3 +125,42 @@ def test_redaction_still_masks_after_the_cache_fills() -> None:
     for i in range(70_000):
         redact(f"text {i}")
     assert re.search(r"AKIA…\[redacted, 20 chars\]", redact(f"id {key}"))
+
+
+def _finding(i: int) -> Any:
+    from r1policy.findings import Enforcement, Finding, Location, Remediation, Severity, Status, Subject
+    from r1policy.findings import SubjectType as Kind
+
+    failing = i % 3 == 0
+    return Finding.create(
+        rule_id="R1-EP-001",
+        title="Endpoint runs on an approved instance type",
+        severity=Severity.HIGH,
+        status=Status.FAIL if failing else Status.PASS,
+        enforcement=Enforcement.BLOCK,
+        subject=Subject(Kind.ENDPOINT, f"arn:aws:sagemaker:us-east-1:111122223333:endpoint/e-{i}"),
+        message=f'instance ml.m5.xlarge is not approved "quoted" ✓ AKIAIOSFODNN7EXAMPL{i % 10}',
+        location=Location(f"deploy-{i}.yaml", 12, 5),
+        remediation=Remediation("Use an approved type.", ("step\none", "tab\there")) if failing else None,
+    )
+
+
+@pytest.mark.parametrize("count", [10, 1001, 3000])
+def test_large_json_reports_are_the_same_document_one_finding_per_line(count: int) -> None:
+    import json
+
+    from r1policy.engine.evaluate import Notice
+    from r1policy.formats import RenderOptions, json_v1
+    from r1policy.report import Report
+
+    report = Report([_finding(i) for i in range(count)], notices=[Notice("note", "a\nnote")], inputs=["x"])
+    options = RenderOptions(show_passed=True)
+    text = json_v1.render(report, options)
+    expected = json_v1._redacted(json_v1.report_to_json(report, options))
+    assert json.loads(text) == expected
+    assert "AKIAIOSFODNN7EXAMPL" not in text  # redacted either way
+    lines = text.splitlines()
+    if count > json_v1.INDENTED_MAX_FINDINGS:
+        assert len(lines) == count + len(expected) + 3  # braces, a line per field, "]", a line per finding
+    else:
+        assert text == json.dumps(expected, indent=2, ensure_ascii=False) + "\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from r1policy.findings import Finding, redact
+from r1policy.findings import Finding, Status, redact
 from r1policy.formats import RenderOptions
 from r1policy.report import Report
 
@@ -17,10 +17,11 @@ def finding_to_json(f: Finding) -> dict[str, Any]:
     out: dict[str, Any] = {
         "rule_id": f.rule_id,
         "title": f.title,
-        "severity": f.severity.value,
-        "status": f.status.value,
-        "enforcement": f.enforcement.value,
-        "subject": {"type": f.subject.type.value, "id": f.subject.id},
+        # str() of these StrEnums is their value (Enum's .value property is slow on big reports)
+        "severity": str(f.severity),
+        "status": str(f.status),
+        "enforcement": str(f.enforcement),
+        "subject": {"type": str(f.subject.type), "id": f.subject.id},
         "message": f.message,
         "references": list(f.references),
     }
@@ -53,7 +54,7 @@ def _waiver(w: Any) -> dict[str, Any]:
 
 def report_to_json(report: Report, options: RenderOptions) -> dict[str, Any]:
     s = report.summary
-    findings = [f for f in report.findings if options.show_passed or f.status.value != "pass"]
+    findings = [f for f in report.findings if options.show_passed or f.status is not Status.PASS]
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": report.tool_name, "version": report.tool_version},
