@@ -70,7 +70,7 @@ TEXT = st.text(alphabet=st.sampled_from(list("ab {}%#\n\r-|_x")), max_size=6)
 SOURCES = st.lists(st.one_of(FIELDS, TEXT), max_size=6).map("".join)
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)  # the shared machine's load, not the code, varies
 @given(SOURCES, st.sampled_from(VALUES), st.booleans())
 def test_generated_templates_render_as_jinja_does(source: str, value: Any, with_b: bool) -> None:
     names = {"a": value, **({"b": "B"} if with_b else {})}
@@ -81,6 +81,11 @@ def test_generated_templates_render_as_jinja_does(source: str, value: Any, with_
             render._render_uncached(source, names)
         return
     assert render._render_uncached(source, names) == expected
+
+
+@pytest.mark.parametrize("source", ["\n{{{ a }}", "{{{ a }}}", "{{ a }}{{{ a }}", "{{{{ a }}"])
+def test_a_brace_before_a_field_goes_to_jinja(source: str) -> None:
+    assert render._simple(source) is None
 
 
 def test_renderings_differ_where_values_render_differently() -> None:
@@ -113,7 +118,7 @@ SECRETISH = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(SECRETISH)
 def test_redaction_prefilter_and_cache_change_nothing(text: str) -> None:
     assert redact(text) == _redact_every_pattern(text)

@@ -184,7 +184,7 @@ DATETIMEISH = st.builds(
 )
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(st.one_of(DATEISH, st.text(max_size=12)))
 def test_date_format_matches_jsonschema(text: str) -> None:
     fast = validation.fast_validator("config.schema.json")
@@ -193,7 +193,7 @@ def test_date_format_matches_jsonschema(text: str) -> None:
     assert validation._is_date(text) == _jsonschema_is_date(text)
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(st.one_of(DATETIMEISH, st.text(max_size=25)))
 def test_datetime_format_matches_jsonschema(text: str) -> None:
     fast = validation.fast_validator("state-v1.schema.json")

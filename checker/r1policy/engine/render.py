@@ -74,13 +74,21 @@ def _plain_text(text: str) -> bool:
     return not any(mark in text for mark in ("{{", "{%", "{#", "\r"))
 
 
+# Where Jinja's lexer may see a tag start (overlapping: `{{{` has two).
+_TAG_START = re.compile(r"(?=\{[{%#])")
+
+
 @cache
 def _simple(source: str) -> tuple[_Piece, ...] | None:
     """The template as literal pieces and fields, or None when it needs Jinja."""
     text = source[:-1] if source.endswith("\n") else source  # keep_trailing_newline=False
+    fields = list(_SIMPLE_FIELD.finditer(text))
+    # Every place a tag could start must be one of our fields (`{{{ a }}` is Jinja's `{ a }`).
+    if {m.start() for m in _TAG_START.finditer(text)} != {m.start() for m in fields}:
+        return None
     pieces: list[_Piece] = []
     pos = 0
-    for match in _SIMPLE_FIELD.finditer(text):
+    for match in fields:
         literal = text[pos : match.start()]
         if not _plain_text(literal):
             return None
