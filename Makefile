@@ -87,7 +87,7 @@ fuzz: $(STAMP)
 
 # Regenerate docs/rules/ from policies/*/rule.yaml (tests/test_rule_docs.py fails when it is stale).
 docs: $(STAMP)
-	$(BIN)/python -m r1policy.docs --out docs/rules
+	$(BIN)/python -m r1policy.ruledocs.markdown --out docs/rules
 
 # The deploy-time guard's SageMaker SDK v3 test needs the `sagemaker` extra (about 1 GB), so it gets a
 # virtualenv of its own; .ci/run runs it after `make test`. smdebug-rulesconfig (an SDK dependency)

@@ -14,12 +14,12 @@ import argparse
 import json
 import time
 
-from r1policy.compliance.catalogue import shipped_catalogues
 from r1policy.compliance.section import compliance_section
-from r1policy.findings import Enforcement, Finding, Remediation, Severity, Status, Subject, SubjectType
+from r1policy.core.findings import Enforcement, Finding, Remediation, Severity, Status, Subject, SubjectType
+from r1policy.engine.report import Report
 from r1policy.formats.common import RenderOptions
 from r1policy.formats.json_v1 import render
-from r1policy.report import Report
+from r1policy.rules.catalogue import shipped_catalogues
 from r1policy.rules.registry import load_registry
 
 FIX = Remediation("fix it")

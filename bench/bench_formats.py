@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "checker"))
 
-from r1policy.findings import (  # noqa: E402
+from r1policy.core.findings import (  # noqa: E402
     Enforcement,
     Finding,
     Location,
@@ -33,8 +33,8 @@ from r1policy.findings import (  # noqa: E402
     Subject,
     SubjectType,
 )
+from r1policy.engine.report import Report  # noqa: E402
 from r1policy.formats import RenderOptions, writers  # noqa: E402
-from r1policy.report import Report  # noqa: E402
 
 
 def build(n: int) -> Report:

@@ -29,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "checker"))
 
-from r1policy.config import load_config  # noqa: E402
 from r1policy.engine.evaluate import Evaluator  # noqa: E402
 from r1policy.engine.hubfacts import hub_context  # noqa: E402
+from r1policy.project.config import load_config  # noqa: E402
 from r1policy.rules.registry import load_registry  # noqa: E402
 from r1policy.sources.discover import discover  # noqa: E402
 

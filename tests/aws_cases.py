@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from r1policy.policytest import base_manifest, load_base, patch
+from r1policy.commands.policytest import base_manifest, load_base, patch
 
 
 def write_manifest(

@@ -101,7 +101,7 @@ def _hub_offline(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 def base_documents() -> dict[str, Any]:
     """The compliant baseline (policies/cases-base.yaml): manifest, hub_model, state, config."""
-    from r1policy.policytest import load_base
+    from r1policy.commands.policytest import load_base
 
     return load_base()
 
@@ -117,7 +117,7 @@ def write_case(
     """Write a patched baseline manifest, the baseline state and a config into tmp_path."""
     import yaml
 
-    from r1policy.policytest import base_manifest, patch
+    from r1policy.commands.policytest import base_manifest, patch
 
     base = base_documents()
     doc = patch(

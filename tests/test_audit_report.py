@@ -17,7 +17,7 @@ import yaml
 from conftest import Result, base_documents, finding_set, run_cli, validate_report
 from r1policy.audit.history import run_folders
 from r1policy.audit.reportdir import write_run
-from r1policy.errors import OutputError
+from r1policy.core.errors import OutputError
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"

@@ -10,7 +10,7 @@ from tests.support.awsworld import Bucket, Endpoint, World
 from tests.support.motoserver import MotoServer
 
 from conftest import run_cli
-from r1policy.sources.state import load_state
+from r1policy.project.state import load_state
 
 
 def _credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *profiles: str) -> None:

@@ -16,7 +16,7 @@ from tests.support.throttle_proxy import Fault, FaultProxy, fault_proxy
 
 from aws_cases import support_ended, write_config, write_manifest
 from conftest import finding_set, run_cli
-from r1policy.sources.state import load_state
+from r1policy.project.state import load_state
 
 GOOD = "acme-weights-good"
 GOOD_EP9 = support_ended("sagemaker:us-east-1:endpoint/good")

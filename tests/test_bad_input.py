@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, Result, run_cli, validate_report
-from r1policy import yamldoc
+from r1policy.core import yamldoc
 
 # A compliant-looking native manifest whose line numbers the tests rely on (see the comments).
 IMAGE = (

@@ -134,10 +134,10 @@ def test_check_format_cyclonedx_beside_json(tmp_path: Path, online: HubServer) -
 def test_bom_of_163_locked_files_is_fast(tmp_path: Path, online: HubServer) -> None:
     many = {f"model-{i:05d}-of-00163.safetensors": f"w{i}".encode() for i in range(163)}
     paths = _case(tmp_path, many)
-    from r1policy.licences.bom import render_bom
-    from r1policy.licences.entries import BomModel
-    from r1policy.lockfile import load_lock
-    from r1policy.model import Deployment, ModelSource, SourceKind
+    from r1policy.core.model import Deployment, ModelSource, SourceKind
+    from r1policy.engine.bom import BomModel
+    from r1policy.formats.bom import render_bom
+    from r1policy.project.lockfile import load_lock
 
     lock = load_lock(paths["lock"])
     dep = Deployment("d", ModelSource(SourceKind.HUB, LLAMA8, SHA), IMAGE, None)

@@ -15,7 +15,7 @@ from tests.support.motoserver import MotoServer
 
 from conftest import ROOT, run_cli, validate_report
 from r1policy.audit.history import run_folders
-from r1policy.compliance.catalogue import shipped_catalogues
+from r1policy.rules.catalogue import shipped_catalogues
 from r1policy.rules.registry import load_registry
 
 FRAMEWORKS = ("owasp-llm-2025", "mitre-atlas", "nist-800-53-r5", "aws-fsbp")
@@ -227,7 +227,7 @@ def test_a_rule_naming_an_unknown_control_is_refused(tmp_path: Path) -> None:
         (folder / f.name).write_bytes(f.read_bytes()) if f.is_file() else None
     meta = folder / "rule.yaml"
     meta.write_text(meta.read_text().replace("aws-fsbp: [S3.4]", "aws-fsbp: [S3.99]"))
-    from r1policy.errors import PolicyLoadError
+    from r1policy.core.errors import PolicyLoadError
     from r1policy.rules.metadata import load_metadata
 
     with pytest.raises(PolicyLoadError, match=r"S3\.99"):
@@ -355,6 +355,6 @@ def test_the_report_schema_refuses_a_malformed_compliance_section() -> None:
 )
 def test_control_status_precedence(rules: tuple[str, ...], statuses: tuple[str, ...], expected: str) -> None:
     from r1policy.compliance.section import control_status
-    from r1policy.findings import Status
+    from r1policy.core.findings import Status
 
     assert control_status(rules, (Status(s) for s in statuses)) == expected

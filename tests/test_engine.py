@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from conftest import check_case, finding_set, run_cli, write_case
-from r1policy.findings import Enforcement, Finding, Severity, Status, Subject, SubjectType
+from r1policy.core.findings import Enforcement, Finding, Severity, Status, Subject, SubjectType
+from r1policy.engine.report import Report
 from r1policy.formats import Format, RenderOptions, writers
-from r1policy.report import Report
 
 ARN = "arn:aws:sagemaker:us-east-1:111122223333:endpoint/case"
 

@@ -15,10 +15,10 @@ from botocore.model import Shape
 from botocore.validate import ParamValidator
 
 from conftest import ROOT, run_cli
-from r1policy.errors import OutputError
+from r1policy.core.errors import OutputError
+from r1policy.engine.report import Report
 from r1policy.formats import Format, RenderOptions, writers
 from r1policy.formats.asff import MAX_FINDING_BYTES, Place, fit, size, to_asff
-from r1policy.report import Report
 from test_formats_registry import catalogue, hostile_report, sample_report
 
 ACCOUNT = "111122223333"

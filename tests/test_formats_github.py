@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, ROOT, run_cli
-from r1policy.findings import (
+from r1policy.core.findings import (
     Enforcement,
     Finding,
     Location,
@@ -19,9 +19,9 @@ from r1policy.findings import (
     Subject,
     SubjectType,
 )
+from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
 from r1policy.formats.github import command, render, step_summary
-from r1policy.report import Report
 from test_formats_registry import sample_report
 
 _COMMAND = re.compile(r"^::(?P<name>[a-z-]+)(?: (?P<props>[^:]*))?::(?P<data>.*)$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from r1policy.findings import (
+from r1policy.core.findings import (
     Enforcement,
     Finding,
     Location,
@@ -15,9 +15,9 @@ from r1policy.findings import (
     Subject,
     SubjectType,
 )
+from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
 from r1policy.formats.markdown import COMMENT_LIMIT, MARKER, render, size
-from r1policy.report import Report
 from test_formats_registry import ARN, sample_report
 
 

@@ -16,8 +16,7 @@ import pytest
 
 from conftest import SHARED, run_cli
 from r1policy.cli import build_parser
-from r1policy.engine.evaluate import Notice
-from r1policy.findings import (
+from r1policy.core.findings import (
     Enforcement,
     Finding,
     Location,
@@ -28,8 +27,9 @@ from r1policy.findings import (
     SubjectType,
     WaiverRef,
 )
+from r1policy.engine.evaluate import Notice
+from r1policy.engine.report import Report
 from r1policy.formats import Format, RenderOptions, appendices, parse_format, writers
-from r1policy.report import Report
 from r1policy.rules.metadata import RuleMeta
 from r1policy.rules.registry import load_registry
 

@@ -11,11 +11,11 @@ import jsonschema
 import pytest
 
 from conftest import EXAMPLES, ROOT, SHARED, run_cli
-from r1policy.findings import Enforcement, Location, Severity
+from r1policy.core.findings import Enforcement, Location, Severity
+from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
 from r1policy.formats.common import level
 from r1policy.formats.sarif import ANCHOR, FINGERPRINT_KEY, SRCROOT, render
-from r1policy.report import Report
 from test_formats_registry import ARN, hostile_report, sample_findings, sample_report
 
 SARIF_SCHEMA = SHARED / "schemas" / "sarif-schema-2.1.0.json"

@@ -18,7 +18,7 @@ import pytest
 
 import r1policy.guard as guard
 from conftest import EXAMPLES, IMAGE_VULNERABILITY_RULES, ROOT
-from r1policy.errors import R1PolicyError
+from r1policy.core.errors import R1PolicyError
 from r1policy.guard import GuardBlocked
 
 CONFIG = EXAMPLES / "r1policy.yaml"

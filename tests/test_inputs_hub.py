@@ -182,7 +182,7 @@ def test_repo_ids_agree_with_huggingface_hub(repo: str) -> None:
     ASCII only)."""
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-    from r1policy.hub.repoid import repo_id_problem
+    from r1policy.core.repoid import repo_id_problem
 
     try:
         validate_repo_id(repo)

@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES
-from r1policy.config import Config
+from r1policy.core.findings import Finding
+from r1policy.core.model import Deployment, ModelSource, SourceKind
 from r1policy.engine.deployfacts import deployment_facts
 from r1policy.engine.evaluate import Evaluator
 from r1policy.engine.hubfacts import HubContext
-from r1policy.findings import Finding
 from r1policy.hub.static import StaticHub
-from r1policy.model import Deployment, ModelSource, SourceKind
+from r1policy.project.config import Config
 from r1policy.rules.registry import load_registry
 from r1policy.sources.discover import discover
 

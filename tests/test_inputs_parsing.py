@@ -33,7 +33,7 @@ def _tool_error(result: Result, file: str, line: int | None = None) -> str:
 
 
 def test_no_other_json_load_in_checker() -> None:
-    """Every JSON text goes through r1policy.jsonsafe; only it may call json.load(s) / JSONDecoder."""
+    """Every JSON text goes through r1policy.core.jsonsafe; only it may call json.load(s) / JSONDecoder."""
     pattern = re.compile(r"\bjson\.(?:loads?|JSONDecoder)\b|from json import|import json as|\borjson\b")
     offenders = []
     for path in sorted((ROOT / "checker").rglob("*.py")):
@@ -58,7 +58,7 @@ def test_no_other_json_load_in_checker() -> None:
     ],
 )
 def test_bounds_are_json_decode_errors_with_a_line(text: str, what: str, line: int) -> None:
-    from r1policy import jsonsafe
+    from r1policy.core import jsonsafe
 
     with pytest.raises(json.JSONDecodeError) as caught:
         jsonsafe.loads(text)
@@ -67,7 +67,7 @@ def test_bounds_are_json_decode_errors_with_a_line(text: str, what: str, line: i
 
 
 def test_ordinary_json_is_unchanged() -> None:
-    from r1policy import jsonsafe
+    from r1policy.core import jsonsafe
 
     text = '{"a": [1, 2.5, -3e2, true, null, "x\\"y"], "b": {"c": "[[[[{"}}'
     assert jsonsafe.loads(text) == json.loads(text)

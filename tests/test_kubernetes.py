@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, IMAGE_VULNERABILITY_RULES, reading_findings, run_cli
-from r1policy.errors import InputError
-from r1policy.model import FIELD_REVISION, FIELD_TRUST_REMOTE_CODE, Deployment, SourceKind
+from r1policy.core.errors import InputError
+from r1policy.core.model import FIELD_REVISION, FIELD_TRUST_REMOTE_CODE, Deployment, SourceKind
 from r1policy.sources.discover import load_file
 
 EXAMPLE = EXAMPLES / "kubernetes"

@@ -16,7 +16,7 @@ import pytest
 from tests.support.hubserver import HubServer, RepoFixture, hub_server
 
 from conftest import EXAMPLES, check_case, run_cli, write_case
-from r1policy.lockfile import Origin, load_lock
+from r1policy.project.lockfile import Origin, load_lock
 
 R1 = "deepseek-ai/DeepSeek-R1"
 QWEN32 = "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"
@@ -251,7 +251,7 @@ def test_demo_licence_decision_offline_from_the_example_cache(monkeypatch: pytes
 
 
 def test_relocking_keeps_a_recorded_origin() -> None:
-    from r1policy.lockfile import Lock, LockedFile, LockedSource, Origin, diff_locks, dumps, merge
+    from r1policy.project.lockfile import Lock, LockedFile, LockedSource, Origin, diff_locks, dumps, merge
 
     key = "s3://acme-llm-weights/deepseek-r1-distill-llama-8b/"
     origin = Origin(LLAMA8, SHAS[LLAMA8])

@@ -15,7 +15,7 @@ from tests.support import hubfixtures as fx
 from tests.support.hubserver import HubServer, Lfs, hub_server
 
 from conftest import check_case, finding_set, run_cli, write_case
-from r1policy.lockfile import load_lock
+from r1policy.project.lockfile import load_lock
 
 NEW_SHA = "c0ffee00" * 5
 

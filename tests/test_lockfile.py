@@ -1,4 +1,4 @@
-"""r1policy.lockfile: deterministic round trip, schema validation with file:line errors, merge, diff."""
+"""r1policy.project.lockfile: deterministic round trip, schema validation with file:line errors, merge, diff."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 
 from conftest import SCHEMAS
-from r1policy.errors import InputError
-from r1policy.lockfile import (
+from r1policy.core.errors import InputError
+from r1policy.project.lockfile import (
     Lock,
     LockedFile,
     LockedSource,

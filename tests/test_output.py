@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, Result, run_cli
-from r1policy.errors import OutputError
-from r1policy.output import write_all
+from r1policy.core.errors import OutputError
+from r1policy.formats.output import write_all
 
 
 def check(*extra: str | Path) -> Result:

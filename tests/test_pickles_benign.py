@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from r1policy.artifacts.pickles import PickleKind, analyse, load_allowlist, sniff
-from r1policy.errors import InputError
+from r1policy.core.errors import InputError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "artifacts"
 TORCH_FILES = sorted(p.name for p in FIXTURES.glob("torch_*") if p.suffix in (".pt", ".bin"))

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from r1policy.core.findings import _SECRET_PATTERNS, _mask, redact
 from r1policy.engine import render
-from r1policy.findings import _SECRET_PATTERNS, _mask, redact
 from r1policy.rules.registry import load_registry
 
 RULES = list(load_registry().rules.values())
@@ -133,8 +133,8 @@ def test_redaction_still_masks_after_the_cache_fills() -> None:
 
 
 def _finding(i: int) -> Any:
-    from r1policy.findings import Enforcement, Finding, Location, Remediation, Severity, Status, Subject
-    from r1policy.findings import SubjectType as Kind
+    from r1policy.core.findings import Enforcement, Finding, Location, Remediation, Severity, Status, Subject
+    from r1policy.core.findings import SubjectType as Kind
 
     failing = i % 3 == 0
     return Finding.create(
@@ -155,8 +155,8 @@ def test_large_json_reports_are_the_same_document_one_finding_per_line(count: in
     import json
 
     from r1policy.engine.evaluate import Notice
+    from r1policy.engine.report import Report
     from r1policy.formats import RenderOptions, json_v1
-    from r1policy.report import Report
 
     report = Report([_finding(i) for i in range(count)], notices=[Notice("note", "a\nnote")], inputs=["x"])
     options = RenderOptions(show_passed=True)

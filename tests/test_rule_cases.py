@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from r1policy.config import Config
+from r1policy.commands.policytest import load_base, load_cases, run_case
+from r1policy.core.findings import Status
+from r1policy.core.yamldoc import Document
 from r1policy.engine.deployfacts import deployment_facts
 from r1policy.engine.render import validate_templates
-from r1policy.findings import Status
-from r1policy.policytest import load_base, load_cases, run_case
+from r1policy.project.config import Config
 from r1policy.rules.registry import load_registry
 from r1policy.sources.native import load_native
-from r1policy.yamldoc import Document
 
 REGISTRY = load_registry()
 BASE = load_base()

@@ -1,4 +1,4 @@
-"""docs/rules/ is generated from the rule metadata (`python -m r1policy.docs`) and must not be stale."""
+"""docs/rules/ is generated from the rule metadata (`python -m r1policy.ruledocs.markdown`) and must not be stale."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_cli
-from r1policy.docs import INDEX, generate, html_safe, main, placeholders, rule_markdown, stale
+from r1policy.ruledocs.markdown import INDEX, generate, html_safe, main, placeholders, rule_markdown, stale
 from r1policy.rules.registry import load_registry
 
 DOCS = ROOT / "docs" / "rules"
@@ -20,7 +20,9 @@ def builtin_pages() -> dict[str, str]:
 
 def test_generated_rule_docs_are_up_to_date() -> None:
     problems = stale(builtin_pages(), DOCS)
-    assert problems == [], f"docs/rules is stale for {problems}: run `.venv/bin/python -m r1policy.docs`"
+    assert problems == [], (
+        f"docs/rules is stale for {problems}: run `.venv/bin/python -m r1policy.ruledocs.markdown`"
+    )
 
 
 def test_every_rule_folder_has_a_page_with_every_section() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from conftest import EXAMPLES, finding_set, run_cli
-from r1policy.findings import Location
-from r1policy.model import (
+from r1policy.core.findings import Location
+from r1policy.core.model import (
     FIELD_INSTANCE_TYPE,
     FIELD_REVISION,
     FIELD_S3_URI,

@@ -7,9 +7,9 @@ import pytest
 
 from r1policy.artifacts.model import FileFacts
 from r1policy.artifacts.verdict import artifact_input
+from r1policy.commands.policytest import load_base, load_cases, run_case
+from r1policy.core.findings import Status, SubjectType
 from r1policy.engine.render import render_message, render_remediation, validate_templates
-from r1policy.findings import Status, SubjectType
-from r1policy.policytest import load_base, load_cases, run_case
 from r1policy.rules.registry import load_registry
 
 REGISTRY = load_registry()
@@ -57,9 +57,9 @@ def test_deployment_rules_do_not_judge_artifacts() -> None:
 
 
 def test_unreadable_artifact_is_error_for_every_artifact_rule() -> None:
-    from r1policy.config import Config
     from r1policy.engine.evaluate import Evaluator
     from r1policy.engine.hubfacts import HubContext
+    from r1policy.project.config import Config
 
     facts = FileFacts(
         "s3://b/m/model.safetensors", unreadable="AccessDenied reading s3://b/m/model.safetensors"

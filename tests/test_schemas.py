@@ -36,7 +36,7 @@ def test_cedar_schema_parses() -> None:
 
 def test_example_state_validates(cli) -> None:  # type: ignore[no-untyped-def]
     from conftest import EXAMPLES
-    from r1policy.sources.state import load_state
+    from r1policy.project.state import load_state
 
     state = load_state(EXAMPLES / "state.json")
     assert {"acme-llm-weights", "acme-scratch"} <= set(state.buckets)

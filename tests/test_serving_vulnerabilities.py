@@ -13,8 +13,8 @@ from tests.support.awsworld import ACCOUNT, Bucket, Endpoint, World
 from tests.support.motoserver import MotoServer
 
 from conftest import finding_set, run_cli
+from r1policy.commands.policytest import base_manifest, load_base, patch
 from r1policy.facts.serving import serving_image
-from r1policy.policytest import base_manifest, load_base, patch
 
 DLC = "763104351884.dkr.ecr.us-east-1.amazonaws.com"
 VULNERABLE = "vllm/vllm-openai:v0.8.4"

@@ -10,7 +10,7 @@ from tests.support.motoserver import MotoServer
 
 from aws_cases import write_config, write_manifest
 from conftest import run_cli
-from r1policy.sources.state import load_state
+from r1policy.project.state import load_state
 
 
 def _mixed_world(tmp_path: Path) -> tuple[Path, Path]:

@@ -61,9 +61,9 @@ def test_a_long_path_moves_to_its_own_line_and_is_broken_not_cut(
 
 
 def test_colour_only_when_asked() -> None:
+    from r1policy.engine.report import Report
     from r1policy.formats import RenderOptions
     from r1policy.formats.table import render
-    from r1policy.report import Report
 
     assert "\x1b[" not in render(Report(findings=[]), RenderOptions(color=False, width=80))
     assert "\x1b[" in render(Report(findings=[]), RenderOptions(color=True, width=80))

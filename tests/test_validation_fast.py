@@ -17,9 +17,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from r1policy import validation
-from r1policy.errors import InputError
-from r1policy.yamldoc import Document
+from r1policy.core import validation
+from r1policy.core.errors import InputError
+from r1policy.core.yamldoc import Document
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = yaml.safe_load((ROOT / "policies" / "cases-base.yaml").read_text())

@@ -14,7 +14,7 @@ import yaml
 from conftest import ROOT
 from r1policy.cli import build_parser
 from r1policy.formats import Format
-from r1policy.output import pair_outputs
+from r1policy.formats.output import pair_outputs
 
 WORKFLOWS = ROOT / "docs" / "workflows"
 PINNED = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_./-]+)?@[0-9a-f]{40}$")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from r1policy import __version__
-from r1policy.errors import R1PolicyError, UsageError
+from r1policy.core.errors import R1PolicyError, UsageError
 
 EXIT_OK, EXIT_BLOCK, EXIT_TOOL = 0, 1, 2
 

@@ -122,7 +122,7 @@ def write_hub_manifests(folder: Path, repos: list[RepoFixture], n_manifests: int
     """`n_manifests` compliant Hub-sourced manifests cycling through `repos`, each pinned to its commit."""
     import yaml
 
-    from r1policy.policytest import base_manifest, load_base, patch
+    from r1policy.commands.policytest import base_manifest, load_base, patch
 
     base = base_manifest(load_base(), hub=True)
     folder.mkdir(parents=True, exist_ok=True)
@@ -148,9 +148,9 @@ def write_example_cache(root: Path) -> None:
     Regenerate: `.venv/bin/python -c "from tests.support.hubfixtures import write_example_cache as w;
     from pathlib import Path; w(Path('examples/hub-cache'))"` (tests/test_hub_examples.py compares).
     """
+    from r1policy.commands.policytest import load_base
     from r1policy.hub.cache import HubCache
     from r1policy.hub.record import RepoRecord
-    from r1policy.policytest import load_base
 
     cache = HubCache(root)
     base = load_base()

@@ -6,7 +6,7 @@ Layout: `targets` opens local paths, `s3://` prefixes and `hf://` repositories a
 `verdict` turns those facts into Cedar `Artifact` entities that the rules in policies/R1-ART-* judge.
 """
 
-from r1policy.errors import SourceError
+from r1policy.core.errors import SourceError
 
 
 class ArtifactError(SourceError):

@@ -9,12 +9,12 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from r1policy import jsonsafe
 from r1policy.artifacts.hashing import HashingReader
 from r1policy.artifacts.keras import code_layers, is_keras_config
 from r1policy.artifacts.model import MIB, FileFacts, ScanLimits
 from r1policy.artifacts.secrets import find_secrets
 from r1policy.artifacts.templates import check_template
+from r1policy.core import jsonsafe
 
 _TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2", ".tmpl")
 _REQUIREMENTS = re.compile(r"^requirements[\w.+-]*\.(?:txt|in)$")

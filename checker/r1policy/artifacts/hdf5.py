@@ -8,10 +8,10 @@ from __future__ import annotations
 import tempfile
 from typing import IO, Any
 
-from r1policy import jsonsafe
 from r1policy.artifacts.hashing import CHUNK, HashingReader
 from r1policy.artifacts.keras import code_layers
 from r1policy.artifacts.model import FileFacts, ScanLimits
+from r1policy.core import jsonsafe
 
 _CONFIG_ATTRS = ("model_config", "training_config")
 # Root attributes and groups that only Keras writes (a full-model file, not a weights-only one).

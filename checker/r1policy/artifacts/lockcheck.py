@@ -8,7 +8,7 @@ from pathlib import Path
 from r1policy.artifacts.model import Expected, FileFacts
 from r1policy.artifacts.scanner import FileResult
 from r1policy.artifacts.targets import Target
-from r1policy.lockfile import LockedFile, LockedSource, file_key, hub_key, s3_key
+from r1policy.project.lockfile import LockedFile, LockedSource, file_key, hub_key, s3_key
 
 
 def source_key(target: Target, lock_path: Path) -> str:

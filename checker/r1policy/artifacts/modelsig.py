@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1policy import jsonsafe
 from r1policy.artifacts.model import FileFacts
 from r1policy.artifacts.scanner import FileResult, ReadFailure, SourceFile
 from r1policy.artifacts.targets import Target
-from r1policy.config import ModelSigningConfig
-from r1policy.errors import InputError, Position, UsageError
+from r1policy.core import jsonsafe
+from r1policy.core.errors import InputError, Position, UsageError
+from r1policy.project.config import ModelSigningConfig
 
 SIGNATURE_NAME = "model.sig"
 MAX_SIGNATURE_BYTES = 16 * 1024 * 1024

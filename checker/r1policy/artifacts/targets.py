@@ -226,7 +226,7 @@ def _hub(text: str) -> Target:
     repo, _, revision = spec.partition("@")
     if repo.count("/") != 1:
         raise ArtifactError(f"{text}: expected hf://org/repo@revision")
-    from r1policy.hub.repoid import repo_id_problem
+    from r1policy.core.repoid import repo_id_problem
 
     problem = repo_id_problem(repo)
     if problem is not None:

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from r1policy import jsonsafe
 from r1policy.artifacts.hashing import HashingReader
 from r1policy.artifacts.model import ScanLimits
+from r1policy.core import jsonsafe
 
 MAX_PROBLEMS = 20
 # safetensors dtype -> bits per element

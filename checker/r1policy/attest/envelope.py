@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1policy import jsonsafe
 from r1policy.attest import PAYLOAD_TYPE, PREDICATE_SCHEMA, PREDICATE_TYPE, STATEMENT_TYPE
-from r1policy.errors import InputError, OutputError, Position
+from r1policy.core import jsonsafe
+from r1policy.core.errors import InputError, OutputError, Position
 
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 
@@ -122,7 +122,7 @@ def verify(path: Path, keys: list[Any]) -> Verification:
 
 
 def _check_statement(payload: bytes, result: Verification) -> None:
-    from r1policy.validation import validator
+    from r1policy.core.validation import validator
 
     try:
         statement = jsonsafe.loads(payload)

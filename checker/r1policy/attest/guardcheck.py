@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from r1policy.attest import ENV_ATTESTATIONS
-from r1policy.config import Config
-from r1policy.errors import InputError
-from r1policy.lockfile import DEFAULT_LOCK_NAME, Lock, load_lock
-from r1policy.model import Deployment
+from r1policy.core.errors import InputError
+from r1policy.core.model import Deployment
+from r1policy.project.config import Config
+from r1policy.project.lockfile import DEFAULT_LOCK_NAME, Lock, load_lock
 from r1policy.sources.sagemaker.api import ApiProblem
 
 _LISTED = 5

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from r1policy.errors import InputError, Position, UsageError
+from r1policy.core.errors import InputError, Position, UsageError
 
 MAX_KEY_BYTES = 1024 * 1024
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from r1policy import __version__
 from r1policy.attest import PREDICATE_TYPE, STATEMENT_TYPE
-from r1policy.lockfile import Lock, LockedSource, hub_key, s3_key_from_uri
-from r1policy.model import Deployment, SourceKind
-from r1policy.report import Report
+from r1policy.core.model import Deployment, SourceKind
+from r1policy.engine.report import Report
+from r1policy.project.lockfile import Lock, LockedSource, hub_key, s3_key_from_uri
 from r1policy.rules.registry import RuleRegistry
 
 _READ = 8 * 1024 * 1024

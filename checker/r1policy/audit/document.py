@@ -11,10 +11,10 @@ from typing import Any
 from r1policy.audit.diff import Diff
 from r1policy.audit.history import PastReport
 from r1policy.audit.run import AuditRun, Place, iso
-from r1policy.findings import Enforcement, Finding, Status, SubjectType
+from r1policy.core.findings import Enforcement, Finding, Status, SubjectType
+from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
 from r1policy.formats.json_v1 import report_to_json
-from r1policy.report import Report
 
 _OPEN = ("fail", "error")
 

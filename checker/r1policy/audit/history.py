@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from r1policy import jsonsafe
-from r1policy.errors import InputError, Position
-from r1policy.validation import validator
+from r1policy.core import jsonsafe
+from r1policy.core.errors import InputError, Position
+from r1policy.core.validation import validator
 
 REPORT_JSON = "audit.json"
 REPORT_SCHEMA = "report-v1.schema.json"

@@ -14,8 +14,8 @@ from r1policy.audit.html import render_html
 from r1policy.audit.markdown import render_markdown
 from r1policy.audit.reportdir import free_run_id, write_run
 from r1policy.audit.run import AuditRun
+from r1policy.engine.report import Report
 from r1policy.formats.json_v1 import finding_to_json
-from r1policy.report import Report
 
 REPORT_MD = "audit.md"
 REPORT_HTML = "audit.html"

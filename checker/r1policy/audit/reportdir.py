@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from r1policy.errors import OutputError
+from r1policy.core.errors import OutputError
 
 
 def write_run(report_dir: Path, run_id: str, files: Mapping[str, str]) -> Path:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from r1policy.audit.run import AuditProblem, Inventory, Place
-from r1policy.model import (
+from r1policy.core.model import (
     FIELD_ASYNC,
     FIELD_DATA_CAPTURE,
     FIELD_DTYPE,
@@ -41,8 +41,8 @@ from r1policy.model import (
     ModelSource,
     SourceKind,
 )
+from r1policy.project.state import StateSnapshot
 from r1policy.sources.sagemaker.api import deployments_from_api
-from r1policy.sources.state import StateSnapshot
 
 _STAND_IN_IMAGE = "r1policy.invalid/model-could-not-be-read"
 MODEL_FIELDS = (

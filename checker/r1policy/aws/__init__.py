@@ -23,7 +23,7 @@ Errors — ``r1policy.aws.errors``
 Collection — ``r1policy.aws.collect``
     ``collect_state(accounts, *, regions, buckets=(), endpoints=(), sagemaker=False, kms_keys=(),
     progress=None, pools=None) -> dict``: a complete state-v1 document (``schemas/state-v1.schema.json``),
-    ready for ``r1policy.sources.state.from_value(doc, "<live>")`` or to be written as a snapshot.
+    ready for ``r1policy.project.state.from_value(doc, "<live>")`` or to be written as a snapshot.
     ``buckets``: bucket names to read; ``endpoints``: ``(region, name)`` pairs of endpoints to
     look up (each found one is described with its config and models); ``sagemaker=True``: enumerate
     every model, endpoint config and endpoint in ``regions`` for every account; the buckets their

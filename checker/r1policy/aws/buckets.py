@@ -17,10 +17,10 @@ from typing import Any
 
 import botocore.exceptions
 
-from r1policy import jsonsafe
 from r1policy.aws.errors import CALL_ERRORS, classify, error_code
 from r1policy.aws.pools import Pools
 from r1policy.aws.session import AccountSession
+from r1policy.core import jsonsafe
 
 Progress = Callable[[str, int, int], None]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import botocore.exceptions
 
-from r1policy.errors import SourceError
+from r1policy.core.errors import SourceError
 
 # Error codes that mean "the caller may not do this" / "slow down" / "this region is not enabled".
 ACCESS_DENIED = frozenset(

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from r1policy.aws.collect import collect_state
 from r1policy.aws.session import open_accounts
-from r1policy.model import Deployment
-from r1policy.sources.state import StateSnapshot, from_value
+from r1policy.core.model import Deployment
+from r1policy.project.state import StateSnapshot, from_value
 
 LIVE_SOURCE = "live AWS state"
 

@@ -9,7 +9,7 @@ import os
 import re
 from typing import TYPE_CHECKING
 
-from r1policy.errors import UsageError
+from r1policy.core.errors import UsageError
 
 if TYPE_CHECKING:
     from r1policy.aws.session import AccountSession

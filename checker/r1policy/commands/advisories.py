@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from r1policy.errors import InputError, OutputError, Position, UsageError
+from r1policy.core.errors import InputError, OutputError, Position, UsageError
 from r1policy.facts.advisories import Advisory, load_store, local_store, parse_file
 
 

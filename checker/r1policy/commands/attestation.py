@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from r1policy.config import Config, load_config
-from r1policy.errors import UsageError
-from r1policy.lockfile import Lock
-from r1policy.model import Deployment
-from r1policy.report import Report
+from r1policy.core.errors import UsageError
+from r1policy.core.model import Deployment
+from r1policy.engine.report import Report
+from r1policy.project.config import Config, load_config
+from r1policy.project.lockfile import Lock
 from r1policy.rules.registry import RuleRegistry
 
 

@@ -14,19 +14,19 @@ from r1policy.audit.progress import Progress
 from r1policy.audit.publish import publish
 from r1policy.audit.run import AuditRun, run_id_for
 from r1policy.audit.world import world_from_state
-from r1policy.compliance.catalogue import run_catalogues, select
 from r1policy.compliance.section import compliance_section
-from r1policy.config import load_config
+from r1policy.core.errors import UsageError
 from r1policy.engine.evaluate import Evaluator, Notice
-from r1policy.errors import UsageError
-from r1policy.output import pair_outputs, write_reports
-from r1policy.report import Report
+from r1policy.engine.report import Report
+from r1policy.formats.output import pair_outputs, write_reports
+from r1policy.project.config import load_config
+from r1policy.rules.catalogue import run_catalogues, select
 
 if TYPE_CHECKING:
-    from r1policy.findings import Finding
-    from r1policy.model import Deployment
+    from r1policy.core.findings import Finding
+    from r1policy.core.model import Deployment
+from r1policy.project.state import StateSnapshot, from_value, load_state
 from r1policy.rules.registry import load_registry
-from r1policy.sources.state import StateSnapshot, from_value, load_state
 
 LIVE_SOURCE = "live AWS state"
 AUDIT_HINT = "the bucket could not be read by the audit; check the auditor's permissions (s3:Get*)"

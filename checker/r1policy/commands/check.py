@@ -5,18 +5,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from r1policy.compliance.catalogue import run_catalogues, select
 from r1policy.compliance.section import compliance_section
-from r1policy.config import load_config
 from r1policy.engine.evaluate import Evaluator, Notice
 from r1policy.engine.hubfacts import hub_context
+from r1policy.engine.report import Report
 from r1policy.formats import Format
-from r1policy.inputreport import unreadable_findings
-from r1policy.output import pair_outputs, refuse_inputs_as_outputs, write_reports
-from r1policy.report import Report
+from r1policy.formats.output import pair_outputs, refuse_inputs_as_outputs, write_reports
+from r1policy.project.config import load_config
+from r1policy.project.state import load_state, sagemaker_errors, with_existing_endpoints
+from r1policy.rules.catalogue import run_catalogues, select
 from r1policy.rules.registry import load_registry
 from r1policy.sources.discover import discover
-from r1policy.sources.state import load_state, sagemaker_errors, with_existing_endpoints
+from r1policy.sources.inputreport import unreadable_findings
 from r1policy.sources.walk import WalkOptions
 
 
@@ -57,7 +57,7 @@ def run_check(args: argparse.Namespace) -> int:
         skipped=inputs.skipped,
     )
     if any(fmt is Format.CYCLONEDX for fmt, _ in pairs):
-        from r1policy.licences.entries import bom_models
+        from r1policy.engine.bom import bom_models
 
         report.models = bom_models(deployments, hub, report.findings)
     report.notices.extend(Notice("note", note) for note in inputs.notes)

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from r1policy.compliance.catalogue import run_catalogues
-from r1policy.config import load_config
-from r1policy.errors import UsageError
+from r1policy.core.errors import UsageError
+from r1policy.project.config import load_config
+from r1policy.rules.catalogue import run_catalogues
 from r1policy.rules.registry import load_registry
 
 

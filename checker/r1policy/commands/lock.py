@@ -20,10 +20,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from r1policy.errors import UsageError
+from r1policy.core.errors import UsageError
+from r1policy.core.repoid import repo_id_problem
 from r1policy.hub.client import HubClient
-from r1policy.hub.repoid import repo_id_problem
-from r1policy.lockfile import (
+from r1policy.project.lockfile import (
     Lock,
     LockedFile,
     LockedSource,

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from r1policy.config import load_config
-from r1policy.errors import UsageError
+from r1policy.core.errors import UsageError
+from r1policy.project.config import load_config
 from r1policy.rules.registry import load_registry
 
 
@@ -29,12 +29,12 @@ def run_policies(args: argparse.Namespace) -> int:
         shown = registry.rules.get(args.rule_id.upper())
         if shown is None:
             raise UsageError(f"no rule {args.rule_id!r} (see `r1policy policies list`)")
-        from r1policy.docs import rule_markdown
+        from r1policy.ruledocs.markdown import rule_markdown
 
         out.write(rule_markdown(shown))
         return 0
     if args.policies_command == "test":
-        from r1policy.policytest import run_all
+        from r1policy.commands.policytest import run_all
 
         results = run_all(registry)
         failed = [r for r in results if not r.ok]

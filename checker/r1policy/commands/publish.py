@@ -10,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-from r1policy.errors import UsageError
+from r1policy.core.errors import UsageError
 
 _ROLE_NAME = re.compile(r"^[\w+=,.@/-]{1,64}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")

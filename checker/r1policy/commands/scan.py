@@ -12,13 +12,21 @@ from typing import TYPE_CHECKING
 from r1policy.artifacts import lockcheck, targets, verdict
 from r1policy.artifacts.model import DEFAULT_LIMITS, FileFacts, ScanLimits
 from r1policy.artifacts.scanner import FileResult, Scanner
-from r1policy.config import Config, ModelSigningConfig, load_config
+from r1policy.core.errors import UsageError
 from r1policy.engine.evaluate import ArtifactInput, Evaluator, Notice
 from r1policy.engine.hubfacts import HubContext
-from r1policy.errors import UsageError
-from r1policy.lockfile import DEFAULT_LOCK_NAME, Lock, LockedSource, diff_locks, load_lock, merge, write_lock
-from r1policy.output import pair_outputs, refuse_inputs_as_outputs, write_reports
-from r1policy.report import Report
+from r1policy.engine.report import Report
+from r1policy.formats.output import pair_outputs, refuse_inputs_as_outputs, write_reports
+from r1policy.project.config import Config, ModelSigningConfig, load_config
+from r1policy.project.lockfile import (
+    DEFAULT_LOCK_NAME,
+    Lock,
+    LockedSource,
+    diff_locks,
+    load_lock,
+    merge,
+    write_lock,
+)
 from r1policy.rules.registry import load_registry
 
 if TYPE_CHECKING:

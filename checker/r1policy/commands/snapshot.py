@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from r1policy.output import write_atomic
+from r1policy.formats.output import write_atomic
 
 
 def run_snapshot(args: argparse.Namespace) -> int:

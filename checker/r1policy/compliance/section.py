@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from r1policy.compliance.catalogue import Catalogue, rules_by_control
-from r1policy.findings import Finding, Status
+from r1policy.core.findings import Finding, Status
+from r1policy.rules.catalogue import Catalogue, rules_by_control
 from r1policy.rules.metadata import RuleMeta
 
 NOT_COVERED = "not covered"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from r1policy.config import Config
 from r1policy.facts.bucketpolicy import PolicyDocumentError, acl_is_public, analyse_policy
 from r1policy.facts.bucketwriters import acl_writers, policy_writers, untrusted
-from r1policy.sources.state import StateSnapshot
+from r1policy.project.config import Config
+from r1policy.project.state import StateSnapshot
 
 _PAB_KEYS = ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")
 _NO_PAB = dict.fromkeys(_PAB_KEYS, False)

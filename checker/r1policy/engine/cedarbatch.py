@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from r1policy.errors import EngineError
+from r1policy.core.errors import EngineError
 from r1policy.rules.registry import RuleRegistry
 
 _ERROR_POLICY = re.compile(r"policy `([^`]+)`")

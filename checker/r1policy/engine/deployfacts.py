@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from r1policy.config import Config
+from r1policy.core.model import FIELD_IMAGE, Deployment, SourceKind
 from r1policy.engine.bucketfacts import BucketFacts
 from r1policy.engine.hubfacts import default_names as hub_default_names
 from r1policy.facts.capacity import (
@@ -21,7 +21,7 @@ from r1policy.facts.pseudo import has_pseudo, pattern_verdict
 from r1policy.facts.serving import default_names as serving_default_names
 from r1policy.facts.typosquat import lookalike_of
 from r1policy.licences.facts import default_names as licence_default_names
-from r1policy.model import FIELD_IMAGE, Deployment, SourceKind
+from r1policy.project.config import Config
 from r1policy.sources.servers import hub_endpoint_override
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")

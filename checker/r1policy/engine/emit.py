@@ -8,9 +8,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
-from r1policy.config import Config, Waiver
-from r1policy.engine.render import render_message, render_remediation
-from r1policy.findings import (
+from r1policy.core.findings import (
     Enforcement,
     Finding,
     Location,
@@ -19,7 +17,9 @@ from r1policy.findings import (
     Subject,
     WaiverRef,
 )
-from r1policy.model import Deployment
+from r1policy.core.model import Deployment
+from r1policy.engine.render import render_message, render_remediation
+from r1policy.project.config import Config, Waiver
 from r1policy.rules.metadata import RuleMeta
 
 ADVISORY_WAIVED = "advisory_waived"  # R1-EP-008: every advisory is accepted by a waiver naming it

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from r1policy.config import Config, check_waiver_rules
+from r1policy.core.findings import Enforcement, Finding, Location, Status, Subject, SubjectType
+from r1policy.core.model import FIELD_IMAGE, FIELD_MODEL, FIELD_S3_URI, Deployment, FileBucket, SourceKind
 from r1policy.engine.bucketfacts import BucketFacts, bucket_facts
 from r1policy.engine.cedarbatch import CedarSubject, Verdicts, run_batch
 from r1policy.engine.deployfacts import DeploymentFacts, cedar_context, deployment_facts
@@ -16,11 +17,10 @@ from r1policy.engine.emit import EmitContext, Outcome, emit
 from r1policy.engine.emit import Judgement as _Judgement
 from r1policy.engine.emit import Notice as Notice  # re-exported: reports and commands import it here
 from r1policy.engine.hubfacts import HubContext, HubSource
-from r1policy.findings import Enforcement, Finding, Location, Status, Subject, SubjectType
-from r1policy.model import FIELD_IMAGE, FIELD_MODEL, FIELD_S3_URI, Deployment, FileBucket, SourceKind
+from r1policy.project.config import Config, check_waiver_rules
+from r1policy.project.state import StateSnapshot
 from r1policy.rules.metadata import RuleMeta
 from r1policy.rules.registry import RuleRegistry
-from r1policy.sources.state import StateSnapshot
 
 NETWORK_ISOLATION_RULE = "R1-EP-003"
 VULNERABILITY_RULE = "R1-EP-008"

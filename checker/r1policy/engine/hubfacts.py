@@ -21,17 +21,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from r1policy.core.model import Deployment, SourceKind
 from r1policy.facts.capacity import known_model
 from r1policy.hub.errors import HubError, HubErrorKind
 from r1policy.hub.record import RepoRecord, is_full_sha
-from r1policy.lockfile import Lock, LockedSource, hub_key, s3_key_from_uri
-from r1policy.model import Deployment, SourceKind
+from r1policy.project.lockfile import Lock, LockedSource, hub_key, s3_key_from_uri
 
 if TYPE_CHECKING:
-    from r1policy.config import Config
     from r1policy.engine.deployfacts import DeploymentFacts
     from r1policy.hub.client import Lookup
     from r1policy.licences.facts import LicenceOutcome
+    from r1policy.project.config import Config
 
 STATIC_REASON = "--static: the Hub is not consulted"
 NO_LOCK = "no r1policy.lock next to the configuration or in the working directory (pass --lock FILE)"
@@ -300,7 +300,7 @@ def default_names() -> dict[str, Any]:
 def hub_context(*, static: bool, lock_file: Path | None, config_source: str, cwd: Path) -> HubContext:
     """For `check`: the Hub unless --static, and the lock file (`--lock`, else r1policy.lock next to
     the configuration file, else in the working directory; none found: R1-ART-004 is skipped)."""
-    from r1policy.lockfile import DEFAULT_LOCK_NAME, load_lock
+    from r1policy.project.lockfile import DEFAULT_LOCK_NAME, load_lock
 
     path = lock_file
     if path is None:

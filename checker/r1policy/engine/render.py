@@ -6,7 +6,7 @@ import re
 from functools import cache
 from typing import Any
 
-from r1policy.findings import Remediation
+from r1policy.core.findings import Remediation
 from r1policy.rules.metadata import RuleMeta
 
 

@@ -12,11 +12,11 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Any
 
-from r1policy.config import Config, Waiver
 from r1policy.engine.deployfacts import DeploymentFacts
 from r1policy.facts.advisories import Advisory, Store, severity_at_least
 from r1policy.facts.image import parse_image
 from r1policy.facts.serving import ServingImage, default_names, serving_image, support_period
+from r1policy.project.config import Config, Waiver
 
 VERSION_FACT = "serving.version"
 SUPPORT_FACT = "serving.support"

@@ -15,11 +15,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from r1policy import jsonsafe
-from r1policy.errors import InputError, Position
-from r1policy.resources import policies_dir
-from r1policy.validation import validate_document
-from r1policy.yamldoc import Document, load_yaml_documents, read_text
+from r1policy.core import jsonsafe
+from r1policy.core.errors import InputError, Position
+from r1policy.core.resources import policies_dir
+from r1policy.core.validation import validate_document
+from r1policy.core.yamldoc import Document, load_yaml_documents, read_text
 
 SCHEMA = "osv.schema.json"
 DATA_ENV = "R1POLICY_DATA_DIR"

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from r1policy import jsonsafe
+from r1policy.core import jsonsafe
 
 # Condition keys that pin a statement to known callers or networks.
 _RESTRICTING_KEYS = {

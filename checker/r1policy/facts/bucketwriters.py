@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any
 
-from r1policy import jsonsafe
+from r1policy.core import jsonsafe
 from r1policy.facts.bucketpolicy import PolicyDocumentError
 
 # What replaces, deletes or re-ACLs approved weights, or lets a caller grant itself that.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from r1policy.resources import load_data
+from r1policy.core.resources import load_data
 
 MIB = 1024 * 1024
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from r1policy.core.resources import load_data
 from r1policy.facts.image import ImageRef, parse_image
-from r1policy.resources import load_data
 
 # The ECR accounts that publish the AWS Deep Learning Containers (one per partition / opt-in region).
 DLC_ACCOUNTS = frozenset(

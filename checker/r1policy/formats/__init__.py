@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from r1policy.report import Report
+from r1policy.engine.report import Report
 
 
 class Format(StrEnum):

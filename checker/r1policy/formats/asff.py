@@ -25,11 +25,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from r1policy.errors import OutputError
-from r1policy.findings import Finding, SubjectType
+from r1policy.core.errors import OutputError
+from r1policy.core.findings import Finding, SubjectType
+from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
 from r1policy.formats.common import clean, shorten
-from r1policy.report import Report
 
 SCHEMA_VERSION = "2018-10-08"
 GENERATOR_PREFIX = "r1policy/"

@@ -9,9 +9,9 @@ from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
 
-from r1policy.findings import Enforcement, Finding, Severity, Status, redact
+from r1policy.core.findings import Enforcement, Finding, Severity, Status, redact
+from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
-from r1policy.report import Report
 
 # C0 controls other than tab/newline/CR, DEL and C1 controls: never printed (they are not valid in XML 1.0
 # either, and in a terminal or CI log they can rewrite what the reader sees).

@@ -1,15 +1,15 @@
-"""`--format cyclonedx`: the CycloneDX 1.6 AI bill of materials of what the run judged (r1policy.licences.bom;
+"""`--format cyclonedx`: the CycloneDX 1.6 AI bill of materials of what the run judged (r1policy.formats.bom;
 cyclonedx-python-lib is imported only when this format is asked for)."""
 
 from __future__ import annotations
 
+from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
-from r1policy.report import Report
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    from r1policy.errors import UsageError
-    from r1policy.licences.bom import render_bom
+    from r1policy.core.errors import UsageError
+    from r1policy.formats.bom import render_bom
 
     if report.command != "check":
         raise UsageError(f"--format cyclonedx is written by `check` and `bom`, not by `{report.command}`")

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from r1policy.findings import Finding, Location, Status
+from r1policy.core.findings import Finding, Location, Status
+from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
 from r1policy.formats.common import (
     by_subject,
@@ -30,7 +31,6 @@ from r1policy.formats.common import (
     summary_line,
     verdict,
 )
-from r1policy.report import Report
 
 _COMMAND = {"error": "error", "warning": "warning", "note": "notice"}
 # The runner keeps annotations short; the full text stays in the log and the other formats.

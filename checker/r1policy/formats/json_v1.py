@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from r1policy.findings import Finding, Status, redact
+from r1policy.core.findings import Finding, Status, redact
+from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
-from r1policy.report import Report
 
 SCHEMA_VERSION = 1
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from itertools import groupby
 
-from r1policy.findings import Finding, Status
+from r1policy.core.findings import Finding, Status
+from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
 from r1policy.formats.common import (
     clean,
@@ -22,7 +23,6 @@ from r1policy.formats.common import (
     shorten,
     summary_line,
 )
-from r1policy.report import Report
 
 MAX_ATTRIBUTE = 1_000
 _ELEMENT = {

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from r1policy.findings import Finding, Status
+from r1policy.core.findings import Finding, Status
+from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
 from r1policy.formats.common import (
     by_subject,
@@ -24,7 +25,6 @@ from r1policy.formats.common import (
     summary_line,
     verdict,
 )
-from r1policy.report import Report
 
 COMMENT_LIMIT = 65_536
 MARKER = "<!-- r1policy-report -->"

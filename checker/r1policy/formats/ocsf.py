@@ -15,13 +15,13 @@ import datetime as dt
 import json
 from typing import Any
 
-from r1policy.errors import OutputError
-from r1policy.findings import Finding
+from r1policy.core.errors import OutputError
+from r1policy.core.findings import Finding
+from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
 from r1policy.formats.asff import Place, configured_place, exported, finding_id, place_in_report
 from r1policy.formats.common import clean
 from r1policy.formats.json_v1 import finding_to_json
-from r1policy.report import Report
 
 SEVERITY_ID = {"critical": 5, "high": 4, "medium": 3, "low": 2, "info": 1}
 STATUS_ID = {"fail": 1, "error": 1, "waived": 3, "pass": 4}

@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from r1policy.docs import html_safe
-from r1policy.findings import Finding, Severity, Status
+from r1policy.core.findings import Finding, Severity, Status
+from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
 from r1policy.formats.common import clean, fingerprint, fix_line, level, relative_path, root_of
-from r1policy.report import Report
+from r1policy.ruledocs.markdown import html_safe
 from r1policy.rules.metadata import RuleMeta
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -60,7 +60,7 @@ def _rule_name(title: str) -> str:
 
 
 def _descriptor_from_meta(rule: RuleMeta) -> dict[str, Any]:
-    from r1policy.docs import rule_help_text, rule_markdown
+    from r1policy.ruledocs.markdown import rule_help_text, rule_markdown
 
     tags = ["security", "r1policy", rule.subject.value, *sorted(s.value for s in rule.sources)]
     return {

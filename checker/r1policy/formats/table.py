@@ -13,10 +13,10 @@ from __future__ import annotations
 import textwrap
 from itertools import groupby
 
-from r1policy.findings import Finding, Status
+from r1policy.core.findings import Finding, Status
+from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
 from r1policy.formats.common import clean
-from r1policy.report import Report
 
 _RESET = "\x1b[0m"
 _STATUS_STYLE = {

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from r1policy import jsonsafe
+from r1policy.core import jsonsafe
 from r1policy.hub.record import RepoRecord, is_full_sha
 
 CACHE_ENV = "R1POLICY_CACHE_DIR"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from r1policy.errors import SourceError
+from r1policy.core.errors import SourceError
 
 
 class HubErrorKind(StrEnum):

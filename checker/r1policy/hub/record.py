@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from r1policy import jsonsafe
+from r1policy.core import jsonsafe
 
 # Small JSON files whose `auto_map` names Python classes that trust_remote_code would import.
 CODE_CONFIG_FILES = ("config.json", "tokenizer_config.json")

@@ -11,15 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from r1policy.core.model import Deployment, ModelSource, SourceKind
 from r1policy.licences.lineage import LineageError, Node, Resolver
 from r1policy.licences.table import LineageTable, load_table
-from r1policy.lockfile import Lock, s3_key_from_uri
-from r1policy.model import Deployment, ModelSource, SourceKind
+from r1policy.project.lockfile import Lock, s3_key_from_uri
 
 if TYPE_CHECKING:
-    from r1policy.config import Config
     from r1policy.engine.deployfacts import DeploymentFacts
     from r1policy.engine.hubfacts import HubSource
+    from r1policy.project.config import Config
 
 NOT_CONFIGURED = "no `licences` section in the configuration (licences.allowed / licences.denied)"
 

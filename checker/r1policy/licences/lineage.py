@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from r1policy.core.licenceids import from_card
+from r1policy.core.repoid import repo_id_problem
 from r1policy.hub.errors import HubError
-from r1policy.hub.repoid import repo_id_problem
-from r1policy.licences.ids import from_card
 from r1policy.licences.table import BaseRef, LineageTable
 
 if TYPE_CHECKING:

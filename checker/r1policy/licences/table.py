@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from r1policy.errors import InputError, Position
-from r1policy.resources import load_data
-from r1policy.validation import validate_document
-from r1policy.yamldoc import Document
+from r1policy.core.errors import InputError, Position
+from r1policy.core.resources import load_data
+from r1policy.core.validation import validate_document
+from r1policy.core.yamldoc import Document
 
 TABLE_FILE = "lineage.json"
 SCHEMA = "lineage.schema.json"
@@ -61,7 +61,7 @@ def load_table() -> LineageTable:
     value = load_data(TABLE_FILE)
     doc = Document(path=f"policies/data/{TABLE_FILE}", value=value)
     validate_document(doc, SCHEMA)
-    from r1policy.licences.ids import canonical
+    from r1policy.core.licenceids import canonical
 
     for repo, row in value["models"].items():
         if canonical(row["licence"]) != row["licence"] or row["licence"] not in value["licences"]:

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1policy.errors import PolicyLoadError, Position
-from r1policy.findings import Enforcement, Severity, SubjectType
-from r1policy.model import SourceKind
-from r1policy.validation import validate_document
-from r1policy.yamldoc import load_yaml_documents, read_text
+from r1policy.core.errors import PolicyLoadError, Position
+from r1policy.core.findings import Enforcement, Severity, SubjectType
+from r1policy.core.model import SourceKind
+from r1policy.core.validation import validate_document
+from r1policy.core.yamldoc import load_yaml_documents, read_text
 
 SCHEMA = "rule-metadata.schema.json"
 ALL_SOURCES = frozenset(SourceKind)
@@ -123,7 +123,7 @@ def _check_compliance(meta: RuleMeta, path: Path) -> None:
     """Every control a rule names exists in its shipped framework catalogue."""
     if not meta.compliance:
         return
-    from r1policy.compliance.catalogue import shipped_catalogues
+    from r1policy.rules.catalogue import shipped_catalogues
 
     catalogues = shipped_catalogues()
     for framework, controls in meta.compliance.items():

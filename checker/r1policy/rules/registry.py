@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from r1policy import jsonsafe
-from r1policy.errors import PolicyLoadError, Position
-from r1policy.resources import policies_dir, schemas_dir
+from r1policy.core import jsonsafe
+from r1policy.core.errors import PolicyLoadError, Position
+from r1policy.core.resources import policies_dir, schemas_dir
+from r1policy.core.yamldoc import read_text
 from r1policy.rules.metadata import RuleMeta, annotation_metadata, load_metadata
-from r1policy.yamldoc import read_text
 
 CEDAR_SCHEMA = "r1policy.cedarschema"
 _POLICY_START = re.compile(

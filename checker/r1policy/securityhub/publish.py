@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from r1policy.errors import InputError, Position
+from r1policy.core.errors import InputError, Position
 from r1policy.formats.asff import (
     Place,
     dedupe_ids,

@@ -9,8 +9,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from r1policy.findings import Location
-from r1policy.model import (
+from r1policy.core.findings import Location
+from r1policy.core.model import (
     FIELD_MODEL,
     FIELD_REPO,
     FIELD_REVISION,

@@ -26,16 +26,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from r1policy.errors import InputError, Position
-from r1policy.findings import Location
-from r1policy.hub.repoid import repo_id_problem
-from r1policy.model import FIELD_MODEL, FIELD_REPO, Deployment, FileBucket, Loaded, SourceKind
+from r1policy.core.errors import InputError, Position
+from r1policy.core.findings import Location
+from r1policy.core.model import FIELD_MODEL, FIELD_REPO, Deployment, FileBucket, Loaded, SourceKind
+from r1policy.core.repoid import repo_id_problem
+from r1policy.core.yamldoc import MAX_FILE_BYTES, Document, decode_utf8, load_yaml_documents, read_text
+from r1policy.project.state import is_state
 from r1policy.sources.cloudformation.intrinsics import cfn_tag_handler
 from r1policy.sources.deploylike import deployment_like_text, deployment_like_value
 from r1policy.sources.native import is_native, load_native
-from r1policy.sources.state import is_state
 from r1policy.sources.walk import Skipped, Walk, WalkOptions
-from r1policy.yamldoc import MAX_FILE_BYTES, Document, decode_utf8, load_yaml_documents, read_text
 
 MANIFEST_SUFFIXES = {".yaml", ".yml", ".json"}
 # Prose: read as a manifest when the whole file is one, never reported as an unreadable deployment.

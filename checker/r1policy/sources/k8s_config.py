@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from r1policy.errors import InputError
-from r1policy.yamldoc import JsonPath, load_yaml_documents, read_text
+from r1policy.core.errors import InputError
+from r1policy.core.yamldoc import JsonPath, load_yaml_documents, read_text
 
 if TYPE_CHECKING:
     from r1policy.sources.kubernetes import _Object

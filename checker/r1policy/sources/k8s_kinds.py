@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from r1policy.model import Deployment
+from r1policy.core.model import Deployment
+from r1policy.core.yamldoc import JsonPath
 from r1policy.sources import servers
 from r1policy.sources.servercli import Engine
 from r1policy.sources.servers import Family
-from r1policy.yamldoc import JsonPath
 
 _TEMPLATE = ("spec", "template", "spec")
 # kind -> paths of pod specs ("*" stands for every item of a list). Knative's Service keeps a pod spec

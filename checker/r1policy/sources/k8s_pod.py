@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from r1policy.findings import Location
-from r1policy.model import (
+from r1policy.core.findings import Location
+from r1policy.core.model import (
     FIELD_HUB_ENDPOINT,
     FIELD_IMAGE,
     FIELD_MODEL,
@@ -20,12 +20,12 @@ from r1policy.model import (
     ModelSource,
     SourceKind,
 )
+from r1policy.core.yamldoc import JsonPath
 from r1policy.sources import servers
 from r1policy.sources.containerenv import MODEL_FIELDS
 from r1policy.sources.k8s_config import config_map_file
 from r1policy.sources.servercli import ServerArgs, ShellSyntaxError, Token, detect, tokenize
 from r1policy.sources.servers import Family
-from r1policy.yamldoc import JsonPath
 
 if TYPE_CHECKING:
     from r1policy.sources.kubernetes import _Object

@@ -17,9 +17,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from r1policy.errors import InputError, Position
-from r1policy.findings import Location
-from r1policy.model import (
+from r1policy.core.errors import InputError, Position
+from r1policy.core.findings import Location
+from r1policy.core.model import (
     FIELD_IMAGE,
     FIELD_MODEL,
     FIELD_REPO,
@@ -30,6 +30,7 @@ from r1policy.model import (
     ModelSource,
     SourceKind,
 )
+from r1policy.core.yamldoc import Document, JsonPath, read_text
 from r1policy.sources import servers
 from r1policy.sources.containerenv import EnvOverride, apply_env
 from r1policy.sources.k8s_kinds import (
@@ -63,7 +64,6 @@ from r1policy.sources.servercli import (
     tokenize,
 )
 from r1policy.sources.servers import Family
-from r1policy.yamldoc import Document, JsonPath, read_text
 
 PLATFORM = "kubernetes"
 _KNOWN_POD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from r1policy.errors import InputError
-from r1policy.findings import Location
-from r1policy.model import (
+from r1policy.core.errors import InputError
+from r1policy.core.findings import Location
+from r1policy.core.model import (
     FIELD_ASYNC,
     FIELD_DATA_CAPTURE,
     FIELD_DTYPE,
@@ -30,10 +30,10 @@ from r1policy.model import (
     ModelSource,
     SourceKind,
 )
+from r1policy.core.textchars import refuse_control_characters
+from r1policy.core.validation import validate_document
+from r1policy.core.yamldoc import Document, JsonPath
 from r1policy.sources.containerenv import apply_env
-from r1policy.textchars import refuse_control_characters
-from r1policy.validation import validate_document
-from r1policy.yamldoc import Document, JsonPath
 
 API_VERSION = "r1policy/v1"
 KIND = "ModelDeployment"
@@ -182,7 +182,7 @@ def _output(spec: dict[str, Any] | None) -> Encryption | None:
 def _lineage(doc: Document, model_spec: dict[str, Any], kind: SourceKind) -> dict[str, Any]:
     """`spec.model.license` / `spec.model.base_models`: S3 models only (a Hub model's licence and base
     models come from its card); the licence must be an id r1policy knows the kind of."""
-    from r1policy.licences.ids import canonical
+    from r1policy.core.licenceids import canonical
 
     out: dict[str, Any] = {}
     for key in ("license", "base_models"):

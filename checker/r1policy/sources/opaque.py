@@ -8,8 +8,8 @@ model, an endpoint or a bucket, and nothing in the files says which.
 
 from __future__ import annotations
 
-from r1policy.findings import Location
-from r1policy.model import (
+from r1policy.core.findings import Location
+from r1policy.core.model import (
     FIELD_ASYNC,
     FIELD_DATA_CAPTURE,
     FIELD_DTYPE,

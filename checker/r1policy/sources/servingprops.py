@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from r1policy.errors import SourceError
-from r1policy.findings import Location
+from r1policy.core.errors import SourceError
+from r1policy.core.findings import Location
 
 FILENAME = "serving.properties"
 _PAIR = re.compile(r"([^=:\s]*)\s*[=:]?\s*(.*)", re.DOTALL)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from r1policy.resources import policies_dir
-from r1policy.validation import validate_document
-from r1policy.yamldoc import load_yaml_documents, read_text
+from r1policy.core.resources import policies_dir
+from r1policy.core.validation import validate_document
+from r1policy.core.yamldoc import load_yaml_documents, read_text
 
 DATA_FILE = "safe-globals.json"
 SCHEMA = "safe-globals.schema.json"

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from r1policy.findings import Location
-from r1policy.model import FileBucket
+from r1policy.core.findings import Location
+from r1policy.core.model import FileBucket
 from r1policy.sources.cloudformation.resolve import Template
 from r1policy.sources.cloudformation.values import NOVALUE, Unknown, display, iter_unknowns
 

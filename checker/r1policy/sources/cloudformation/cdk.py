@@ -18,15 +18,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from r1policy import jsonsafe
-from r1policy.errors import InputError
-from r1policy.findings import Location
-from r1policy.model import Loaded
+from r1policy.core import jsonsafe
+from r1policy.core.errors import InputError
+from r1policy.core.findings import Location
+from r1policy.core.model import Loaded
+from r1policy.core.yamldoc import Document, load_yaml_documents, read_text
 from r1policy.sources.cloudformation.intrinsics import cfn_tag_handler
 from r1policy.sources.cloudformation.stacks import StackContext
 from r1policy.sources.cloudformation.template import is_cloudformation, load_cloudformation
 from r1policy.sources.opaque import opaque
-from r1policy.yamldoc import Document, load_yaml_documents, read_text
 
 STACK = "aws:cloudformation:stack"
 ASSEMBLY = "cdk:cloud-assembly"

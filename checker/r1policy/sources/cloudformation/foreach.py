@@ -15,9 +15,9 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from r1policy.errors import InputError
+from r1policy.core.errors import InputError
+from r1policy.core.yamldoc import JsonPath
 from r1policy.sources.cloudformation.values import Unknown
-from r1policy.yamldoc import JsonPath
 
 if TYPE_CHECKING:
     from r1policy.sources.cloudformation.resolve import Template

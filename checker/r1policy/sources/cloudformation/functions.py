@@ -7,9 +7,9 @@ import json
 import re
 from typing import Any
 
-from r1policy.errors import InputError, Position
+from r1policy.core.errors import InputError, Position
+from r1policy.core.yamldoc import JsonPath
 from r1policy.sources.cloudformation.values import NOVALUE, Unknown, display, iter_unknowns, merge
-from r1policy.yamldoc import JsonPath
 
 SUB_VAR = re.compile(r"\$\{([^}]*)\}")
 

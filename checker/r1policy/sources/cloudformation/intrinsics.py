@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from r1policy.errors import InputError
-from r1policy.yamldoc import JsonPath, _Builder
+from r1policy.core.errors import InputError
+from r1policy.core.yamldoc import JsonPath, _Builder
 
 # Fn:: functions CloudFormation knows (condition functions included), by their short tag name.
 FUNCTIONS = frozenset(

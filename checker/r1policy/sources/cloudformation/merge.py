@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from r1policy.model import FileBucket
+from r1policy.core.model import FileBucket
 
 
 def merge_buckets(runs: list[list[FileBucket]], varied: list[str]) -> list[FileBucket]:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from r1policy.errors import InputError, Position
+from r1policy.core.errors import InputError, Position
+from r1policy.core.yamldoc import Document, JsonPath
 from r1policy.sources.cloudformation.foreach import expand_foreach, expand_inline
 from r1policy.sources.cloudformation.functions import SUB_VAR, Functions
 from r1policy.sources.cloudformation.intrinsics import LONG_FORMS
 from r1policy.sources.cloudformation.values import NOVALUE, Unknown, display
-from r1policy.yamldoc import Document, JsonPath
 
 NAME_PROPERTY = {
     "AWS::S3::Bucket": "BucketName",

@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from r1policy.errors import InputError, Position
-from r1policy.findings import Location
-from r1policy.model import (
+from r1policy.core.errors import InputError, Position
+from r1policy.core.findings import Location
+from r1policy.core.model import (
     FIELD_ASYNC,
     FIELD_DATA_CAPTURE,
     FIELD_IMAGE,

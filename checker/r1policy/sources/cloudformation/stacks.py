@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1policy.errors import InputError
-from r1policy.findings import Location
-from r1policy.model import Deployment
+from r1policy.core.errors import InputError
+from r1policy.core.findings import Location
+from r1policy.core.model import Deployment
+from r1policy.core.yamldoc import Document, JsonPath
 from r1policy.sources.cloudformation.resolve import Template
 from r1policy.sources.cloudformation.values import Unknown
 from r1policy.sources.opaque import opaque
-from r1policy.yamldoc import Document, JsonPath
 
 MAX_NESTING = 8
 MAX_COMBINATIONS = 64
@@ -159,8 +159,8 @@ def has_transform(value: Any) -> bool:
 
 def nested_template(t: Template, ctx: StackContext, logical: str) -> tuple[Document | None, str]:
     """The local template of a nested stack, or None and why it cannot be followed."""
+    from r1policy.core.yamldoc import load_yaml_documents, read_text
     from r1policy.sources.cloudformation.intrinsics import cfn_tag_handler
-    from r1policy.yamldoc import load_yaml_documents, read_text
 
     meta = t.resources[logical].get("Metadata")
     asset = meta.get("aws:asset:path") if isinstance(meta, dict) else None

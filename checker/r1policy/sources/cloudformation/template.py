@@ -21,9 +21,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from r1policy.errors import InputError
-from r1policy.findings import Location
-from r1policy.model import Deployment, Loaded
+from r1policy.core.errors import InputError
+from r1policy.core.findings import Location
+from r1policy.core.model import Deployment, Loaded
+from r1policy.core.yamldoc import Document
 from r1policy.sources.cloudformation.buckets import file_buckets
 from r1policy.sources.cloudformation.merge import merge_buckets
 from r1policy.sources.cloudformation.resolve import Template
@@ -43,7 +44,6 @@ from r1policy.sources.cloudformation.stacks import (
 from r1policy.sources.cloudformation.values import Unknown
 from r1policy.sources.opaque import is_opaque, opaque
 from r1policy.sources.sagemaker.api import COMPONENT, CONFIG, ENDPOINT, MODEL, KeyPath
-from r1policy.yamldoc import Document
 
 KINDS = {
     "AWS::SageMaker::Model": MODEL,

@@ -40,8 +40,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from r1policy.findings import Location
-from r1policy.model import (
+from r1policy.core.findings import Location
+from r1policy.core.model import (
     FIELD_ASYNC,
     FIELD_DATA_CAPTURE,
     FIELD_ENDPOINT,

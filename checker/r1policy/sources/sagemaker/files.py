@@ -15,12 +15,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from r1policy.errors import InputError, Position
-from r1policy.findings import Location
-from r1policy.model import Deployment
+from r1policy.core.errors import InputError, Position
+from r1policy.core.findings import Location
+from r1policy.core.model import Deployment
+from r1policy.core.yamldoc import Document
 from r1policy.sources.sagemaker.api import COMPONENT, CONFIG, ENDPOINT, MODEL, KeyPath, deployments_from_api
 from r1policy.sources.servingprops import ServingProperties, read_local_serving_properties
-from r1policy.yamldoc import Document
 
 _NOT_API = ("apiVersion", "kind", "Resources", "AWSTemplateFormatVersion", "format_version")
 

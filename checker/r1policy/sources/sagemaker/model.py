@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from r1policy.findings import Location
-from r1policy.model import (
+from r1policy.core.findings import Location
+from r1policy.core.model import (
     FIELD_IMAGE,
     FIELD_MODEL,
     FIELD_NETWORK_ISOLATION,

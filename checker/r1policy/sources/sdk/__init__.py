@@ -13,8 +13,8 @@ import ast
 import dataclasses
 import re
 
-from r1policy.errors import InputError, Position
-from r1policy.model import (
+from r1policy.core.errors import InputError, Position
+from r1policy.core.model import (
     FIELD_MODEL,
     FIELD_REPO,
     FIELD_REVISION,

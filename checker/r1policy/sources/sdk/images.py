@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from r1policy.resources import load_data
+from r1policy.core.resources import load_data
 from r1policy.sources.cloudformation.values import Unknown
 
 _BACKENDS = {"huggingface": "huggingface-llm"}

@@ -10,8 +10,8 @@ import re
 import warnings
 from typing import Any
 
-from r1policy import jsonsafe
-from r1policy.errors import InputError, Position
+from r1policy.core import jsonsafe
+from r1policy.core.errors import InputError, Position
 
 _PYTHON_CELL_MAGICS = {"%%time", "%%timeit", "%%capture"}
 _MAGIC_LINE = re.compile(r"^\s*(?:[%!]|[\w.,\s]+=\s*[%!])|^\s*\w[\w.]*\?{1,2}\s*$")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from r1policy.findings import Location
+from r1policy.core.findings import Location
 from r1policy.sources.cloudformation.values import Unknown
 from r1policy.sources.sagemaker.api import KeyPath
 from r1policy.sources.sdk.program import Deploy, Program, SdkModel

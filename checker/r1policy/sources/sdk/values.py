@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from r1policy.findings import Location
+from r1policy.core.findings import Location
 from r1policy.sources.cloudformation.values import Unknown, iter_unknowns
 
 MAX_DEPTH = 100  # nested expressions deeper than this are not followed (an Unknown, never a crash)

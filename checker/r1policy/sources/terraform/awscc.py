@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from r1policy import jsonsafe
-from r1policy.errors import InputError
-from r1policy.findings import Location
+from r1policy.core import jsonsafe
+from r1policy.core.errors import InputError
+from r1policy.core.findings import Location
 from r1policy.sources.cloudformation.shapes import Locator
 from r1policy.sources.cloudformation.values import Unknown
 from r1policy.sources.sagemaker.api import CONFIG, ENDPOINT, MODEL, KeyPath

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from r1policy.findings import Location
-from r1policy.model import FileBucket
+from r1policy.core.findings import Location
+from r1policy.core.model import FileBucket
 from r1policy.sources.cloudformation.values import Unknown, iter_unknowns
 from r1policy.sources.terraform.plan import Plan, Resource
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from r1policy.errors import InputError, Position
+from r1policy.core.errors import InputError, Position
+from r1policy.core.yamldoc import Document, JsonPath
 from r1policy.sources.cloudformation.values import Unknown
-from r1policy.yamldoc import Document, JsonPath
 
 _INDEX = re.compile(r"\[[^\]]*\]")
 AttrPath = tuple[str | int, ...]

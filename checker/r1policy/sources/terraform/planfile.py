@@ -18,16 +18,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from r1policy.errors import InputError
-from r1policy.findings import Location
-from r1policy.model import Loaded
+from r1policy.core.errors import InputError
+from r1policy.core.findings import Location
+from r1policy.core.model import Loaded
+from r1policy.core.yamldoc import Document
 from r1policy.sources.cloudformation.shapes import ApiBridge, Locator
 from r1policy.sources.sagemaker.api import CONFIG, ENDPOINT, MODEL, KeyPath
 from r1policy.sources.terraform import awscc
 from r1policy.sources.terraform.buckets import file_buckets
 from r1policy.sources.terraform.plan import Plan, Resource
 from r1policy.sources.terraform.unjudged import unjudged
-from r1policy.yamldoc import Document
 
 SUPPORTED_MAJOR = 1
 KINDS = {

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 
-from r1policy.errors import Position
-from r1policy.findings import Location
-from r1policy.model import Deployment
+from r1policy.core.errors import Position
+from r1policy.core.findings import Location
+from r1policy.core.model import Deployment
 from r1policy.sources.opaque import opaque
 from r1policy.sources.terraform.awscc import KINDS as AWSCC_KINDS
 from r1policy.sources.terraform.plan import Plan

@@ -18,9 +18,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from r1policy.errors import InputError, Position
-from r1policy.model import Loaded
-from r1policy.yamldoc import read_text
+from r1policy.core.errors import InputError, Position
+from r1policy.core.model import Loaded
+from r1policy.core.yamldoc import read_text
 
 _VAR_FILES: list[Path] = []  # --tf-var-file, in order
 _SOURCE = re.compile(r'^\s*source\s*=\s*"(\.\.?/[^"]*)"', re.MULTILINE)

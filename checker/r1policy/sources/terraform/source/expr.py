@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from r1policy.findings import Location
+from r1policy.core.findings import Location
 from r1policy.sources.cloudformation.values import Unknown
 from r1policy.sources.terraform.source.functions import call_function
 

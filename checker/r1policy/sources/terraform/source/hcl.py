@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1policy.errors import InputError, Position
-from r1policy.findings import Location
-from r1policy.yamldoc import read_text
+from r1policy.core.errors import InputError, Position
+from r1policy.core.findings import Location
+from r1policy.core.yamldoc import read_text
 
 # Larger .tf files (generated ones) are refused rather than parsed for minutes: python-hcl2's pure-Python
 # parser reads roughly 0.1-0.5 MB per second.

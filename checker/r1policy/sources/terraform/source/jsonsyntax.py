@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from r1policy.errors import InputError, Position
-from r1policy.findings import Location
+from r1policy.core.errors import InputError, Position
+from r1policy.core.findings import Location
+from r1policy.core.yamldoc import Document, JsonPath, load_yaml_documents
 from r1policy.sources.terraform.source.hcl import Attr, Block
-from r1policy.yamldoc import Document, JsonPath, load_yaml_documents
 
 NESTED_BLOCKS = {
     "primary_container",

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1policy.errors import InputError, Position
-from r1policy.findings import Location
+from r1policy.core.errors import InputError, Position
+from r1policy.core.findings import Location
 from r1policy.sources.cloudformation.values import Unknown
 from r1policy.sources.terraform.source.expr import Evaluator, apply_steps
 from r1policy.sources.terraform.source.hcl import Attr, Block, read_module

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from r1policy.errors import Position
-from r1policy.findings import Location
+from r1policy.core.errors import Position
+from r1policy.core.findings import Location
 from r1policy.sources.cloudformation.values import Unknown, iter_unknowns
 from r1policy.sources.terraform.plan import AttrPath, Plan, Resource
 from r1policy.sources.terraform.source.module import Instance

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from r1policy.findings import (
+from r1policy.core.findings import (
     Enforcement,
     Finding,
     Location,

@@ -1,7 +1,7 @@
 """Rule documentation in Markdown, from the rule metadata.
 
 `rule_markdown` is what `r1policy policies show ID` prints and what SARIF carries as a rule's help;
-`python -m r1policy.docs [--out DIR] [--check]` writes one page per built-in rule plus an index
+`python -m r1policy.ruledocs.markdown [--out DIR] [--check]` writes one page per built-in rule plus an index
 (`docs/rules/` by default) or, with `--check`, exits 1 when the pages on disk are stale.
 """
 
@@ -106,7 +106,7 @@ def rule_markdown(rule: RuleMeta, *, for_html: bool = False) -> str:
 
 def _compliance_lines(rule: RuleMeta) -> list[str]:
     """Each framework's controls this rule supports, with their titles from the shipped catalogues."""
-    from r1policy.compliance.catalogue import shipped_catalogues
+    from r1policy.rules.catalogue import shipped_catalogues
 
     catalogues = shipped_catalogues()
     out = []
@@ -129,7 +129,7 @@ def index_markdown(rules: Iterable[RuleMeta]) -> str:
     lines = [
         "# Rules",
         "",
-        "Generated from `policies/<RULE-ID>/rule.yaml` by `python -m r1policy.docs`; do not edit by",
+        "Generated from `policies/<RULE-ID>/rule.yaml` by `python -m r1policy.ruledocs.markdown`; do not edit by",
         "hand (a test fails when these pages are stale). `r1policy policies show ID` prints a rule's page.",
         "",
         "| id | severity | default | subject | rule |",
@@ -166,19 +166,20 @@ def stale(pages: dict[str, str], folder: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m r1policy.docs", description="Generate docs/rules/ from the built-in rule metadata."
+        prog="python -m r1policy.ruledocs.markdown",
+        description="Generate docs/rules/ from the built-in rule metadata.",
     )
     parser.add_argument("--out", type=Path, default=Path("docs/rules"), help="folder (default: docs/rules)")
     parser.add_argument("--check", action="store_true", help="exit 1 when the folder is stale; write nothing")
     args = parser.parse_args(argv)
-    from r1policy.output import write_atomic
+    from r1policy.formats.output import write_atomic
     from r1policy.rules.registry import load_registry
 
     pages = generate(r for r in load_registry().rules.values() if r.builtin)
     problems = stale(pages, args.out)
     if args.check:
         for name in problems:
-            print(f"{args.out / name}: stale (run `python -m r1policy.docs`)", file=sys.stderr)
+            print(f"{args.out / name}: stale (run `python -m r1policy.ruledocs.markdown`)", file=sys.stderr)
         return 1 if problems else 0
     for name in problems:
         if name in pages:

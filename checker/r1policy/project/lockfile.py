@@ -26,10 +26,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from r1policy.errors import InputError, OutputError, Position
-from r1policy.hub.repoid import repo_id_problem
-from r1policy.validation import validate_document
-from r1policy.yamldoc import load_yaml_documents, read_text
+from r1policy.core.errors import InputError, OutputError, Position
+from r1policy.core.repoid import repo_id_problem
+from r1policy.core.validation import validate_document
+from r1policy.core.yamldoc import load_yaml_documents, read_text
 
 SCHEMA = "lock-v1.schema.json"
 LOCK_KIND = "r1policy-lock"

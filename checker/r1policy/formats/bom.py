@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from r1policy import jsonsafe
-from r1policy.errors import OutputError
-from r1policy.licences.ids import is_spdx
+from r1policy.core import jsonsafe
+from r1policy.core.errors import OutputError
+from r1policy.core.licenceids import is_spdx
 
 if TYPE_CHECKING:
-    from r1policy.licences.entries import BomModel
+    from r1policy.engine.bom import BomModel
     from r1policy.licences.lineage import Node
 
 PREFIX = "r1policy:"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from r1policy.errors import InputError
-from r1policy.yamldoc import Document, JsonPath
+from r1policy.core.errors import InputError
+from r1policy.core.yamldoc import Document, JsonPath
 
 _FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _FORBIDDEN_NO_NEWLINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from r1policy.errors import InputError, Position
+from r1policy.core.errors import InputError, Position
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_NODES = 250_000

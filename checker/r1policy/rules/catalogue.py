@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from r1policy.errors import InputError, Position
-from r1policy.resources import policies_dir
+from r1policy.core.errors import InputError, Position
+from r1policy.core.resources import policies_dir
+from r1policy.core.validation import validate_document
+from r1policy.core.yamldoc import Document, load_yaml_documents, read_text
 from r1policy.rules.metadata import RuleMeta
-from r1policy.validation import validate_document
-from r1policy.yamldoc import Document, load_yaml_documents, read_text
 
 SCHEMA = "compliance-catalogue.schema.json"
 SHIPPED_FOLDER = "compliance"
@@ -144,7 +144,7 @@ def run_catalogues(
 
 def select(requested: Iterable[str], available: Mapping[str, Catalogue]) -> list[Catalogue]:
     """The catalogues named by --compliance, in order; an unknown id is a usage error (exit 2)."""
-    from r1policy.errors import UsageError
+    from r1policy.core.errors import UsageError
 
     out: list[Catalogue] = []
     for framework in requested:

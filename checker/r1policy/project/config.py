@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1policy.errors import InputError, Position
-from r1policy.findings import Enforcement, Severity
-from r1policy.validation import validate_document
-from r1policy.yamldoc import Document, load_yaml_documents, read_text
+from r1policy.core.errors import InputError, Position
+from r1policy.core.findings import Enforcement, Severity
+from r1policy.core.validation import validate_document
+from r1policy.core.yamldoc import Document, load_yaml_documents, read_text
 
 SCHEMA = "config.schema.json"
 
@@ -77,7 +77,7 @@ class AttestationConfig:
 
 @dataclass(frozen=True)
 class LicencePolicy:
-    """`licences`: canonical licence ids (r1policy.licences.ids)."""
+    """`licences`: canonical licence ids (r1policy.core.licenceids)."""
 
     allowed: tuple[str, ...] = ()
     denied: tuple[str, ...] = ()
@@ -225,7 +225,7 @@ def from_document(doc: Document) -> Config:
 
 def _licences(doc: Document) -> LicencePolicy:
     """Each id must be an SPDX id, a Hub licence id or `other:<name>` (exit 2 naming the field)."""
-    from r1policy.licences.ids import canonical
+    from r1policy.core.licenceids import canonical
 
     section = doc.value["licences"]
     lists: dict[str, tuple[str, ...]] = {}

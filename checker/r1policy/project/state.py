@@ -6,10 +6,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from r1policy.errors import InputError, Position
-from r1policy.model import Deployment
-from r1policy.validation import validate_document
-from r1policy.yamldoc import load_yaml_documents, read_text
+from r1policy.core.errors import InputError, Position
+from r1policy.core.model import Deployment
+from r1policy.core.validation import validate_document
+from r1policy.core.yamldoc import load_yaml_documents, read_text
 
 SCHEMA = "state-v1.schema.json"
 STATE_KIND = "r1policy-state"

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from r1policy import __version__
+from r1policy.core.findings import Enforcement, Finding, Status
 from r1policy.engine.evaluate import Notice
-from r1policy.findings import Enforcement, Finding, Status
 from r1policy.rules.metadata import RuleMeta
 from r1policy.sources.walk import Skipped
 
 if TYPE_CHECKING:
-    from r1policy.licences.entries import BomModel
+    from r1policy.engine.bom import BomModel
 
 
 @dataclass(frozen=True)

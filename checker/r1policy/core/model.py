@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from r1policy.findings import Location
+from r1policy.core.findings import Location
 
 
 class SourceKind(StrEnum):

@@ -17,9 +17,9 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from r1policy.errors import InputError
-from r1policy.resources import load_schema
-from r1policy.yamldoc import Document, JsonPath
+from r1policy.core.errors import InputError
+from r1policy.core.resources import load_schema
+from r1policy.core.yamldoc import Document, JsonPath
 
 # jsonschema's own `date` check (jsonschema._format.is_date): ASCII digits, then date.fromisoformat.
 _RE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)

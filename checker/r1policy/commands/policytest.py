@@ -8,17 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from r1policy.config import from_document
+from r1policy.core.errors import InputError, Position
+from r1policy.core.findings import Finding, Status
+from r1policy.core.resources import policies_dir
+from r1policy.core.validation import validate_document
+from r1policy.core.yamldoc import Document, load_yaml_documents, read_text
 from r1policy.engine.evaluate import Evaluator
-from r1policy.errors import InputError, Position
-from r1policy.findings import Finding, Status
-from r1policy.resources import policies_dir
+from r1policy.project import state as state_mod
+from r1policy.project.config import from_document
 from r1policy.rules.metadata import RuleMeta
 from r1policy.rules.registry import RuleRegistry
-from r1policy.sources import state as state_mod
 from r1policy.sources.native import load_native
-from r1policy.validation import validate_document
-from r1policy.yamldoc import Document, load_yaml_documents, read_text
 
 CASES_FILE = "cases.yaml"
 # In a patch, `null` deletes a key; this value sets it to an explicit null instead.
@@ -124,7 +124,7 @@ def _case_hub(spec: dict[str, Any], base: dict[str, Any]) -> Any:
     `static`), and the case's `lock` (an r1policy.lock value) if it has one."""
     from r1policy.engine.hubfacts import HubContext
     from r1policy.hub.static import StaticHub
-    from r1policy.lockfile import from_value as lock_from_value
+    from r1policy.project.lockfile import from_value as lock_from_value
 
     source = None if spec.get("static") else StaticHub(patch(base.get("hub") or {}, spec.get("hub") or {}))
     lock = None

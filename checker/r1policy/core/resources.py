@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from r1policy import jsonsafe
+from r1policy.core import jsonsafe
 
 _PACKAGE = Path(__file__).resolve().parent
 

@@ -38,8 +38,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from r1policy.errors import R1PolicyError
-from r1policy.findings import Finding
+from r1policy.core.errors import R1PolicyError
+from r1policy.core.findings import Finding
 from r1policy.sources.sagemaker.api import ApiProblem, deployments_from_api
 from r1policy.sources.servingprops import ServingProperties, read_s3_serving_properties
 
@@ -101,7 +101,7 @@ class Guard:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        from r1policy.config import load_config
+        from r1policy.project.config import load_config
         from r1policy.rules.registry import load_registry
 
         # Loaded once, at install time: a bad config or policy fails install(), not a later request.

@@ -14,9 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from r1policy.errors import OutputError, UsageError
+from r1policy.core.errors import OutputError, UsageError
+from r1policy.engine.report import Report
 from r1policy.formats import Format, RenderOptions, appendices, parse_format, writers
-from r1policy.report import Report
 
 
 def pair_outputs(formats: list[str], outputs: list[Path]) -> list[tuple[Format, Path | None]]:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from r1policy.lockfile import Lock, LockedSource, hub_key, s3_key_from_uri
-from r1policy.model import Deployment, SourceKind
+from r1policy.core.model import Deployment, SourceKind
+from r1policy.project.lockfile import Lock, LockedSource, hub_key, s3_key_from_uri
 
 if TYPE_CHECKING:
+    from r1policy.core.findings import Finding
     from r1policy.engine.hubfacts import HubContext
-    from r1policy.findings import Finding
     from r1policy.licences.facts import LicenceOutcome
 
 
