@@ -26,6 +26,7 @@ MAX_NODES = 250_000
 JsonPath = tuple[str | int, ...]
 
 _STANDARD = "tag:yaml.org,2002:"
+_STR = _STANDARD + "str"
 # The YAML core schema (and the implicit timestamps PyYAML resolves, and merge keys): every other
 # standard tag (`!!python/object`, `!!set`, `!!omap`, `!!binary`, ...) is refused on any node.
 CORE_TAGS = frozenset(
@@ -142,6 +143,8 @@ class _Builder:
         return self.tag_handler(self, node, path)
 
     def build_plain(self, node: yaml.Node, path: JsonPath) -> Any:
+        if node.tag == _STR and type(node) is yaml.ScalarNode:  # what construct_yaml_str returns
+            return node.value
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):

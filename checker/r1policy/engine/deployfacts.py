@@ -72,6 +72,18 @@ def deployment_facts(dep: Deployment, config: Config, bucket: BucketFacts | None
         **input_names(dep),
     )
     unavailable: dict[str, str] = dict(dep.unknown)
+    _model_facts(dep, config, attrs, names)
+    if bucket is not None:
+        _bucket_facts(dep, bucket, attrs, names, unavailable)
+    if dep.image:
+        _image_facts(dep.image, config, attrs, names, unavailable)
+    _endpoint_facts(dep, config, attrs, names, unavailable)
+    return DeploymentFacts(dep, attrs, unavailable, names)
+
+
+def _model_facts(dep: Deployment, config: Config, attrs: dict[str, Any], names: dict[str, Any]) -> None:
+    """Where the model comes from: the Hub repository and its publisher, a JumpStart id, the bucket."""
+    model = dep.model
     if model.kind is SourceKind.HUB and model.repo:
         publisher = model.publisher or ""
         canonical = next((t for t in config.trusted_publishers if t.lower() == publisher.lower()), publisher)
@@ -92,39 +104,60 @@ def deployment_facts(dep: Deployment, config: Config, bucket: BucketFacts | None
     if model.bucket:
         attrs["bucket_name"] = model.bucket
         names["bucket"] = model.bucket
-    if bucket is not None:
-        names["bucket_region"] = bucket.region or "<BUCKET_REGION>"
-        for fact, why in bucket.unavailable.items():
-            unavailable[fact] = why
-        if dep.endpoint is not None and not dep.endpoint.region and "bucket.region" not in unavailable:
-            # Request files and templates leave the region to the deploying session: not comparable.
-            unavailable["bucket.region"] = (
-                "the endpoint's region is not stated in the files (it comes from the deploying session): "
-                "state it, or judge the live endpoint with --live"
+
+
+def _bucket_facts(
+    dep: Deployment,
+    bucket: BucketFacts,
+    attrs: dict[str, Any],
+    names: dict[str, Any],
+    unavailable: dict[str, str],
+) -> None:
+    """The model bucket: its region, and the facts the snapshot could not give."""
+    names["bucket_region"] = bucket.region or "<BUCKET_REGION>"
+    for fact, why in bucket.unavailable.items():
+        unavailable[fact] = why
+    if dep.endpoint is not None and not dep.endpoint.region and "bucket.region" not in unavailable:
+        # Request files and templates leave the region to the deploying session: not comparable.
+        unavailable["bucket.region"] = (
+            "the endpoint's region is not stated in the files (it comes from the deploying session): "
+            "state it, or judge the live endpoint with --live"
+        )
+    if bucket.known:
+        attrs["bucket"] = {"__entity": {"type": "R1::Bucket", "id": bucket.name}}
+
+
+def _image_facts(
+    image: str, config: Config, attrs: dict[str, Any], names: dict[str, Any], unavailable: dict[str, str]
+) -> None:
+    """The serving image: its registry (approved?), digest and tag."""
+    ref = parse_image(image)
+    approved = registry_approved(ref.registry, config.approved_image_registries)
+    if has_pseudo(ref.registry):
+        decided, example = pattern_verdict(ref.registry, config.approved_image_registries)
+        approved = bool(decided)
+        if decided is None:
+            unavailable.setdefault(
+                FIELD_IMAGE,
+                f"registry {ref.registry} takes the deploying stack's region, partition or account; "
+                f"approved_image_registries covers some of their values but not {example}: "
+                "state the stack's region (a CDK env), or approve that registry too",
             )
-        if bucket.known:
-            attrs["bucket"] = {"__entity": {"type": "R1::Bucket", "id": bucket.name}}
-    if dep.image:
-        ref = parse_image(dep.image)
-        approved = registry_approved(ref.registry, config.approved_image_registries)
-        if has_pseudo(ref.registry):
-            decided, example = pattern_verdict(ref.registry, config.approved_image_registries)
-            approved = bool(decided)
-            if decided is None:
-                unavailable.setdefault(
-                    FIELD_IMAGE,
-                    f"registry {ref.registry} takes the deploying stack's region, partition or account; "
-                    f"approved_image_registries covers some of their values but not {example}: "
-                    "state the stack's region (a CDK env), or approve that registry too",
-                )
-        attrs["image"] = {
-            "uri": ref.uri,
-            "registry": ref.registry,
-            "registry_approved": approved,
-            "has_digest": ref.digest is not None,
-            "tag_kind": ref.tag_kind,
-        }
-        names["image_registry"] = ref.registry
+    attrs["image"] = {
+        "uri": ref.uri,
+        "registry": ref.registry,
+        "registry_approved": approved,
+        "has_digest": ref.digest is not None,
+        "tag_kind": ref.tag_kind,
+    }
+    names["image_registry"] = ref.registry
+
+
+def _endpoint_facts(
+    dep: Deployment, config: Config, attrs: dict[str, Any], names: dict[str, Any], unavailable: dict[str, str]
+) -> None:
+    """The SageMaker endpoint: instance, isolation, VPC, encryption, capacity; or the names a deployment
+    without one renders with."""
     ep = dep.endpoint
     if ep is not None:
         attrs["endpoint"] = {
@@ -164,7 +197,6 @@ def deployment_facts(dep: Deployment, config: Config, bucket: BucketFacts | None
             instance_type="",
             kms_key="<KMS_KEY_ARN>",
         )
-    return DeploymentFacts(dep, attrs, unavailable, names)
 
 
 def _capacity(

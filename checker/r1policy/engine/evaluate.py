@@ -4,55 +4,33 @@ then one Cedar batch for everything, each deny reason mapped back to its rule, t
 from __future__ import annotations
 
 import datetime as _dt
-import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from r1policy.core.findings import (
-    Enforcement,
-    Finding,
-    Location,
-    Remediation,
-    Status,
-    Subject,
-    SubjectType,
-    WaiverRef,
-)
+from r1policy.core.findings import Enforcement, Finding, Location, Status, Subject, SubjectType
 from r1policy.core.model import FIELD_IMAGE, FIELD_MODEL, FIELD_S3_URI, Deployment, FileBucket, SourceKind
 from r1policy.engine.bucketfacts import BucketFacts, bucket_facts
 from r1policy.engine.cedarbatch import CedarSubject, Verdicts, run_batch
 from r1policy.engine.deployfacts import cedar_context, deployment_facts
+from r1policy.engine.emit import EmitContext, Outcome, emit
+from r1policy.engine.emit import Judgement as _Judgement
+from r1policy.engine.emit import Notice as Notice  # re-exported: reports and commands import it here
 from r1policy.engine.factrecord import DeploymentFacts
 from r1policy.engine.hubfacts import HubContext
 from r1policy.engine.iamfacts import apply_iam
-from r1policy.engine.render import render_message, render_remediation
 from r1policy.hub.source import HubSource
-from r1policy.project.config import Config, Waiver, check_waiver_rules
+from r1policy.project.config import Config, check_waiver_rules
 from r1policy.project.state import StateSnapshot
 from r1policy.rules.metadata import RuleMeta
 from r1policy.rules.registry import RuleRegistry
 
 NETWORK_ISOLATION_RULE = "R1-EP-003"
 VULNERABILITY_RULE = "R1-EP-008"
-ADVISORY_WAIVED = "advisory_waived"  # R1-EP-008: every advisory is accepted by a waiver naming it
 NO_STATE_HINT = (
     "bucket state is unknown: run with --state FILE (written by `r1policy snapshot`) or --live, "
     "or --static to skip rules that need live state"
 )
-
-
-@dataclass(frozen=True)
-class Notice:
-    kind: str
-    message: str
-    location: Location | None = None
-
-
-@dataclass
-class Outcome:
-    findings: list[Finding] = field(default_factory=list)
-    notices: list[Notice] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -68,15 +46,6 @@ class ArtifactInput:
     # facts a rule `requires` (artifact.*) that could not be obtained (-> error) or were not asked for
     unavailable: dict[str, str] = field(default_factory=dict)
     not_applicable: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Judgement:
-    """The raw verdict of one rule on one subject, before enforcement and waivers."""
-
-    status: Status
-    reason: str  # @reason key for fail, or the explanation for skipped/error
-    names: dict[str, Any]
 
 
 def _is_live_fact(fact: str, dep: Deployment | None) -> bool:
@@ -110,30 +79,10 @@ def _fallback_subject(dep: Deployment) -> Subject:
     return Subject(SubjectType.DEPLOYMENT, dep.name)
 
 
-def _evaluable(reason: str) -> Remediation:
-    """What to do about an `error`: provide the facts the rule needs (the fix itself comes after)."""
-    what = reason.removeprefix("could not be evaluated: ")
-    return Remediation(
-        summary="Make the rule evaluable: it blocks until the facts it needs can be read.",
-        steps=(
-            f"Provide what is missing: {what}.",
-            "Re-run `r1policy check`; the rule then passes or fails.",
-        ),
-    )
-
-
 def _default_hub() -> HubSource:
     from r1policy.hub.client import HubClient
 
     return HubClient()
-
-
-def _advisory(enforcement: Enforcement, judgement: _Judgement) -> Enforcement:
-    """A failure whose @reason starts with `warn_` never blocks (e.g. R1-HUB-005: the repo ships code
-    that the deployment does not enable)."""
-    if judgement.status is Status.FAIL and judgement.reason.startswith("warn_"):
-        return Enforcement.WARN if enforcement is Enforcement.BLOCK else enforcement
-    return enforcement
 
 
 class Evaluator:
@@ -178,27 +127,42 @@ class Evaluator:
             self.hub.apply(item, self.config)
             apply_iam(item, self.state)
         self._serving(facts)
+        verdicts = self._cedar(facts, [b for b in buckets.values() if b.known])
+        outcome = Outcome()
+        self._deployment_findings(outcome, facts, verdicts)
+        self._bucket_findings(outcome, facts, buckets, verdicts)
+        outcome.findings.sort(key=Finding.sort_key)
+        return outcome
+
+    def _deployment_findings(
+        self, outcome: Outcome, facts: list[DeploymentFacts], verdicts: Verdicts
+    ) -> None:
+        ctx = EmitContext(self.config, self.today)
+        rules = [r for r in self.registry.rules.values() if not (r.on_bucket or r.on_artifact)]
+        for item in facts:
+            dep = item.deployment
+            matched, errored = verdicts.get(("D", dep.name), ({}, {}))
+            subjects: dict[SubjectType, Subject] = {}  # one subject per kind of the deployment
+            for rule in rules:
+                subject = subjects.get(rule.subject)
+                if subject is None:
+                    subject = subjects[rule.subject] = _subject(rule, dep)
+                location = dep.location_of(*rule.location_fields)
+                for j in self._judge_deployment(rule, item, matched.get(rule.id), errored.get(rule.id)):
+                    emit(ctx, outcome, rule, j, subject, dep, location)
+
+    def _bucket_findings(
+        self,
+        outcome: Outcome,
+        facts: list[DeploymentFacts],
+        buckets: dict[str, BucketFacts],
+        verdicts: Verdicts,
+    ) -> None:
+        ctx = EmitContext(self.config, self.today)
         # Bucket findings borrow names and a location from the first deployment that loads from the bucket.
         bucket_refs: dict[str, DeploymentFacts] = {}
         for item in facts:
             bucket_refs.setdefault(item.deployment.model.bucket or "", item)
-        verdicts = self._cedar(facts, [b for b in buckets.values() if b.known])
-        outcome = Outcome()
-        for item in facts:
-            matched, errored = verdicts.get(("D", item.deployment.name), ({}, {}))
-            for rule in self.registry.rules.values():
-                if rule.on_bucket or rule.on_artifact:
-                    continue
-                judgement = self._judge_deployment(rule, item, matched.get(rule.id), errored.get(rule.id))
-                for j in judgement:
-                    self._emit(
-                        outcome,
-                        rule,
-                        j,
-                        _subject(rule, item.deployment),
-                        item.deployment,
-                        item.deployment.location_of(*rule.location_fields),
-                    )
         for bucket in buckets.values():
             ref = bucket_refs[bucket.name]
             matched, errored = verdicts.get(("B", bucket.name), ({}, {}))
@@ -220,21 +184,12 @@ class Evaluator:
                 defined = self.file_buckets.get(bucket.name)
                 if defined is not None:  # facts the files decide, one way or another: never skipped
                     settled |= defined.settled
-                for j in self._judge(
-                    rule,
-                    bucket.unavailable,
-                    None,
-                    names,
-                    matched.get(rule.id),
-                    errored.get(rule.id),
-                    settled=settled,
-                ):
+                found, failed = matched.get(rule.id), errored.get(rule.id)
+                for j in self._judge(rule, bucket.unavailable, None, names, found, failed, settled=settled):
                     where = self._bucket_location(bucket.name, rule) or ref.deployment.location_of(
                         FIELD_S3_URI
                     )
-                    self._emit(outcome, rule, j, subject, None, where)
-        outcome.findings.sort(key=Finding.sort_key)
-        return outcome
+                    emit(ctx, outcome, rule, j, subject, None, where)
 
     def _serving(self, facts: list[DeploymentFacts]) -> None:
         """R1-EP-008 / R1-EP-009 facts: the image's serving stack against the advisory store."""
@@ -255,6 +210,7 @@ class Evaluator:
         rules = [r for r in self.registry.rules.values() if self.registry.judges_artifacts(r.id)]
         verdicts = self._cedar([], [], artifacts)
         outcome = Outcome()
+        ctx = EmitContext(self.config, self.today)
         for item in artifacts:
             matched, errored = verdicts.get(("A", item.path), ({}, {}))
             subject = Subject(SubjectType.ARTIFACT, item.path)
@@ -274,7 +230,7 @@ class Evaluator:
                         for j in judgements
                     ]
                 for j in judgements:
-                    self._emit(outcome, rule, j, subject, None, location)
+                    emit(ctx, outcome, rule, j, subject, None, location)
         outcome.findings.sort(key=Finding.sort_key)
         return outcome
 
@@ -379,85 +335,6 @@ class Evaluator:
         if errored:
             return [_Judgement(Status.ERROR, f"could not be evaluated: the policy failed: {errored}", names)]
         return [_Judgement(Status.PASS, "", names)]
-
-    def _emit(
-        self,
-        outcome: Outcome,
-        rule: RuleMeta,
-        judgement: _Judgement,
-        subject: Subject,
-        dep: Deployment | None,
-        location: Location | None,
-    ) -> None:
-        status = judgement.status
-        severity = self.config.severity_of(rule.id, rule.severity)
-        if status is Status.FAIL:
-            message = render_message(rule, judgement.reason, judgement.names)
-        elif status is Status.PASS and "pass" in rule.messages:
-            # A rule that passes for more than one reason says which one holds (messages.pass).
-            message = "compliant: " + render_message(rule, "pass", judgement.names)
-        elif status is Status.PASS:
-            message = f"compliant: {rule.title[0].lower()}{rule.title[1:]}"
-        else:
-            message = judgement.reason
-        remediation = None
-        if status is Status.FAIL:
-            remediation = render_remediation(rule, judgement.names)
-        elif status is Status.ERROR:
-            remediation = _evaluable(judgement.reason)
-        waiver_ref = expired_ref = None
-        if status is Status.FAIL and judgement.reason == ADVISORY_WAIVED:
-            accepted: Waiver = judgement.names["advisory_waiver"]
-            waiver_ref = WaiverRef(accepted.reason, accepted.owner, accepted.expires, accepted.ticket)
-            status, remediation = Status.WAIVED, None
-        elif status in (Status.FAIL, Status.ERROR):
-            waiver = self._waiver(rule.id, subject)
-            if waiver is not None:
-                ref = WaiverRef(waiver.reason, waiver.owner, waiver.expires, waiver.ticket)
-                if waiver.expires >= self.today:
-                    waiver_ref, status = ref, Status.WAIVED
-                else:
-                    expired_ref = ref
-                    outcome.notices.append(
-                        Notice(
-                            "expired-waiver",
-                            f"waiver for {rule.id} on {waiver.subject} (owner {waiver.owner}"
-                            + (f", {waiver.ticket}" if waiver.ticket else "")
-                            + f") expired on {waiver.expires.isoformat()} and waives nothing",
-                            Location(waiver.position.path, waiver.position.line, waiver.position.column),
-                        )
-                    )
-                    message += f" (waiver expired on {waiver.expires.isoformat()})"
-        outcome.findings.append(
-            Finding.create(
-                rule_id=rule.id,
-                title=rule.title,
-                severity=severity,
-                status=status,
-                enforcement=_advisory(self.enforcement(rule), judgement),
-                subject=subject,
-                message=message,
-                location=location,
-                remediation=remediation,
-                references=rule.references,
-                waiver=waiver_ref,
-                expired_waiver=expired_ref,
-                deployment=dep.name if dep else None,
-            )
-        )
-
-    def _waiver(self, rule_id: str, subject: Subject) -> Waiver | None:
-        candidates = [
-            w
-            for w in self.config.waivers
-            if w.advisory is None  # an advisory waiver accepts one advisory (servingfacts), not the rule
-            and fnmatch.fnmatchcase(rule_id, w.rule)
-            and any(fnmatch.fnmatchcase(name, w.subject) for name in subject.names())
-        ]
-        if not candidates:
-            return None
-        # An unexpired waiver wins over an expired one; among equals, the latest expiry.
-        return max(candidates, key=lambda w: (w.expires >= self.today, w.expires))
 
     # -- Cedar -------------------------------------------------------------------------------
     def _cedar(

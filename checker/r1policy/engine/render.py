@@ -32,8 +32,97 @@ def _template(source: str) -> Any:
     return _environment().from_string(source)
 
 
+@cache
+def _variables(source: str) -> tuple[str, ...]:
+    """The names a template reads (filters are pure functions of them)."""
+    pieces = _simple(source)
+    if pieces is not None:  # no need to import Jinja for a plain template
+        return tuple(sorted({name for _, name, _ in pieces if name is not None}))
+    from jinja2 import meta
+
+    return tuple(sorted(meta.find_undeclared_variables(_environment().parse(source))))
+
+
+_UNCACHEABLE = object()
+_MISSING = ("<missing>",)
+# (template, the values of the names it reads) -> its text: every distinct rendering is done once.
+_RENDERED: dict[tuple[Any, ...], str] = {}
+_RENDERED_MAX = 65_536
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for `value` that tells apart what renders differently (1, 1.0 and True)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return (type(value), value)
+    if isinstance(value, list | tuple):
+        items = tuple(_frozen(v) for v in value)
+        return _UNCACHEABLE if _UNCACHEABLE in items else (type(value), items)
+    if isinstance(value, dict):
+        pairs = tuple((_frozen(k), _frozen(v)) for k, v in value.items())
+        return _UNCACHEABLE if any(_UNCACHEABLE in p for p in pairs) else (dict, pairs)
+    return _UNCACHEABLE
+
+
+# Most templates are text with `{{ name }}` or `{{ name | tf_name }}` fields. Jinja renders those as
+# str(value) (or the filter's result); in this environment it also drops one trailing newline of the
+# source. tests/test_render_fast.py renders every built-in template both ways.
+_SIMPLE_FIELD = re.compile(r"\{\{ ([A-Za-z_][A-Za-z0-9_]*)( \| tf_name)? \}\}")
+_Piece = tuple[str, str | None, bool]  # literal text, then the name that follows it, through tf_name?
+
+
+def _plain_text(text: str) -> bool:
+    return not any(mark in text for mark in ("{{", "{%", "{#", "\r"))
+
+
+# Where Jinja's lexer may see a tag start (overlapping: `{{{` has two).
+_TAG_START = re.compile(r"(?=\{[{%#])")
+
+
+@cache
+def _simple(source: str) -> tuple[_Piece, ...] | None:
+    """The template as literal pieces and fields, or None when it needs Jinja."""
+    text = source[:-1] if source.endswith("\n") else source  # keep_trailing_newline=False
+    fields = list(_SIMPLE_FIELD.finditer(text))
+    # Every place a tag could start must be one of our fields (`{{{ a }}` is Jinja's `{ a }`).
+    if {m.start() for m in _TAG_START.finditer(text)} != {m.start() for m in fields}:
+        return None
+    pieces: list[_Piece] = []
+    pos = 0
+    for match in fields:
+        literal = text[pos : match.start()]
+        if not _plain_text(literal):
+            return None
+        pieces.append((literal, match.group(1), bool(match.group(2))))
+        pos = match.end()
+    if not _plain_text(text[pos:]):
+        return None
+    pieces.append((text[pos:], None, False))
+    return tuple(pieces)
+
+
+def _render_uncached(source: str, names: dict[str, Any]) -> str:
+    pieces = _simple(source)
+    if pieces is None or any(name is not None and name not in names for _, name, _ in pieces):
+        return str(_template(source).render(names))  # Jinja (and StrictUndefined's error)
+    out = []
+    for literal, name, tf in pieces:
+        out.append(literal)
+        if name is not None:
+            out.append(_tf_name(names[name]) if tf else str(names[name]))
+    return "".join(out)
+
+
 def render(source: str, names: dict[str, Any]) -> str:
-    return str(_template(source).render(names))
+    key = (source, *(_frozen(names[n]) if n in names else _MISSING for n in _variables(source)))
+    if _UNCACHEABLE in key:
+        return _render_uncached(source, names)
+    text = _RENDERED.get(key)
+    if text is None:
+        text = _render_uncached(source, names)
+        if len(_RENDERED) >= _RENDERED_MAX:
+            _RENDERED.clear()
+        _RENDERED[key] = text
+    return text
 
 
 def render_message(rule: RuleMeta, reason: str, names: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ compliance, facts, rules, project, core.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -47,21 +48,32 @@ Writer = Callable[[Report, RenderOptions], str]
 Appendix = Callable[[Report, RenderOptions], list[tuple[Path, str]]]
 
 
+# The module of each format's writer (its `render`), imported only when that format is written.
+_WRITER_MODULES: dict[Format, str] = {
+    Format.TABLE: "table",
+    Format.JSON: "json_v1",
+    Format.SARIF: "sarif",
+    Format.GITHUB: "github",
+    Format.JUNIT: "junit",
+    Format.MARKDOWN: "markdown",
+    Format.CYCLONEDX: "cyclonedx",
+    Format.ASFF: "asff",
+    Format.OCSF: "ocsf",
+}
+
+
+def _writer(module: str) -> Writer:
+    def render(report: Report, options: RenderOptions) -> str:
+        loaded = importlib.import_module(f"r1policy.formats.{module}")
+        text: str = loaded.render(report, options)
+        return text
+
+    return render
+
+
 def writers() -> dict[Format, Writer]:
     """The registry: every Format maps to exactly one writer (a test checks exhaustiveness)."""
-    from r1policy.formats import asff, cyclonedx, github, json_v1, junit, markdown, ocsf, sarif, table
-
-    return {
-        Format.TABLE: table.render,
-        Format.JSON: json_v1.render,
-        Format.SARIF: sarif.render,
-        Format.GITHUB: github.render,
-        Format.JUNIT: junit.render,
-        Format.MARKDOWN: markdown.render,
-        Format.CYCLONEDX: cyclonedx.render,
-        Format.ASFF: asff.render,
-        Format.OCSF: ocsf.render,
-    }
+    return {fmt: _writer(module) for fmt, module in _WRITER_MODULES.items()}
 
 
 def appendices() -> dict[Format, Appendix]:

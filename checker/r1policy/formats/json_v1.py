@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from r1policy.core.findings import Finding, redact
+from r1policy.core.findings import Finding, Status, redact
 from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
 
@@ -17,10 +17,11 @@ def finding_to_json(f: Finding) -> dict[str, Any]:
     out: dict[str, Any] = {
         "rule_id": f.rule_id,
         "title": f.title,
-        "severity": f.severity.value,
-        "status": f.status.value,
-        "enforcement": f.enforcement.value,
-        "subject": {"type": f.subject.type.value, "id": f.subject.id},
+        # str() of these StrEnums is their value (Enum's .value property is slow on big reports)
+        "severity": str(f.severity),
+        "status": str(f.status),
+        "enforcement": str(f.enforcement),
+        "subject": {"type": str(f.subject.type), "id": f.subject.id},
         "message": f.message,
         "references": list(f.references),
     }
@@ -53,7 +54,7 @@ def _waiver(w: Any) -> dict[str, Any]:
 
 def report_to_json(report: Report, options: RenderOptions) -> dict[str, Any]:
     s = report.summary
-    findings = [f for f in report.findings if options.show_passed or f.status.value != "pass"]
+    findings = [f for f in report.findings if options.show_passed or f.status is not Status.PASS]
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": report.tool_name, "version": report.tool_version},
@@ -89,14 +90,42 @@ def report_to_json(report: Report, options: RenderOptions) -> dict[str, Any]:
 def _redacted(value: Any) -> Any:
     """Every string of the document through findings.redact: no secret is printed whole, whatever field
     (message, remediation, waiver reason, subject) it reached."""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return redact(value)
-    if isinstance(value, list):
+    if kind is list:
         return [_redacted(v) for v in value]
-    if isinstance(value, dict):
+    if kind is dict:
         return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, str):  # a str subclass (an enum value): as a plain string
+        return redact(str(value))
     return value
 
 
+# Up to this many findings the report is indented throughout (json's pure-Python encoder: about 25 µs
+# per finding). Above it each finding is one compact line, written by the C encoder (about 10× faster):
+# the same document, still one finding per line for grep and diff.
+INDENTED_MAX_FINDINGS = 1000
+
+
 def render(report: Report, options: RenderOptions) -> str:
-    return json.dumps(_redacted(report_to_json(report, options)), indent=2, ensure_ascii=False) + "\n"
+    doc = _redacted(report_to_json(report, options))
+    if len(doc["findings"]) <= INDENTED_MAX_FINDINGS:
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return _compact_lines(doc)
+
+
+def _compact_lines(doc: dict[str, Any]) -> str:
+    """The document with one top-level field per line, and one finding per line."""
+
+    def compact(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    fields = []
+    for key, value in doc.items():
+        if key == "findings":
+            body = ",\n".join("    " + compact(f) for f in value)
+            fields.append(f'  "findings": [\n{body}\n  ]')
+        else:
+            fields.append(f"  {compact(key)}: {compact(value)}")
+    return "{\n" + ",\n".join(fields) + "\n}\n"

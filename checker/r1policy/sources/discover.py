@@ -21,7 +21,6 @@ from r1policy.core.findings import Location
 from r1policy.core.model import FIELD_MODEL, FIELD_REPO, Deployment, Loaded, SourceKind
 from r1policy.core.repoid import repo_id_problem
 from r1policy.core.yamldoc import MAX_FILE_BYTES, decode_utf8, read_text
-from r1policy.sources.cloudformation.cdk import is_cdk_out
 from r1policy.sources.loadtext import MANIFEST_SUFFIXES, Inputs, Unreadable, load_text
 from r1policy.sources.readers import READERS, Collector, ReadContext, Reader, register_reader
 from r1policy.sources.walk import Skipped, Walk, WalkOptions
@@ -71,6 +70,10 @@ def discover(paths: list[Path], options: WalkOptions | None = None) -> Inputs:
 
 def _assembly_manifest(folder: Path) -> Path | None:
     """`cdk synth` output is judged through its manifest; the rest of the folder is CDK's own."""
+    if not (folder / "manifest.json").is_file():  # no need to import the CDK reader
+        return None
+    from r1policy.sources.cloudformation.cdk import is_cdk_out
+
     return folder / "manifest.json" if is_cdk_out(folder) else None
 
 

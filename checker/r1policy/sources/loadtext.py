@@ -12,9 +12,16 @@ from r1policy.core.errors import InputError, Position
 from r1policy.core.model import Deployment, FileBucket, Loaded
 from r1policy.core.yamldoc import load_yaml_documents
 from r1policy.sources.cloudformation.intrinsics import cfn_tag_handler
-from r1policy.sources.cloudformation.template import is_cloudformation
 from r1policy.sources.deploylike import deployment_like_text, deployment_like_value
-from r1policy.sources.readers import COLLECTORS, IGNORED, LOADERS, READERS, ReadContext, marked
+from r1policy.sources.readers import (
+    COLLECTORS,
+    IGNORED,
+    LOADERS,
+    READERS,
+    ReadContext,
+    is_cloudformation,
+    marked,
+)
 from r1policy.sources.walk import Skipped
 
 MANIFEST_SUFFIXES = {".yaml", ".yml", ".json"}

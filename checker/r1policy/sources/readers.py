@@ -15,6 +15,7 @@ claimed file is an `InputError` (exit 2) naming the file and line.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,12 +24,7 @@ from typing import Any, Protocol
 from r1policy.core.model import Deployment, Loaded
 from r1policy.core.yamldoc import Document
 from r1policy.project.state import is_state
-from r1policy.sources.cloudformation.cdk import is_cdk_manifest, load_cdk_manifest
-from r1policy.sources.cloudformation.template import is_cloudformation, load_cloudformation
-from r1policy.sources.kubernetes import is_kubernetes, load_kubernetes
 from r1policy.sources.native import is_native, load_native
-from r1policy.sources.sagemaker.files import ApiRequests, is_api_request
-from r1policy.sources.terraform.planfile import is_terraform_plan, load_terraform_plan
 
 # SageMaker Python SDK code (sources/sdk) and Terraform source (sources/terraform/source): their parsers are
 # imported only when such a file is met.
@@ -38,12 +34,31 @@ TF_SUFFIXES = (".tf", ".tf.json", ".tfvars")
 # (detector, loader) pairs, tried in order on every YAML/JSON document.
 Detector = Callable[[Any], bool]
 Loader = Callable[[Document], list[Deployment]]
+
+
+def _lazy(module: str, name: str) -> Callable[..., Any]:
+    """`module.name`, imported when first called: a run of native manifests never imports the
+    CloudFormation, CDK, Terraform, Kubernetes or SageMaker API readers (cold start, issue 18)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__name__ = name
+    return call
+
+
+_CFN = "r1policy.sources.cloudformation.template"
+_CDK = "r1policy.sources.cloudformation.cdk"
+_TF_PLAN = "r1policy.sources.terraform.planfile"
+_K8S = "r1policy.sources.kubernetes"
+_API = "r1policy.sources.sagemaker.files"
+is_cloudformation = _lazy(_CFN, "is_cloudformation")
 LOADERS: tuple[tuple[str, Detector, Loader], ...] = (
     ("r1policy/v1", is_native, lambda doc: [load_native(doc)]),
-    ("cloudformation", is_cloudformation, load_cloudformation),
-    ("cdk", is_cdk_manifest, load_cdk_manifest),
-    ("terraform-plan", is_terraform_plan, load_terraform_plan),
-    ("kubernetes", is_kubernetes, load_kubernetes),
+    ("cloudformation", is_cloudformation, _lazy(_CFN, "load_cloudformation")),
+    ("cdk", _lazy(_CDK, "is_cdk_manifest"), _lazy(_CDK, "load_cdk_manifest")),
+    ("terraform-plan", _lazy(_TF_PLAN, "is_terraform_plan"), _lazy(_TF_PLAN, "load_terraform_plan")),
+    ("kubernetes", _lazy(_K8S, "is_kubernetes"), _lazy(_K8S, "load_kubernetes")),
 )
 # Documents that are r1policy's own files rather than manifests.
 IGNORED: tuple[Detector, ...] = (is_state,)
@@ -63,7 +78,7 @@ class Finishing(Protocol):
 
 
 COLLECTORS: tuple[tuple[str, Detector, Callable[[], Collector]], ...] = (
-    ("sagemaker-api", is_api_request, ApiRequests),
+    ("sagemaker-api", _lazy(_API, "is_api_request"), _lazy(_API, "ApiRequests")),
 )
 
 

@@ -1,0 +1,171 @@
+"""Rendering shortcuts give exactly what Jinja gives: the text-and-fields fast path on every built-in
+template, the cache of renderings, and the redaction cache and pre-filter."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from r1policy.core.findings import _SECRET_PATTERNS, _mask, redact
+from r1policy.engine import render
+from r1policy.rules.registry import load_registry
+
+RULES = list(load_registry().rules.values())
+
+VALUES: tuple[Any, ...] = (
+    "acme-llm-weights",
+    "Deploy {{ x }} {% if %}",
+    "line one\nline two\r\n",
+    "ünïcode ✓ 中文",
+    "",
+    0,
+    17.9,
+    1.0,
+    True,
+    None,
+    ["a", "b"],
+    {"k": "v"},
+)
+
+
+def _sources(rule: Any) -> list[str]:
+    rem = rule.remediation
+    found = [*rule.messages.values(), rem.summary, *rem.steps]
+    return found + [s for s in (rem.cli, rem.terraform, rem.cloudformation) if s]
+
+
+def _jinja(source: str, names: dict[str, Any]) -> str:
+    return str(render._template(source).render(names))
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_every_builtin_template_renders_as_jinja_does(rule: Any) -> None:
+    for source in _sources(rule):
+        variables = render._variables(source)
+        for value in VALUES:
+            names = dict.fromkeys(variables, value)
+            try:
+                expected = _jinja(source, names)
+            except Exception as exc:  # noqa: BLE001 - a template that fails for this value must fail alike
+                with pytest.raises(type(exc)):
+                    render._render_uncached(source, names)
+                continue
+            assert render._render_uncached(source, names) == expected
+            assert render.render(source, names) == expected
+            assert render.render(source, names) == expected  # from the cache
+
+
+def test_most_builtin_templates_take_the_fast_path() -> None:
+    sources = [s for rule in RULES for s in _sources(rule)]
+    simple = [s for s in sources if render._simple(s) is not None]
+    assert len(simple) > 0.8 * len(sources)
+
+
+FIELDS = st.sampled_from(["{{ a }}", "{{ a | tf_name }}", "{{ b }}", "{{a}}", "{{ a|tf_name }}", "{%", "{#"])
+TEXT = st.text(alphabet=st.sampled_from(list("ab {}%#\n\r-|_x")), max_size=6)
+SOURCES = st.lists(st.one_of(FIELDS, TEXT), max_size=6).map("".join)
+
+
+@settings(max_examples=400, deadline=None)  # the shared machine's load, not the code, varies
+@given(SOURCES, st.sampled_from(VALUES), st.booleans())
+def test_generated_templates_render_as_jinja_does(source: str, value: Any, with_b: bool) -> None:
+    names = {"a": value, **({"b": "B"} if with_b else {})}
+    try:
+        expected = _jinja(source, names)
+    except Exception as exc:  # noqa: BLE001 - syntax errors and undefined names must fail alike
+        with pytest.raises(type(exc)):
+            render._render_uncached(source, names)
+        return
+    assert render._render_uncached(source, names) == expected
+
+
+@pytest.mark.parametrize("source", ["\n{{{ a }}", "{{{ a }}}", "{{ a }}{{{ a }}", "{{{{ a }}"])
+def test_a_brace_before_a_field_goes_to_jinja(source: str) -> None:
+    assert render._simple(source) is None
+
+
+def test_renderings_differ_where_values_render_differently() -> None:
+    source = "{{ a }}"
+    assert [render.render(source, {"a": v}) for v in (1, 1.0, True, "1")] == ["1", "1.0", "True", "1"]
+
+
+def _redact_every_pattern(text: str) -> str:
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(_mask, text)
+    return text
+
+
+SECRETISH = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "AKIAIOSFODNN7EXAMPLE",
+                "ASIA" + "B" * 16,
+                "hf_" + "a" * 34,
+                "aws_secret_access_key = ",
+                "SECRET_ACCESS_KEY: '",
+                "ſecret_acceſſ_Key=",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            ]
+        ),
+        st.text(max_size=8),
+    ),
+    max_size=5,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(SECRETISH)
+def test_redaction_prefilter_and_cache_change_nothing(text: str) -> None:
+    assert redact(text) == _redact_every_pattern(text)
+    assert redact(text) == _redact_every_pattern(text)  # from the cache
+
+
+def test_redaction_still_masks_after_the_cache_fills() -> None:
+    key = "AKIAIOSFODNN7EXAMPLE"
+    for i in range(70_000):
+        redact(f"text {i}")
+    assert re.search(r"AKIA…\[redacted, 20 chars\]", redact(f"id {key}"))
+
+
+def _finding(i: int) -> Any:
+    from r1policy.core.findings import Enforcement, Finding, Location, Remediation, Severity, Status, Subject
+    from r1policy.core.findings import SubjectType as Kind
+
+    failing = i % 3 == 0
+    return Finding.create(
+        rule_id="R1-EP-001",
+        title="Endpoint runs on an approved instance type",
+        severity=Severity.HIGH,
+        status=Status.FAIL if failing else Status.PASS,
+        enforcement=Enforcement.BLOCK,
+        subject=Subject(Kind.ENDPOINT, f"arn:aws:sagemaker:us-east-1:111122223333:endpoint/e-{i}"),
+        message=f'instance ml.m5.xlarge is not approved "quoted" ✓ AKIAIOSFODNN7EXAMPL{i % 10}',
+        location=Location(f"deploy-{i}.yaml", 12, 5),
+        remediation=Remediation("Use an approved type.", ("step\none", "tab\there")) if failing else None,
+    )
+
+
+@pytest.mark.parametrize("count", [10, 1001, 3000])
+def test_large_json_reports_are_the_same_document_one_finding_per_line(count: int) -> None:
+    import json
+
+    from r1policy.engine.evaluate import Notice
+    from r1policy.engine.report import Report
+    from r1policy.formats import RenderOptions, json_v1
+
+    report = Report([_finding(i) for i in range(count)], notices=[Notice("note", "a\nnote")], inputs=["x"])
+    options = RenderOptions(show_passed=True)
+    text = json_v1.render(report, options)
+    expected = json_v1._redacted(json_v1.report_to_json(report, options))
+    assert json.loads(text) == expected
+    assert "AKIAIOSFODNN7EXAMPL" not in text  # redacted either way
+    lines = text.splitlines()
+    if count > json_v1.INDENTED_MAX_FINDINGS:
+        assert len(lines) == count + len(expected) + 3  # braces, a line per field, "]", a line per finding
+    else:
+        assert text == json.dumps(expected, indent=2, ensure_ascii=False) + "\n"
