@@ -104,6 +104,8 @@ SCRATCH_BUCKET_RULES = (
     "R1-S3-005",
     "R1-S3-007",
     "R1-S3-009",
+    "R1-S3-010",
+    "R1-S3-011",
 )
 
 
@@ -116,6 +118,9 @@ def test_inference_components_are_enumerated_and_judged(moto_env: MotoServer, tm
     want = {
         # the approved TGI DLC of the Llama component is past its PyTorch end of patch (a warning)
         ("R1-EP-009", "fail", ENDPOINT_ARN, llama),
+        # its model runs as a role this world never created: who can write the weights is unknown
+        ("R1-IAM-001", "error", ENDPOINT_ARN, llama),
+        ("R1-IAM-002", "error", ENDPOINT_ARN, llama),
         # the scratch component: a model archive of unknown size, an image with no version, from a
         # bucket that is not approved and does not exist
         ("R1-EP-002", "error", ENDPOINT_ARN, scratch),

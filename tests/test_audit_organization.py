@@ -153,6 +153,10 @@ def test_merged_shards_equal_one_full_run(org: Organization, tmp_path: Path) -> 
     assert _comparable(merged, prose=False) == _comparable(full, prose=False)
     assert sum(name.startswith("r1-shared") for name in full["audit"]["placement"]["deployments"]) == 2
     assert sum(" (" in f.get("deployment", "") for f in merged["findings"]) > 0
+    # the organization's execution roles were read in every account (not lost when the accounts merge)
+    assert full["audit"]["role_reads"].endswith("IAM call(s)") and not full["audit"]["role_reads"].startswith(
+        "0 "
+    )
     assert merged["audit"]["merged_from"] and len(merged["audit"]["diff"]["new"]) == len(
         full["audit"]["diff"]["new"]
     )

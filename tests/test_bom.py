@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -131,7 +130,7 @@ def test_check_format_cyclonedx_beside_json(tmp_path: Path, online: HubServer) -
     assert json.loads((tmp_path / "report.json").read_text())["decision"] == "block"
 
 
-def test_bom_of_163_locked_files_is_fast(tmp_path: Path, online: HubServer) -> None:
+def test_bom_of_163_locked_files_lists_every_file(tmp_path: Path, online: HubServer) -> None:
     many = {f"model-{i:05d}-of-00163.safetensors": f"w{i}".encode() for i in range(163)}
     paths = _case(tmp_path, many)
     from r1policy.core.model import Deployment, ModelSource, SourceKind
@@ -142,13 +141,8 @@ def test_bom_of_163_locked_files_is_fast(tmp_path: Path, online: HubServer) -> N
     lock = load_lock(paths["lock"])
     dep = Deployment("d", ModelSource(SourceKind.HUB, LLAMA8, SHA), IMAGE, None)
     entry = BomModel(dep, f"hf://{LLAMA8}", lock.get(f"hf://{LLAMA8}"), None, None, SHA, LLAMA8)
-    render_bom([entry], "allow", "test")  # the library's import and first use
-    timings = []
-    for _ in range(3):
-        start = time.perf_counter()
-        text = render_bom([entry], "allow", "test")
-        timings.append(time.perf_counter() - start)
-    assert min(timings) <= 0.5
+    # (its speed is a benchmark, docs/licences-and-bom.md; tests never time anything)
+    text = render_bom([entry], "allow", "test")
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
     assert len(_model(json.loads(text))["components"]) == 163
 

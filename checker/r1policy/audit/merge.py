@@ -12,6 +12,7 @@ single run gives them, and a deployment name used in two shards is made unique t
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -215,6 +216,7 @@ def _audit_block(
     organization = _organization(shards)
     if organization is not None:
         block["organization"] = organization
+    block.update(_weights(audits))
     block["merged_from"] = [a["run_id"] for a in audits]
     return block
 
@@ -245,3 +247,36 @@ def merge_reports(reports: Sequence[PastReport], now: _dt.datetime) -> dict[str,
         "skipped": [s for d in docs for s in d.get("skipped", [])],
         "audit": _audit_block(shards, renames, run_id_for(now)),
     }
+
+
+_ROLE_READS = re.compile(r"^(\d+) execution role\(s\)(?: read with (\d+) IAM call\(s\))?")
+
+
+def _weights(audits: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """ "Who can change the weights": the shards' rows per bucket (a bucket two shards judged gets the
+    union of both), and the role reads summed."""
+    rows: dict[str, dict[str, set[str]]] = {}
+    for audit in audits:
+        for row in audit.get("weights_access", []):
+            merged = rows.setdefault(row["bucket"], {})
+            for kind, names in row.items():
+                if kind != "bucket":
+                    merged.setdefault(kind, set()).update(names)
+    if not rows:
+        return {}
+    roles = calls = 0
+    counted = True
+    for audit in audits:
+        match = _ROLE_READS.match(str(audit.get("role_reads", "")))
+        if match is None:
+            continue
+        roles += int(match.group(1))
+        counted = counted and match.group(2) is not None
+        calls += int(match.group(2) or 0)
+    reads = (
+        f"{roles} execution role(s) read with {calls} IAM call(s)"
+        if counted
+        else f"{roles} execution role(s) from the state snapshot"
+    )
+    weights = [{"bucket": b, **{k: sorted(v) for k, v in sorted(r.items())}} for b, r in sorted(rows.items())]
+    return {"weights_access": weights, "role_reads": reads}

@@ -107,9 +107,12 @@ def merge_results(
             row["message"] = why
         else:
             doc["accounts"].update(result.state.get("accounts") or {})
-            for section in ("buckets", "kms_keys"):
+            for section in ("buckets", "kms_keys", "model_files", "iam_roles"):
                 for name, record in (result.state.get(section) or {}).items():
-                    _keep(doc[section], name, record)
+                    _keep(doc.setdefault(section, {}), name, record)
+            for stat, count in (result.state.get("statistics") or {}).items():
+                totals = doc.setdefault("statistics", {})
+                totals[stat] = totals.get(stat, 0) + count
             doc["sagemaker"].update(result.state.get("sagemaker") or {})
         rows.append(row)
     for member in skipped:
@@ -123,8 +126,9 @@ def merge_results(
             }
         )
     rows.sort(key=lambda r: r["account"])
-    for section in ("accounts", "buckets", "kms_keys", "sagemaker"):
-        doc[section] = dict(sorted(doc[section].items()))
+    for section in ("accounts", "buckets", "kms_keys", "sagemaker", "model_files", "iam_roles"):
+        if section in doc:
+            doc[section] = dict(sorted(doc[section].items()))
     return doc, rows
 
 
