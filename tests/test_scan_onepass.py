@@ -35,8 +35,10 @@ def _torch_zip(path: Path) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr("archive/data.pkl", BENIGN)
         archive.writestr("archive/byteorder", "little")
-        archive.writestr("archive/data/0", os.urandom(3 * MIB + 17))
-        archive.writestr("archive/data/1", os.urandom(70_000))
+        # storages are raw tensor bytes; one that happens to open with PROTO is analysed as a pickle
+        # (a polyglot), so the random bytes start like a float tensor's zeros to keep this layout exact
+        archive.writestr("archive/data/0", bytes(4) + os.urandom(3 * MIB + 13))
+        archive.writestr("archive/data/1", bytes(4) + os.urandom(69_996))
         archive.writestr("archive/version", "3\n")
     return path
 
