@@ -32,7 +32,7 @@ WRITE_ACTIONS = (
 )
 _ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
 _ACL_WRITE = {"WRITE", "WRITE_ACP", "FULL_CONTROL"}
-_PINNING_KEYS = {"aws:principalaccount", "aws:sourceaccount"}
+_PINNING_KEYS = frozenset({"aws:principalaccount", "aws:sourceaccount"})
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -96,8 +96,8 @@ def _principals(principal: Any) -> list[str]:
     return found
 
 
-def _pinned_accounts(statement: dict[str, Any]) -> set[str] | None:
-    """The accounts a condition pins the caller to, or None when it pins none."""
+def _pinned_accounts(statement: dict[str, Any], pinning: frozenset[str]) -> set[str] | None:
+    """The accounts a condition pins the caller to (through one of the `pinning` keys), or None."""
     condition = statement.get("Condition") or {}
     if not isinstance(condition, dict):
         raise PolicyDocumentError("Condition must be an object")
@@ -105,24 +105,48 @@ def _pinned_accounts(statement: dict[str, Any]) -> set[str] | None:
         if not isinstance(block, dict) or operator.lower() not in ("stringequals", "stringequalsignorecase"):
             continue
         for key, value in block.items():
-            if key.lower() in _PINNING_KEYS:
+            if key.lower() in pinning:
                 return {str(v) for v in _as_list(value)}
     return None
+
+
+def allowed_principals(statement: dict[str, Any], pinning: frozenset[str]) -> set[str]:
+    """Who an Allow statement names: account ids, 'kind:value', '*'; a `*` whose condition pins the
+    caller's account (a `pinning` key) counts as those accounts, any other condition as
+    '* (conditional)'; NotPrincipal as '* (NotPrincipal)'."""
+    if "NotPrincipal" in statement:
+        return {"* (NotPrincipal)"}
+    out: set[str] = set()
+    for who in _principals(statement.get("Principal")):
+        pinned = _pinned_accounts(statement, pinning) if who == "*" else None
+        if pinned is not None:
+            out.update(pinned)
+        elif who == "*" and statement.get("Condition"):
+            out.add("* (conditional)")
+        else:
+            out.add(who)
+    return out
+
+
+def policy_document(policy: Any, what: str) -> dict[str, Any]:
+    """A policy (its JSON text or the parsed object) with a Statement, or PolicyDocumentError naming
+    `what` ("bucket policy", "key policy")."""
+    if isinstance(policy, str):
+        try:
+            policy = jsonsafe.loads(policy)
+        except json.JSONDecodeError as exc:
+            raise PolicyDocumentError(f"{what} is not valid JSON: {exc.msg}") from exc
+    if not isinstance(policy, dict) or "Statement" not in policy:
+        raise PolicyDocumentError(f"{what} has no Statement")
+    return policy
 
 
 def policy_writers(policy: Any, bucket: str) -> set[str]:
     """Principals (account ids, '*' or 'kind:value') an Allow statement may let write the bucket."""
     if policy is None:
         return set()
-    if isinstance(policy, str):
-        try:
-            policy = jsonsafe.loads(policy)
-        except json.JSONDecodeError as exc:
-            raise PolicyDocumentError(f"bucket policy is not valid JSON: {exc.msg}") from exc
-    if not isinstance(policy, dict) or "Statement" not in policy:
-        raise PolicyDocumentError("bucket policy has no Statement")
     writers: set[str] = set()
-    for statement in _as_list(policy["Statement"]):
+    for statement in _as_list(policy_document(policy, "bucket policy")["Statement"]):
         if not isinstance(statement, dict):
             raise PolicyDocumentError("a policy statement must be an object")
         if (
@@ -131,17 +155,7 @@ def policy_writers(policy: Any, bucket: str) -> set[str]:
             or not _covers_bucket(statement, bucket)
         ):
             continue
-        if "NotPrincipal" in statement:
-            writers.add("* (NotPrincipal)")
-            continue
-        for who in _principals(statement.get("Principal")):
-            pinned = _pinned_accounts(statement) if who == "*" else None
-            if pinned is not None:
-                writers.update(pinned)
-            elif who == "*" and statement.get("Condition"):
-                writers.add("* (conditional)")
-            else:
-                writers.add(who)
+        writers |= allowed_principals(statement, _PINNING_KEYS)
     return writers
 
 

@@ -14,12 +14,10 @@ are AWS services, not accounts.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from r1policy.core import jsonsafe
 from r1policy.facts.bucketpolicy import PolicyDocumentError
-from r1policy.facts.bucketwriters import _as_list, _matches, _principals
+from r1policy.facts.bucketwriters import _as_list, _matches, allowed_principals, policy_document
 
 # The uses of a key that read or replace what it protects, and the actions that hand the key over.
 KEY_ACTIONS = (
@@ -37,7 +35,7 @@ KEY_ACTIONS = (
     "kms:importkeymaterial",
     "kms:deleteimportedkeymaterial",
 )
-_PINNING_KEYS = {"kms:calleraccount", "aws:principalaccount", "aws:sourceaccount"}
+_PINNING_KEYS = frozenset({"kms:calleraccount", "aws:principalaccount", "aws:sourceaccount"})
 
 
 def _uses_key(statement: dict[str, Any]) -> bool:
@@ -48,49 +46,15 @@ def _uses_key(statement: dict[str, Any]) -> bool:
     return any(_matches(p, a) for p in patterns for a in KEY_ACTIONS)
 
 
-def _pinned_accounts(statement: dict[str, Any]) -> set[str] | None:
-    condition = statement.get("Condition") or {}
-    if not isinstance(condition, dict):
-        raise PolicyDocumentError("Condition must be an object")
-    for operator, block in condition.items():
-        if not isinstance(block, dict) or operator.lower() not in ("stringequals", "stringequalsignorecase"):
-            continue
-        for key, value in block.items():
-            if key.lower() in _PINNING_KEYS:
-                return {str(v) for v in _as_list(value)}
-    return None
-
-
-def _document(policy: Any) -> dict[str, Any]:
-    if isinstance(policy, str):
-        try:
-            policy = jsonsafe.loads(policy)
-        except json.JSONDecodeError as exc:
-            raise PolicyDocumentError(f"key policy is not valid JSON: {exc.msg}") from exc
-    if not isinstance(policy, dict) or "Statement" not in policy:
-        raise PolicyDocumentError("key policy has no Statement")
-    return policy
-
-
 def key_users(policy: Any) -> set[str]:
     """Principals (account ids, '*', '* (conditional)' or 'kind:value') the key policy lets use the key."""
     users: set[str] = set()
-    for statement in _as_list(_document(policy)["Statement"]):
+    for statement in _as_list(policy_document(policy, "key policy")["Statement"]):
         if not isinstance(statement, dict):
             raise PolicyDocumentError("a key policy statement must be an object")
         if statement.get("Effect") not in ("Allow", "Deny"):
             raise PolicyDocumentError(f"statement Effect {statement.get('Effect')!r} is not Allow or Deny")
         if statement["Effect"] != "Allow" or not _uses_key(statement):
             continue
-        if "NotPrincipal" in statement:
-            users.add("* (NotPrincipal)")
-            continue
-        for who in _principals(statement.get("Principal")):
-            pinned = _pinned_accounts(statement) if who == "*" else None
-            if pinned is not None:
-                users.update(pinned)
-            elif who == "*" and statement.get("Condition"):
-                users.add("* (conditional)")
-            else:
-                users.add(who)
+        users |= allowed_principals(statement, _PINNING_KEYS)
     return users
