@@ -42,8 +42,11 @@ def test_examples_cut_no_message(monkeypatch: pytest.MonkeyPatch, target: str, c
 
 
 def test_blocks_start_with_status_severity_rule_and_location(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "100")
-    out = run_cli("check", EXAMPLES / "block" / "many-problems.yaml", *ARGS).stdout
+    manifest = EXAMPLES / "block" / "many-problems.yaml"
+    # wide enough for the header and this checkout's absolute path (a longer path moves to its own line,
+    # the next test); a fixed width made the result depend on where the repository was cloned
+    monkeypatch.setenv("COLUMNS", str(60 + len(str(manifest))))
+    out = run_cli("check", manifest, *ARGS).stdout
     assert re.search(r"^  fail \(BLOCK\)  critical  R1-HUB-003  \S*many-problems\.yaml:13:13$", out, re.M)
     assert re.search(r"^    fix: Do not deploy deepseek-al/DeepSeek-R1\.", out, re.M)
 
