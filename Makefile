@@ -22,7 +22,7 @@ $(UV): tools/uv-requirements.txt
 
 # `uv sync --locked` refuses to run when uv.lock no longer matches pyproject.toml.
 $(STAMP): pyproject.toml uv.lock $(UV)
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --quiet --locked --extra dev --python $(PYTHON)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --quiet --locked --compile-bytecode --extra dev --python $(PYTHON)
 	touch $(STAMP)
 
 # Refresh the lock on purpose: the newest versions pyproject.toml's ranges allow.
