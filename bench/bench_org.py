@@ -7,6 +7,8 @@ Usage (from the repository root):
     .venv/bin/python bench/bench_org.py --full          # 50 accounts x 2 regions x 10 endpoints
     .venv/bin/python bench/bench_org.py --accounts 20 --endpoints 5 --no-dask
     .venv/bin/python bench/bench_org.py --latency-ms 30   # each executor without and with 30 ms per call
+    .venv/bin/python bench/bench_org.py --accounts 6 --endpoints 2 --no-dask \
+        --prowler /work/benchenv/prowler/bin/prowler          # + Prowler, one run per member account
 
 A moto server (tests/support/motoserver.py, its own process, with the Organizations patches of
 tests/support/motoorg.py) gets an organization of N member accounts (Organizations CreateAccount), each
@@ -29,14 +31,23 @@ in the request's thread, ``MotoServer.set_latency``), as a regional AWS endpoint
 (20-40 ms for the S3 / SageMaker / STS control-plane calls the audit makes). Only with latency is the
 work I/O, which is what issue 17's target (local[8] >= 4x serial on 2 cores) is about. The seeding
 always runs without latency. The load average is printed beside every figure.
+
+``--prowler EXE`` then runs Prowler's S3 and SageMaker checks once per member account, as its users
+cover an organization (``prowler aws --role arn:aws:iam::<member>:role/r1policy-auditor``: Prowler
+assumes the role with the management account's credentials, as r1policy does), one after another and
+without latency, and prints per account its wall time, its findings and the account's buckets and
+endpoints it reported on, beside what r1policy's organization run collected for that account.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -92,6 +103,7 @@ def main() -> int:
     parser.add_argument("--endpoints", type=int, default=3, help="endpoints per account and region")
     parser.add_argument("--full", action="store_true", help="50 accounts x 2 regions x 10 endpoints")
     parser.add_argument("--no-dask", action="store_true")
+    parser.add_argument("--prowler", type=Path, metavar="EXE", help="also run Prowler once per member")
     parser.add_argument(
         "--latency-ms",
         type=float,
@@ -109,7 +121,7 @@ def main() -> int:
             AWS_DEFAULT_REGION="us-east-1",
         )
         started = time.perf_counter()
-        _seed(args.accounts, args.endpoints)
+        org = _seed(args.accounts, args.endpoints)
         seeded = time.perf_counter() - started
         total = args.accounts * len(REGIONS) * args.endpoints
         print(
@@ -123,6 +135,7 @@ def main() -> int:
             server.set_latency(latency)
             rows.append((f"{latency:g} ms", latency, _executors(args.no_dask)))
         server.set_latency(0)
+        prowler_rows = _prowler(args.prowler, org, _REFERENCE) if args.prowler else []
     print()
     print("| latency per call | executor | wall time (s) | speed-up vs serial | load average (1 min) |")
     print("|---|---|---:|---:|---:|")
@@ -138,12 +151,17 @@ def main() -> int:
             f"local[8] vs serial at {label}: {speedup:.2f}x (target >= {TARGET_SPEEDUP:g}x on "
             f"{os.cpu_count()} cores, the work being I/O: {met}; the work here: {work})"
         )
+    _print_prowler(prowler_rows)
     return 0
+
+
+_REFERENCE: dict[str, Any] = {}  # the state the serial run collected (for the Prowler comparison)
 
 
 def _executors(no_dask: bool) -> list[tuple[str, float, float]]:
     """(executor, wall s, 1-min load average after the run) for serial, local[8] and Dask."""
     serial, reference = _run("local[1]")
+    _REFERENCE.update(reference)
     results = [("local[1] (serial)", serial, os.getloadavg()[0])]
     print(f"local[1]: {serial:.1f} s", flush=True)
     threads, state = _run("local[8]")
@@ -165,6 +183,61 @@ def _dask(reference: dict[str, Any]) -> float:
         seconds, state = _run("dask://" + cluster.scheduler_address.removeprefix("tcp://"))
     assert state == reference, "the Dask executor collected a different state"
     return seconds
+
+
+def _prowler(exe: Path, org: Organization, state: dict[str, Any]) -> list[dict[str, Any]]:
+    """One Prowler run per member account (assuming the auditor role), one after another."""
+    rows = []
+    for member in org.members:
+        role = f"arn:aws:iam::{member.account_id}:role/r1policy-auditor"
+        with tempfile.TemporaryDirectory() as out:
+            command = [str(exe), "aws", "--role", role, "--service", "s3", "sagemaker", "--region", *REGIONS]
+            command += ["-M", "json-ocsf", "--output-directory", out, "--no-banner"]
+            started = time.perf_counter()
+            proc = subprocess.run(command, capture_output=True, text=True, check=False)
+            wall = time.perf_counter() - started
+            findings = [f for p in Path(out).glob("*.ocsf.json") for f in json.loads(p.read_text())]
+        uids = {r.get("uid", "") for f in findings for r in f.get("resources", [])}
+        accounts = {str(f.get("cloud", {}).get("account", {}).get("uid", "")) for f in findings}
+        sm = state.get("sagemaker", {}).get(member.account_id, {})
+        endpoints = {e["EndpointArn"] for r in sm.values() for e in r.get("endpoints", [])}
+        buckets = {n for n, b in state.get("buckets", {}).items() if b.get("account_id") == member.account_id}
+        rows.append(
+            {
+                "account": member.account_id,
+                "wall_s": wall,
+                "exit": proc.returncode,
+                "load": os.getloadavg()[0],
+                "findings": len(findings),
+                "finding_accounts": sorted(accounts - {""}),
+                "buckets": f"{sum(any(b in u for u in uids) for b in buckets)}/{len(buckets)}",
+                "endpoints": f"{len(endpoints & uids)}/{len(endpoints)}",
+                "error": "" if findings else proc.stderr.strip()[-300:],
+            }
+        )
+        print(f"prowler {member.account_id}: {wall:.1f} s, {len(findings)} findings", flush=True)
+    return rows
+
+
+def _print_prowler(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    print()
+    print(
+        "| member account | Prowler wall (s) | exit | findings | accounts in its findings | "
+        "r1policy's buckets it reported | r1policy's endpoints it reported | load |"
+    )
+    print("|---|---:|---:|---:|---|---|---|---:|")
+    for r in rows:
+        print(
+            f"| {r['account']} | {r['wall_s']:.1f} | {r['exit']} | {r['findings']} | "
+            f"{', '.join(r['finding_accounts'])} | {r['buckets']} | {r['endpoints']} | {r['load']:.1f} |"
+        )
+    total = sum(r["wall_s"] for r in rows)
+    print(f"Prowler, {len(rows)} runs one per member account: {total:.1f} s in all")
+    for r in rows:
+        if r["error"]:
+            print(f"  {r['account']}: {r['error']}")
 
 
 if __name__ == "__main__":
