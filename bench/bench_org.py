@@ -90,9 +90,20 @@ def _run(executor: str) -> tuple[float, dict[str, Any]]:
     from r1policy.aws.orgrun import OrgRequest, audit_organization
 
     request = OrgRequest(role_name="r1policy-auditor", regions=REGIONS, executor=parse_executor(executor))
-    started = time.perf_counter()
+    started, cpu, moto = time.perf_counter(), time.process_time(), _cpu_of(_SERVER_PID[0])
     outcome = audit_organization(request)
+    _CPU[executor] = (time.process_time() - cpu, _cpu_of(_SERVER_PID[0]) - moto)
     return time.perf_counter() - started, _comparable(outcome.state)
+
+
+_SERVER_PID = [0]
+_CPU: dict[str, tuple[float, float]] = {}  # executor -> (this process's CPU s, moto's CPU s) of its last run
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux ``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
@@ -130,19 +141,24 @@ def main() -> int:
             flush=True,
         )
         print(f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}")
-        rows: list[tuple[str, float, list[tuple[str, float, float]]]] = []
+        _SERVER_PID[0] = server.process.pid
+        _run("local[8]")  # warm-up, not timed: imports and the first parse of the service models
+        rows: list[tuple[str, float, list[tuple[str, float, float, str]]]] = []
         for latency in sorted({0.0, max(args.latency_ms, 0.0)}):
             server.set_latency(latency)
             rows.append((f"{latency:g} ms", latency, _executors(args.no_dask)))
         server.set_latency(0)
         prowler_rows = _prowler(args.prowler, org, _REFERENCE) if args.prowler else []
     print()
-    print("| latency per call | executor | wall time (s) | speed-up vs serial | load average (1 min) |")
-    print("|---|---|---:|---:|---:|")
+    print(
+        "| latency per call | executor | wall time (s) | speed-up vs serial | CPU: this process / moto (s) "
+        "| load average (1 min) |"
+    )
+    print("|---|---|---:|---:|---:|---:|")
     for label, _, results in rows:
         serial = results[0][1]
-        for name, seconds, load in results:
-            print(f"| {label} | {name} | {seconds:.1f} | {serial / seconds:.2f}x | {load:.1f} |")
+        for name, seconds, load, cpu in results:
+            print(f"| {label} | {name} | {seconds:.1f} | {serial / seconds:.2f}x | {cpu} | {load:.1f} |")
     for label, latency, results in rows:
         speedup = results[0][1] / results[1][1]
         met = "met" if speedup >= TARGET_SPEEDUP else "MISSED"
@@ -158,20 +174,28 @@ def main() -> int:
 _REFERENCE: dict[str, Any] = {}  # the state the serial run collected (for the Prowler comparison)
 
 
-def _executors(no_dask: bool) -> list[tuple[str, float, float]]:
-    """(executor, wall s, 1-min load average after the run) for serial, local[8] and Dask."""
+def _executors(no_dask: bool) -> list[tuple[str, float, float, str]]:
+    """(executor, wall s, 1-min load average after the run, CPU split) for serial, local[8], Dask."""
     serial, reference = _run("local[1]")
     _REFERENCE.update(reference)
-    results = [("local[1] (serial)", serial, os.getloadavg()[0])]
+    results = [("local[1] (serial)", serial, os.getloadavg()[0], _cpu("local[1]"))]
     print(f"local[1]: {serial:.1f} s", flush=True)
     threads, state = _run("local[8]")
     assert state == reference, "local[8] collected a different state"
-    results.append(("local[8]", threads, os.getloadavg()[0]))
+    results.append(("local[8]", threads, os.getloadavg()[0], _cpu("local[8]")))
     print(f"local[8]: {threads:.1f} s", flush=True)
     if not no_dask:
-        results.append(("dask, LocalCluster 2 workers x 2 threads", _dask(reference), os.getloadavg()[0]))
+        seconds = _dask(reference)
+        moto = _CPU[next(k for k in _CPU if k.startswith("dask"))][1]
+        split = f"(workers' not counted) / {moto:.1f}"
+        results.append(("dask, LocalCluster 2 workers x 2 threads", seconds, os.getloadavg()[0], split))
         print(f"dask: {results[-1][1]:.1f} s", flush=True)
     return results
+
+
+def _cpu(executor: str) -> str:
+    ours, moto = _CPU[executor]
+    return f"{ours:.1f} / {moto:.1f}"
 
 
 def _dask(reference: dict[str, Any]) -> float:
