@@ -45,16 +45,7 @@ def collect_state(
         # ListBuckets of every account runs while the SageMaker inventory is read.
         collector = BucketCollector(accounts, pools, progress)
         inventories = _sagemaker(accounts, regions, endpoints, sagemaker, pools, progress)
-        referenced_by: dict[str, str] = {}
-        extra_keys: list[tuple[str, str, str]] = [
-            (accounts[0].account_id, region, key) for region, key in sorted(kms_keys) if accounts
-        ]
-        for inv in inventories:
-            for model in inv.models:
-                for uri in s3_uris(model):
-                    referenced_by.setdefault(bucket_of(uri), inv.account_id)
-            for config in inv.endpoint_configs:
-                extra_keys.extend((inv.account_id, inv.region, key) for key in kms_keys_of(config))
+        referenced_by, extra_keys = _references(accounts, inventories, kms_keys)
         names = set(buckets) | set(referenced_by)
         # The execution roles are read while the buckets are, and each model prefix's files as soon
         # as its bucket's region is known.
@@ -93,6 +84,23 @@ def collect_state(
     if model_files:
         doc["model_files"] = model_files
     return doc
+
+
+def _references(
+    accounts: Sequence[AccountSession], inventories: list[Inventory], kms_keys: Iterable[tuple[str, str]]
+) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """(bucket -> the account whose model loads from it, (account, region, key) of the KMS keys to read)."""
+    referenced_by: dict[str, str] = {}
+    extra_keys: list[tuple[str, str, str]] = [
+        (accounts[0].account_id, region, key) for region, key in sorted(kms_keys) if accounts
+    ]
+    for inv in inventories:
+        for model in inv.models:
+            for uri in s3_uris(model):
+                referenced_by.setdefault(bucket_of(uri), inv.account_id)
+        for config in inv.endpoint_configs:
+            extra_keys.extend((inv.account_id, inv.region, key) for key in kms_keys_of(config))
+    return referenced_by, extra_keys
 
 
 def _start_roles(
