@@ -225,6 +225,8 @@ def _prowler(exe: Path, org: Organization, state: dict[str, Any]) -> list[dict[s
         accounts = {str(f.get("cloud", {}).get("account", {}).get("uid", "")) for f in findings}
         sm = state.get("sagemaker", {}).get(member.account_id, {})
         endpoints = {e["EndpointArn"] for r in sm.values() for e in r.get("endpoints", [])}
+        models = {m["ModelArn"] for r in sm.values() for m in r.get("models", [])}
+        configs = {c["EndpointConfigArn"] for r in sm.values() for c in r.get("endpoint_configs", [])}
         buckets = {n for n, b in state.get("buckets", {}).items() if b.get("account_id") == member.account_id}
         rows.append(
             {
@@ -236,6 +238,8 @@ def _prowler(exe: Path, org: Organization, state: dict[str, Any]) -> list[dict[s
                 "finding_accounts": sorted(accounts - {""}),
                 "buckets": f"{sum(any(b in u for u in uids) for b in buckets)}/{len(buckets)}",
                 "endpoints": f"{len(endpoints & uids)}/{len(endpoints)}",
+                "models": f"{len(models & uids)}/{len(models)}",
+                "configs": f"{len(configs & uids)}/{len(configs)}",
                 "error": "" if findings else proc.stderr.strip()[-300:],
             }
         )
@@ -249,16 +253,18 @@ def _print_prowler(rows: list[dict[str, Any]]) -> None:
     print()
     print(
         "| member account | Prowler wall (s) | exit | findings | accounts in its findings | "
-        "r1policy's buckets it reported | r1policy's endpoints it reported | load |"
+        "of r1policy's: buckets | models | endpoint configs | endpoints | load |"
     )
-    print("|---|---:|---:|---:|---|---|---|---:|")
+    print("|---|---:|---:|---:|---|---|---|---|---|---:|")
     for r in rows:
         print(
             f"| {r['account']} | {r['wall_s']:.1f} | {r['exit']} | {r['findings']} | "
-            f"{', '.join(r['finding_accounts'])} | {r['buckets']} | {r['endpoints']} | {r['load']:.1f} |"
+            f"{', '.join(r['finding_accounts'])} | {r['buckets']} | {r['models']} | {r['configs']} | "
+            f"{r['endpoints']} | {r['load']:.1f} |"
         )
     total = sum(r["wall_s"] for r in rows)
     print(f"Prowler, {len(rows)} runs one per member account: {total:.1f} s in all")
+    print("(Prowler has no endpoint-level SageMaker check: models, endpoint configs, notebooks, jobs)")
     for r in rows:
         if r["error"]:
             print(f"  {r['account']}: {r['error']}")
