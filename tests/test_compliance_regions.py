@@ -18,7 +18,9 @@ eu-west-1's waiver shows where us-east-1 passes (AU-2, S3.9). This test covers b
 existed (one-region demo world before): it pins it for two regions rather than fixing a bug, so it passes
 on the code it was written against. Since then R1-S3-011 maps SC-12 (both buckets' keys pass) and
 R1-IAM-001/002 map LLM06, AML.T0018, AC-6, IAM.1 and IAM.21: they err on the us-east-1 orphan (its model,
-and so its execution role, is gone) and pass in eu-west-1 (a read-only role)."""
+and so its execution role, is gone) and pass in eu-west-1 (a read-only role).
+R1-EP-003 maps FSBP SageMaker.5 (the FSBP catalogue now holds the controls AWS lists today, without
+S3.4): it fails in eu-west-1 and errs on the us-east-1 orphan."""
 
 from __future__ import annotations
 
