@@ -219,6 +219,12 @@ def test_the_lock_records_part_digests_and_verifies_them(world: dict[str, bytes]
     }
     (finding,) = [f for f in after["findings"] if f["rule_id"] == "R1-ART-004" and f["status"] == "fail"]
     assert f"says part 3 (bytes {2 * MIB:,}-{3 * MIB - 1:,}) has sha256" in finding["message"]
+    # now under the threshold: still verified against the lock's parts, never passed for want of a digest
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="m/single.safetensors", Body=_safetensors(MIB // 2))
+    _, smaller = _scan("--lock", str(lock))
+    assert ("R1-ART-004", "fail", f"{BASE}/single.safetensors") in finding_set(smaller, "fail")
+    (finding,) = [f for f in smaller["findings"] if f["rule_id"] == "R1-ART-004" and f["status"] == "fail"]
+    assert f"records {3 * MIB + 123:,} bytes in parts, the object has {MIB // 2:,}" in finding["message"]
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,8 @@ class ObjectTask:
     locked_parts: tuple[tuple[int, str], ...]
     locked_by: str
     limits: ScanLimits
-    ranged: bool  # over the threshold and nothing needs the whole-object digest
+    ranged: bool  # read through the range machinery (over the threshold, or the lock records parts)
+    may_split: bool  # nothing needs the whole-object digest: the ranges may be hashed in parallel
     part_size: int
 
 
@@ -137,7 +138,9 @@ def scan_target(
 
 def _object_task(index: int, src: SourceFile, scanner: Scanner, ranging: Ranging) -> ObjectTask:
     assert src.s3 is not None and src.size is not None
-    ranged = ranging.enabled and src.size > ranging.threshold and not src.expected and scanner.malware is None
+    # split only where no whole-object digest is needed; parts the lock records are always verified
+    may_split = ranging.enabled and not src.expected and scanner.malware is None
+    ranged = (may_split and src.size > ranging.threshold) or bool(src.locked_parts)
     return ObjectTask(
         index=index,
         bucket=src.s3[0],
@@ -150,6 +153,7 @@ def _object_task(index: int, src: SourceFile, scanner: Scanner, ranging: Ranging
         locked_by=src.locked_by,
         limits=scanner.limits,
         ranged=ranged,
+        may_split=may_split,
         part_size=ranging.part_size,
     )
 
@@ -210,9 +214,23 @@ def scan_object(task: ObjectTask, scanner: Scanner | None = None) -> ObjectOutco
     """Phase 1 for one object (see the module docstring)."""
     from r1policy.artifacts.targets import s3_source
 
+    from botocore.exceptions import BotoCoreError
+
     scanner = scanner or Scanner(task.limits, workers=1)
-    client = _client()
+    try:
+        client = _client()
+    except BotoCoreError as exc:  # e.g. a Dask worker without credentials or region
+        failed = FileFacts(f"s3://{task.bucket}/{task.key}", task.size)
+        failed.unreadable = f"could not read s3://{task.bucket}/{task.key}: {exc}"
+        return ObjectOutcome(task.index, [failed])
     src = s3_source(client, task.bucket, task.key, task.rel, task.size, task.version, list(task.expected))
+    locked_size = sum(size for size, _ in task.locked_parts)
+    if task.locked_parts and locked_size != task.size:
+        facts = scanner.scan_file(src).facts
+        facts[0].digest_problems.append(
+            f"{task.locked_by} records {locked_size:,} bytes in parts, the object has {task.size:,}"
+        )
+        return ObjectOutcome(task.index, facts)
     if not task.ranged:
         return ObjectOutcome(task.index, scanner.scan_file(src).facts)
     layout = _layout(client, task)
@@ -227,7 +245,7 @@ def scan_object(task: ObjectTask, scanner: Scanner | None = None) -> ObjectOutco
     hasher = WindowHasher(record + [w for w, _ in layout.parts])
     stream = _RangedStream(client, task, spans[0].end, hasher)
     src.open = stream.opener
-    src.split = functools.partial(stream.decide, more=len(spans) > 1)
+    src.split = functools.partial(stream.decide, more=len(spans) > 1 and task.may_split)
     facts = scanner.scan_file(src).facts
     outcome = ObjectOutcome(
         task.index, facts, stream.split, layout, record, spans[1:] if stream.split else []
