@@ -212,9 +212,9 @@ def _client() -> Any:
 
 def scan_object(task: ObjectTask, scanner: Scanner | None = None) -> ObjectOutcome:
     """Phase 1 for one object (see the module docstring)."""
-    from r1policy.artifacts.targets import s3_source
-
     from botocore.exceptions import BotoCoreError
+
+    from r1policy.artifacts.targets import s3_source
 
     scanner = scanner or Scanner(task.limits, workers=1)
     try:
