@@ -302,3 +302,30 @@ def test_dask_executor_gives_the_local_report(world: dict[str, bytes], tmp_path:
 def test_bad_executor_is_exit_2(moto_env: Any) -> None:
     result = run_cli("scan", f"{BASE}/", "--executor", "local[0]")
     assert result.code == 2 and "--executor local[0]" in result.stderr
+
+
+def test_composite_checksums_are_verified_under_the_threshold_too(
+    moto_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Objects under 1 GiB uploaded in parts: one whole GET each, each part checked against S3's."""
+    gets: list[tuple[str, str | None, int]] = []
+    client = _counting_client(gets)
+    monkeypatch.setattr(targets, "_s3_client", lambda: client)
+    client.create_bucket(Bucket=BUCKET)
+    good, bad = _torch_zip(PART + MIB), _torch_zip(PART + MIB)
+    _multipart(client, "m/good.pt", good)
+    _multipart(client, "m/bad.pt", bad, tamper_part=2)
+    results = s3tasks.scan_target(targets.resolve(f"{BASE}/"), Scanner(workers=2), parse_executor("local[2]"))
+    assert sorted(gets) == sorted([("m/good.pt", None, len(good)), ("m/bad.pt", None, len(bad))])
+    by_rel = {r.source.rel: r.top for r in results}
+    assert (
+        by_rel["good.pt"].digest_problems == []
+        and by_rel["good.pt"].sha256 == hashlib.sha256(good).hexdigest()
+    )
+    stored = hashlib.sha256(bad[PART:]).hexdigest()
+    problems = by_rel["bad.pt"].digest_problems
+    assert len(problems) == 2
+    assert problems[0].startswith(
+        f"the S3 object's part 2 (bytes {PART:,}-{len(bad) - 1:,}) ChecksumSHA256 says sha256 {stored}"
+    )
+    assert problems[1].startswith("the S3 object's composite ChecksumSHA256 says")

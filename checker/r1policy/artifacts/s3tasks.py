@@ -140,7 +140,7 @@ def _object_task(index: int, src: SourceFile, scanner: Scanner, ranging: Ranging
     assert src.s3 is not None and src.size is not None
     # split only where no whole-object digest is needed; parts the lock records are always verified
     may_split = ranging.enabled and not src.expected and scanner.malware is None
-    ranged = (may_split and src.size > ranging.threshold) or bool(src.locked_parts)
+    ranged = (may_split and src.size > ranging.threshold) or bool(src.locked_parts) or src.s3_composite
     return ObjectTask(
         index=index,
         bucket=src.s3[0],
@@ -153,7 +153,7 @@ def _object_task(index: int, src: SourceFile, scanner: Scanner, ranging: Ranging
         locked_by=src.locked_by,
         limits=scanner.limits,
         ranged=ranged,
-        may_split=may_split,
+        may_split=may_split and src.size > ranging.threshold,
         part_size=ranging.part_size,
     )
 
@@ -243,7 +243,8 @@ def scan_object(task: ObjectTask, scanner: Scanner | None = None) -> ObjectOutco
     )
     spans = s3parts.ranges(record + [w for w, _ in layout.parts])
     hasher = WindowHasher(record + [w for w, _ in layout.parts])
-    stream = _RangedStream(client, task, spans[0].end, hasher)
+    # one GET of the whole object unless it may be split after its first range
+    stream = _RangedStream(client, task, spans[0].end if task.may_split else task.size, hasher)
     src.open = stream.opener
     src.split = functools.partial(stream.decide, more=len(spans) > 1 and task.may_split)
     facts = scanner.scan_file(src).facts
@@ -323,10 +324,10 @@ class _RangedStream:
 
         task = self._task
         extra = {"VersionId": task.version} if task.version else {}
+        if (start, end) != (0, task.size):  # the whole object: a plain GET
+            extra["Range"] = f"bytes={start}-{end - 1}"
         try:
-            body = self._client.get_object(
-                Bucket=task.bucket, Key=task.key, Range=f"bytes={start}-{end - 1}", **extra
-            )["Body"]
+            body = self._client.get_object(Bucket=task.bucket, Key=task.key, **extra)["Body"]
         except (ClientError, BotoCoreError) as exc:
             raise ReadFailure(str(exc)) from exc
         if self._body is not None:

@@ -45,6 +45,7 @@ class SourceFile:
     version_id: str | None = None
     location: str | None = None  # a local file path, for finding locations
     s3: tuple[str, str] | None = None  # (bucket, key): the object can be hashed in ranges (s3tasks)
+    s3_composite: bool = False  # S3 holds a COMPOSITE SHA-256 checksum (per part) for the object
     locked_parts: tuple[tuple[int, str], ...] = ()  # the lock's part digests (lock schema 2)
     locked_by: str = ""  # the lock file that records them
     # called after the format analysis: True when the rest of the file is hashed elsewhere (its ranges),

@@ -130,7 +130,10 @@ def _s3_file(client: Any, bucket: str, key: str, rel: str, size: int) -> SourceF
     checksum = head.get("ChecksumSHA256")
     if checksum and "-" not in checksum and head.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT":
         expected.append(Expected(base64.b64decode(checksum).hex(), "the S3 object's ChecksumSHA256"))
-    return s3_source(client, bucket, key, rel, size, version, expected)
+    source = s3_source(client, bucket, key, rel, size, version, expected)
+    # a COMPOSITE checksum (`<base64>-<parts>`) is verified part by part (r1policy.artifacts.s3tasks)
+    source.s3_composite = bool(checksum) and ("-" in checksum or head.get("ChecksumType") == "COMPOSITE")
+    return source
 
 
 def s3_source(
