@@ -195,7 +195,8 @@ def _windows(parts: tuple[tuple[int, str], ...]) -> list[tuple[Window, str]]:
 
 # --- the workers' side ---------------------------------------------------------------------------
 
-_CLIENTS: dict[tuple[int, Callable[[], Any], str | None], Any] = {}
+_CLIENT_ENV = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_REGION", "AWS_DEFAULT_REGION")
+_CLIENTS: dict[tuple[int, Callable[[], Any], tuple[str | None, ...]], Any] = {}
 _CLIENTS_LOCK = threading.Lock()
 
 
@@ -203,7 +204,8 @@ def _client() -> Any:
     """One S3 client per process (boto3 clients are thread-safe; creating them is not)."""
     from r1policy.artifacts import targets
 
-    key = (os.getpid(), targets._s3_client, os.environ.get("AWS_ENDPOINT_URL"))
+    env = tuple(os.environ.get(name) for name in _CLIENT_ENV)
+    key = (os.getpid(), targets._s3_client, env)
     with _CLIENTS_LOCK:
         if key not in _CLIENTS:
             _CLIENTS[key] = targets._s3_client()
