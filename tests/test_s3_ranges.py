@@ -329,3 +329,15 @@ def test_composite_checksums_are_verified_under_the_threshold_too(
         f"the S3 object's part 2 (bytes {PART:,}-{len(bad) - 1:,}) ChecksumSHA256 says sha256 {stored}"
     )
     assert problems[1].startswith("the S3 object's composite ChecksumSHA256 says")
+
+
+def test_dask_with_malware_scanning_is_exit_2(world: dict[str, bytes], tmp_path: Path) -> None:
+    """clamd is streamed from this process: objects hashed on Dask workers could not be sent to it."""
+    import yaml
+
+    (tmp_path / "r1policy.yaml").write_text(
+        yaml.safe_dump({"malware_scan": {"clamd": f"unix://{tmp_path}/none"}})
+    )
+    result = run_cli("scan", f"{BASE}/", "--executor", "dask://127.0.0.1:1", cwd=tmp_path)
+    assert result.code == 2, result.stderr
+    assert "--executor dask:// cannot stream objects to clamd (malware_scan is configured)" in result.stderr
