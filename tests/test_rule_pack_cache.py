@@ -1,18 +1,22 @@
-"""The cache of the loaded built-in rule pack (rules/packcache.py, issue 23 cold start): a hit rebuilds
-exactly the registry that loading the rule folders builds; a changed rule file, a corrupt, truncated or
+"""The derived-data cache (core/derivedcache.py, issue 23 cold start) of the loaded built-in rule pack
+(rules/packcache.py) and of the built-in advisory store: a hit rebuilds exactly the registry (the store)
+that loading the rule folders (parsing the files) builds; a changed rule file, a corrupt, truncated or
 altered cache file, a cache of another shape, or an unwritable cache folder is never trusted: the pack
 is loaded from its folders."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from r1policy.core import derivedcache
 from r1policy.core.errors import PolicyLoadError
 from r1policy.core.resources import policies_dir
+from r1policy.facts import advisories
 from r1policy.rules import packcache, registry
 from r1policy.rules.registry import RuleRegistry, load_registry
 
@@ -111,7 +115,7 @@ def test_a_damaged_cache_is_rebuilt_not_trusted(damage: str, monkeypatch: pytest
         else:
             payload["rules"][0]["severity"] = ["high"]
         new_body = json.dumps(payload)
-        digest = packcache.hashlib.sha256(new_body.encode()).hexdigest()
+        digest = hashlib.sha256(new_body.encode()).hexdigest()
         path.write_text(json.dumps({**meta, "digest": digest}) + "\n" + new_body)
     loaded = []
     original = RuleRegistry.add_rule_folder
@@ -148,3 +152,54 @@ def test_custom_rule_folders_load_beside_a_cached_pack(tmp_path: Path) -> None:
     reg = load_registry([custom])
     assert "ACME-EP-001" in reg.rules and "R1-EP-001" in reg.rules
     assert not packcache.read_pack("x")  # a key that matches nothing is a miss
+
+
+# -- the built-in advisory store (facts/advisories.py) uses the same cache ------------------------------
+
+
+def _parsed_store() -> tuple[str, tuple[object, ...]]:
+    folder = policies_dir() / "data" / "advisories"
+    date = json.loads((folder / "store.json").read_text())["store_date"]
+    found = [
+        adv
+        for path in sorted(folder.glob("*.json"))
+        if path.name != "store.json"
+        for adv in advisories.parse_file(path)
+    ]
+    return date, tuple(found)
+
+
+def test_the_builtin_advisory_store_from_the_cache_equals_the_parsed_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    advisories._builtin.cache_clear()
+    first = advisories._builtin()  # a miss: parsed, validated, cached
+    assert derivedcache.cache_path("advisories").is_file()
+    assert first == _parsed_store() and len(first[1]) >= 1
+    advisories._builtin.cache_clear()
+    monkeypatch.setattr(advisories, "parse_file", lambda path: pytest.fail(f"parsed {path} on a cache hit"))
+    assert advisories._builtin() == first
+    advisories._builtin.cache_clear()
+
+
+@pytest.mark.parametrize("damage", ["altered record", "payload of another shape", "garbage"])
+def test_a_damaged_advisory_cache_is_rebuilt(damage: str) -> None:
+    advisories._builtin.cache_clear()
+    expected = advisories._builtin()
+    path = derivedcache.cache_path("advisories")
+    head, _, body = path.read_text().partition("\n")
+    if damage == "garbage":
+        path.write_text(head + "\n{")
+    else:
+        payload = json.loads(body)
+        if damage == "altered record":
+            payload["records"][0]["record"]["id"] = "GHSA-FORGED"  # digest no longer matches
+            path.write_text(head + "\n" + json.dumps(payload))
+        else:
+            payload["records"] = [{"record": "not a record", "origin": 1}]
+            new_body = json.dumps(payload)
+            meta = {**json.loads(head), "digest": hashlib.sha256(new_body.encode()).hexdigest()}
+            path.write_text(json.dumps(meta) + "\n" + new_body)
+    advisories._builtin.cache_clear()
+    assert advisories._builtin() == expected
+    advisories._builtin.cache_clear()

@@ -1,43 +1,27 @@
-"""A validated cache of the loaded built-in rule pack, so that a cold `r1policy check` does not parse 43
-rule.yaml files (YAML with positions, schema validation) and 43 Cedar policies (parse, schema
-validation, policy positions) on every run.
+"""The built-in rule pack in the derived-data cache (`core/derivedcache.py`), so that a cold
+`r1policy check` does not parse 43 rule.yaml files (YAML with positions, schema validation) and 43
+Cedar policies (parse, schema validation, policy positions) on every run.
 
-The cache is one JSON file in the user cache folder (`core/cachedir.py`): `rules/builtin.json`. It is
-used only when it proves to have been built from exactly the inputs of this run:
-
-- its `key` is the SHA-256 over the cache format, the r1policy and Python versions, the size and
-  modification time of cedarpy's native module, and the path and full content of every input of the
-  load: the Cedar schema, the rule-metadata schema, the compliance catalogues (which a rule's
-  `compliance:` is checked against), each rule folder's rule.yaml and policy.cedar, and the source of
-  the modules that read, validate, convert and cache them (so an edited checkout never meets a stale
-  pack);
-- its `digest` is the SHA-256 of its payload text, so a truncated or altered file is never read as a
-  pack;
-- the payload rebuilds into the same rules and policies, or the file counts as corrupt.
-
-Anything else (no file, unreadable, not JSON, another key, a bad digest, a payload that does not
-rebuild) is a miss: the pack is loaded from the rule folders as before and the file rewritten
-atomically. A cache folder that cannot be written costs speed, never correctness. Custom rule folders
-(`--policies`) are never cached.
+The pack (`derived/rules.json`) is keyed by the content of every input of the load: the Cedar schema,
+the rule-metadata schema, the compliance catalogues (which a rule's `compliance:` is checked against),
+each rule folder's rule.yaml and policy.cedar, the source of the modules that read, validate, convert
+and cache them, and the size and modification time of cedarpy's native module (the policy JSON is its
+output). A payload is used only when it rebuilds into exactly the folders' rules with their policies
+(`RuleRegistry.unpack`); anything else is a miss: the pack is loaded from the rule folders as before and
+the cache rewritten. Custom rule folders (`--policies`) are never cached.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
-from r1policy import __version__
-from r1policy.core.cachedir import default_cache_dir
+from r1policy.core import derivedcache
 from r1policy.core.findings import Enforcement, Severity, SubjectType
 from r1policy.core.model import SourceKind
 from r1policy.rules.metadata import RemediationTemplate, RuleMeta
 
-FORMAT = 1
-CACHE_FILE = Path("rules") / "builtin.json"
+KIND = "rules"
 # the code that turns those inputs into the pack (paths inside the r1policy package)
 _CODE = (
     "rules/registry.py",
@@ -48,64 +32,30 @@ _CODE = (
     "core/validation.py",
     "core/findings.py",
     "core/model.py",
+    "core/derivedcache.py",
 )
 
 
 def pack_key(inputs: list[Path], native: Path) -> str:
-    """The digest of everything the loaded pack depends on; a file that cannot be read is no key."""
-    digest = hashlib.sha256()
+    """The digest of everything the loaded pack depends on; OSError when a file cannot be read."""
     package = Path(__file__).resolve().parent.parent
     stat = native.stat()
-    header = [FORMAT, __version__, sys.version, str(native), stat.st_size, stat.st_mtime_ns]
-    digest.update(json.dumps(header).encode())
-    for path in [*inputs, *(package / name for name in _CODE)]:
-        data = path.read_bytes()
-        digest.update(f"\0{path}\0{len(data)}\0".encode())
-        digest.update(data)
-    return digest.hexdigest()
+    extra = [str(native), stat.st_size, stat.st_mtime_ns]
+    return derivedcache.input_key(KIND, [*inputs, *(package / name for name in _CODE)], extra)
 
 
 def cache_path() -> Path:
-    return default_cache_dir() / CACHE_FILE
+    return derivedcache.cache_path(KIND)
 
 
 def read_pack(key: str) -> dict[str, Any] | None:
-    """The cached payload built under `key`, or None (a miss) for anything that does not prove it."""
-    try:
-        text = cache_path().read_text(encoding="utf-8")
-        head, _, payload = text.partition("\n")
-        meta = json.loads(head)
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(meta, dict) or meta.get("key") != key:
-        return None
-    if meta.get("digest") != hashlib.sha256(payload.encode()).hexdigest():
-        return None
-    try:
-        data = json.loads(payload)
-    except ValueError:
-        return None
+    """The cached payload built under `key`, or None (a miss)."""
+    data = derivedcache.read(KIND, key)
     return data if isinstance(data, dict) else None
 
 
 def write_pack(key: str, payload: dict[str, Any]) -> None:
-    """Write the cache atomically; a folder that cannot be written leaves the run uncached."""
-    import tempfile
-
-    body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
-    head = json.dumps({"key": key, "digest": hashlib.sha256(body.encode()).hexdigest()})
-    target = cache_path()
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".builtin.", suffix=".tmp", dir=target.parent)
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(head + "\n" + body)
-        Path(tmp).replace(target)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
+    derivedcache.write(KIND, key, payload)
 
 
 def meta_to_json(meta: RuleMeta) -> dict[str, Any]:

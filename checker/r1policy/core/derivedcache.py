@@ -1,0 +1,85 @@
+"""A validated cache for what r1policy derives from its own shipped files on every run (the built-in
+rule pack, the built-in advisory store), so that a cold process does not re-parse and re-validate them.
+
+One JSON file per kind in the user cache folder (`core/cachedir.py`): `derived/<kind>.json`, a header
+line `{"key": ..., "digest": ...}` and the payload. A payload is returned only when it proves to have
+been built from exactly this run's inputs:
+
+- `key` is the SHA-256 over the cache format, the r1policy and Python versions, the caller's extra
+  identity (e.g. a native module's size and modification time), and the path and full content of
+  every input file, including the source of the code that derives the payload (so an edited checkout
+  never meets a stale payload);
+- `digest` is the SHA-256 of the payload text (a truncated or altered file is never read).
+
+Anything else (no file, unreadable, not JSON, another key, a bad digest) is a miss; the caller derives
+the payload from its files as before, checks the payload it rebuilds from, and rewrites the file
+atomically. A cache folder that cannot be written costs speed, never correctness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from r1policy import __version__
+from r1policy.core.cachedir import default_cache_dir
+
+FORMAT = 1
+
+
+def input_key(kind: str, inputs: Iterable[Path], extra: list[Any]) -> str:
+    """The digest of everything a payload depends on; OSError when an input cannot be read."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([FORMAT, kind, __version__, sys.version, *extra]).encode())
+    for path in inputs:
+        data = path.read_bytes()
+        digest.update(f"\0{path}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def cache_path(kind: str) -> Path:
+    return default_cache_dir() / "derived" / f"{kind}.json"
+
+
+def read(kind: str, key: str) -> Any:
+    """The payload cached under `key`, or None (a miss) for anything that does not prove it."""
+    try:
+        text = cache_path(kind).read_text(encoding="utf-8")
+        head, _, payload = text.partition("\n")
+        meta = json.loads(head)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("key") != key:
+        return None
+    if meta.get("digest") != hashlib.sha256(payload.encode()).hexdigest():
+        return None
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return None
+
+
+def write(kind: str, key: str, payload: Any) -> None:
+    """Write the cache file atomically; a folder that cannot be written leaves the run uncached."""
+    import tempfile
+
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
+    head = json.dumps({"key": key, "digest": hashlib.sha256(body.encode()).hexdigest()})
+    target = cache_path(kind)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{kind}.", suffix=".tmp", dir=target.parent)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(head + "\n" + body)
+        Path(tmp).replace(target)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
