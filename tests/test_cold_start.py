@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -58,6 +59,18 @@ HEAVY_FOR_CHECK = (
     "r1policy.sources.sagemaker.api",
     "r1policy.formats.sarif",
     "r1policy.formats.asff",
+    # issue 23 cold start: what a check without --compliance, `licences`, a lock or a written file needs not
+    "r1policy.compliance",
+    "r1policy.licences.facts",
+    "r1policy.licences.lineage",
+    "r1policy.licences.table",
+    "r1policy.hub.record",
+)
+# Read from the derived-data cache (core/derivedcache.py) once it is warm: not re-derived on every run.
+HEAVY_FOR_WARM_CHECK = (
+    *HEAVY_FOR_CHECK,
+    "r1policy.rules.catalogue",  # the catalogues check rule metadata only when the pack is loaded
+    "tempfile",  # the cache is written atomically when it was derived, not read
 )
 
 PROBE = """
@@ -72,11 +85,12 @@ if args:
             code = exc.code
 else:
     code = 0
-print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+pst_run = "Expr" in vars(sys.modules.get("cedarpy.pst", sys))
+print(json.dumps({"code": code, "modules": sorted(sys.modules), "pst_run": pst_run}))
 """
 
 
-def _imported(args: list[str], cwd: Path) -> tuple[int, set[str]]:
+def _probe(args: list[str], cwd: Path) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(args)],
         cwd=cwd,
@@ -85,7 +99,12 @@ def _imported(args: list[str], cwd: Path) -> tuple[int, set[str]]:
         check=True,
         timeout=120,
     )
-    out = json.loads(proc.stdout.splitlines()[-1])
+    out: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
+    return out
+
+
+def _imported(args: list[str], cwd: Path) -> tuple[int, set[str]]:
+    out = _probe(args, cwd)
     return out["code"], set(out["modules"])
 
 
@@ -105,12 +124,29 @@ def test_help_imports_no_heavy_library(tmp_path: Path) -> None:
         assert _loaded(modules, HEAVY_FOR_HELP) == [], args
 
 
-def test_static_check_of_native_manifests_imports_only_what_it_uses(tmp_path: Path) -> None:
+def _baseline(folder: Path) -> None:
     base = yaml.safe_load((ROOT / "policies" / "cases-base.yaml").read_text())
-    (tmp_path / "r1policy.yaml").write_text(yaml.safe_dump(base["config"], sort_keys=False))
-    (tmp_path / "one.yaml").write_text(yaml.safe_dump(base["manifest"], sort_keys=False))
+    (folder / "r1policy.yaml").write_text(yaml.safe_dump(base["config"], sort_keys=False))
+    (folder / "one.yaml").write_text(yaml.safe_dump(base["manifest"], sort_keys=False))
+
+
+def test_static_check_of_native_manifests_imports_only_what_it_uses(tmp_path: Path) -> None:
+    _baseline(tmp_path)
     for fmt in ("json", "table"):
         code, modules = _imported(["check", "--static", "one.yaml", "--format", fmt], tmp_path)
         assert code == 0
         assert _loaded(modules, HEAVY_FOR_CHECK) == [], fmt
         assert {"cedarpy", "jsonschema_rs"} <= modules  # it did evaluate and validate
+
+
+def test_a_warm_check_reads_the_rule_pack_from_the_cache_and_never_runs_cedarpy_pst(tmp_path: Path) -> None:
+    _baseline(tmp_path)
+    args = ["check", "--static", "one.yaml"]
+    first = _probe(args, tmp_path)  # a fresh cache folder (conftest): derives and writes the pack
+    assert first["code"] == 0
+    warm = _probe(args, tmp_path)
+    assert warm["code"] == 0
+    assert _loaded(set(warm["modules"]), HEAVY_FOR_WARM_CHECK) == []
+    assert "r1policy.rules.packcache" in warm["modules"]
+    # cedarpy's policy-tree module is registered but its code never ran (core/cedarimport.py)
+    assert not first["pst_run"] and not warm["pst_run"]

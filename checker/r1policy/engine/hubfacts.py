@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 from r1policy.core.model import Deployment, SourceKind
 from r1policy.facts.capacity import known_model
 from r1policy.hub.errors import HubError, HubErrorKind
-from r1policy.hub.record import RepoRecord, is_full_sha
 from r1policy.hub.source import HubSource
 from r1policy.project.lockfile import Lock, LockedSource, hub_key, s3_key_from_uri
 
 if TYPE_CHECKING:
     from r1policy.engine.factrecord import DeploymentFacts
     from r1policy.hub.client import Lookup
+    from r1policy.hub.record import RepoRecord
     from r1policy.licences.facts import LicenceOutcome
     from r1policy.project.config import Config
 
@@ -97,10 +97,11 @@ class HubContext:
     def _licences(self, item: DeploymentFacts, config: Config) -> None:
         """The lineage is resolved only when `licences` is configured (else the rules are skipped)."""
         from r1policy.engine.licencefacts import apply_licences
-        from r1policy.licences.facts import resolve_deployment
 
         outcome = None
         if config.licences is not None:
+            from r1policy.licences.facts import resolve_deployment
+
             outcome = resolve_deployment(item.deployment, self.source, self.lock)
             self.licences[item.deployment.name] = outcome
         apply_licences(item, config, outcome)
@@ -111,6 +112,8 @@ class HubContext:
     ) -> None:
         if self.lock is None:
             return
+        from r1policy.hub.record import is_full_sha  # with a lock only
+
         key = hub_key(repo)
         locked = self.lock.get(key)
         commit = (record.sha if record is not None else None) or (revision if is_full_sha(revision) else None)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -204,6 +203,8 @@ def dumps(lock: Lock) -> str:
 def write_lock(path: Path, lock: Lock) -> None:
     """Write atomically: a temp file in the same folder, then rename over the target."""
     text = dumps(lock)
+    import tempfile  # only when a lock is written: not on the cold check path
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from r1policy.core import jsonsafe
+from r1policy.core.cedarimport import import_cedarpy
 from r1policy.core.errors import PolicyLoadError, Position
 from r1policy.core.resources import policies_dir, schemas_dir
 from r1policy.core.yamldoc import read_text
@@ -38,8 +39,7 @@ class RuleRegistry:
     """Rules by id, plus the one parsed Cedar policy set that implements them."""
 
     def __init__(self, schema_text: str) -> None:
-        import cedarpy
-
+        cedarpy = import_cedarpy()  # without its unused policy-tree module (cold start)
         self._cedarpy = cedarpy
         # cedarpy's compiled module: its identity keys the pack cache (policy JSON is its output)
         self.native_module: str = cedarpy._internal.__file__
