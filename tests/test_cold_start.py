@@ -65,6 +65,7 @@ HEAVY_FOR_CHECK = (
     "r1policy.licences.lineage",
     "r1policy.licences.table",
     "r1policy.hub.record",
+    "r1policy.project.lockfile",
 )
 # Read from the derived-data cache (core/derivedcache.py) once it is warm: not re-derived on every run.
 HEAVY_FOR_WARM_CHECK = (

@@ -33,10 +33,10 @@ from r1policy.core.errors import InputError, OutputError, Position
 from r1policy.core.repoid import repo_id_problem
 from r1policy.core.validation import validate_document
 from r1policy.core.yamldoc import load_yaml_documents, read_text
+from r1policy.project import DEFAULT_LOCK_NAME as DEFAULT_LOCK_NAME  # re-exported
 
 SCHEMA = "lock-v1.schema.json"
 LOCK_KIND = "r1policy-lock"
-DEFAULT_LOCK_NAME = "r1policy.lock"
 MAX_LOCK_BYTES = 64 * 1024 * 1024
 
 
