@@ -5,6 +5,7 @@ the AWS or Hub clients, the BOM library, rich, or the readers of other input for
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -151,3 +152,36 @@ def test_a_warm_check_reads_the_rule_pack_from_the_cache_and_never_runs_cedarpy_
     assert "r1policy.rules.packcache" in warm["modules"]
     # cedarpy's policy-tree module is registered but its code never ran (core/cedarimport.py)
     assert not first["pst_run"] and not warm["pst_run"]
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_a_run_builds_only_its_command_parser_and_it_is_the_full_one() -> None:
+    from r1policy.cli import COMMANDS, _command_word, build_parser
+
+    full = _subparsers(build_parser())
+    assert set(full) == set(COMMANDS)
+    for name in COMMANDS:
+        only = _subparsers(build_parser(only=name))
+        assert list(only) == [name]
+        assert only[name].format_help() == full[name].format_help(), name
+    assert _command_word(["--debug", "check", "x.yaml"]) == "check"
+    assert _command_word(["--help"]) is None
+    assert _command_word(["chek", "x.yaml"]) is None  # a typo: the full parser says what exists
+    assert _command_word(["--", "check"]) is None
+
+
+def test_a_mistyped_command_still_lists_every_command(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "r1policy", "chek", "x.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "invalid choice: 'chek'" in proc.stderr
+    assert "check" in proc.stderr and "verify-attestation" in proc.stderr
