@@ -22,7 +22,11 @@ from r1policy.rules.registry import RuleRegistry, load_registry
 
 
 def _state(reg: RuleRegistry) -> tuple[object, ...]:
-    return (reg.rules, reg.policies, reg._est, reg.actions)
+    """Everything loaded, in order: dict order is display order (compliance frameworks, messages)."""
+    ordered = json.dumps(
+        [[packcache.meta_to_json(m) for m in reg.rules.values()], reg._est, list(reg.policies)]
+    )
+    return (reg.rules, reg.policies, reg._est, reg.actions, ordered)
 
 
 def _from_folders() -> RuleRegistry:

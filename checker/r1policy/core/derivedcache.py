@@ -69,7 +69,7 @@ def write(kind: str, key: str, payload: Any) -> None:
     """Write the cache file atomically; a folder that cannot be written leaves the run uncached."""
     import tempfile
 
-    body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
+    body = json.dumps(payload, separators=(",", ":"))  # key order kept: it is meaningful (display order)
     head = json.dumps({"key": key, "digest": hashlib.sha256(body.encode()).hexdigest()})
     target = cache_path(kind)
     try:
