@@ -207,3 +207,23 @@ def test_a_damaged_advisory_cache_is_rebuilt(damage: str) -> None:
     advisories._builtin.cache_clear()
     assert advisories._builtin() == expected
     advisories._builtin.cache_clear()
+
+
+def test_the_cache_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("R1POLICY_DERIVED_CACHE", "off")
+    assert _state(load_registry()) == _state(_from_folders())
+    assert not packcache.cache_path().exists()  # nothing written
+    monkeypatch.delenv("R1POLICY_DERIVED_CACHE")
+    key_holder = load_registry()  # writes it
+    assert packcache.cache_path().is_file() and key_holder.rules
+    monkeypatch.setenv("R1POLICY_DERIVED_CACHE", "off")
+    _counting = []
+    original = RuleRegistry.add_rule_folder
+
+    def counting(self: RuleRegistry, folder: Path, *, builtin: bool) -> None:
+        _counting.append(folder.name)
+        original(self, folder, builtin=builtin)
+
+    monkeypatch.setattr(RuleRegistry, "add_rule_folder", counting)
+    load_registry()
+    assert len(_counting) >= 43  # a current cache file is not read either

@@ -30,6 +30,14 @@ from r1policy import __version__
 from r1policy.core.cachedir import default_cache_dir
 
 FORMAT = 1
+# `R1POLICY_DERIVED_CACHE=off`: neither read nor write (derive everything on every run). For a cache
+# folder shared across a trust boundary (e.g. a CI cache that other branches can write): a payload is
+# proven current, not authentic, and a writer of the folder can write one that proves current.
+OFF_ENV = "R1POLICY_DERIVED_CACHE"
+
+
+def enabled() -> bool:
+    return os.environ.get(OFF_ENV, "").strip().lower() not in ("off", "0", "no", "false")
 
 
 def input_key(kind: str, inputs: Iterable[Path], extra: list[Any]) -> str:
@@ -49,6 +57,8 @@ def cache_path(kind: str) -> Path:
 
 def read(kind: str, key: str) -> Any:
     """The payload cached under `key`, or None (a miss) for anything that does not prove it."""
+    if not enabled():
+        return None
     try:
         text = cache_path(kind).read_text(encoding="utf-8")
         head, _, payload = text.partition("\n")
@@ -67,6 +77,8 @@ def read(kind: str, key: str) -> Any:
 
 def write(kind: str, key: str, payload: Any) -> None:
     """Write the cache file atomically; a folder that cannot be written leaves the run uncached."""
+    if not enabled():
+        return
     import tempfile
 
     body = json.dumps(payload, separators=(",", ":"))  # key order kept: it is meaningful (display order)
