@@ -139,7 +139,7 @@ def test_an_unwritable_cache_folder_costs_speed_not_correctness(
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder would be")
-    monkeypatch.setenv("R1POLICY_CACHE_DIR", str(blocker))
+    monkeypatch.setenv("R1POLICY_DERIVED_CACHE_DIR", str(blocker / "derived"))
     assert _state(load_registry()) == _state(_from_folders())
     assert blocker.read_text() == "a file where the cache folder would be"
 
@@ -227,3 +227,17 @@ def test_the_cache_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RuleRegistry, "add_rule_folder", counting)
     load_registry()
     assert len(_counting) >= 43  # a current cache file is not read either
+
+
+def test_the_cache_is_not_written_into_a_recorded_hub_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R1POLICY_CACHE_DIR may be a committed folder of recorded Hub answers (examples/hub-cache)."""
+    hub_cache = tmp_path / "hub-cache"
+    hub_cache.mkdir()
+    monkeypatch.setenv("R1POLICY_CACHE_DIR", str(hub_cache))
+    monkeypatch.delenv("R1POLICY_DERIVED_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    load_registry()
+    assert list(hub_cache.iterdir()) == []
+    assert (tmp_path / "xdg" / "r1policy" / "derived" / "rules.json").is_file()

@@ -1,8 +1,10 @@
 """A validated cache for what r1policy derives from its own shipped files on every run (the built-in
 rule pack, the built-in advisory store), so that a cold process does not re-parse and re-validate them.
 
-One JSON file per kind in the user cache folder (`core/cachedir.py`): `derived/<kind>.json`, a header
-line `{"key": ..., "digest": ...}` and the payload. A payload is returned only when it proves to have
+One JSON file per kind, `<kind>.json` (a header line `{"key": ..., "digest": ...}` and the payload), in
+`R1POLICY_DERIVED_CACHE_DIR`, else `$XDG_CACHE_HOME/r1policy/derived`, else `~/.cache/r1policy/derived`.
+Not under `R1POLICY_CACHE_DIR`: that folder holds recorded Hub answers which users may commit or share
+(examples/hub-cache), and derived files do not belong there. A payload is returned only when it proves to have
 been built from exactly this run's inputs:
 
 - `key` is the SHA-256 over the cache format, the r1policy and Python versions, the caller's extra
@@ -27,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from r1policy import __version__
-from r1policy.core.cachedir import default_cache_dir
 
 FORMAT = 1
 # `R1POLICY_DERIVED_CACHE=off`: neither read nor write (derive everything on every run). For a cache
@@ -51,8 +52,19 @@ def input_key(kind: str, inputs: Iterable[Path], extra: list[Any]) -> str:
     return digest.hexdigest()
 
 
+DIR_ENV = "R1POLICY_DERIVED_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get(DIR_ENV)
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "r1policy" / "derived"
+
+
 def cache_path(kind: str) -> Path:
-    return default_cache_dir() / "derived" / f"{kind}.json"
+    return cache_dir() / f"{kind}.json"
 
 
 def read(kind: str, key: str) -> Any:

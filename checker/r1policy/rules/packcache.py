@@ -2,7 +2,7 @@
 `r1policy check` does not parse 43 rule.yaml files (YAML with positions, schema validation) and 43
 Cedar policies (parse, schema validation, policy positions) on every run.
 
-The pack (`derived/rules.json`) is keyed by the content of every input of the load: the Cedar schema,
+The pack (`rules.json` in the derived-data folder) is keyed by the content of every input of the load: the Cedar schema,
 the rule-metadata schema, the compliance catalogues (which a rule's `compliance:` is checked against),
 each rule folder's rule.yaml and policy.cedar, the source of the modules that read, validate, convert
 and cache them, and the size and modification time of cedarpy's native module (the policy JSON is its
