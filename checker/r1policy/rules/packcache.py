@@ -2,13 +2,13 @@
 `r1policy check` does not parse 43 rule.yaml files (YAML with positions, schema validation) and 43
 Cedar policies (parse, schema validation, policy positions) on every run.
 
-The pack (`rules.json` in the derived-data folder) is keyed by the content of every input of the load: the Cedar schema,
-the rule-metadata schema, the compliance catalogues (which a rule's `compliance:` is checked against),
-each rule folder's rule.yaml and policy.cedar, the source of the modules that read, validate, convert
-and cache them, and the size and modification time of cedarpy's native module (the policy JSON is its
-output). A payload is used only when it rebuilds into exactly the folders' rules with their policies
-(`RuleRegistry.unpack`); anything else is a miss: the pack is loaded from the rule folders as before and
-the cache rewritten. Custom rule folders (`--policies`) are never cached.
+The pack (`rules.json` in the derived-data folder) is keyed by the content of every input of the load:
+the Cedar schema, the rule-metadata schema, the compliance catalogues (which a rule's `compliance:` is
+checked against), each rule folder's rule.yaml and policy.cedar, the source of the modules that read,
+validate, convert and cache them, and the size and modification time of cedarpy's native module (the
+policy JSON is its output). A payload is used only when it rebuilds into exactly the folders' rules with
+their policies (`RuleRegistry.unpack`); anything else is a miss: the pack is loaded from the rule folders
+as before and the cache rewritten. Custom rule folders (`--policies`) are never cached.
 """
 
 from __future__ import annotations
