@@ -241,3 +241,15 @@ def test_the_cache_is_not_written_into_a_recorded_hub_cache(
     load_registry()
     assert list(hub_cache.iterdir()) == []
     assert (tmp_path / "xdg" / "r1policy" / "derived" / "rules.json").is_file()
+
+
+def test_no_home_directory_means_no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("R1POLICY_DERIVED_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    monkeypatch.chdir(tmp_path)
+    assert _state(load_registry()) == _state(_from_folders())
+    assert list(tmp_path.iterdir()) == []

@@ -55,24 +55,31 @@ def input_key(kind: str, inputs: Iterable[Path], extra: list[Any]) -> str:
 DIR_ENV = "R1POLICY_DERIVED_CACHE_DIR"
 
 
-def cache_dir() -> Path:
+def cache_dir() -> Path | None:
+    """The folder, or None when there is none (no home directory and nothing configured: no cache)."""
     explicit = os.environ.get(DIR_ENV)
     if explicit:
         return Path(explicit)
     xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "r1policy" / "derived"
+    try:
+        base = Path(xdg) if xdg else Path.home() / ".cache"
+    except RuntimeError:  # Path.home(): no HOME and no passwd entry (a container's anonymous user)
+        return None
+    return base / "r1policy" / "derived"
 
 
-def cache_path(kind: str) -> Path:
-    return cache_dir() / f"{kind}.json"
+def cache_path(kind: str) -> Path | None:
+    folder = cache_dir()
+    return folder / f"{kind}.json" if folder is not None else None
 
 
 def read(kind: str, key: str) -> Any:
     """The payload cached under `key`, or None (a miss) for anything that does not prove it."""
-    if not enabled():
+    path = cache_path(kind)
+    if path is None or not enabled():
         return None
     try:
-        text = cache_path(kind).read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
         head, _, payload = text.partition("\n")
         meta = json.loads(head)
     except (OSError, UnicodeDecodeError, ValueError):
@@ -89,13 +96,13 @@ def read(kind: str, key: str) -> Any:
 
 def write(kind: str, key: str, payload: Any) -> None:
     """Write the cache file atomically; a folder that cannot be written leaves the run uncached."""
-    if not enabled():
+    target = cache_path(kind)
+    if target is None or not enabled():
         return
     import tempfile
 
     body = json.dumps(payload, separators=(",", ":"))  # key order kept: it is meaningful (display order)
     head = json.dumps({"key": key, "digest": hashlib.sha256(body.encode()).hexdigest()})
-    target = cache_path(kind)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{kind}.", suffix=".tmp", dir=target.parent)

@@ -44,7 +44,7 @@ def pack_key(inputs: list[Path], native: Path) -> str:
     return derivedcache.input_key(KIND, [*inputs, *(package / name for name in _CODE)], extra)
 
 
-def cache_path() -> Path:
+def cache_path() -> Path | None:
     return derivedcache.cache_path(KIND)
 
 
