@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import fnmatch
 import re
 import tomllib
@@ -275,6 +274,8 @@ def check_waiver_rules(config: Config, rule_ids: Iterable[str]) -> None:
     known = sorted(rule_ids)
     for waiver in config.waivers:
         if not any(fnmatch.fnmatchcase(rule, waiver.rule) for rule in known):
+            import difflib  # only for an unknown rule id's suggestion
+
             close = difflib.get_close_matches(waiver.rule, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise InputError(waiver.position, f"waiver names unknown rule {waiver.rule!r}{hint}")

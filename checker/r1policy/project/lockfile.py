@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -38,11 +37,11 @@ from r1policy.core.errors import InputError, OutputError, Position
 from r1policy.core.repoid import repo_id_problem
 from r1policy.core.validation import validate_document
 from r1policy.core.yamldoc import load_yaml_documents, read_text
+from r1policy.project import DEFAULT_LOCK_NAME as DEFAULT_LOCK_NAME  # re-exported
 
 SCHEMA = "lock-v1.schema.json"
 SCHEMA_VERSIONS = (1, 2)
 LOCK_KIND = "r1policy-lock"
-DEFAULT_LOCK_NAME = "r1policy.lock"
 MAX_LOCK_BYTES = 64 * 1024 * 1024
 
 
@@ -244,6 +243,8 @@ def dumps(lock: Lock) -> str:
 def write_lock(path: Path, lock: Lock) -> None:
     """Write atomically: a temp file in the same folder, then rename over the target."""
     text = dumps(lock)
+    import tempfile  # only when a lock is written: not on the cold check path
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
