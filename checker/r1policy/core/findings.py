@@ -107,7 +107,7 @@ _SECRET_PATTERNS = (
 
 # Each pattern above needs one of these literals: a text without any holds no secret. One C-level
 # search instead of three substitutions (most strings in a report are rule titles, URLs and names).
-_MAY_HOLD_SECRET = re.compile(r"AKIA|ASIA|hf_|(?i:secret_access_key)")
+MAY_HOLD_SECRET = re.compile(r"AKIA|ASIA|hf_|(?i:secret_access_key)")
 # Reports repeat the same strings (titles, references, remediation steps) thousands of times.
 _REDACTED: dict[str, str] = {}
 _REDACTED_MAX = 65_536
@@ -119,7 +119,7 @@ def _mask(match: re.Match[str]) -> str:
 
 
 def _redact_uncached(text: str) -> str:
-    if _MAY_HOLD_SECRET.search(text) is None:
+    if MAY_HOLD_SECRET.search(text) is None:
         return text
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(_mask, text)
