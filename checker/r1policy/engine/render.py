@@ -100,10 +100,8 @@ def _simple(source: str) -> tuple[_Piece, ...] | None:
     return tuple(pieces)
 
 
-def _render_uncached(source: str, names: dict[str, Any]) -> str:
-    pieces = _simple(source)
-    if pieces is None or any(name is not None and name not in names for _, name, _ in pieces):
-        return str(_template(source).render(names))  # Jinja (and StrictUndefined's error)
+def _fill(pieces: tuple[_Piece, ...], names: dict[str, Any]) -> str:
+    """A plain template filled as Jinja fills it; KeyError when a name it reads is missing."""
     out = []
     for literal, name, tf in pieces:
         out.append(literal)
@@ -112,7 +110,20 @@ def _render_uncached(source: str, names: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _render_uncached(source: str, names: dict[str, Any]) -> str:
+    pieces = _simple(source)
+    if pieces is None or any(name is not None and name not in names for _, name, _ in pieces):
+        return str(_template(source).render(names))  # Jinja (and StrictUndefined's error)
+    return _fill(pieces, names)
+
+
 def render(source: str, names: dict[str, Any]) -> str:
+    pieces = _simple(source)
+    if pieces is not None:  # filling a plain template costs less than building its cache key
+        try:
+            return _fill(pieces, names)
+        except KeyError:
+            return _render_uncached(source, names)  # Jinja's StrictUndefined error
     key = (source, *(_frozen(names[n]) if n in names else _MISSING for n in _variables(source)))
     if _UNCACHEABLE in key:
         return _render_uncached(source, names)
