@@ -47,8 +47,25 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Base = yaml.SafeLoader
 
 
+# The tag of a plain scalar depends on its text alone (this loader has no path resolvers): manifests
+# repeat the same keys and values, and libyaml calls the Python resolver for every scalar.
+_RESOLVED: dict[str, str] = {}
+_RESOLVED_MAX = 65_536
+
+
 class _Loader(_Base):  # type: ignore[valid-type,misc]
     """Safe loader that also reads YAML 1.2 floats such as `8.03e9` (PyYAML's 1.1 rules need `8.03e+9`)."""
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode or self.yaml_path_resolvers or not implicit[0]:
+            return super().resolve(kind, value, implicit)
+        tag = _RESOLVED.get(value)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(_RESOLVED) >= _RESOLVED_MAX:
+                _RESOLVED.clear()
+            _RESOLVED[value] = tag
+        return tag
 
 
 _Loader.add_implicit_resolver(
