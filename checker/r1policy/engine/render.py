@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from r1policy.core.findings import Remediation
@@ -11,7 +11,12 @@ from r1policy.rules.metadata import RuleMeta
 
 
 def _tf_name(value: Any) -> str:
-    name = re.sub(r"[^A-Za-z0-9_]", "_", str(value)).strip("_").lower()
+    return _tf_name_of(str(value))
+
+
+@lru_cache(maxsize=4096)
+def _tf_name_of(text: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_]", "_", text).strip("_").lower()
     return name if name and not name[0].isdigit() else f"r_{name}"
 
 

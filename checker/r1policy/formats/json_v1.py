@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from r1policy.core.findings import MAY_HOLD_SECRET, Finding, Status, redact
+from r1policy.core.findings import Finding, Status, may_hold_secret, redact
 from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
 
@@ -113,9 +113,9 @@ def render(report: Report, options: RenderOptions) -> str:
     text = _encoded(doc)
     # Redaction changes only strings holding one of the literals every secret pattern needs; JSON
     # keeps those literals intact (letters, digits and `_` are never escaped) and cannot join two
-    # strings into one, so a report text without any needed no redaction at all (one C-level search
-    # instead of a walk over every string). Otherwise every string goes through `redact`.
-    if MAY_HOLD_SECRET.search(text) is None:
+    # strings into one, so a report text without any needed no redaction at all (four C-level
+    # searches instead of a walk over every string). Otherwise every string goes through `redact`.
+    if not may_hold_secret(text):
         return text
     return _encoded(_redacted(doc))
 
