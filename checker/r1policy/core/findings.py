@@ -226,5 +226,15 @@ class Finding:
     def warns(self) -> bool:
         return self.enforcement is Enforcement.WARN and self.status in (Status.FAIL, Status.ERROR)
 
-    def sort_key(self) -> tuple[str, str, int, str]:
-        return (self.subject.type.value, self.subject.id, self.severity.rank, self.rule_id)
+    def sort_key(self) -> tuple[str, str, int, str, str, str]:
+        """Subject, severity, rule, then the message: one rule can give one subject several findings
+        (one per Cedar policy that decided), and Cedar reports those policies in no fixed order, so
+        without the message two runs of the same input could list them differently."""
+        return (
+            self.subject.type.value,
+            self.subject.id,
+            self.severity.rank,
+            self.rule_id,
+            self.message,
+            str(self.location) if self.location else "",
+        )
