@@ -203,3 +203,40 @@ def test_bad_max_revision_age_days_is_exit_2(tmp_path: Path) -> None:
         result = run_cli("check", paths["manifest"], "--config", paths["config"], "--static")
         assert result.code == 2, (bad, result.stdout, result.stderr)
         assert "max_revision_age_days" in result.stderr
+
+
+BAD_ANSWERS = {
+    "not_a_list": ({"commits": []}, None, "not a list of commits"),
+    "id_not_a_sha": ([{"id": "HEAD", "date": "2025-01-01T00:00:00Z"}], None, "is not a 40-hex SHA"),
+    "date_not_a_date": ([{"id": "c" * 40, "date": "yesterday"}], None, "is not a date"),
+    "no_date": ([{"id": "c" * 40}], None, "has no date"),
+    "empty": ([], None, "no commits"),
+    "next_page_elsewhere": (None, "http://attacker.example/api/models/x/commits/main?p=1", "another host"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_ANSWERS))
+def test_a_malformed_commit_list_is_an_error(name: str, env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    body, next_url, fragment = BAD_ANSWERS[name]
+    server, hub = _serve(env, _fixture(commits_body=body, commits_next=next_url))
+    try:
+        data = _check(tmp_path, CONFIG)
+        if next_url:
+            assert hub.count("commits") == 1  # the foreign page is never requested
+    finally:
+        server.__exit__(None, None, None)
+    assert finding_set(data, "fail", "error") == BASELINE | {("R1-HUB-007", "error", MODEL)}
+    assert fragment in _hub007(data)["message"], _hub007(data)["message"]
+
+
+def test_commit_list_loop_is_bounded(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    server, hub = _serve(env, _fixture())
+    endless = f"{hub.endpoint}/api/models/{fx.DISTILL}/commits/main?p=1"
+    hub.repos[fx.DISTILL].commits_next = endless
+    hub.repos[fx.DISTILL].commits_body = [{"id": fx.DISTILL_SHA, "date": "2025-01-20T09:00:00Z"}]
+    try:
+        data = _check(tmp_path, CONFIG)
+        assert hub.count("commits") == 200
+    finally:
+        server.__exit__(None, None, None)
+    assert "more than 200 pages" in _hub007(data)["message"]

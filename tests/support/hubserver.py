@@ -90,6 +90,8 @@ class RepoFixture:
     commits: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     commits_page_size: int = 50
     commits_status: int | None = None  # the commits endpoint alone answers this HTTP status
+    commits_body: Any = None  # the commits endpoint answers this JSON instead (a malformed answer)
+    commits_next: str | None = None  # the commits endpoint always links this URL as the next page
 
     def history(self, branch: str) -> list[tuple[str, str]] | None:
         if branch in self.commits:
@@ -318,6 +320,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(fixture.fail_status, {"error": "slow down"}, body=body, headers=headers)
         if fixture.commits_status is not None:
             return self._send(fixture.commits_status, {"error": "Internal Error"}, body=body)
+        if fixture.commits_body is not None or fixture.commits_next is not None:
+            link = {"Link": f'<{fixture.commits_next}>; rel="next"'} if fixture.commits_next else {}
+            return self._send(200, fixture.commits_body or [], body=body, headers=link)
         history = fixture.history(branch)
         if history is None:
             return self._send(
