@@ -156,7 +156,11 @@ def boundary_statements(record: dict[str, Any], role: str) -> list[Statement] | 
         return None
     arn = str(boundary.get("arn", "")) if isinstance(boundary, dict) else ""
     try:
-        return parse_policy(_attached_document(boundary, role), f"{arn} (permissions boundary)")
+        document = _attached_document(boundary, role)
+    except RoleUnreadable as exc:
+        raise RoleUnreadable(f"the permissions boundary of role {role} cannot be read: {exc}") from exc
+    try:
+        return parse_policy(document, f"{arn} (permissions boundary)")
     except IamPolicyError as exc:
         raise RoleUnreadable(
             f"the permissions boundary of role {role} is not a readable IAM policy: {exc}"
