@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from r1policy.core.model import Deployment, SourceKind
+from r1policy.engine.revisionage import NOT_CONFIGURED as REVISION_AGE_OFF
+from r1policy.engine.revisionage import apply_revision_age
+from r1policy.engine.revisionage import default_names as revision_age_names
 from r1policy.facts.capacity import known_model
 from r1policy.hub.errors import HubError, HubErrorKind
 from r1policy.hub.source import HubSource
@@ -76,6 +79,8 @@ class HubContext:
     def apply(self, item: DeploymentFacts, config: Config) -> None:
         dep = item.deployment
         model = dep.model
+        if config.max_revision_age_days is None:  # R1-HUB-007 is off, whatever the model is
+            item.not_applicable["revision_age.config"] = REVISION_AGE_OFF
         if model.kind is SourceKind.HUB and model.repo:
             found = self._lookup(dep)
             record = None
@@ -87,6 +92,7 @@ class HubContext:
                 record = _hub_record(item, found, self.lock)
             if self.source is not None and found is not None:
                 _publisher(item, config, self.source)
+            apply_revision_age(item, config, self.source, found)
             self._lock_hub(item, model.repo, model.revision, record)
         elif model.kind is SourceKind.S3 and model.s3_uri:
             self._lock_s3(item, model.s3_uri)
@@ -300,6 +306,7 @@ def default_names() -> dict[str, Any]:
         "lock_path": "r1policy.lock",
         "locked_revision": "",
         "mismatched_files": "",
+        **revision_age_names(),
     }
 
 

@@ -100,6 +100,8 @@ class Config:
     image_digests_reviewed: tuple[str, ...] = ()
     # R1-S3-009: accounts besides the bucket's own that may write the model bucket
     trusted_writer_accounts: tuple[str, ...] = ()
+    # R1-HUB-007: how many days a pinned Hub commit may be behind its branch's head (None: rule skipped)
+    max_revision_age_days: int | None = None
     rules: dict[str, RuleOverride] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
     source: str = "(built-in defaults)"
@@ -173,6 +175,7 @@ def from_document(doc: Document) -> Config:
         vulnerability_threshold=value.get("vulnerability_threshold", "high"),
         image_digests_reviewed=tuple(value.get("image_digests_reviewed", ())),
         trusted_writer_accounts=tuple(value.get("trusted_writer_accounts", ())),
+        max_revision_age_days=_optional_int(value.get("max_revision_age_days")),
         rules=rules,
         waivers=tuple(waivers),
         source=doc.path,
@@ -347,3 +350,8 @@ def _toml_positions(doc: Document, text: str) -> None:
                 doc.positions[(key,)] = (i + 1, lines[i].index(key[0]) + 1)
                 doc.key_positions[(key,)] = doc.positions[(key,)]
                 break
+
+
+def _optional_int(value: Any) -> int | None:
+    """JSON Schema's `integer` also admits `90.0`; the key holds a whole number either way."""
+    return int(value) if value is not None else None
