@@ -96,6 +96,8 @@ def _hub_offline(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
     monkeypatch.setenv("R1POLICY_CACHE_DIR", str(tmp_path_factory.mktemp("r1policy-cache")))
+    # the derived-data cache (core/derivedcache.py) starts empty for each test too
+    monkeypatch.setenv("R1POLICY_DERIVED_CACHE_DIR", str(tmp_path_factory.mktemp("r1policy-derived")))
     monkeypatch.delenv("HF_TOKEN", raising=False)
 
 

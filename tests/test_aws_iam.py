@@ -17,7 +17,7 @@ from aws_cases import write_config, write_manifest
 from conftest import ROOT, finding_set, run_cli
 
 POLICY = ROOT / "policies" / "iam" / "r1policy-auditor.json"
-READ_ONLY = re.compile(r"^(s3|kms|sagemaker|cloudtrail|iam):(List|Get|Describe)[A-Za-z]+$")
+READ_ONLY = re.compile(r"^(s3|kms|sagemaker|cloudtrail|iam|ecr):(List|Get|Describe)[A-Za-z]+$")
 BUCKET = "acme-weights"
 ENDPOINT = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/r1-prod"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-execution"  # the world's execution role (awsworld.py)
@@ -176,6 +176,9 @@ DENIED: dict[str, tuple[str, str, set[str]]] = {
     "iam:ListAttachedRolePolicies": (ROLE_RECORD, "role", IAM_RULES),
     "iam:GetPolicy": (ROLE_RECORD, "attached_policies", IAM_RULES),
     "iam:GetPolicyVersion": (ROLE_RECORD, "attached_policies", IAM_RULES),
+    # this world runs an AWS DLC image, whose scans r1policy never asks for: nothing changes here
+    # (tests/test_aws_ecr_scans.py denies it on own-registry images: exactly their R1-EP-008 errs)
+    "ecr:DescribeImageScanFindings": ("", "", set()),
 }
 
 

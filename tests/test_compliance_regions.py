@@ -18,7 +18,9 @@ eu-west-1's waiver shows where us-east-1 passes (AU-2, S3.9). This test covers b
 existed (one-region demo world before): it pins it for two regions rather than fixing a bug, so it passes
 on the code it was written against. Since then R1-S3-011 maps SC-12 (both buckets' keys pass) and
 R1-IAM-001/002 map LLM06, AML.T0018, AC-6, IAM.1 and IAM.21: they err on the us-east-1 orphan (its model,
-and so its execution role, is gone) and pass in eu-west-1 (a read-only role)."""
+and so its execution role, is gone) and pass in eu-west-1 (a read-only role).
+R1-EP-003 maps FSBP SageMaker.5 (the FSBP catalogue now holds the controls AWS lists today, without
+S3.4): it fails in eu-west-1 and errs on the us-east-1 orphan."""
 
 from __future__ import annotations
 
@@ -63,8 +65,8 @@ ATLAS_NOT_COVERED = (
     "AML.T0010.000 AML.T0010.002 AML.T0010.005 AML.T0011 AML.T0011.001 AML.T0011.002 AML.T0011.003 "
     "AML.T0018.000 AML.T0018.001 AML.T0019 AML.T0020 AML.T0024 AML.T0076"
 )
-FSBP_NOT_COVERED = "IAM.2 IAM.3 IAM.4 IAM.5 IAM.6 IAM.7 IAM.8 KMS.1 KMS.2 KMS.3 " + (
-    "S3.10 S3.11 S3.12 S3.13 SageMaker.1 SageMaker.2 SageMaker.3"
+FSBP_NOT_COVERED = "IAM.2 IAM.3 IAM.4 IAM.5 IAM.6 IAM.7 IAM.8 KMS.1 KMS.2 KMS.3 KMS.5 " + (
+    "S3.12 S3.13 S3.19 S3.24 S3.25 SageMaker.1 SageMaker.2 SageMaker.3 SageMaker.4 SageMaker.8"
 )
 # The artifact rules are judged by `scan`, never by an audit: their controls are not evaluated.
 ATLAS_ARTIFACT_ONLY = "AML.T0011.000 AML.T0018.002 AML.T0055"
@@ -90,8 +92,8 @@ EXPECTED = {
             not_covered="CM-8",
         ),
         "aws-fsbp": _table(
-            error="IAM.1 IAM.21",
-            pass_="S3.1 S3.2 S3.3 S3.4 S3.5 S3.6 S3.8 S3.9",
+            error="IAM.1 IAM.21 SageMaker.5",
+            pass_="S3.1 S3.2 S3.3 S3.5 S3.6 S3.8 S3.9",
             not_covered=FSBP_NOT_COVERED,
         ),
     },
@@ -114,7 +116,7 @@ EXPECTED = {
             not_covered="CM-8",
         ),
         "aws-fsbp": _table(
-            fail="S3.4",
+            fail="SageMaker.5",
             waived="S3.9",
             pass_="IAM.1 IAM.21 S3.1 S3.2 S3.3 S3.5 S3.6 S3.8",
             not_covered=FSBP_NOT_COVERED,
@@ -141,7 +143,7 @@ BOTH = {
         not_covered="CM-8",
     ),
     "aws-fsbp": _table(
-        fail="S3.4",
+        fail="SageMaker.5",
         error="IAM.1 IAM.21",
         waived="S3.9",
         pass_="S3.1 S3.2 S3.3 S3.5 S3.6 S3.8",

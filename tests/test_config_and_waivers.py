@@ -26,6 +26,7 @@ def test_clean_baseline_is_allowed_with_no_findings(tmp_path) -> None:  # type: 
             "R1-HUB-003",
             "R1-HUB-004",
             "R1-HUB-006",
+            "R1-HUB-007",
             "R1-JS-001",
             "R1-ART-004",
             "R1-LIC-001",

@@ -186,8 +186,8 @@ def test_show_passed_lists_passes(tmp_path) -> None:  # type: ignore[no-untyped-
     paths = write_case(tmp_path)
     data = check_case(paths, "--show-passed").json
     statuses = [f["status"] for f in data["findings"]]
-    # skipped: the 5 Hub rules and R1-JS-001 (an S3 model), R1-ART-004 (no r1policy.lock) and
+    # skipped: the 6 Hub rules and R1-JS-001 (an S3 model), R1-ART-004 (no r1policy.lock) and
     # R1-LIC-001/002 (no `licences` in the config); R1-EP-009 warns (the baseline TGI DLC is built on
     # PyTorch 2.4, past its end of patch); R1-IAM-001/002 (the manifest names no execution role)
-    assert len(statuses) == 32 and statuses.count("pass") == 20 and statuses.count("skipped") == 11
+    assert len(statuses) == 33 and statuses.count("pass") == 20 and statuses.count("skipped") == 12
     json.dumps(data)

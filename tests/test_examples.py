@@ -7,6 +7,7 @@ from conftest import EXAMPLES, finding_set, run_cli
 ARN = "arn:aws:sagemaker:us-east-1:111122223333:endpoint/"
 ARGS = ("--config", EXAMPLES / "r1policy.yaml", "--state", EXAMPLES / "state.json", "--format", "json")
 NOT_FROM_HUB = ("R1-HUB-001", "R1-HUB-002", "R1-HUB-003", "R1-HUB-004", "R1-HUB-006", "R1-JS-001")
+NO_REVISION_AGE = ("R1-HUB-007",)  # examples/r1policy.yaml sets no max_revision_age_days: skipped
 NO_LOCK = ("R1-ART-004",)  # no examples/r1policy.lock: skipped
 NO_LICENCES = ("R1-LIC-001", "R1-LIC-002")  # examples/r1policy.yaml has no `licences`: skipped
 
@@ -30,7 +31,7 @@ def test_clean_deployments_are_allowed() -> None:
             "s3://acme-llm-weights/deepseek-r1-distill-llama-8b/",
             "s3://acme-llm-weights/deepseek-r1/",
         )
-        for rule in NOT_FROM_HUB + NO_LOCK + NO_LICENCES
+        for rule in NOT_FROM_HUB + NO_LOCK + NO_LICENCES + NO_REVISION_AGE
     }
     # Two deployments x 14 deployment rules that apply to S3 sources (R1-IAM-001/002 among them),
     # plus the 9 bucket rules once for the bucket both share.
@@ -38,7 +39,7 @@ def test_clean_deployments_are_allowed() -> None:
         "blocking": 0,
         "warnings": 2,
         "errors": 1,
-        "skipped": 18,
+        "skipped": 20,
         "waived": 1,
         "passed": 34,
         "subjects": 7,

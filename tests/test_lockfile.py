@@ -84,7 +84,7 @@ def test_indent_and_key_order() -> None:
 @pytest.mark.parametrize(
     ("text", "line", "fragment"),
     [
-        ('{"kind": "r1policy-lock", "schema_version": 2, "sources": {}}', 1, "schema_version 2"),
+        ('{"kind": "r1policy-lock", "schema_version": 3, "sources": {}}', 1, "schema_version 3"),
         ('{"kind": "something-else", "schema_version": 1}', 1, "not an r1policy lock file"),
         ("{\n", 2, "invalid YAML"),
         (
@@ -105,8 +105,14 @@ def test_indent_and_key_order() -> None:
             3,
             "unknown field",
         ),
+        (
+            '{"kind": "r1policy-lock", "schema_version": 2, "sources": {\n "s3://bkt1/m/": {"revision": null,'
+            ' "repo_id": null,\n "files": {"x": {"size": 1, "sha256": null}}}}}',
+            3,
+            "parts",
+        ),
     ],
-    ids=["version", "kind", "syntax", "branch_revision", "bad_sha256", "unknown_field"],
+    ids=["version", "kind", "syntax", "branch_revision", "bad_sha256", "unknown_field", "no_digest"],
 )
 def test_bad_lock_names_file_and_line(tmp_path: Path, text: str, line: int, fragment: str) -> None:
     path = tmp_path / "r1policy.lock"

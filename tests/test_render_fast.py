@@ -65,22 +65,45 @@ def test_most_builtin_templates_take_the_fast_path() -> None:
     assert len(simple) > 0.8 * len(sources)
 
 
-FIELDS = st.sampled_from(["{{ a }}", "{{ a | tf_name }}", "{{ b }}", "{{a}}", "{{ a|tf_name }}", "{%", "{#"])
+FIELDS = st.sampled_from(
+    [
+        "{{ a }}",
+        "{{ a | tf_name }}",
+        "{{ b }}",
+        "{{a}}",
+        "{{ a|tf_name }}",
+        "{%",
+        "{#",
+        "{{ a or b }}",
+        "{{ b or a }}",
+        '{{ a or "none configured" }}',
+        "{{ b or a or 'x' }}",
+        "{{ a or '' }}",
+        "{{ a or b | tf_name }}",
+        "{{ none }}",
+        "{{ true or a }}",
+        "{{ a or none }}",
+        '{{ a or "it\\"s" }}',
+    ]
+)
 TEXT = st.text(alphabet=st.sampled_from(list("ab {}%#\n\r-|_x")), max_size=6)
 SOURCES = st.lists(st.one_of(FIELDS, TEXT), max_size=6).map("".join)
 
 
 @settings(max_examples=400, deadline=None)  # the shared machine's load, not the code, varies
-@given(SOURCES, st.sampled_from(VALUES), st.booleans())
-def test_generated_templates_render_as_jinja_does(source: str, value: Any, with_b: bool) -> None:
-    names = {"a": value, **({"b": "B"} if with_b else {})}
+@given(SOURCES, st.sampled_from((*VALUES, 0, [], {})), st.sampled_from(["B", "", 0, None, "absent"]))
+def test_generated_templates_render_as_jinja_does(source: str, value: Any, b: Any) -> None:
+    names = {"a": value, **({"b": b} if b != "absent" else {})}
     try:
         expected = _jinja(source, names)
     except Exception as exc:  # noqa: BLE001 - syntax errors and undefined names must fail alike
         with pytest.raises(type(exc)):
             render._render_uncached(source, names)
+        with pytest.raises(type(exc)):
+            render.render(source, names)
         return
     assert render._render_uncached(source, names) == expected
+    assert render.render(source, names) == expected
 
 
 @pytest.mark.parametrize("source", ["\n{{{ a }}", "{{{ a }}}", "{{ a }}{{{ a }}", "{{{{ a }}"])

@@ -26,6 +26,7 @@ CATALOGUE = {
     "R1-HUB-004",
     "R1-HUB-005",
     "R1-HUB-006",
+    "R1-HUB-007",  # issue 16: the pinned commit is on the reviewed branch and not too old
     *(f"R1-EP-00{i}" for i in range(1, 10)),
     "R1-ART-004",
     "R1-JS-001",  # issue 14: JumpStart models pinned to an exact model_version

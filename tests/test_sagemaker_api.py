@@ -263,6 +263,7 @@ def test_example_request_files_are_linked_and_judged() -> None:
     assert finding_set(data, "skipped") == {
         ("R1-ART-004", "skipped", QWEN),  # no r1policy.lock
         ("R1-JS-001", "skipped", QWEN),  # not a JumpStart model
+        ("R1-HUB-007", "skipped", QWEN),  # no max_revision_age_days in the configuration
         ("R1-LIC-001", "skipped", QWEN),  # no `licences` in the config
         ("R1-LIC-002", "skipped", QWEN),
         ("R1-S3-006", "skipped", "r1-distill-qwen-32b"),

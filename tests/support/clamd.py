@@ -36,10 +36,13 @@ class ClamdServer:
     address: str  # unix:///…/clamd.sock
     socket_path: Path
     log: Path
+    conf: Path
+    pid: int
 
 
 @contextmanager
-def run_clamd(folder: Path, stream_max: str = "8M") -> Iterator[ClamdServer]:
+def run_clamd(folder: Path, stream_max: str = "8M", extra_config: str = "") -> Iterator[ClamdServer]:
+    """`extra_config`: more clamd.conf lines (the benchmark sets DisableCache and the size limits)."""
     binary = clamd_binary()
     assert binary, "clamd is not installed"
     db = folder / "db"
@@ -52,7 +55,7 @@ def run_clamd(folder: Path, stream_max: str = "8M") -> Iterator[ClamdServer]:
     conf = folder / "clamd.conf"
     conf.write_text(
         f"DatabaseDirectory {db}\nLocalSocket {sock}\nForeground yes\nLogFile {log}\n"
-        f"StreamMaxLength {stream_max}\nMaxThreads 4\n"
+        f"StreamMaxLength {stream_max}\nMaxThreads 4\n{extra_config}"
     )
     proc = subprocess.Popen(
         [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -66,7 +69,7 @@ def run_clamd(folder: Path, stream_max: str = "8M") -> Iterator[ClamdServer]:
             if time.monotonic() > deadline:
                 raise RuntimeError("clamd did not open its socket within 60 s")
             time.sleep(0.1)
-        yield ClamdServer(f"unix://{sock}", sock, log)
+        yield ClamdServer(f"unix://{sock}", sock, log, conf, proc.pid)
     finally:
         proc.terminate()
         try:

@@ -6,6 +6,9 @@ what r1policy (and `r1policy scan hf://...`) calls:
 - `GET /api/models/{org}/{name}[/revision/{rev}]` (`?blobs=true&securityStatus=true`): model info with
   `_id`, `sha`, `gated`, `disabled`, `siblings[] {rfilename, size, blobId, lfs}`, `config`,
   `safetensors`, `securityRepoStatus`, `cardData` (when the fixture has a card).
+- `GET /api/models/{org}/{name}/commits/{rev}[?p=N]`: the branch's commits, newest first, as the Hub
+  answers `list_repo_commits` (`id`, `title`, `message`, `authors[] {user}`, `date`), `commits_page_size`
+  per page with a `Link: <...?p=N+1>; rel="next"` header while more remain.
 - `GET /api/organizations/{org}/overview`: `isVerified`, `plan`.
 - `HEAD|GET /{org}/{name}/resolve/{rev}/{path}`: file bytes with the headers `hf_hub_download` needs
   (`ETag`, `X-Repo-Commit`, `Content-Length`; `X-Linked-Etag` / `X-Linked-Size` for LFS files).
@@ -38,7 +41,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 @dataclass
@@ -83,6 +86,18 @@ class RepoFixture:
     delay: float = 0.0
     answer_id: str | None = None  # the `id` model_info answers (a renamed or redirected repository)
     card: dict[str, Any] | None = None  # the model card's metadata (`cardData`: license, base_model, ...)
+    # branch -> [(commit id, ISO date)], newest first; default: each ref's commit alone, dated lastModified
+    commits: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    commits_page_size: int = 50
+    commits_status: int | None = None  # the commits endpoint alone answers this HTTP status
+    commits_body: Any = None  # the commits endpoint answers this JSON instead (a malformed answer)
+    commits_next: str | None = None  # the commits endpoint always links this URL as the next page
+
+    def history(self, branch: str) -> list[tuple[str, str]] | None:
+        if branch in self.commits:
+            return self.commits[branch]
+        sha = self.resolve(branch)
+        return [(sha, "2025-01-20T00:00:00.000Z")] if sha is not None else None
 
     def resolve(self, revision: str | None) -> str | None:
         if revision is None or revision == self.sha:
@@ -226,6 +241,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(urlsplit(self.path).path)
         parts = [p for p in path.split("/") if p]
         method = "GET" if body else "HEAD"
+        if len(parts) == 6 and parts[:2] == ["api", "models"] and parts[4] == "commits":
+            repo = f"{parts[2]}/{parts[3]}"
+            self.hub.record(method, "commits", repo, parts[5], path)
+            return self._commits(repo, parts[5], body=body)
         if len(parts) >= 4 and parts[:2] == ["api", "models"]:
             repo = f"{parts[2]}/{parts[3]}"
             revision = parts[5] if len(parts) >= 6 and parts[4] == "revision" else None
@@ -291,6 +310,46 @@ class _Handler(BaseHTTPRequestHandler):
                 headers={"X-Error-Code": "RevisionNotFound"},
             )
         return self._send(200, fixture.info(), body=body)
+
+    def _commits(self, repo: str, branch: str, *, body: bool) -> None:
+        fixture = self._common(repo, body=body)
+        if fixture is None:
+            return
+        if self.hub.take_failure(fixture):
+            headers = {"Retry-After": "0"} if fixture.fail_status == 429 else {}
+            return self._send(fixture.fail_status, {"error": "slow down"}, body=body, headers=headers)
+        if fixture.commits_status is not None:
+            return self._send(fixture.commits_status, {"error": "Internal Error"}, body=body)
+        if fixture.commits_body is not None or fixture.commits_next is not None:
+            link = {"Link": f'<{fixture.commits_next}>; rel="next"'} if fixture.commits_next else {}
+            return self._send(200, fixture.commits_body or [], body=body, headers=link)
+        history = fixture.history(branch)
+        if history is None:
+            return self._send(
+                404,
+                {"error": f"Invalid rev id: {branch}"},
+                body=body,
+                headers={"X-Error-Code": "RevisionNotFound"},
+            )
+        query = parse_qs(urlsplit(self.path).query)
+        page = int(query.get("p", ["0"])[0])
+        size = fixture.commits_page_size
+        items = [
+            {
+                "id": sha,
+                "title": f"commit {sha[:7]}",
+                "message": "",
+                "authors": [{"user": "publisher"}],
+                "date": date,
+            }
+            for sha, date in history[page * size : (page + 1) * size]
+        ]
+        headers = {}
+        if (page + 1) * size < len(history):
+            headers["Link"] = (
+                f'<{self.hub.endpoint}/api/models/{repo}/commits/{branch}?p={page + 1}>; rel="next"'
+            )
+        return self._send(200, items, body=body, headers=headers)
 
     def _resolve(self, repo: str, revision: str, path: str, *, body: bool) -> None:
         fixture = self._common(repo, body=body)

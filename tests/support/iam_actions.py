@@ -54,6 +54,8 @@ IAM_ACTION: Mapping[tuple[str, str], str] = {
     ("iam", "ListAttachedRolePolicies"): "iam:ListAttachedRolePolicies",
     ("iam", "GetPolicy"): "iam:GetPolicy",
     ("iam", "GetPolicyVersion"): "iam:GetPolicyVersion",
+    # ECR scan findings of the serving images in the account's own registry (R1-EP-008)
+    ("ecr", "DescribeImageScanFindings"): "ecr:DescribeImageScanFindings",
     # `publish securityhub` (policies/iam/r1policy-publisher.json)
     ("securityhub", "BatchImportFindings"): "securityhub:BatchImportFindings",
     ("securityhub", "GetFindings"): "securityhub:GetFindings",

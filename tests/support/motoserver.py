@@ -26,6 +26,9 @@ Patched in the child, inside moto's own classes (the client side is never touche
   a request context, so a TLS-only policy denied every object read over the plain-HTTP test server).
 * Inference components (Create/Describe/List/DeleteInferenceComponent), which moto lacks:
   ``tests/support/moto_components.py``.
+* S3 checksums: HeadObject's composite ``<base64>-<parts>`` and ``ChecksumType``, GetObjectAttributes
+  ``ObjectParts``, and a test-only fault that corrupts one part behind its stored checksum:
+  ``tests/support/moto_s3checksums.py``.
 * With IAM enforcement on (``set_auth``), every request r1policy makes is authorised under its real
   IAM action name from ``tests/support/iam_actions.py`` (``s3:GetEncryptionConfiguration``,
   ``s3:ListAllMyBuckets``, ``s3:GetAccountPublicAccessBlock`` …), whatever the installed moto computes
@@ -119,6 +122,9 @@ def apply_moto_patches() -> None:
     from tests.support.motoorg import apply_org_patches
 
     apply_org_patches()  # Organizations: AssumeRole honours trust policies; account ListRegions
+    from tests.support.moto_s3checksums import patch_s3_checksums
+
+    patch_s3_checksums()  # composite checksums on HeadObject, ObjectParts, a test-only tamper fault
 
 
 def _patch_secure_transport() -> None:

@@ -26,8 +26,13 @@ def source_key(target: Target, lock_path: Path) -> str:
 def expect_locked(target: Target, locked: LockedSource, lock_path: Path) -> None:
     for src in target.files:
         entry = locked.files.get(src.rel)
-        if entry is not None:
+        if entry is None:
+            continue
+        if entry.sha256 is not None:
             src.expected.append(Expected(entry.sha256, f"{lock_path}"))
+        if entry.parts:
+            src.locked_parts = entry.parts
+            src.locked_by = str(lock_path)
 
 
 def set_problems(
@@ -50,7 +55,7 @@ def set_problems(
     for rel in sorted(set(locked.files) - seen):
         facts = FileFacts(f"{base}/{rel}", format="missing")
         facts.digest_problems.append(
-            f"{lock_path} records this file (sha256 {locked.files[rel].sha256}) but it is gone"
+            f"{lock_path} records this file ({locked.files[rel].digest_text}) but it is gone"
         )
         extra.append(facts)
     return extra
@@ -63,10 +68,10 @@ def locked_source(
     files: dict[str, LockedFile] = {}
     for result in results:
         top = result.top
-        if top.unreadable or top.sha256 is None or top.size is None:
+        if top.unreadable or (top.sha256 is None and not top.parts) or top.size is None:
             return None
         files[result.source.rel] = LockedFile(
-            size=top.size, sha256=top.sha256, version_id=result.source.version_id
+            size=top.size, sha256=top.sha256, version_id=result.source.version_id, parts=top.parts
         )
     return LockedSource(revision=target.revision, repo_id=target.repo_id, files=files, signer=signer)
 

@@ -42,6 +42,8 @@ class FileFacts:
     format: str = "unknown"
     detail: str = ""  # e.g. the pickle kind, "keras-v3", "pytorch-zip"
     sha256: str | None = None
+    # (size, sha256) of consecutive byte ranges, when the file was hashed in ranges (docs/s3-hashing.md)
+    parts: tuple[tuple[int, str], ...] = ()
     pickle_based: bool = False
     unsafe_imports: list[str] = field(default_factory=list)  # "os.system at byte 12"
     unsafe_import_names: list[str] = field(default_factory=list)  # "os.system"

@@ -44,6 +44,13 @@ class SourceFile:
     expected: list[Expected] = field(default_factory=list)
     version_id: str | None = None
     location: str | None = None  # a local file path, for finding locations
+    s3: tuple[str, str] | None = None  # (bucket, key): the object can be hashed in ranges (s3tasks)
+    s3_composite: bool = False  # S3 holds a COMPOSITE SHA-256 checksum (per part) for the object
+    locked_parts: tuple[tuple[int, str], ...] = ()  # the lock's part digests (lock schema 2)
+    locked_by: str = ""  # the lock file that records them
+    # called after the format analysis: True when the rest of the file is hashed elsewhere (its ranges),
+    # then the stream ends early and the whole-file digest is not computed here
+    split: Callable[[FileFacts], bool] | None = None
 
 
 @dataclass
@@ -121,6 +128,7 @@ class Scanner:
             with src.open() as raw:
                 reader = HashingReader(raw)
                 self._streamed(reader, item, out)
+                split = src.split is not None and src.split(out.facts[0])
                 reader.drain()
         except (OSError, ReadFailure) as exc:
             top = out.facts[0] if out.facts else FileFacts(src.path, src.size)
@@ -133,6 +141,8 @@ class Scanner:
         finally:
             if ranges is not None:
                 ranges.close()
+        if split:
+            return FileResult(src, out.facts)  # the caller completes size and digests from the ranges
         _digests(src, out.facts[0], reader)
         if malware is not None:
             top = out.facts[0]

@@ -130,6 +130,18 @@ def _s3_file(client: Any, bucket: str, key: str, rel: str, size: int) -> SourceF
     checksum = head.get("ChecksumSHA256")
     if checksum and "-" not in checksum and head.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT":
         expected.append(Expected(base64.b64decode(checksum).hex(), "the S3 object's ChecksumSHA256"))
+    source = s3_source(client, bucket, key, rel, size, version, expected)
+    # a COMPOSITE checksum (`<base64>-<parts>`) is verified part by part (r1policy.artifacts.s3tasks)
+    source.s3_composite = bool(checksum) and ("-" in checksum or head.get("ChecksumType") == "COMPOSITE")
+    return source
+
+
+def s3_source(
+    client: Any, bucket: str, key: str, rel: str, size: int, version: str | None, expected: list[Expected]
+) -> SourceFile:
+    """An object as a SourceFile read by one GET of its whole body (at `version` when given)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     extra = {"VersionId": version} if version else {}
 
     @contextlib.contextmanager
@@ -139,7 +151,7 @@ def _s3_file(client: Any, bucket: str, key: str, rel: str, size: int) -> SourceF
         except (ClientError, BotoCoreError) as exc:
             raise ReadFailure(str(exc)) from exc
         try:
-            yield _Translate(body)
+            yield Translate(body)
         finally:
             body.close()
 
@@ -150,14 +162,18 @@ def _s3_file(client: Any, bucket: str, key: str, rel: str, size: int) -> SourceF
         open=opener,  # one GET: a zip is read forward and checked against its central directory
         expected=expected,
         version_id=version,
+        s3=(bucket, key),
     )
 
 
-class _Translate:
+class Translate:
     """A botocore streaming body whose read errors become ReadFailure."""
 
     def __init__(self, body: Any) -> None:
         self._body = body
+
+    def close(self) -> None:
+        self._body.close()
 
     def read(self, n: int = -1, /) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError

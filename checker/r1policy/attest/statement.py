@@ -15,7 +15,7 @@ from r1policy import __version__
 from r1policy.attest import PREDICATE_TYPE, STATEMENT_TYPE
 from r1policy.core.model import Deployment, SourceKind
 from r1policy.engine.report import Report
-from r1policy.project.lockfile import Lock, LockedSource, hub_key, s3_key_from_uri
+from r1policy.project.lockfile import Lock, LockedFile, LockedSource, hub_key, s3_key_from_uri
 from r1policy.rules.registry import RuleRegistry
 
 _READ = 8 * 1024 * 1024
@@ -56,11 +56,19 @@ def locked_s3(lock: Lock, uri: str) -> tuple[str, LockedSource] | None:
     return None
 
 
+def _digest(entry: LockedFile) -> dict[str, str]:
+    """The file's SHA-256; for a file locked by its parts only (lock schema 2), the SHA-256 of the
+    concatenated part digests under r1policy's own algorithm name (in-toto allows any)."""
+    if entry.sha256 is not None:
+        return {"sha256": entry.sha256}
+    joined = b"".join(bytes.fromhex(digest) for _, digest in entry.parts)
+    return {"r1policy-sha256-parts": hashlib.sha256(joined).hexdigest()}
+
+
 def model_subjects(key: str, source: LockedSource) -> list[dict[str, Any]]:
     base = key.rstrip("/")
     return [
-        {"name": f"{base}/{rel}", "digest": {"sha256": entry.sha256}}
-        for rel, entry in sorted(source.files.items())
+        {"name": f"{base}/{rel}", "digest": _digest(entry)} for rel, entry in sorted(source.files.items())
     ]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from r1policy import __version__
 from r1policy.aws.buckets import BucketCollector
+from r1policy.aws.ecr import own_ecr_images, read_scans
 from r1policy.aws.iam import RoleReader
 from r1policy.aws.modelfiles import ModelFileReads, model_prefixes
 from r1policy.aws.pools import Pools
@@ -60,6 +61,7 @@ def collect_state(
         )
         model_files = files.result()  # live capacity facts for the audit (R1-EP-002)
         iam = _execution_roles(reader, role_reads)
+        scans = _image_scans(accounts, inventories)
     finally:
         if own_pools:
             pools.close()
@@ -79,11 +81,21 @@ def collect_state(
     sm: dict[str, dict[str, Any]] = {}
     for inv in inventories:
         sm.setdefault(inv.account_id, {})[inv.region] = inv.as_state()
-    if sm:
-        doc["sagemaker"] = sm
-    if model_files:
-        doc["model_files"] = model_files
+    optional = {"sagemaker": sm, "model_files": model_files, "ecr_image_scans": dict(sorted(scans.items()))}
+    doc.update({key: value for key, value in optional.items() if value})
     return doc
+
+
+def _image_scans(accounts: Sequence[AccountSession], inventories: list[Inventory]) -> dict[str, Any]:
+    """ECR scan findings of the models' images in their own account's registry (R1-EP-008)."""
+    by_id = {a.account_id: a for a in accounts}
+    out: dict[str, Any] = {}
+    for inv in inventories:
+        account = by_id.get(inv.account_id)
+        if account is not None:
+            wanted = own_ecr_images(inv.models, inv.endpoints, inv.account_id)
+            out.update(read_scans(account, {k: v for k, v in wanted.items() if k not in out}))
+    return out
 
 
 def _references(

@@ -2,7 +2,8 @@
 
 Per role: iam:GetRole, ListRolePolicies (+ GetRolePolicy per inline policy) and ListAttachedRolePolicies;
 per attached policy ARN, once for all roles of the account that attach it: GetPolicy (its default version)
-and GetPolicyVersion. 500 endpoints that share 5 roles cost the calls of 5 roles. A failed read leaves
+and GetPolicyVersion (also for the role's permissions boundary, named by GetRole). 500 endpoints that
+share 5 roles cost the calls of 5 roles. A failed read leaves
 the reason under the record's `errors`, and the rules are `error` for that role.
 Roles are read side by side (``start``: one task per role in the account's IAM pool); a policy two
 roles attach is still read once (the first reader reads it, the other waits for that read).
@@ -76,14 +77,24 @@ class RoleReader:
             }
             return record
         try:
-            self._call(account, "get_role", RoleName=name)
+            found = self._call(account, "get_role", RoleName=name)["Role"]
             record["inline_policies"] = self._inline(account, name)
             record["attached_policies"] = self._attached(account, name)
         except CALL_ERRORS as exc:
             record["errors"] = {"role": classify(exc)}
+            return record
         except _PolicyUnreadable as exc:
             arn, why = exc.args
             record["errors"] = {"attached_policies": f"policy {arn}: {why}"}
+            return record
+        boundary = (found.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+        if boundary:  # the role's permissions boundary: its default version, read like an attached policy
+            document, error = self._policy(account, str(boundary))
+            record["permissions_boundary"] = {"arn": str(boundary)}
+            if error is not None:
+                record["errors"] = {"permissions_boundary": f"policy {boundary}: {error}"}
+            else:
+                record["permissions_boundary"]["document"] = document
         return record
 
     def _inline(self, account: AccountSession, name: str) -> dict[str, Any]:

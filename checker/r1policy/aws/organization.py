@@ -83,7 +83,8 @@ def role_arn(partition: str, account_id: str, role_name: str) -> str:
     return f"arn:{partition}:iam::{account_id}:role/{name}"
 
 
-def _assume(task: AccountTask) -> Any:
+def assume(task: AccountTask) -> Any:
+    """The member account's session through its auditor role (AccountUnavailable when refused)."""
     from r1policy.aws.session import AccountSession, _new_session, identify
 
     base = _new_session(region_name=task.default_region)
@@ -148,7 +149,7 @@ def audit_account(task: AccountTask) -> AccountResult:
 
     started = time.monotonic()
     try:
-        account = _assume(task)
+        account = assume(task)
         regions = task.regions or enabled_regions(account)
         state = collect_state([account], regions=regions, sagemaker=True)
     except (AccountUnavailable, CollectorError) as exc:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from r1policy import __version__
+from r1policy.aws import crossaccount
 from r1policy.aws.executors import ExecutorSpec, run_tasks
 from r1policy.aws.organization import (
     ALL_REGIONS,
@@ -154,6 +155,10 @@ def audit_organization(request: OrgRequest, progress: Progress | None = None) ->
         if progress is not None:
             progress("accounts", done, len(tasks))
     merged, rows = merge_results(results, tasks, skipped)
+    audited = {r.account_id for r in results if r.state is not None}
+    crossaccount.resolve(merged, [t for t in tasks if t.account_id in audited])
+    for section in ("accounts", "buckets", "kms_keys"):
+        merged[section] = dict(sorted((merged.get(section) or {}).items()))
     regions = sorted({r for result in results for r in result.regions} - {ALL_REGIONS})
     state = {
         "schema_version": 1,

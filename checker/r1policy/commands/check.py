@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from r1policy.compliance.section import compliance_section
 from r1policy.engine.evaluate import Evaluator, Notice
 from r1policy.engine.hubfacts import hub_context
 from r1policy.engine.report import Report
@@ -13,18 +14,21 @@ from r1policy.formats import Format
 from r1policy.formats.output import pair_outputs, refuse_inputs_as_outputs, write_reports
 from r1policy.project.config import load_config
 from r1policy.project.state import load_state, sagemaker_errors, with_existing_endpoints
-from r1policy.rules.catalogue import run_catalogues, select
 from r1policy.rules.registry import load_registry
 from r1policy.sources.discover import discover
 from r1policy.sources.inputreport import unreadable_findings
 from r1policy.sources.walk import WalkOptions
+
+if TYPE_CHECKING:
+    from r1policy.core.errors import Position
+    from r1policy.rules.catalogue import Catalogue
 
 
 def run_check(args: argparse.Namespace) -> int:
     pairs = pair_outputs(args.format, args.output)
     config = load_config(args.config, Path.cwd())
     registry = load_registry(args.policies)
-    frameworks = select(args.compliance, run_catalogues(config.compliance, registry.rules))
+    frameworks = _frameworks(args.compliance, config.compliance, registry.rules)
     state = load_state(args.state) if args.state else None
     from r1policy.sources.terraform.source import (
         set_var_files,  # no parser import: hcl2 loads with a .tf file
@@ -62,6 +66,8 @@ def run_check(args: argparse.Namespace) -> int:
         report.models = bom_models(deployments, hub, report.findings)
     report.notices.extend(Notice("note", note) for note in inputs.notes)
     if frameworks:
+        from r1policy.compliance.section import compliance_section
+
         report.compliance = compliance_section(report.findings, registry.rules, frameworks)
     report.notices.extend(Notice("aws-unreadable", note) for note in sagemaker_errors(state))
     if not inputs.deployments and not inputs.unreadable:
@@ -74,6 +80,18 @@ def run_check(args: argparse.Namespace) -> int:
     if report.blocked and not args.exit_zero:
         return 1
     return 0
+
+
+def _frameworks(
+    requested: list[str] | None, custom: tuple[tuple[Path, Position], ...], rules: Iterable[str]
+) -> list[Catalogue]:
+    """The catalogues --compliance names. The config's own catalogues are checked on every run (bad
+    input is exit 2 with or without --compliance); the shipped ones are read only when needed."""
+    if not requested and not custom:
+        return []
+    from r1policy.rules.catalogue import run_catalogues, select
+
+    return select(requested or [], run_catalogues(custom, rules))
 
 
 def _recognised(paths: list[Path]) -> list[Path]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from r1policy.artifacts import lockcheck, targets, verdict
+from r1policy.artifacts import lockcheck, s3tasks, targets, verdict
 from r1policy.artifacts.model import DEFAULT_LIMITS, FileFacts, ScanLimits
 from r1policy.artifacts.scanner import FileResult, Scanner
 from r1policy.commands.progress import TerminalProgress
@@ -33,6 +33,7 @@ from r1policy.rules.registry import load_registry
 
 if TYPE_CHECKING:
     from r1policy.artifacts.malware import MalwareScan
+    from r1policy.aws.executors import ExecutorSpec
 
 
 def run_scan(args: argparse.Namespace) -> int:
@@ -50,6 +51,7 @@ def run_scan(args: argparse.Namespace) -> int:
         + [("config file", config.source), ("lock file", lock_path)],
     )
     run = _Run(args, lock_path, lock if not args.write_lock else None)
+    asked = _parse_executor(args.executor)
     resolved = [targets.resolve(text) for text in args.targets]
     keys = [lockcheck.source_key(t, lock_path) for t in resolved]
     for target, key in zip(resolved, keys, strict=True):
@@ -58,11 +60,7 @@ def run_scan(args: argparse.Namespace) -> int:
             lockcheck.expect_locked(target, locked, lock_path)
     signing = _signing(args, config)
     scanner = Scanner(limits, workers=args.workers, malware=_malware(config, run.notices))
-    started = time.monotonic()
-    with TerminalProgress(quiet=args.quiet, no_color=args.no_color) as progress:
-        for target, key in zip(resolved, keys, strict=True):
-            run.target(target, key, scanner.scan_all(target.files, progress, phase=f"scan {key}"), signing)
-    elapsed = time.monotonic() - started
+    elapsed = _scan_targets(run, list(zip(resolved, keys, strict=True)), scanner, asked, signing)
 
     evaluator = Evaluator(registry, config, state=None, static=False, hub=HubContext(source=None))
     outcome = evaluator.evaluate_artifacts(run.inputs)
@@ -176,6 +174,52 @@ def _malware(config: Config, notices: list[Notice]) -> MalwareScan | None:
     if malware.unreachable:
         notices.append(Notice("clamd-unreachable", f"R1-ART-012 cannot be evaluated: {malware.unreachable}"))
     return malware
+
+
+def _scan_targets(
+    run: _Run,
+    targets_keys: list[tuple[targets.Target, str]],
+    scanner: Scanner,
+    asked: ExecutorSpec | None,
+    signing: ModelSigningConfig | None,
+) -> float:
+    """Scan every target (s3:// objects as executor tasks); the seconds it took."""
+    # only s3:// targets need an executor (importing it imports botocore)
+    s3 = any(target.kind == "s3" for target, _ in targets_keys)
+    executor = _executor(asked, scanner) if s3 else None
+    ranging = s3tasks.Ranging.default(enabled=signing is None)  # a signature covers whole files
+    started = time.monotonic()
+    with TerminalProgress(quiet=run.args.quiet, no_color=run.args.no_color) as progress:
+        for target, key in targets_keys:
+            phase = f"scan {key}"
+            results = (
+                s3tasks.scan_target(target, scanner, executor, ranging, progress, phase)
+                if executor is not None and target.kind == "s3"
+                else scanner.scan_all(target.files, progress, phase=phase)
+            )
+            run.target(target, key, results, signing)
+    return time.monotonic() - started
+
+
+def _parse_executor(value: str | None) -> ExecutorSpec | None:
+    if value is None:
+        return None
+    from r1policy.aws.executors import parse_executor  # imports botocore: only when asked
+
+    return parse_executor(value)
+
+
+def _executor(spec: ExecutorSpec | None, scanner: Scanner) -> ExecutorSpec:
+    """Where s3:// objects are hashed: `--executor`, else as many threads as `--workers`."""
+    from r1policy.aws.executors import ExecutorSpec
+
+    if spec is None:
+        return ExecutorSpec("local", scanner.workers)
+    if spec.kind == "dask" and scanner.malware is not None:
+        raise UsageError(
+            "--executor dask:// cannot stream objects to clamd (malware_scan is configured): use local[N]"
+        )
+    return spec
 
 
 def _limits(args: argparse.Namespace) -> ScanLimits:

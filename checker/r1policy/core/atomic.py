@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from r1policy.core.errors import OutputError
 
 
 def _temporary(target: Path, text: str) -> Path:
+    import tempfile  # only when a file is written: not when a report goes to stdout
+
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

@@ -108,6 +108,17 @@ _SECRET_PATTERNS = (
 # Each pattern above needs one of these literals: a text without any holds no secret. One C-level
 # search instead of three substitutions (most strings in a report are rule titles, URLs and names).
 _MAY_HOLD_SECRET = re.compile(r"AKIA|ASIA|hf_|(?i:secret_access_key)")
+# A superset of the same test for a long text (a whole report): substring searches, and the one
+# case-insensitive literal from its `_` (a case-insensitive regex that starts with a letter scans a long
+# text far more slowly). Each literal is kept whole by JSON encoding.
+_ACCESS_KEY = re.compile("_(?i:access_key)")
+
+
+def may_hold_secret(text: str) -> bool:
+    """False when no secret pattern can match anywhere in `text` (True may be a false alarm)."""
+    return "AKIA" in text or "ASIA" in text or "hf_" in text or _ACCESS_KEY.search(text) is not None
+
+
 # Reports repeat the same strings (titles, references, remediation steps) thousands of times.
 _REDACTED: dict[str, str] = {}
 _REDACTED_MAX = 65_536
@@ -138,6 +149,15 @@ def redact(text: str) -> str:
 
 
 _RULE_ID = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)+")
+_WELL_FORMED: set[str] = set()  # rule ids already checked (a run has a few dozen, on 46k findings)
+
+
+def _well_formed(rule_id: str) -> bool:
+    if _RULE_ID.fullmatch(rule_id) is None:
+        return False
+    if len(_WELL_FORMED) < 4096:
+        _WELL_FORMED.add(rule_id)
+    return True
 
 
 @dataclass(frozen=True)
@@ -174,7 +194,7 @@ class Finding:
         expired_waiver: WaiverRef | None = None,
         deployment: str | None = None,
     ) -> Finding:
-        if not _RULE_ID.fullmatch(rule_id):
+        if rule_id not in _WELL_FORMED and not _well_formed(rule_id):
             raise ValueError(f"malformed rule id {rule_id!r}")
         if not message.strip():
             raise ValueError(f"{rule_id}: a finding needs a message")
@@ -206,5 +226,15 @@ class Finding:
     def warns(self) -> bool:
         return self.enforcement is Enforcement.WARN and self.status in (Status.FAIL, Status.ERROR)
 
-    def sort_key(self) -> tuple[str, str, int, str]:
-        return (self.subject.type.value, self.subject.id, self.severity.rank, self.rule_id)
+    def sort_key(self) -> tuple[str, str, int, str, str, str]:
+        """Subject, severity, rule, then the message: one rule can give one subject several findings
+        (one per Cedar policy that decided), and Cedar reports those policies in no fixed order, so
+        without the message two runs of the same input could list them differently."""
+        return (
+            self.subject.type.value,
+            self.subject.id,
+            self.severity.rank,
+            self.rule_id,
+            self.message,
+            str(self.location) if self.location else "",
+        )

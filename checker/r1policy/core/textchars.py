@@ -8,6 +8,7 @@ U+2066-U+2069) reads differently on a terminal or in a review than to the progra
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -24,9 +25,26 @@ def bad_character(text: str, *, multiline: bool = False) -> str | None:
     return f"U+{ord(match.group()):04X}" if match else None
 
 
+# The C encoder escapes every C0 control (with a backslash) and keeps DEL, C1 and bidi characters
+# as they are (ensure_ascii=False): a document whose JSON text has no backslash and none of those holds
+# no forbidden character in any key or string. Values JSON has no type for (dates) are written with
+# str(); one that cannot be written at all only sends the document to the walk.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+def _clean(value: Any) -> bool:
+    try:
+        text = _ENCODE(value)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return "\\" not in text and _FORBIDDEN_NO_NEWLINE.search(text) is None
+
+
 def refuse_control_characters(doc: Document, *, multiline: tuple[JsonPath, ...] = ()) -> None:
     """InputError at the first key or string value of `doc` holding a forbidden character. Strings
     under a path in `multiline` may hold tabs and newlines."""
+    if _clean(doc.value):  # one C-level pass; the walk finds and locates the character otherwise
+        return
     _walk(doc, doc.value, (), multiline)
 
 

@@ -7,7 +7,6 @@ are refused, bytes must be UTF-8, and files over a size limit are refused before
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import math
 import re
@@ -48,8 +47,25 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Base = yaml.SafeLoader
 
 
+# The tag of a plain scalar depends on its text alone (this loader has no path resolvers): manifests
+# repeat the same keys and values, and libyaml calls the Python resolver for every scalar.
+_RESOLVED: dict[str, str] = {}
+_RESOLVED_MAX = 65_536
+
+
 class _Loader(_Base):  # type: ignore[valid-type,misc]
     """Safe loader that also reads YAML 1.2 floats such as `8.03e9` (PyYAML's 1.1 rules need `8.03e+9`)."""
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode or self.yaml_path_resolvers or not implicit[0]:
+            return super().resolve(kind, value, implicit)
+        tag = _RESOLVED.get(value)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(_RESOLVED) >= _RESOLVED_MAX:
+                _RESOLVED.clear()
+            _RESOLVED[value] = tag
+        return tag
 
 
 _Loader.add_implicit_resolver(
@@ -117,12 +133,22 @@ def decode_utf8(data: bytes, shown: str) -> str:
 class _Builder:
     """Turns composed YAML nodes into plain values, counting every node visited."""
 
-    def __init__(self, doc: Document, tag_handler: TagHandler | None) -> None:
+    def __init__(
+        self, doc: Document, tag_handler: TagHandler | None, constructor: _Loader | None = None
+    ) -> None:
         self.doc = doc
         self.visited = 0
-        self.constructor = _Loader("")
+        self._constructor = constructor
         self.tag_handler = tag_handler
         self.active: set[int] = set()  # collection nodes being built: an alias back to one is a cycle
+
+    @property
+    def constructor(self) -> _Loader:
+        """PyYAML's constructor for non-string scalars: the stream's own loader, or one made when the
+        document first needs it."""
+        if self._constructor is None:
+            self._constructor = _Loader("")
+        return self._constructor
 
     def build(self, node: yaml.Node, path: JsonPath) -> Any:
         self.visited += 1
@@ -131,8 +157,11 @@ class _Builder:
                 self._pos(node),
                 f"document expands to more than {MAX_NODES:,} values (YAML alias bomb?)",
             )
-        self.doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        mark = node.start_mark
+        self.doc.positions[path] = (mark.line + 1, mark.column + 1)
         tag = node.tag or ""
+        if tag == _STR and type(node) is yaml.ScalarNode:  # the most common node: what build_plain returns
+            return node.value
         if tag.startswith(_STANDARD):
             if tag not in CORE_TAGS:  # !!python/..., !!set, !!omap, !!binary: outside the core schema
                 raise InputError(self._pos(node), f"unsupported YAML tag {shown_tag(tag)!r}")
@@ -148,8 +177,11 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
-            with self._entered(node):
+            self._enter(node)
+            try:
                 return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+            finally:
+                self.active.discard(id(node))
         if isinstance(node, yaml.ScalarNode) and not node.tag.startswith(_STANDARD):
             return node.value
         try:
@@ -168,47 +200,53 @@ class _Builder:
             )
         return value
 
-    @contextlib.contextmanager
-    def _entered(self, node: yaml.Node) -> Iterator[None]:
+    def _enter(self, node: yaml.Node) -> None:
         if id(node) in self.active:
             raise InputError(self._pos(node), "recursive YAML alias: this value contains itself")
         self.active.add(id(node))
-        try:
-            yield
-        finally:
-            self.active.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
-        with self._entered(node):
+        self._enter(node)
+        try:
             return self._mapping_items(node, path)
+        finally:
+            self.active.discard(id(node))
 
     def _mapping_items(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
         merged: dict[str, Any] = {}
+        key_positions = self.doc.key_positions
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                for source in _merge_sources(value_node, self):
-                    for k, v in source.items():
-                        merged.setdefault(k, v)
-                continue
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise InputError(self._pos(key_node), "mapping keys must be plain scalars")
-            if key_node.tag not in CORE_TAGS:
-                raise InputError(self._pos(key_node), f"unsupported YAML tag {shown_tag(key_node.tag)!r}")
-            try:
-                key = str(self.constructor.construct_object(key_node))
-            except (yaml.YAMLError, ValueError, OverflowError) as exc:
-                raise InputError(self._pos(key_node), f"invalid key {key_node.value!r}: {exc}") from exc
+            if key_node.tag == _STR and type(key_node) is yaml.ScalarNode:
+                key = key_node.value  # what str(construct_object(key_node)) gives
+            else:
+                key = self._key(key_node, value_node, merged)
+                if key is None:
+                    continue
             if key in result:
                 raise InputError(self._pos(key_node), f"duplicate key {key!r}")
-            self.doc.key_positions[(*path, key)] = (
-                key_node.start_mark.line + 1,
-                key_node.start_mark.column + 1,
-            )
+            mark = key_node.start_mark
+            key_positions[(*path, key)] = (mark.line + 1, mark.column + 1)
             result[key] = self.build(value_node, (*path, key))
         for k, v in merged.items():
             result.setdefault(k, v)
         return result
+
+    def _key(self, key_node: yaml.Node, value_node: yaml.Node, merged: dict[str, Any]) -> str | None:
+        """A key other than a plain string; None for a merge key (its mappings go into `merged`)."""
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            for source in _merge_sources(value_node, self):
+                for k, v in source.items():
+                    merged.setdefault(k, v)
+            return None
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise InputError(self._pos(key_node), "mapping keys must be plain scalars")
+        if key_node.tag not in CORE_TAGS:
+            raise InputError(self._pos(key_node), f"unsupported YAML tag {shown_tag(key_node.tag)!r}")
+        try:
+            return str(self.constructor.construct_object(key_node))
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            raise InputError(self._pos(key_node), f"invalid key {key_node.value!r}: {exc}") from exc
 
     def _pos(self, node: yaml.Node) -> Position:
         return Position(self.doc.path, node.start_mark.line + 1, node.start_mark.column + 1)
@@ -242,7 +280,9 @@ def load_yaml_documents(
             if node is None:  # pragma: no cover - check_node guarantees a node
                 break
             doc = Document(path=display, value=None)
-            doc.value = _Builder(doc, tag_handler).build(node, ())
+            doc.value = _Builder(doc, tag_handler, loader).build(node, ())
+            # what PyYAML's construct_document resets after each document
+            loader.constructed_objects, loader.recursive_objects = {}, {}
             yield doc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -23,6 +24,8 @@ def run_batch(registry: RuleRegistry, context: dict[str, Any], subjects: list[Ce
     if not subjects:
         return {}
     principal = {"type": "R1::Gate", "id": "r1policy"}
+    # The same context for every request, as JSON once (cedarpy would encode the dict per request).
+    context_json = json.dumps(context)
     entities: list[dict[str, Any]] = [{"uid": principal, "attrs": {}, "parents": []}]
     requests: list[dict[str, Any]] = []
     for _kind, etype, action, ident, attrs in subjects:
@@ -33,7 +36,7 @@ def run_batch(registry: RuleRegistry, context: dict[str, Any], subjects: list[Ce
                 "principal": principal,
                 "action": {"type": "R1::Action", "id": action},
                 "resource": uid,
-                "context": context,
+                "context": context_json,
             }
         )
     try:

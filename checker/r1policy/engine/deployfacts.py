@@ -9,6 +9,7 @@ from r1policy.core.model import FIELD_IMAGE, Deployment, SourceKind
 from r1policy.engine.bucketfacts import BucketFacts
 from r1policy.engine.factrecord import DeploymentFacts
 from r1policy.engine.hubfacts import default_names as hub_default_names
+from r1policy.engine.imagescans import default_names as scan_default_names
 from r1policy.engine.licencefacts import default_names as licence_default_names
 from r1policy.facts.capacity import (
     has_local_instance_storage,
@@ -314,6 +315,7 @@ def _config_names(config: Config) -> dict[str, Any]:
         **hub_default_names(),
         **licence_default_names(),
         **serving_default_names(),
+        **scan_default_names(),
         **iam_default_names(),
     }
 

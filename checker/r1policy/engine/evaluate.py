@@ -199,11 +199,12 @@ class Evaluator:
         if not facts:
             return
         store = load_store()
+        scans = self.state.ecr_image_scans if self.state is not None else None
         rule = self.registry.rules.get(VULNERABILITY_RULE)
         for item in facts:
             dep = item.deployment
             subject = _subject(rule, dep) if rule is not None else _fallback_subject(dep)
-            apply_serving(item, self.config, store, self.today, subject.names())
+            apply_serving(item, self.config, store, self.today, subject.names(), scans)
 
     def evaluate_artifacts(self, artifacts: list[ArtifactInput]) -> Outcome:
         """Judge scanned artifacts with every rule that has a `load_artifact` policy."""

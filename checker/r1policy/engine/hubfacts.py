@@ -22,17 +22,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from r1policy.core.model import Deployment, SourceKind
+from r1policy.engine.revisionage import NOT_CONFIGURED as REVISION_AGE_OFF
+from r1policy.engine.revisionage import apply_revision_age
+from r1policy.engine.revisionage import default_names as revision_age_names
 from r1policy.facts.capacity import known_model
 from r1policy.hub.errors import HubError, HubErrorKind
-from r1policy.hub.record import RepoRecord, is_full_sha
 from r1policy.hub.source import HubSource
-from r1policy.project.lockfile import Lock, LockedSource, hub_key, s3_key_from_uri
 
 if TYPE_CHECKING:
     from r1policy.engine.factrecord import DeploymentFacts
     from r1policy.hub.client import Lookup
+    from r1policy.hub.record import RepoRecord
     from r1policy.licences.facts import LicenceOutcome
     from r1policy.project.config import Config
+    from r1policy.project.lockfile import Lock, LockedSource
 
 STATIC_REASON = "--static: the Hub is not consulted"
 NO_LOCK = "no r1policy.lock next to the configuration or in the working directory (pass --lock FILE)"
@@ -76,6 +79,8 @@ class HubContext:
     def apply(self, item: DeploymentFacts, config: Config) -> None:
         dep = item.deployment
         model = dep.model
+        if config.max_revision_age_days is None:  # R1-HUB-007 is off, whatever the model is
+            item.not_applicable["revision_age.config"] = REVISION_AGE_OFF
         if model.kind is SourceKind.HUB and model.repo:
             found = self._lookup(dep)
             record = None
@@ -87,6 +92,7 @@ class HubContext:
                 record = _hub_record(item, found, self.lock)
             if self.source is not None and found is not None:
                 _publisher(item, config, self.source)
+            apply_revision_age(item, config, self.source, found)
             self._lock_hub(item, model.repo, model.revision, record)
         elif model.kind is SourceKind.S3 and model.s3_uri:
             self._lock_s3(item, model.s3_uri)
@@ -97,10 +103,11 @@ class HubContext:
     def _licences(self, item: DeploymentFacts, config: Config) -> None:
         """The lineage is resolved only when `licences` is configured (else the rules are skipped)."""
         from r1policy.engine.licencefacts import apply_licences
-        from r1policy.licences.facts import resolve_deployment
 
         outcome = None
         if config.licences is not None:
+            from r1policy.licences.facts import resolve_deployment
+
             outcome = resolve_deployment(item.deployment, self.source, self.lock)
             self.licences[item.deployment.name] = outcome
         apply_licences(item, config, outcome)
@@ -111,6 +118,9 @@ class HubContext:
     ) -> None:
         if self.lock is None:
             return
+        from r1policy.hub.record import is_full_sha  # with a lock only
+        from r1policy.project.lockfile import hub_key
+
         key = hub_key(repo)
         locked = self.lock.get(key)
         commit = (record.sha if record is not None else None) or (revision if is_full_sha(revision) else None)
@@ -125,6 +135,8 @@ class HubContext:
     def _lock_s3(self, item: DeploymentFacts, uri: str) -> None:
         if self.lock is None:
             return
+        from r1policy.project.lockfile import s3_key_from_uri  # with a lock only
+
         key = s3_key_from_uri(uri)
         locked = self.lock.get(key)
         if locked is None:  # a lock source that contains this object (s3://b/p/ for s3://b/p/model.tar.gz)
@@ -234,7 +246,11 @@ def _hub_record(item: DeploymentFacts, found: Lookup, lock: Lock | None) -> Repo
         ships_remote_code=code.ships_code,
         remote_code_repos=list(code.other_repos),
     )
-    locked = lock.get(hub_key(record.repo)) if lock is not None else None
+    locked = None
+    if lock is not None:
+        from r1policy.project.lockfile import hub_key
+
+        locked = lock.get(hub_key(record.repo))
     if locked is not None and locked.repo_id:
         hub["locked_repo_id"] = locked.repo_id
     item.attrs["hub"] = hub
@@ -290,20 +306,25 @@ def default_names() -> dict[str, Any]:
         "lock_path": "r1policy.lock",
         "locked_revision": "",
         "mismatched_files": "",
+        **revision_age_names(),
     }
 
 
 def hub_context(*, static: bool, lock_file: Path | None, config_source: str, cwd: Path) -> HubContext:
     """For `check`: the Hub unless --static, and the lock file (`--lock`, else r1policy.lock next to
     the configuration file, else in the working directory; none found: R1-ART-004 is skipped)."""
-    from r1policy.project.lockfile import DEFAULT_LOCK_NAME, load_lock
+    from r1policy.project import DEFAULT_LOCK_NAME
 
     path = lock_file
     if path is None:
         config_dir = Path(config_source).parent if Path(config_source).is_file() else None
         candidates = [d / DEFAULT_LOCK_NAME for d in (config_dir, cwd) if d is not None]
         path = next((c for c in candidates if c.is_file()), None)
-    lock = load_lock(path) if path is not None else None
+    lock = None
+    if path is not None:
+        from r1policy.project.lockfile import load_lock
+
+        lock = load_lock(path)
     source: HubSource | None = None
     if not static:
         from r1policy.hub.client import HubClient

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from r1policy.engine.factrecord import DeploymentFacts
-from r1policy.licences.facts import NOT_CONFIGURED, LicenceOutcome, obligations_text
-from r1policy.licences.table import load_table
+from r1policy.licences import NOT_CONFIGURED
 
 if TYPE_CHECKING:
+    from r1policy.licences.facts import LicenceOutcome
     from r1policy.project.config import Config
 
 
@@ -39,6 +39,9 @@ def apply_licences(item: DeploymentFacts, config: Config, outcome: LicenceOutcom
         else:
             item.unavailable["licence.lineage"] = outcome.problem
         return
+    from r1policy.licences.facts import obligations_text  # with `licences` configured only
+    from r1policy.licences.table import load_table
+
     table = load_table()
     node = outcome.node
     allowed, denied = set(config.licences.allowed), set(config.licences.denied)

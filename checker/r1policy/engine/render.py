@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from r1policy.core.findings import Remediation
@@ -11,7 +11,12 @@ from r1policy.rules.metadata import RuleMeta
 
 
 def _tf_name(value: Any) -> str:
-    name = re.sub(r"[^A-Za-z0-9_]", "_", str(value)).strip("_").lower()
+    return _tf_name_of(str(value))
+
+
+@lru_cache(maxsize=4096)
+def _tf_name_of(text: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_]", "_", text).strip("_").lower()
     return name if name and not name[0].isdigit() else f"r_{name}"
 
 
@@ -37,7 +42,7 @@ def _variables(source: str) -> tuple[str, ...]:
     """The names a template reads (filters are pure functions of them)."""
     pieces = _simple(source)
     if pieces is not None:  # no need to import Jinja for a plain template
-        return tuple(sorted({name for _, name, _ in pieces if name is not None}))
+        return tuple(sorted({n for _, field in pieces if field for n in field[0]}))
     from jinja2 import meta
 
     return tuple(sorted(meta.find_undeclared_variables(_environment().parse(source))))
@@ -63,11 +68,17 @@ def _frozen(value: Any) -> Any:
     return _UNCACHEABLE
 
 
-# Most templates are text with `{{ name }}` or `{{ name | tf_name }}` fields. Jinja renders those as
-# str(value) (or the filter's result); in this environment it also drops one trailing newline of the
-# source. tests/test_render_fast.py renders every built-in template both ways.
-_SIMPLE_FIELD = re.compile(r"\{\{ ([A-Za-z_][A-Za-z0-9_]*)( \| tf_name)? \}\}")
-_Piece = tuple[str, str | None, bool]  # literal text, then the name that follows it, through tf_name?
+# Most templates are text with `{{ name }}`, `{{ name | tf_name }}` or `{{ a or b or "text" }}` fields.
+# Jinja renders those as str(value) (or the filter's result; `or` gives its first true operand, else its
+# last, as Python's `or`); in this environment it also drops one trailing newline of the source.
+# Jinja's constants and operators (`none`, `true`, `not`, ...) are not names. tests/test_render_fast.py
+# renders every built-in template both ways, and generated ones.
+_NAME = r"(?!(?:and|or|not|if|else|in|is|true|false|none|True|False|None)\b)[A-Za-z_][A-Za-z0-9_]*"
+_LITERAL = r"\"[^\"\\{}%#\r\n]*\"|'[^'\\{}%#\r\n]*'"
+_OR_CHAIN = rf"(?P<names>{_NAME}(?: or {_NAME})*)(?: or (?P<text>{_LITERAL}))?"
+_SIMPLE_FIELD = re.compile(rf"\{{\{{ (?:(?P<tf>{_NAME}) \| tf_name|{_OR_CHAIN}) \}}\}}")
+_Field = tuple[tuple[str, ...], str | None, bool]  # the names `or`-ed, the literal that ends them, tf_name?
+_Piece = tuple[str, _Field | None]  # literal text, then the field that follows it
 
 
 def _plain_text(text: str) -> bool:
@@ -76,6 +87,13 @@ def _plain_text(text: str) -> bool:
 
 # Where Jinja's lexer may see a tag start (overlapping: `{{{` has two).
 _TAG_START = re.compile(r"(?=\{[{%#])")
+
+
+def _field(match: re.Match[str]) -> _Field:
+    if match.group("tf"):
+        return ((match.group("tf"),), None, True)
+    text = match.group("text")
+    return (tuple(match.group("names").split(" or ")), text[1:-1] if text else None, False)
 
 
 @cache
@@ -92,27 +110,48 @@ def _simple(source: str) -> tuple[_Piece, ...] | None:
         literal = text[pos : match.start()]
         if not _plain_text(literal):
             return None
-        pieces.append((literal, match.group(1), bool(match.group(2))))
+        pieces.append((literal, _field(match)))
         pos = match.end()
     if not _plain_text(text[pos:]):
         return None
-    pieces.append((text[pos:], None, False))
+    pieces.append((text[pos:], None))
     return tuple(pieces)
+
+
+def _fill(pieces: tuple[_Piece, ...], names: dict[str, Any]) -> str:
+    """A plain template filled as Jinja fills it; KeyError when a name it reads is missing (Jinja then
+    decides: `a or b` does not read `b` when `a` is true)."""
+    out = []
+    for literal, field in pieces:
+        out.append(literal)
+        if field is None:
+            continue
+        chain, fallback, tf = field
+        for name in chain:
+            value = names[name]
+            if value:
+                break
+        else:
+            if fallback is not None:
+                value = fallback
+        out.append(_tf_name(value) if tf else str(value))
+    return "".join(out)
 
 
 def _render_uncached(source: str, names: dict[str, Any]) -> str:
     pieces = _simple(source)
-    if pieces is None or any(name is not None and name not in names for _, name, _ in pieces):
+    if pieces is None or any(n not in names for _, field in pieces if field for n in field[0]):
         return str(_template(source).render(names))  # Jinja (and StrictUndefined's error)
-    out = []
-    for literal, name, tf in pieces:
-        out.append(literal)
-        if name is not None:
-            out.append(_tf_name(names[name]) if tf else str(names[name]))
-    return "".join(out)
+    return _fill(pieces, names)
 
 
 def render(source: str, names: dict[str, Any]) -> str:
+    pieces = _simple(source)
+    if pieces is not None:  # filling a plain template costs less than building its cache key
+        try:
+            return _fill(pieces, names)
+        except KeyError:
+            return _render_uncached(source, names)  # Jinja's StrictUndefined error
     key = (source, *(_frozen(names[n]) if n in names else _MISSING for n in _variables(source)))
     if _UNCACHEABLE in key:
         return _render_uncached(source, names)

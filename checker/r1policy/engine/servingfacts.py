@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from r1policy.engine.factrecord import DeploymentFacts
+from r1policy.engine.imagescans import ScanVerdict, judge_scan
+from r1policy.engine.imagescans import default_names as scan_default_names
 from r1policy.facts.advisories import Advisory, Store, severity_at_least
 from r1policy.facts.image import parse_image
 from r1policy.facts.serving import ServingImage, default_names, serving_image, support_period
@@ -35,11 +37,18 @@ class OpenAdvisory:
 
 
 def apply_serving(
-    item: DeploymentFacts, config: Config, store: Store, today: _dt.date, subject_names: tuple[str, ...]
+    item: DeploymentFacts,
+    config: Config,
+    store: Store,
+    today: _dt.date,
+    subject_names: tuple[str, ...],
+    scans: dict[str, dict[str, Any]] | None = None,
 ) -> None:
+    """`scans`: state-v1 `ecr_image_scans` (a live audit), whose findings add to the store's (imagescans)."""
     image = item.deployment.image
     names = item.names
     names.update(default_names())
+    names.update(scan_default_names())
     names.update(advisory_store_date=store.date, vulnerability_threshold=config.vulnerability_threshold)
     if not image:
         item.unavailable[VERSION_FACT] = "the container image is not known, so its serving stack is unknown"
@@ -49,23 +58,22 @@ def apply_serving(
     ref = parse_image(image)
     reviewed = ref.digest is not None and ref.digest in config.image_digests_reviewed
     _support(item, found, today)
+    scan = judge_scan((scans or {}).get(image), config, today, subject_names)
+    names.update(scan.names())
+    if scan.waived:
+        names["advisory_waiver"] = scan.waived[0][1]
     if reviewed:
         names.update(serving=f"reviewed image {ref.digest}")
-        item.attrs["serving"] = _attrs(found, 0, 0, item)
+        item.attrs["serving"] = _attrs(found, len(scan.open), len(scan.waived), item)
         return
     version = found.engine_version if found else None
+    if (found is None or version is None) and (scan.open or (scan.read and scan.enhanced)):
+        # the scan judges an image the store cannot: its findings fail, a clean enhanced scan passes
+        names.update(serving=f"a server whose version r1policy cannot tell from the tag ({image})")
+        item.attrs["serving"] = _attrs(found, len(scan.open), len(scan.waived), item)
+        return
     if found is None or version is None:
-        what = (
-            f"{found.framework.upper()} {found.version} ships a vLLM release r1policy does not know "
-            "(policies/data/serving-images.json)"
-            if found
-            else f"r1policy cannot tell the serving framework and version of image {image} from its tag"
-        )
-        item.unavailable[VERSION_FACT] = (
-            f"{what}: use a version tag of a known server (TGI, vLLM, LMI), or pin the image by digest and "
-            "list the digest in image_digests_reviewed after reviewing it"
-        )
-        item.attrs["serving"] = _attrs(found, 0, 0, item)
+        _version_unknown(item, found, image, scan)
         return
     matched = _matching(store, found.engine, version, config.vulnerability_threshold)
     open_, waived = _waive(matched, config, today, subject_names)
@@ -84,7 +92,28 @@ def apply_serving(
         names["advisory_waiver"] = waived[0][1]
     if found.note:
         names["serving"] += f"; {found.note}"
-    item.attrs["serving"] = _attrs(found, len(open_), len(waived), item)
+    if scan.problem:
+        names["serving"] += f"; {scan.problem}, so only the advisory store judged it"
+    item.attrs["serving"] = _attrs(found, len(open_) + len(scan.open), len(waived) + len(scan.waived), item)
+
+
+def _version_unknown(
+    item: DeploymentFacts, found: ServingImage | None, image: str, scan: ScanVerdict
+) -> None:
+    what = (
+        f"{found.framework.upper()} {found.version} ships a vLLM release r1policy does not know "
+        "(policies/data/serving-images.json)"
+        if found
+        else f"r1policy cannot tell the serving framework and version of image {image} from its tag"
+    )
+    item.unavailable[VERSION_FACT] = (
+        f"{what}"
+        + (f", and {scan.problem}" if scan.problem else "")
+        + (", and its basic ECR scan covers operating-system packages only" if scan.read else "")
+        + ": use a version tag of a known server (TGI, vLLM, LMI), or pin the image by digest and "
+        "list the digest in image_digests_reviewed after reviewing it"
+    )
+    item.attrs["serving"] = _attrs(found, 0, 0, item)
 
 
 def _label(found: ServingImage) -> str:

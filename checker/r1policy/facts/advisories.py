@@ -17,7 +17,7 @@ from typing import Any
 
 from r1policy.core import jsonsafe
 from r1policy.core.errors import InputError, Position
-from r1policy.core.resources import policies_dir
+from r1policy.core.resources import policies_dir, schemas_dir
 from r1policy.core.validation import validate_document
 from r1policy.core.yamldoc import Document, load_yaml_documents, read_text
 
@@ -144,12 +144,51 @@ class Store:
 
 @cache
 def _builtin() -> tuple[str, tuple[Advisory, ...]]:
+    """The shipped store: from the derived-data cache (core/derivedcache.py) when it proves to have been
+    built from exactly these files and this code, else parsed and validated (and the cache rewritten)."""
+    from r1policy.core import derivedcache
+
     folder = policies_dir() / "data" / "advisories"
+    files = sorted(folder.glob("*.json"))
+    package = Path(__file__).resolve().parent.parent
+    code = [package / name for name in _CODE]
+    try:
+        key: str | None = derivedcache.input_key("advisories", [*files, schemas_dir() / SCHEMA, *code], [])
+    except OSError:
+        key = None  # a file that cannot be read: parsing it below names it
+    cached = _from_payload(derivedcache.read("advisories", key)) if key else None
+    if cached is not None:
+        return cached
     meta = jsonsafe.loads((folder / "store.json").read_text(encoding="utf-8"))
-    found = [
-        adv for path in sorted(folder.glob("*.json")) if path.name != "store.json" for adv in parse_file(path)
-    ]
+    found = [adv for path in files if path.name != "store.json" for adv in parse_file(path)]
+    if key:
+        records = [{"record": adv.record, "origin": adv.origin} for adv in found]
+        derivedcache.write("advisories", key, {"date": meta["store_date"], "records": records})
     return meta["store_date"], tuple(found)
+
+
+# the code that reads and validates the shipped store (paths inside the r1policy package)
+_CODE = (
+    "facts/advisories.py",
+    "core/yamldoc.py",
+    "core/validation.py",
+    "core/jsonsafe.py",
+    "core/derivedcache.py",
+)
+
+
+def _from_payload(payload: Any) -> tuple[str, tuple[Advisory, ...]] | None:
+    """A cached store rebuilt, or None when the payload is not of the shape `_builtin` writes."""
+    try:
+        date = payload["date"]
+        found = tuple(_advisory(item["record"], item["origin"]) for item in payload["records"])
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return None
+    if not isinstance(date, str) or not all(
+        isinstance(a.id, str) and isinstance(a.origin, str) for a in found
+    ):
+        return None
+    return date, found
 
 
 @cache

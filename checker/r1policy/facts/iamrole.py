@@ -4,8 +4,11 @@ A role record has the shape of a state-v1 `iam_roles` entry (schemas/state-v1.sc
 read live (`aws/iam.py`) or from a template (`sources/.../roles.py`): its inline policies by name, its
 attached policies by ARN with their documents, and `errors` for what could not be read. An attached AWS
 managed policy without a document (a role in a file) is looked up in policies/data/aws-managed-policies.json;
-a policy that is neither there nor given is unknown, and the role cannot be judged. Permissions boundaries
-and SCPs only ever take permissions away: ignoring them can only over-report, never hide, a writer.
+a policy that is neither there nor given is unknown, and the role cannot be judged. A permissions boundary
+(`permissions_boundary`: its ARN and document, or an AWS managed policy of the table) limits the grants: an
+action counts only if the boundary may allow it too (the same evaluator, conservative both ways); a boundary
+that cannot be read or understood makes the role unjudgeable. SCPs are not read: they only ever take
+permissions away, so ignoring them can only over-report, never hide, a writer.
 """
 
 from __future__ import annotations
@@ -135,13 +138,48 @@ def judge_role(
     ]
     broad = [n for n in managed if n in BROAD_MANAGED_POLICIES]
     verdict = RoleVerdict(role, wildcard_statements=sorted(set(wildcard)), broad_managed=sorted(set(broad)))
+    boundary = boundary_statements(record, role)
     if s3_uri:
         scope = model_data_scope(role, s3_uri)
-        verdict.writes.extend(may_allow(every, iamactions.write_actions(), scope))
-        verdict.deletes.extend(may_allow(every, iamactions.delete_actions(), scope))
+        verdict.writes.extend(_bounded(every, boundary, iamactions.write_actions(), scope))
+        verdict.deletes.extend(_bounded(every, boundary, iamactions.delete_actions(), scope))
     if kms_key:
-        verdict.decrypts.extend(may_allow(every, iamactions.decrypt_actions(), Scope(kms_key, prefix=False)))
+        key = Scope(kms_key, prefix=False)
+        verdict.decrypts.extend(_bounded(every, boundary, iamactions.decrypt_actions(), key))
     return verdict
+
+
+def boundary_statements(record: dict[str, Any], role: str) -> list[Statement] | None:
+    """The statements of the role's permissions boundary; None: the role has none."""
+    boundary = record.get("permissions_boundary")
+    if boundary is None:
+        return None
+    arn = str(boundary.get("arn", "")) if isinstance(boundary, dict) else ""
+    try:
+        document = _attached_document(boundary, role)
+    except RoleUnreadable as exc:
+        raise RoleUnreadable(f"the permissions boundary of role {role} cannot be read: {exc}") from exc
+    try:
+        return parse_policy(document, f"{arn} (permissions boundary)")
+    except IamPolicyError as exc:
+        raise RoleUnreadable(
+            f"the permissions boundary of role {role} is not a readable IAM policy: {exc}"
+        ) from exc
+
+
+def _bounded(
+    every: list[Statement], boundary: list[Statement] | None, actions: frozenset[str], scope: Scope
+) -> list[Grant]:
+    """The identity policies' grants that the boundary may also allow (conditional if either is)."""
+    grants = may_allow(every, actions, scope)
+    if boundary is None:
+        return grants
+    allowed = {g.action: g for g in may_allow(boundary, frozenset(g.action for g in grants), scope)}
+    return [
+        Grant(g.action, g.conditional or allowed[g.action].conditional, g.statements)
+        for g in grants
+        if g.action in allowed
+    ]
 
 
 def describe(grants: list[Grant]) -> str:

@@ -20,6 +20,7 @@ from r1policy.core.licenceids import is_spdx
 if TYPE_CHECKING:
     from r1policy.engine.bom import BomModel
     from r1policy.licences.lineage import Node
+    from r1policy.project.lockfile import LockedFile
 
 PREFIX = "r1policy:"
 
@@ -137,11 +138,21 @@ def _model_component(entry: BomModel, decision: str) -> Any:
                     type=ComponentType.FILE,
                     name=path,
                     bom_ref=f"file:{dep.name}:{path}",
-                    hashes=[HashType(alg=HashAlgorithm.SHA_256, content=locked.sha256)],
-                    properties=[_prop("size", locked.size)],
+                    hashes=[HashType(alg=HashAlgorithm.SHA_256, content=locked.sha256)]
+                    if locked.sha256 is not None
+                    else [],
+                    properties=_file_props(locked),
                 )
             )
     return component
+
+
+def _file_props(locked: LockedFile) -> list[Any]:
+    """The file's size and, for a file locked by its parts (lock schema 2), the part digests."""
+    props = [_prop("size", locked.size)]
+    if locked.parts:
+        props.append(_prop("sha256-parts", ",".join(digest for _, digest in locked.parts)))
+    return props
 
 
 def _ancestor(node: Node) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from r1policy.core.findings import Finding, Status, redact
+from r1policy.core.findings import Finding, Status, may_hold_secret, redact
 from r1policy.engine.report import Report
 from r1policy.formats import RenderOptions
 
@@ -109,23 +109,35 @@ INDENTED_MAX_FINDINGS = 1000
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    doc = _redacted(report_to_json(report, options))
+    doc = report_to_json(report, options)
+    text = _encoded(doc)
+    # Redaction changes only strings holding one of the literals every secret pattern needs; JSON
+    # keeps those literals intact (letters, digits and `_` are never escaped) and cannot join two
+    # strings into one, so a report text without any needed no redaction at all (four C-level
+    # searches instead of a walk over every string). Otherwise every string goes through `redact`.
+    if not may_hold_secret(text):
+        return text
+    return _encoded(_redacted(doc))
+
+
+def _encoded(doc: dict[str, Any]) -> str:
     if len(doc["findings"]) <= INDENTED_MAX_FINDINGS:
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     return _compact_lines(doc)
 
 
+# One encoder for every finding (json.dumps with options builds a new encoder per call).
+_COMPACT = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _compact_lines(doc: dict[str, Any]) -> str:
     """The document with one top-level field per line, and one finding per line."""
-
-    def compact(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False)
-
+    compact = _COMPACT
     fields = []
     for key, value in doc.items():
         if key == "findings":
-            body = ",\n".join("    " + compact(f) for f in value)
-            fields.append(f'  "findings": [\n{body}\n  ]')
+            body = ",\n    ".join(map(compact, value))
+            fields.append(f'  "findings": [\n    {body}\n  ]')
         else:
             fields.append(f"  {compact(key)}: {compact(value)}")
     return "{\n" + ",\n".join(fields) + "\n}\n"

@@ -2,7 +2,8 @@
 
 Layout under the cache folder (`R1POLICY_CACHE_DIR`, else `$XDG_CACHE_HOME/r1policy`, else
 `~/.cache/r1policy`): `hub/models/<org>/<name>/<40-hex commit>.json` holds a `RepoRecord`;
-`hub/orgs/<org>.json` the last organisation overview (used only offline: verification can change).
+`hub/orgs/<org>.json` the last organisation overview and `hub/commits/<org>/<name>/<branch>.json` the last
+commit history of a branch (R1-HUB-007), both used only offline (they change).
 Branch and tag lookups are never cached. Writes are atomic; an unreadable entry counts as a miss.
 """
 
@@ -57,6 +58,31 @@ class HubCache:
         path = self._model_path(record.repo, record.sha)
         if path is not None:
             _write(path, {"format": FORMAT_VERSION, "record": record.to_json()})
+
+    def _history_path(self, repo: str, branch: str) -> Path | None:
+        parts = repo.split("/")
+        if len(parts) != 2 or not all(_safe(p) for p in (*parts, branch)):
+            return None
+        return self.root / "commits" / parts[0] / parts[1] / f"{branch}.json"
+
+    def get_history(self, repo: str, branch: str) -> list[Any] | None:
+        """The cached commits (`[{"id", "date"}]`, newest first) of `branch`, or None."""
+        path = self._history_path(repo, branch)
+        data = _read(path) if path else None
+        if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+            return None
+        if (
+            data.get("repo") != repo
+            or data.get("branch") != branch
+            or not isinstance(data.get("commits"), list)
+        ):
+            return None
+        return list(data["commits"])
+
+    def put_history(self, history: dict[str, Any]) -> None:
+        path = self._history_path(str(history["repo"]), str(history["branch"]))
+        if path is not None:
+            _write(path, {"format": FORMAT_VERSION, **history})
 
     def get_org(self, org: str) -> bool | None:
         path = self._org_path(org)

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from r1policy.hub.cache import HubCache
-from r1policy.hub.errors import HubError, HubErrorKind
+from r1policy.hub.commits import BranchHistory, read_history
+from r1policy.hub.errors import HubError, HubErrorKind, retry_after
 from r1policy.hub.record import (
     CODE_CONFIG_FILES,
     HubFile,
@@ -35,6 +36,7 @@ from r1policy.hub.record import (
 )
 
 T = TypeVar("T")
+K = TypeVar("K")
 DEFAULT_ENDPOINT = "https://huggingface.co"
 MAX_SMALL_FILE_BYTES = 10 * 1024 * 1024
 MAX_BACKOFF_SECONDS = 30.0
@@ -85,6 +87,7 @@ class HubClient:
         self.backoff = backoff if backoff is not None else _env_float("R1POLICY_HUB_BACKOFF", 1.0)
         self._memo: dict[tuple[str, str | None], Lookup | HubError] = {}
         self._orgs: dict[str, bool | HubError] = {}
+        self._histories: dict[tuple[str, str], BranchHistory | HubError] = {}
         self._api: Any = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.requests = 0  # Hub calls made by this client (metadata, organisation, file downloads)
@@ -105,7 +108,7 @@ class HubClient:
             self._api = HfApi(endpoint=self.endpoint, token=self.token or None)
         return self._api
 
-    def _call(self, what: str, fn: Callable[[], T]) -> T:
+    def call(self, what: str, fn: Callable[[], T]) -> T:
         if self.offline:
             raise HubError(HubErrorKind.OFFLINE_MISS, f"{what}: not in the cache and HF_HUB_OFFLINE is set")
         attempt = 0
@@ -116,7 +119,7 @@ class HubClient:
             except HubError as exc:
                 error, wait = exc, None
             except _library_errors() as exc:
-                error, wait = translate(exc, what, self.endpoint), _retry_after(exc)
+                error, wait = translate(exc, what, self.endpoint), retry_after(exc)
             if error.kind not in _RETRYABLE or attempt >= self.retries:
                 if error.kind in _RETRYABLE and attempt:
                     raise HubError(error.kind, f"{error.message} (gave up after {attempt + 1} attempts)")
@@ -160,7 +163,7 @@ class HubClient:
                 HubErrorKind.OFFLINE_MISS,
                 f"Hub metadata for {where} is not in the cache ({self.cache.root}) and HF_HUB_OFFLINE is set",
             )
-        info = self._call(
+        info = self.call(
             f"Hub metadata for {where}",
             lambda: self.api().model_info(
                 repo, revision=revision, files_metadata=True, securityStatus=True, timeout=self.timeout
@@ -214,7 +217,7 @@ class HubClient:
         if self._tmp is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="r1policy-hub-")
         cache_dir = self._tmp.name
-        path = self._call(
+        path = self.call(
             where,
             lambda: self.api().hf_hub_download(
                 repo, hub_file.path, revision=sha, cache_dir=cache_dir, etag_timeout=self.timeout
@@ -231,16 +234,7 @@ class HubClient:
     # -- organisations ---------------------------------------------------------------------------
     def org_verified(self, org: str) -> bool:
         """Whether `org` is a verified organisation (False for users and unknown names)."""
-        found = self._orgs.get(org)
-        if found is None:
-            try:
-                found = self._org_verified(org)
-            except HubError as exc:
-                found = exc
-            self._orgs[org] = found
-        if isinstance(found, HubError):
-            raise found
-        return found
+        return _memoised(self._orgs, org, lambda: self._org_verified(org))
 
     def _org_verified(self, org: str) -> bool:
         if self.offline:
@@ -252,7 +246,7 @@ class HubClient:
                 )
             return cached
         try:
-            overview = self._call(
+            overview = self.call(
                 f"organisation overview of {org}", lambda: self.api().get_organization_overview(org)
             )
         except HubError as exc:
@@ -262,6 +256,10 @@ class HubClient:
         verified = bool(getattr(overview, "is_verified", False))
         self.cache.put_org(org, verified)
         return verified
+
+    def branch_history(self, repo: str, branch: str) -> BranchHistory:
+        """The commits of `branch`, newest first (`r1policy.hub.commits`); raises HubError."""
+        return _memoised(self._histories, (repo, branch), lambda: read_history(self, repo, branch))
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -381,11 +379,15 @@ def translate(exc: BaseException, what: str, endpoint: str) -> HubError:
     raise exc
 
 
-def _retry_after(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    value = headers.get("Retry-After") if headers is not None else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+def _memoised(store: dict[K, T | HubError], key: K, fn: Callable[[], T]) -> T:
+    """One answer (or failure) per key per client."""
+    found = store.get(key)
+    if found is None:
+        try:
+            found = fn()
+        except HubError as exc:
+            found = exc
+        store[key] = found
+    if isinstance(found, HubError):
+        raise found
+    return found

@@ -45,3 +45,14 @@ class HubError(SourceError):
         super().__init__(message)
         self.kind = kind
         self.message = message
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """The seconds a failed HTTP answer asks to wait (`Retry-After`), if it says."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -2,7 +2,8 @@
 
 The description is plain data (see `policies/cases-base.yaml`, key `hub`):
 `{"repos": {"<org/name>": {<RepoRecord JSON: sha, _id, gated, disabled, files, safetensors, scans_done,
-flagged, config, contents>, "refs": {"main": "<sha>"}, "access": true, "error": "<HubErrorKind>"}},
+flagged, config, contents>, "refs": {"main": "<sha>"}, "access": true, "error": "<HubErrorKind>",
+"commits": {"<branch>": [{"id": "<sha>", "date": "<ISO 8601>"}, ...] (newest first) or "<HubErrorKind>"}}},
 "orgs": {"<org>": <isVerified>}}`.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from r1policy.hub.client import Lookup, check_answer
+from r1policy.hub.commits import BranchHistory, history_from_json
 from r1policy.hub.errors import HubError, HubErrorKind
 from r1policy.hub.record import RepoRecord
 
@@ -48,3 +50,18 @@ class StaticHub:
             kind = HubErrorKind(value)
             raise HubError(kind, f"organisation overview of {org}: {kind.value.replace('_', ' ')}")
         return bool(value)
+
+    def branch_history(self, repo: str, branch: str) -> BranchHistory:
+        """The entry's `commits[branch]`; without one, the branch is its resolved commit alone."""
+        entry = self.repos.get(repo) or {}
+        where = f"commit history of {repo}@{branch}"
+        commits = (entry.get("commits") or {}).get(branch)
+        if isinstance(commits, str):  # a failed request: the HubErrorKind
+            kind = HubErrorKind(commits)
+            raise HubError(kind, f"{where}: {kind.value.replace('_', ' ')}")
+        if commits is None:
+            refs = {"main": entry.get("sha"), **(entry.get("refs") or {})}
+            if refs.get(branch) is None:
+                raise HubError(HubErrorKind.REVISION_NOT_FOUND, f"{where}: the branch does not exist")
+            commits = [{"id": refs[branch], "date": "2025-01-20T00:00:00+00:00"}]
+        return history_from_json(repo, branch, commits)

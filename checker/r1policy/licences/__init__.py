@@ -12,3 +12,7 @@ Layer 7 (beside `aws`, which it does not import). May import: sources, hub, comp
 project, core.
 (enforced by import-linter: `make layers`; see docs/architecture.md)
 """
+
+# Why R1-LIC-001 / R1-LIC-002 are skipped; here, not in `facts`, so that a check without `licences`
+# configured imports no lineage code (cold start, issue 23).
+NOT_CONFIGURED = "no `licences` section in the configuration (licences.allowed / licences.denied)"

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from r1policy.core.model import Deployment, ModelSource, SourceKind
+from r1policy.licences import NOT_CONFIGURED as NOT_CONFIGURED  # re-exported
 from r1policy.licences.lineage import LineageError, Node, Resolver
 from r1policy.licences.table import LineageTable, load_table
 from r1policy.project.lockfile import Lock, s3_key_from_uri
 
 if TYPE_CHECKING:
     from r1policy.hub.source import HubSource
-
-NOT_CONFIGURED = "no `licences` section in the configuration (licences.allowed / licences.denied)"
 
 
 @dataclass(frozen=True)

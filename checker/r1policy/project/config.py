@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import fnmatch
 import re
 import tomllib
@@ -101,6 +100,8 @@ class Config:
     image_digests_reviewed: tuple[str, ...] = ()
     # R1-S3-009: accounts besides the bucket's own that may write the model bucket
     trusted_writer_accounts: tuple[str, ...] = ()
+    # R1-HUB-007: how many days a pinned Hub commit may be behind its branch's head (None: rule skipped)
+    max_revision_age_days: int | None = None
     rules: dict[str, RuleOverride] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
     source: str = "(built-in defaults)"
@@ -174,6 +175,7 @@ def from_document(doc: Document) -> Config:
         vulnerability_threshold=value.get("vulnerability_threshold", "high"),
         image_digests_reviewed=tuple(value.get("image_digests_reviewed", ())),
         trusted_writer_accounts=tuple(value.get("trusted_writer_accounts", ())),
+        max_revision_age_days=_optional_int(value.get("max_revision_age_days")),
         rules=rules,
         waivers=tuple(waivers),
         source=doc.path,
@@ -275,6 +277,8 @@ def check_waiver_rules(config: Config, rule_ids: Iterable[str]) -> None:
     known = sorted(rule_ids)
     for waiver in config.waivers:
         if not any(fnmatch.fnmatchcase(rule, waiver.rule) for rule in known):
+            import difflib  # only for an unknown rule id's suggestion
+
             close = difflib.get_close_matches(waiver.rule, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise InputError(waiver.position, f"waiver names unknown rule {waiver.rule!r}{hint}")
@@ -346,3 +350,8 @@ def _toml_positions(doc: Document, text: str) -> None:
                 doc.positions[(key,)] = (i + 1, lines[i].index(key[0]) + 1)
                 doc.key_positions[(key,)] = doc.positions[(key,)]
                 break
+
+
+def _optional_int(value: Any) -> int | None:
+    """JSON Schema's `integer` also admits `90.0`; the key holds a whole number either way."""
+    return int(value) if value is not None else None

@@ -11,6 +11,10 @@ Source keys: `hf://org/repo` (the revision is a field, so a deployment at anothe
 detectable), `s3://bucket/prefix/` (trailing slash; `revision` and `repo_id` are null, files may carry
 the S3 `version_id`), or `file:<path relative to the lock file>` for local scans.
 
+Schema version 2 (written only when a file needs it; version 1 locks stay readable): a file hashed in
+parallel ranges (a large S3 object, docs/s3-hashing.md) records `parts`, the SHA-256 of each
+consecutive byte range, and `sha256: null` when the whole file's digest was not computed.
+
 Optional per source, written only when known: `signer` (R1-ART-011), `origin` (the Hub repository an
 S3 copy came from) and `scan` (`scan --write-lock`'s verdict on exactly these files: decision, blocking
 rules, r1policy version; a re-lock of the same bytes keeps it, other bytes drop it).
@@ -24,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -34,18 +37,27 @@ from r1policy.core.errors import InputError, OutputError, Position
 from r1policy.core.repoid import repo_id_problem
 from r1policy.core.validation import validate_document
 from r1policy.core.yamldoc import load_yaml_documents, read_text
+from r1policy.project import DEFAULT_LOCK_NAME as DEFAULT_LOCK_NAME  # re-exported
 
 SCHEMA = "lock-v1.schema.json"
+SCHEMA_VERSIONS = (1, 2)
 LOCK_KIND = "r1policy-lock"
-DEFAULT_LOCK_NAME = "r1policy.lock"
 MAX_LOCK_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class LockedFile:
     size: int
-    sha256: str
+    sha256: str | None  # None only when `parts` is recorded (schema version 2)
     version_id: str | None = None
+    parts: tuple[tuple[int, str], ...] = ()  # (size, sha256) of each consecutive byte range
+
+    @property
+    def digest_text(self) -> str:
+        """The whole-file digest, or the part digests' when only those are known."""
+        if self.sha256 is not None:
+            return f"sha256 {self.sha256}"
+        return f"{len(self.parts)} part sha256s, first {self.parts[0][1]}"
 
 
 @dataclass(frozen=True)
@@ -128,12 +140,17 @@ def load_lock(path: Path) -> Lock:
         raise InputError(Position(display, 1, 1), f"not an r1policy lock file (kind: {LOCK_KIND})")
     doc = docs[0]
     version = doc.value.get("schema_version")
-    if version != 1:
+    if version not in SCHEMA_VERSIONS:
         raise InputError(
             doc.position(("schema_version",)),
-            f"lock schema_version {version!r} is not supported (this r1policy reads version 1)",
+            f"lock schema_version {version!r} is not supported (this r1policy reads versions 1 and 2)",
         )
     validate_document(doc, SCHEMA)
+    for key, src in doc.value.get("sources", {}).items():
+        for name, entry in src.get("files", {}).items():
+            problem = _parts_problem(entry, version)
+            if problem is not None:
+                raise InputError(doc.position(("sources", key, "files", name)), f"{key} {name}: {problem}")
     for key in doc.value.get("sources", {}):
         problem = repo_id_problem(key[len("hf://") :]) if key.startswith("hf://") else None
         if problem is not None:
@@ -141,12 +158,29 @@ def load_lock(path: Path) -> Lock:
     return from_value(doc.value)
 
 
+def _parts_problem(entry: Mapping[str, Any], version: int) -> str | None:
+    parts = entry.get("parts")
+    if parts is None:
+        return None
+    if version < 2:
+        return "`parts` needs lock schema_version 2"
+    total = sum(int(p["size"]) for p in parts)
+    if total != entry["size"]:
+        return f"the parts add up to {total:,} bytes, the file has {entry['size']:,}"
+    return None
+
+
 def from_value(value: Mapping[str, Any]) -> Lock:
     """Build a Lock from an already validated plain value."""
     sources: dict[str, LockedSource] = {}
     for key, src in value.get("sources", {}).items():
         files = {
-            name: LockedFile(size=int(f["size"]), sha256=str(f["sha256"]), version_id=f.get("version_id"))
+            name: LockedFile(
+                size=int(f["size"]),
+                sha256=f["sha256"],
+                version_id=f.get("version_id"),
+                parts=tuple((int(p["size"]), str(p["sha256"])) for p in f.get("parts") or ()),
+            )
             for name, f in src.get("files", {}).items()
         }
         origin = src.get("origin")
@@ -166,8 +200,9 @@ def from_value(value: Mapping[str, Any]) -> Lock:
 
 
 def to_value(lock: Lock) -> dict[str, Any]:
+    parts = any(f.parts for src in lock.sources.values() for f in src.files.values())
     return {
-        "schema_version": 1,
+        "schema_version": 2 if parts else 1,
         "kind": LOCK_KIND,
         "sources": {key: _source_value(src) for key, src in sorted(lock.sources.items())},
     }
@@ -177,10 +212,7 @@ def _source_value(src: LockedSource) -> dict[str, Any]:
     value: dict[str, Any] = {
         "revision": src.revision,
         "repo_id": src.repo_id,
-        "files": {
-            name: {"size": f.size, "sha256": f.sha256, "version_id": f.version_id}
-            for name, f in sorted(src.files.items())
-        },
+        "files": {name: _file_value(f) for name, f in sorted(src.files.items())},
     }
     if src.signer is not None:
         value["signer"] = src.signer
@@ -196,6 +228,13 @@ def _source_value(src: LockedSource) -> dict[str, Any]:
     return value
 
 
+def _file_value(f: LockedFile) -> dict[str, Any]:
+    value: dict[str, Any] = {"size": f.size, "sha256": f.sha256, "version_id": f.version_id}
+    if f.parts:
+        value["parts"] = [{"size": size, "sha256": digest} for size, digest in f.parts]
+    return value
+
+
 def dumps(lock: Lock) -> str:
     """The deterministic text of a lock file (sorted keys, 2-space indent, trailing newline)."""
     return json.dumps(to_value(lock), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -204,6 +243,8 @@ def dumps(lock: Lock) -> str:
 def write_lock(path: Path, lock: Lock) -> None:
     """Write atomically: a temp file in the same folder, then rename over the target."""
     text = dumps(lock)
+    import tempfile  # only when a lock is written: not on the cold check path
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -254,7 +295,8 @@ def _scan_text(scan: ScanRecord | None) -> str:
 
 def _file_text(f: LockedFile) -> str:
     version = f", version {f.version_id}" if f.version_id else ""
-    return f"{f.size:,} bytes, sha256 {f.sha256[:12]}{version}"
+    digest = f"sha256 {f.sha256[:12]}" if f.sha256 is not None else f"{len(f.parts)} part sha256s"
+    return f"{f.size:,} bytes, {digest}{version}"
 
 
 def diff_locks(old: Lock, new: Lock) -> list[str]:

@@ -29,6 +29,8 @@ class StateSnapshot:
     model_files: dict[str, dict[str, Any]] = field(default_factory=dict)
     # execution role ARN -> {"inline_policies", "attached_policies", "errors"} (facts/iamrole.py)
     iam_roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # serving image -> its ECR scan findings or why they are unknown (aws/ecr.py; R1-EP-008)
+    ecr_image_scans: dict[str, dict[str, Any]] = field(default_factory=dict)
     # what the collection cost ({"iam_roles": N, "iam_calls": M})
     statistics: dict[str, int] = field(default_factory=dict)
 
@@ -64,6 +66,7 @@ def from_value(value: dict[str, Any], path: str) -> StateSnapshot:
         model_files=value.get("model_files", {}),
         iam_roles=value.get("iam_roles", {}),
         statistics=value.get("statistics", {}),
+        ecr_image_scans=value.get("ecr_image_scans", {}),
     )
 
 

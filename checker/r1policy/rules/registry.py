@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from r1policy.core import jsonsafe
+from r1policy.core.cedarimport import import_cedarpy
 from r1policy.core.errors import PolicyLoadError, Position
 from r1policy.core.resources import policies_dir, schemas_dir
 from r1policy.core.yamldoc import read_text
+from r1policy.rules import packcache
 from r1policy.rules.metadata import RuleMeta, annotation_metadata, load_metadata
 
 CEDAR_SCHEMA = "r1policy.cedarschema"
@@ -37,9 +39,10 @@ class RuleRegistry:
     """Rules by id, plus the one parsed Cedar policy set that implements them."""
 
     def __init__(self, schema_text: str) -> None:
-        import cedarpy
-
+        cedarpy = import_cedarpy()  # without its unused policy-tree module (cold start)
         self._cedarpy = cedarpy
+        # cedarpy's compiled module: its identity keys the pack cache (policy JSON is its output)
+        self.native_module: str = cedarpy._internal.__file__
         self.schema_text = schema_text
         try:
             self.schema = cedarpy.Schema.from_str(schema_text)
@@ -162,6 +165,49 @@ class RuleRegistry:
             return Position(str(path))
         return Position(str(path), code.count("\n", 0, starts[index]) + 1, 1)
 
+    # -- the built-in pack cache (rules/packcache.py) ------------------------------------------
+    def pack(self) -> dict[str, Any]:
+        """What the loaded rules and policies are, as JSON for the pack cache."""
+        return {
+            "rules": [packcache.meta_to_json(meta) for meta in self.rules.values()],
+            "policies": [
+                {
+                    "id": p.policy_id,
+                    "rule_id": p.rule_id,
+                    "reason": p.reason,
+                    "path": p.path,
+                    "line": p.line,
+                    "est": self._est[p.policy_id],
+                }
+                for p in self.policies.values()
+            ],
+            "actions": {rule_id: sorted(actions) for rule_id, actions in self.actions.items()},
+        }
+
+    def unpack(self, payload: dict[str, Any], rule_ids: list[str]) -> bool:
+        """Load a cached pack into this empty registry; False (nothing loaded) unless it holds exactly
+        the rules `rule_ids`, each with its policies, in a shape that rebuilds."""
+        try:
+            rules = {meta.id: meta for meta in map(packcache.meta_from_json, payload["rules"])}
+            est: dict[str, Any] = {}
+            policies: dict[str, CompiledPolicy] = {}
+            for item in payload["policies"]:
+                compiled = CompiledPolicy(
+                    item["id"], item["rule_id"], item["reason"], item["path"], int(item["line"])
+                )
+                if compiled.rule_id not in rules or not isinstance(item["est"], dict):
+                    return False
+                policies[compiled.policy_id] = compiled
+                est[compiled.policy_id] = item["est"]
+            actions = {str(k): set(map(str, v)) for k, v in payload["actions"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return False
+        if list(rules) != rule_ids or {p.rule_id for p in policies.values()} != set(rules):
+            return False
+        self.rules, self.policies, self._est, self.actions = rules, policies, est, actions
+        self._policy_set = None
+        return True
+
     # -- use ---------------------------------------------------------------------------------
     @property
     def policy_set(self) -> Any:
@@ -216,9 +262,7 @@ def _strip_comments(text: str) -> str:
 def load_registry(extra: list[Path] | None = None) -> RuleRegistry:
     schema_path = schemas_dir() / CEDAR_SCHEMA
     registry = RuleRegistry(read_text(schema_path))
-    root = policies_dir()
-    for folder in sorted(p for p in root.iterdir() if (p / "rule.yaml").is_file()):
-        registry.add_rule_folder(folder, builtin=True)
+    _load_builtin(registry, schema_path)
     for directory in extra or []:
         if not directory.is_dir():
             raise PolicyLoadError(Position(str(directory)), "--policies expects a directory")
@@ -228,3 +272,29 @@ def load_registry(extra: list[Path] | None = None) -> RuleRegistry:
             elif item.suffix == ".cedar" and not (item.parent / "rule.yaml").is_file():
                 registry.add_policy_file(item)
     return registry
+
+
+def _load_builtin(registry: RuleRegistry, schema_path: Path) -> None:
+    """The built-in rules of policies/: from the pack cache when it proves to match, else from their
+    folders (and the cache rewritten)."""
+    root = policies_dir()
+    folders = sorted(p for p in root.iterdir() if (p / "rule.yaml").is_file())
+    inputs = [
+        schema_path,
+        schemas_dir() / "rule-metadata.schema.json",
+        schemas_dir() / "compliance-catalogue.schema.json",
+        *sorted((root / "compliance").glob("*.yaml")),
+        *(f / name for f in folders for name in ("rule.yaml", "policy.cedar")),
+    ]
+    try:
+        key: str | None = packcache.pack_key(inputs, Path(registry.native_module))
+    except OSError:
+        key = None  # an input that cannot be read: the load below names it
+    if key is not None:
+        payload = packcache.read_pack(key)
+        if payload is not None and registry.unpack(payload, [f.name for f in folders]):
+            return
+    for folder in folders:
+        registry.add_rule_folder(folder, builtin=True)
+    if key is not None:
+        packcache.write_pack(key, registry.pack())

@@ -177,6 +177,13 @@ def _add_scan_limits(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workers", type=int, default=None, metavar="N", help="files scanned in parallel (default: cores)"
     )
+    p.add_argument(
+        "--executor",
+        default=None,
+        metavar="local[N]|dask://HOST:PORT",
+        help="where s3:// objects are hashed, one task per object (per range over 1 GiB): N threads "
+        "here (default local[--workers]) or an existing Dask cluster (docs/s3-hashing.md)",
+    )
 
 
 def add_bom(sub: argparse._SubParsersAction[Parser]) -> None:

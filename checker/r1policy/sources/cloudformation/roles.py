@@ -6,7 +6,8 @@ in policies/data/aws-managed-policies.json, or an `AWS::IAM::ManagedPolicy` of t
 `AWS::IAM::Policy` / `AWS::IAM::RolePolicy` / `AWS::IAM::ManagedPolicy` resources that attach to it. What
 the template leaves undecided in a statement's Effect or actions, or in a policy ARN, goes under `errors`
 (the rules are `error`); an undecided resource keeps its `${...}` text, which the evaluator reads as
-possibly anything for an Allow and as covering nothing for a Deny.
+possibly anything for an Allow and as covering nothing for a Deny. `PermissionsBoundary` becomes the
+record's `permissions_boundary` (an ARN, or a managed policy of the template with its document).
 """
 
 from __future__ import annotations
@@ -93,6 +94,24 @@ def template_role(template: Template, logical: str, live: set[str]) -> dict[str,
             record["attached_policies"].append({"arn": f"${{{other}}}", "document": document})
         else:
             record["inline_policies"][str(policy.get("PolicyName", other))] = document
+    boundary = _boundary(props.get("PermissionsBoundary"), managed, errors)
+    if boundary is not None:
+        record["permissions_boundary"] = boundary
     if errors:
         record["errors"] = errors
     return record
+
+
+def _boundary(value: Any, managed: dict[str, Any], errors: dict[str, str]) -> dict[str, Any] | None:
+    """`PermissionsBoundary`: an ARN (an AWS managed policy of r1policy's table; any other is unknown to
+    the file), or an `AWS::IAM::ManagedPolicy` of the template with its document."""
+    if value is None or value is NOVALUE:
+        return None
+    if not isinstance(value, Unknown):
+        return {"arn": str(value)}
+    owner = next((r for r in sorted(value.refs) if r in managed), None)
+    policy = managed.get(owner) if owner is not None else None
+    if owner is None or not isinstance(policy, dict):
+        errors.setdefault("permissions_boundary", f"permissions boundary {value.display}: {value.why}")
+        return None
+    return {"arn": f"${{{owner}}}", "document": _plain(policy.get("PolicyDocument"), owner, errors)}

@@ -4,7 +4,8 @@ A model's `execution_role_arn = aws_iam_role.x.arn` is known only after apply; t
 the role, whose policies are in the same plan: the role's `inline_policy` blocks and
 `managed_policy_arns`, `aws_iam_role_policy` resources and `aws_iam_role_policy_attachment`s that name the
 role (their `policy_arn` an AWS managed policy, or an `aws_iam_policy` of the plan). A policy document or
-policy ARN known only after apply goes under `errors`: the rules are `error`, never a guess.
+policy ARN known only after apply goes under `errors`: the rules are `error`, never a guess. The role's
+`permissions_boundary` (an ARN, or an `aws_iam_policy` of the plan) becomes `permissions_boundary`.
 """
 
 from __future__ import annotations
@@ -81,6 +82,25 @@ def plan_role(plan: Plan, role: Resource) -> dict[str, Any]:
             if found is not None:
                 attached.append(found)
     record: dict[str, Any] = {"inline_policies": inline, "attached_policies": attached}
+    boundary = _boundary(plan, role, errors)
+    if boundary is not None:
+        record["permissions_boundary"] = boundary
     if errors:
         record["errors"] = errors
     return record
+
+
+def _boundary(plan: Plan, role: Resource, errors: dict[str, str]) -> dict[str, Any] | None:
+    """`permissions_boundary`: an ARN, or an `aws_iam_policy` of the plan (with its document)."""
+    value = role.value("permissions_boundary")
+    if isinstance(value, str):
+        return {"arn": value} if value else None
+    owners = [plan.by_address[a] for a in role.references(("permissions_boundary",)) if a in plan.by_address]
+    owners = [p for p in owners if p.type == _POLICY]
+    if len(owners) == 1:
+        return {"arn": f"${{{owners[0].address}.arn}}", "document": _document(owners[0], ("policy",), errors)}
+    if isinstance(value, Unknown) or owners:
+        errors.setdefault(
+            "permissions_boundary", f"the permissions_boundary of {role.address} is known only after apply"
+        )
+    return None
