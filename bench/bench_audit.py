@@ -5,6 +5,9 @@ Usage (from the repository root):
 
     .venv/bin/python bench/bench_audit.py                       # 1,000 buckets, 300 endpoints, 2 regions
     .venv/bin/python bench/bench_audit.py --buckets 100 --endpoints 30   # a quick run
+    .venv/bin/python bench/bench_audit.py --golden --prowler /work/benchenv/prowler/bin/prowler
+        # issue 23.3's world (the golden audit world: 12 buckets, 8 endpoints + the demo deployment,
+        # two regions), the audit and Prowler 5 times each: ratio, target >= 10x, met/missed
 
 A moto server (tests/support/motoserver.py, its own process) is seeded through boto3 over HTTP with
 N buckets (every S3 fact set, half of them compliant) and M endpoints (model + endpoint config +
@@ -21,6 +24,12 @@ endpoint, each model loading from one of the buckets), spread over two regions. 
 4. API calls per resource kind: per endpoint (SageMaker), per bucket (S3), per model prefix (GetObject
    of config.json and the safetensors index) and per KMS key.
 
+Each audit run also reports its CPU split: the audit process's own CPU (user + system, from
+``getrusage(RUSAGE_CHILDREN)``) and the moto server's CPU during the run (``/proc/<pid>/stat``), since
+moto runs on the same cores. ``--latency-ms N`` makes the server answer each request N ms late (slept in
+the request's thread; seeding runs without it). With ``--prowler``, Prowler runs ``--prowler-runs``
+times (default 5) and the ratio of the medians is printed with the target (audit >= 10x Prowler).
+
 This is a benchmark, not a test: it prints figures and compares them with the targets.
 """
 
@@ -31,6 +40,7 @@ import collections
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,9 +61,24 @@ from tests.support.throttle_proxy import fault_proxy  # noqa: E402
 
 REGIONS = ("us-east-1", "eu-west-1")
 TARGET_CALLS_PER_BUCKET = 12
+TARGET_PROWLER_RATIO = 10.0  # issue 23.3: the audit at least 10x faster than Prowler on the same world
+TARGET_CALLS_PER_ENDPOINT = 6
 
 # Reads that identify one resource by these request parameters (a duplicate is a resource read twice).
-_IDENTITY = ("Bucket", "KeyId", "ModelName", "EndpointConfigName", "EndpointName", "AccountId")
+_IDENTITY = (
+    "Bucket",
+    "Key",
+    "KeyId",
+    "ModelName",
+    "EndpointConfigName",
+    "EndpointName",
+    "InferenceComponentName",
+    "AccountId",
+    "RoleName",
+    "PolicyArn",
+    "Name",
+    "TrailName",
+)
 
 
 def _bucket_spec(i: int) -> Bucket:
@@ -148,6 +173,30 @@ _WRAP = (
 )
 
 
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux ``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuSplit:
+    """CPU seconds of the children run inside the block and of the moto server meanwhile."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.pid = server_pid
+        self.ours = self.moto = 0.0
+
+    def __enter__(self) -> CpuSplit:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self._ours, self._moto = usage.ru_utime + usage.ru_stime, _cpu_of(self.pid)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.ours = usage.ru_utime + usage.ru_stime - self._ours
+        self.moto = _cpu_of(self.pid) - self._moto
+
+
 def child(args: list[str], env: dict[str, str]) -> tuple[float, int, float, str]:
     """Run a fresh r1policy process: (wall s, exit code, its peak RSS in MiB, its last message)."""
     started = time.perf_counter()
@@ -161,7 +210,7 @@ def child(args: list[str], env: dict[str, str]) -> tuple[float, int, float, str]
     return wall, proc.returncode, rss / 1024, message
 
 
-def prowler(exe: Path, out: Path, env: dict[str, str]) -> dict[str, Any]:
+def prowler(exe: Path, out: Path, env: dict[str, str], split: CpuSplit) -> dict[str, Any]:
     """Prowler's S3 + SageMaker checks, timed by wall clock; peak RSS from GNU time (%M, KiB)."""
     command = [
         "/usr/bin/time",
@@ -181,25 +230,33 @@ def prowler(exe: Path, out: Path, env: dict[str, str]) -> dict[str, Any]:
         "--no-banner",
     ]
     started = time.perf_counter()
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    with split:
+        proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     rss = next((int(x.split()[1]) for x in proc.stderr.splitlines() if x.startswith("maxrss_kib")), 0)
     findings = sum(len(json.loads(f.read_text())) for f in out.glob("*.ocsf.json"))
     return {
         "command": " ".join(command[3:]),
         "wall_s": wall,
+        "cpu_s": split.ours,
+        "moto_cpu_s": split.moto,
         "exit": proc.returncode,
         "peak_rss_mib": rss / 1024,
         "findings": findings,
     }
 
 
-def main() -> int:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--buckets", type=int, default=1000)
     parser.add_argument("--endpoints", type=int, default=300)
+    parser.add_argument(
+        "--golden",
+        action="store_true",
+        help="the golden audit world (tests/support/auditgolden.py) instead of --buckets/--endpoints",
+    )
     parser.add_argument("--runs", type=int, default=5, help="audit runs; the median is reported (default 5)")
     parser.add_argument(
         "--prowler",
@@ -208,8 +265,103 @@ def main() -> int:
         help="also run Prowler's S3 and SageMaker checks against the same moto world "
         "(e.g. /work/benchenv/prowler/bin/prowler; it honours AWS_ENDPOINT_URL through boto3)",
     )
-    ns = parser.parse_args()
+    parser.add_argument("--prowler-runs", type=int, default=5, help="Prowler runs (default 5)")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="moto answers each request this late (default 0)"
+    )
+    return parser.parse_args()
 
+
+def _seed_world(ns: argparse.Namespace) -> tuple[float, list[str], list[str]]:
+    """Seed the world: (seconds, the bucket names to collect, extra audit arguments)."""
+    if ns.golden:
+        from tests.support.auditgolden import seed_golden_world
+
+        started = time.perf_counter()
+        seed_golden_world()
+        config = ROOT / "examples" / "aws-demo" / "r1policy.yaml"
+        return time.perf_counter() - started, [], ["--config", str(config)]
+    return seed(ns.buckets, ns.endpoints), [_bucket_spec(i).name for i in range(ns.buckets)], []
+
+
+def _collection(names: list[str]) -> dict[str, Any]:
+    counter = CallCounter()
+    wall, doc = collect(names, counter)
+    n_buckets = len(doc["buckets"])
+    inventories = [r for regions in doc.get("sagemaker", {}).values() for r in regions.values()]
+    n_sm = sum(len(r[k]) for r in inventories for k in ("models", "endpoint_configs", "endpoints"))
+    s3_calls = sum(v for k, v in counter.calls.items() if _service(k) == "s3" and k != "GetObject")
+    n_endpoints = sum(len(r["endpoints"]) for r in inventories)
+    n_prefixes = len(doc.get("model_files", {}))
+    n_roles = len(doc.get("iam_roles", {}))
+    trails = {t["arn"] for b in doc["buckets"].values() for t in b.get("trails", []) if "arn" in t}
+    tracemalloc.start()
+    collect(names, None)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "wall_s": wall,
+        "tracemalloc_peak_mib": peak / 2**20,
+        "buckets_read": n_buckets,
+        "sagemaker_resources": n_sm,
+        "endpoints": n_endpoints,
+        "kms_keys": len(doc["kms_keys"]),
+        "iam_roles": n_roles,
+        "api_calls": sum(counter.calls.values()),
+        "http_attempts": counter.attempts,
+        "calls_by_operation": dict(sorted(counter.calls.items())),
+        "s3_calls_per_bucket": s3_calls / max(n_buckets, 1),
+        "sagemaker_calls_per_endpoint": _calls(counter, "sagemaker") / max(n_endpoints, 1),
+        "calls_per_resource_kind": {
+            "endpoint (SageMaker List* pages and Describe* of its model, config, endpoint)": _calls(
+                counter, "sagemaker"
+            )
+            / max(n_endpoints, 1),
+            "bucket (S3 facts, ListBuckets and account BPA shared)": s3_calls / max(n_buckets, 1),
+            "model prefix (GetObject config.json + index)": counter.calls["GetObject"] / max(n_prefixes, 1),
+            "KMS key": _calls(counter, "kms") / max(len(doc["kms_keys"]), 1),
+            "execution role (IAM)": _calls(counter, "iam") / max(n_roles, 1),
+            "trail (CloudTrail, DescribeTrails per account+region shared)": _calls(counter, "cloudtrail")
+            / max(len(trails), 1),
+        },
+        "resources_read_twice": sorted(
+            f"{op}({ident})" for (op, ident), n in counter.identities.items() if n > 1
+        ),
+        "unreadable_facts": sum(len(b.get("errors", {})) for b in doc["buckets"].values()),
+    }
+
+
+def _audits(
+    ns: argparse.Namespace, env: dict[str, str], tmp: Path, extra: list[str], pid: int
+) -> dict[str, Any]:
+    audit_args = ["audit", "--regions", ",".join(REGIONS), "--report-dir", "", "--exit-zero", *extra]
+    walls: list[float] = []
+    loads: list[float] = []
+    cpus: list[tuple[float, float]] = []
+    for run in range(max(ns.runs, 1)):
+        audit_args[4] = str(tmp / f"reports-{run}")
+        with CpuSplit(pid) as split:
+            wall, code, rss, tail = child(audit_args, env)
+        walls.append(wall)
+        loads.append(os.getloadavg()[0])
+        cpus.append((split.ours, split.moto))
+    return {
+        "wall_s": statistics.median(walls),
+        "wall_s_runs": [round(w, 2) for w in walls],
+        "load_avg_1min": [round(x, 2) for x in loads],
+        "cpu_s_runs": [round(c[0], 2) for c in cpus],
+        "moto_cpu_s_runs": [round(c[1], 2) for c in cpus],
+        "cpu_s": statistics.median(c[0] for c in cpus),
+        "moto_cpu_s": statistics.median(c[1] for c in cpus),
+        "exit": code,
+        "peak_rss_mib": rss,
+        "stderr": tail,
+        "args": audit_args,
+    }
+
+
+def main() -> int:
+    ns = _arguments()
     os.environ.update(
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
@@ -218,118 +370,99 @@ def main() -> int:
     )
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         os.environ.pop(name, None)
-    results: dict[str, Any] = {"buckets": ns.buckets, "endpoints": ns.endpoints, "regions": list(REGIONS)}
-    with moto_server() as server, tempfile.TemporaryDirectory() as tmp:
+    world = "golden audit world" if ns.golden else f"{ns.buckets} buckets, {ns.endpoints} endpoints"
+    results: dict[str, Any] = {"world": world, "regions": list(REGIONS), "latency_ms": ns.latency_ms}
+    with moto_server() as server, tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
         os.environ["AWS_ENDPOINT_URL"] = server.endpoint_url
-        results["seed_s"] = seed(ns.buckets, ns.endpoints)
-        names = [_bucket_spec(i).name for i in range(ns.buckets)]
-
-        counter = CallCounter()
-        wall, doc = collect(names, counter)
-        n_buckets = len(doc["buckets"])
-        inventories = [r for regions in doc["sagemaker"].values() for r in regions.values()]
-        n_sm = sum(len(r[k]) for r in inventories for k in ("models", "endpoint_configs", "endpoints"))
-        s3_calls = sum(
-            v for k, v in counter.calls.items() if k not in _SM_OPS and k not in _KMS_OPS and k != "GetObject"
-        )
-        n_endpoints = sum(len(r["endpoints"]) for r in inventories)
-        n_prefixes = len(doc.get("model_files", {}))
-        results["collect"] = {
-            "wall_s": wall,
-            "buckets_read": n_buckets,
-            "sagemaker_resources": n_sm,
-            "kms_keys": len(doc["kms_keys"]),
-            "api_calls": sum(counter.calls.values()),
-            "http_attempts": counter.attempts,
-            "calls_by_operation": dict(sorted(counter.calls.items())),
-            "s3_calls_per_bucket": s3_calls / max(n_buckets, 1),
-            "sagemaker_calls_per_resource": sum(counter.calls[k] for k in _SM_OPS) / max(n_sm, 1),
-            "calls_per_resource_kind": {
-                "endpoint (SageMaker List*/Describe*)": sum(counter.calls[k] for k in _SM_OPS)
-                / max(n_endpoints, 1),
-                "bucket (S3 facts, ListBuckets and account BPA shared)": s3_calls / max(n_buckets, 1),
-                "model prefix (GetObject config.json + index)": counter.calls["GetObject"]
-                / max(n_prefixes, 1),
-                "KMS key": sum(counter.calls[k] for k in _KMS_OPS if k != "GetCallerIdentity")
-                / max(len(doc["kms_keys"]), 1),
-            },
-            "resources_read_twice": sorted(
-                f"{op}({ident})" for (op, ident), n in counter.identities.items() if n > 1
-            ),
-            "unreadable_facts": sum(len(b.get("errors", {})) for b in doc["buckets"].values()),
-        }
-
-        tracemalloc.start()
-        collect(names, None)
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        results["collect"]["tracemalloc_peak_mib"] = peak / 2**20
-
+        os.environ["R1POLICY_CACHE_DIR"] = str(tmp / "cache")
+        results["seed_s"], names, extra = _seed_world(ns)
+        server.set_latency(ns.latency_ms)
+        results["collect"] = _collection(names)
         env = dict(os.environ)
-        snap = Path(tmp) / "snapshot.json"
-        regions = ",".join(REGIONS)
-        wall, code, rss, tail = child(["snapshot", "--regions", regions, "--output", str(snap)], env)
-        results["snapshot"] = {
-            "wall_s": wall,
-            "exit": code,
-            "peak_rss_mib": rss,
-            "bytes": snap.stat().st_size,
-            "stderr": tail,
-        }
-        audit_args = [
-            "audit",
-            "--regions",
-            regions,
-            "--report-dir",
-            str(Path(tmp) / "reports"),
-            "--exit-zero",
-        ]
-        walls: list[float] = []
-        loads: list[float] = []
-        for run in range(max(ns.runs, 1)):
-            audit_args[4] = str(Path(tmp) / f"reports-{run}")
-            wall, code, rss, tail = child(audit_args, env)
-            walls.append(wall)
-            loads.append(os.getloadavg()[0])
-        results["audit"] = {
-            "wall_s": statistics.median(walls),
-            "wall_s_runs": [round(w, 2) for w in walls],
-            "load_avg_1min": [round(x, 2) for x in loads],
-            "exit": code,
-            "peak_rss_mib": rss,
-            "stderr": tail,
-        }
+        snap = tmp / "snapshot.json"
+        wall, code, rss, tail = child(
+            ["snapshot", "--regions", ",".join(REGIONS), "--output", str(snap)], env
+        )
+        results["snapshot"] = {"wall_s": wall, "exit": code, "peak_rss_mib": rss, "stderr": tail}
+        results["audit"] = audit = _audits(ns, env, tmp, extra, server.process.pid)
         with fault_proxy(server.endpoint_url) as proxy:
-            env_proxy = dict(env, AWS_ENDPOINT_URL=proxy.endpoint_url)
-            audit_args[4] = str(Path(tmp) / "reports-proxy")
-            child(audit_args, env_proxy)
+            audit["args"][4] = str(tmp / "reports-proxy")
+            child(audit["args"], dict(env, AWS_ENDPOINT_URL=proxy.endpoint_url))
             by_service = collections.Counter(r.service for r in proxy.requests)
-        results["audit"]["http_requests"] = len(proxy.requests)
-        results["audit"]["http_requests_by_service"] = dict(by_service)
+        audit["http_requests"] = len(proxy.requests)
+        audit["http_requests_by_service"] = dict(by_service)
         if ns.prowler is not None:
-            results["prowler"] = prowler(ns.prowler, Path(tmp) / "prowler", env)
-
+            runs = []
+            for run in range(max(ns.prowler_runs, 1)):
+                runs.append(prowler(ns.prowler, tmp / f"prowler-{run}", env, CpuSplit(server.process.pid)))
+                runs[-1]["load_avg_1min"] = round(os.getloadavg()[0], 2)
+            results["prowler"] = {
+                "runs": runs,
+                "wall_s": statistics.median(r["wall_s"] for r in runs),
+                "cpu_s": statistics.median(r["cpu_s"] for r in runs),
+            }
     cpu = platform.processor() or platform.machine()
     results["machine"] = f"{cpu}, {os.cpu_count()} CPUs, CPython {platform.python_version()}"
     print(json.dumps(results, indent=2))
-    c = results["collect"]
-    for kind, per in c.get("calls_per_resource_kind", {}).items():
-        print(f"API calls per {kind}: {per:.2f}", file=sys.stderr)
-    a = results["audit"]
-    print(
-        f"audit: median {a['wall_s']:.2f} s of {len(a['wall_s_runs'])} runs {a['wall_s_runs']}, "
-        f"load average (1 min) after each run {a['load_avg_1min']}",
-        file=sys.stderr,
+    _summary(results)
+    return 0
+
+
+def _summary(results: dict[str, Any]) -> None:
+    c, a = results["collect"], results["audit"]
+    say = lambda text: print(text, file=sys.stderr)  # noqa: E731
+    say(
+        f"\nworld: {results['world']}, regions {', '.join(results['regions'])}, "
+        f"latency {results['latency_ms']:g} ms"
+    )
+    for kind, per in c["calls_per_resource_kind"].items():
+        say(f"API calls per {kind}: {per:.2f}")
+    met = "met" if c["sagemaker_calls_per_endpoint"] <= TARGET_CALLS_PER_ENDPOINT else "MISSED"
+    say(
+        f"SageMaker calls per endpoint: {c['sagemaker_calls_per_endpoint']:.2f} "
+        f"(target <= {TARGET_CALLS_PER_ENDPOINT}: {met})"
     )
     met = "met" if c["s3_calls_per_bucket"] <= TARGET_CALLS_PER_BUCKET else "MISSED"
-    print(
-        f"\ncollection: {c['wall_s']:.1f} s for {c['buckets_read']} buckets + "
-        f"{c['sagemaker_resources']} SageMaker resources; {c['s3_calls_per_bucket']:.2f} S3 calls per "
-        f"bucket (target ≤ {TARGET_CALLS_PER_BUCKET}: {met}); "
-        f"resources read twice: {len(c['resources_read_twice'])}",
-        file=sys.stderr,
+    say(f"S3 calls per bucket: {c['s3_calls_per_bucket']:.2f} (target <= {TARGET_CALLS_PER_BUCKET}: {met})")
+    say(f"resources read twice: {len(c['resources_read_twice'])} (target 0)")
+    say(
+        f"audit: median {a['wall_s']:.2f} s of {len(a['wall_s_runs'])} runs {a['wall_s_runs']}; CPU (median) "
+        f"{a['cpu_s']:.2f} s ours + {a['moto_cpu_s']:.2f} s moto's; load average (1 min) after each run "
+        f"{a['load_avg_1min']}; {a['http_requests']} HTTP requests {a['http_requests_by_service']}"
     )
-    return 0
+    prow = results.get("prowler")
+    if prow:
+        walls = [round(r["wall_s"], 1) for r in prow["runs"]]
+        loads = [r["load_avg_1min"] for r in prow["runs"]]
+        say(
+            f"Prowler: median {prow['wall_s']:.1f} s of {walls}, CPU (median) {prow['cpu_s']:.1f} s; "
+            f"load {loads}"
+        )
+        ratio = prow["wall_s"] / a["wall_s"]
+        met = "met" if ratio >= TARGET_PROWLER_RATIO else "MISSED"
+        say(
+            f"audit vs Prowler (medians): {ratio:.1f}x faster (target >= {TARGET_PROWLER_RATIO:g}x: {met}); "
+            f"CPU {prow['cpu_s'] / max(a['cpu_s'], 1e-9):.1f}x less"
+        )
+
+
+def _service(operation: str) -> str:
+    if operation in _SM_OPS:
+        return "sagemaker"
+    if operation in _KMS_OPS:
+        return "kms"
+    if operation in _IAM_OPS:
+        return "iam"
+    if operation in _TRAIL_OPS:
+        return "cloudtrail"
+    if operation == "GetCallerIdentity":
+        return "sts"
+    return "s3"
+
+
+def _calls(counter: CallCounter, service: str) -> int:
+    return sum(n for op, n in counter.calls.items() if _service(op) == service)
 
 
 _SM_OPS = {
@@ -342,7 +475,16 @@ _SM_OPS = {
     "ListInferenceComponents",
     "DescribeInferenceComponent",
 }
-_KMS_OPS = {"DescribeKey", "GetKeyRotationStatus", "GetCallerIdentity"}
+_KMS_OPS = {"DescribeKey", "GetKeyRotationStatus", "GetKeyPolicy"}
+_IAM_OPS = {
+    "GetRole",
+    "ListRolePolicies",
+    "GetRolePolicy",
+    "ListAttachedRolePolicies",
+    "GetPolicy",
+    "GetPolicyVersion",
+}
+_TRAIL_OPS = {"DescribeTrails", "GetTrailStatus", "GetEventSelectors"}
 
 
 if __name__ == "__main__":

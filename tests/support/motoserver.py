@@ -9,6 +9,7 @@ Usage (tests use the ``moto_env`` fixture from ``tests/support/fixtures.py`` ins
         ...                                # boto3 talks real HTTP to 127.0.0.1:<port>
         server.reset()                     # POST /moto-api/reset: empty world
         server.set_auth(0)                 # IAM enforcement on from the next request (0 = at once)
+        server.set_latency(30)             # every later request answered 30 ms late (benchmarks)
 
 Scripts outside ``tests/`` (demo, benchmarks) put the repository root on ``sys.path`` first.
 
@@ -32,6 +33,12 @@ Patched in the child, inside moto's own classes (the client side is never touche
   IAM action name from ``tests/support/iam_actions.py`` (``s3:GetEncryptionConfiguration``,
   ``s3:ListAllMyBuckets``, ``s3:GetAccountPublicAccessBlock`` …), whatever the installed moto computes
   (5.2.5 checks ``s3:ListBucket`` for several bucket reads, 5.2.6 the operation name).
+
+A per-request latency (``set_latency(ms)``, ``POST /r1policy-test/latency``; off by default): the
+server sleeps that long in the request's own thread before answering, as a regional AWS endpoint's
+round trip does, so concurrent requests wait side by side while moto's CPU stays what it was. For
+benchmarks: on loopback moto answers in about a millisecond, so the work a client does is all CPU
+and threads cannot show what they gain against AWS.
 
 S3 Control against a custom endpoint: botocore prefixes the host with the account id, which does
 not resolve on loopback. That fix lives on the client side of the product, not here:
@@ -59,6 +66,7 @@ from typing import Any
 
 _NEW_FAMILIES = re.compile(r"^ml\.(g5|g6|g6e|p4d|p4de|p5|p5e|p5en|inf2|trn1|trn1n)\.[0-9]*x?large$")
 _START_TIMEOUT = 90.0
+LATENCY_PATH = "/r1policy-test/latency"
 
 
 def apply_moto_patches() -> None:
@@ -210,6 +218,10 @@ class MotoServer:
         value = "inf" if initial_no_auth_action_count is None else str(initial_no_auth_action_count)
         self._post("/moto-api/reset-auth", value.encode())
 
+    def set_latency(self, milliseconds: float) -> None:
+        """Answer every later request that many milliseconds late (0: at once, the default)."""
+        self._post(LATENCY_PATH, str(float(milliseconds)).encode())
+
     def stop(self) -> None:
         if self.process.poll() is not None:
             return
@@ -260,8 +272,31 @@ def moto_server() -> Iterator[MotoServer]:
         server.stop()
 
 
+def _patch_latency() -> None:
+    """A per-request delay, set over HTTP (``MotoServer.set_latency``), slept in the request's thread."""
+    import time
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    delay = [0.0]
+    serve = DomainDispatcherApplication.__call__
+
+    def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == LATENCY_PATH and environ.get("REQUEST_METHOD") == "POST":
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            delay[0] = max(float(environ["wsgi.input"].read(size) or 0), 0.0) / 1000
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [b"{}"]
+        if delay[0]:
+            time.sleep(delay[0])
+        return serve(self, environ, start_response)
+
+    DomainDispatcherApplication.__call__ = call  # type: ignore[method-assign]
+
+
 def _serve() -> None:
     apply_moto_patches()
+    _patch_latency()
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

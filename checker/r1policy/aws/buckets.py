@@ -110,8 +110,10 @@ class BucketCollector:
         *,
         referenced_by: Mapping[str, str] | None = None,
         extra_kms_keys: Iterable[tuple[str, str, str]] = (),
+        on_bucket: Callable[[str, Mapping[str, Any]], None] | None = None,
     ) -> BucketCollection:
-        """Read every named bucket once (see ``collect_buckets``)."""
+        """Read every named bucket once (see ``collect_buckets``); ``on_bucket(name, record)`` is
+        called as each bucket's record is complete (the trails come later)."""
         wanted = sorted(set(names))
         result = BucketCollection()
         if not self.accounts:
@@ -133,6 +135,8 @@ class BucketCollector:
             self._owner_of(located, record, failed_listing)
             result.buckets[located.name] = record
             self._bucket_key(located.name, record, keys)
+            if on_bucket is not None:
+                on_bucket(located.name, record)
             if self.progress is not None:
                 self.progress("buckets", done, len(wanted))
         attach_trails(result.buckets, self.owners, self.by_id, self.pools)  # R1-S3-010

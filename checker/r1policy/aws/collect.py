@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 from r1policy import __version__
 from r1policy.aws.buckets import BucketCollector
 from r1policy.aws.ecr import own_ecr_images, read_scans
 from r1policy.aws.iam import RoleReader
-from r1policy.aws.modelfiles import collect_model_files, model_prefixes
+from r1policy.aws.modelfiles import ModelFileReads, model_prefixes
 from r1policy.aws.pools import Pools
 from r1policy.aws.sagemaker import (
     Inventory,
@@ -45,23 +46,21 @@ def collect_state(
         # ListBuckets of every account runs while the SageMaker inventory is read.
         collector = BucketCollector(accounts, pools, progress)
         inventories = _sagemaker(accounts, regions, endpoints, sagemaker, pools, progress)
-        referenced_by: dict[str, str] = {}
-        extra_keys: list[tuple[str, str, str]] = [
-            (accounts[0].account_id, region, key) for region, key in sorted(kms_keys) if accounts
-        ]
-        for inv in inventories:
-            for model in inv.models:
-                for uri in s3_uris(model):
-                    referenced_by.setdefault(bucket_of(uri), inv.account_id)
-            for config in inv.endpoint_configs:
-                extra_keys.extend((inv.account_id, inv.region, key) for key in kms_keys_of(config))
+        referenced_by, extra_keys = _references(accounts, inventories, kms_keys)
         names = set(buckets) | set(referenced_by)
-        collection = collector.collect(names, referenced_by=referenced_by, extra_kms_keys=extra_keys)
-        model_files: dict[str, dict[str, Any]] = {}
-        if sagemaker:  # live capacity facts for the audit (R1-EP-002)
-            prefixes = model_prefixes(m for inv in inventories for m in inv.models)
-            model_files = collect_model_files(prefixes, collector.reader_of, collection.buckets, pools)
-        iam = _execution_roles(accounts, inventories, roles)
+        # The execution roles are read while the buckets are, and each model prefix's files as soon
+        # as its bucket's region is known.
+        reader, role_reads = _start_roles(accounts, inventories, roles, pools)
+        files = ModelFileReads(
+            model_prefixes(m for inv in inventories for m in inv.models) if sagemaker else (),
+            collector.reader_of,
+            pools,
+        )
+        collection = collector.collect(
+            names, referenced_by=referenced_by, extra_kms_keys=extra_keys, on_bucket=files.start
+        )
+        model_files = files.result()  # live capacity facts for the audit (R1-EP-002)
+        iam = _execution_roles(reader, role_reads)
         scans = _image_scans(accounts, inventories)
     finally:
         if own_pools:
@@ -99,17 +98,39 @@ def _image_scans(accounts: Sequence[AccountSession], inventories: list[Inventory
     return out
 
 
-def _execution_roles(
-    accounts: Sequence[AccountSession], inventories: list[Inventory], roles: Iterable[str]
-) -> dict[str, Any]:
-    """`iam_roles` and `statistics` for the roles the models run as (and those manifests name)."""
+def _references(
+    accounts: Sequence[AccountSession], inventories: list[Inventory], kms_keys: Iterable[tuple[str, str]]
+) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """(bucket -> the account whose model loads from it, (account, region, key) of the KMS keys to read)."""
+    referenced_by: dict[str, str] = {}
+    extra_keys: list[tuple[str, str, str]] = [
+        (accounts[0].account_id, region, key) for region, key in sorted(kms_keys) if accounts
+    ]
+    for inv in inventories:
+        for model in inv.models:
+            for uri in s3_uris(model):
+                referenced_by.setdefault(bucket_of(uri), inv.account_id)
+        for config in inv.endpoint_configs:
+            extra_keys.extend((inv.account_id, inv.region, key) for key in kms_keys_of(config))
+    return referenced_by, extra_keys
+
+
+def _start_roles(
+    accounts: Sequence[AccountSession], inventories: list[Inventory], roles: Iterable[str], pools: Pools
+) -> tuple[RoleReader, dict[str, Future[dict[str, Any]]]]:
+    """Start reading the roles the models run as (and those manifests name), each once."""
     arns = set(roles) | {
         str(m["ExecutionRoleArn"]) for inv in inventories for m in inv.models if m.get("ExecutionRoleArn")
     }
-    if not arns:
-        return {}
     reader = RoleReader(accounts)
-    found = reader.read_all(arns)
+    return reader, reader.start(arns, pools)
+
+
+def _execution_roles(reader: RoleReader, reads: dict[str, Future[dict[str, Any]]]) -> dict[str, Any]:
+    """`iam_roles` and `statistics` for the roles started by ``_start_roles``."""
+    if not reads:
+        return {}
+    found = {arn: future.result() for arn, future in sorted(reads.items())}
     return {"iam_roles": found, "statistics": {"iam_roles": len(found), "iam_calls": reader.total_calls}}
 
 

@@ -5,6 +5,8 @@ per attached policy ARN, once for all roles of the account that attach it: GetPo
 and GetPolicyVersion (also for the role's permissions boundary, named by GetRole). 500 endpoints that
 share 5 roles cost the calls of 5 roles. A failed read leaves
 the reason under the record's `errors`, and the rules are `error` for that role.
+Roles are read side by side (``start``: one task per role in the account's IAM pool); a policy two
+roles attach is still read once (the first reader reads it, the other waits for that read).
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 from r1policy.aws.errors import CALL_ERRORS, classify
+from r1policy.aws.pools import Pools
 from r1policy.aws.session import AccountSession
+
+IAM_POOL = "iam"  # IAM is global: the role reads of an account run in one pool of their own
 
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(?:.*/)?([^/]+)$")
 
@@ -32,25 +38,30 @@ class RoleReader:
     def __init__(self, accounts: Sequence[AccountSession]) -> None:
         self.accounts = {a.account_id: a for a in accounts}
         self.calls: Counter[str] = Counter()
-        self._roles: dict[str, dict[str, Any]] = {}
-        self._policies: dict[tuple[str, str], tuple[Any, str | None]] = {}
+        self._policies: dict[tuple[str, str], Future[tuple[Any, str | None]]] = {}
         self._lock = threading.Lock()
 
     @property
     def total_calls(self) -> int:
-        return sum(self.calls.values())
+        with self._lock:
+            return sum(self.calls.values())
 
     def read_all(self, arns: Iterable[str]) -> dict[str, dict[str, Any]]:
-        return {arn: self.role(arn) for arn in sorted(set(arns))}
+        """Every role, one after another (see ``start`` for the side-by-side reads)."""
+        return {arn: self._read_role(arn) for arn in sorted(set(arns))}
 
-    def role(self, arn: str) -> dict[str, Any]:
-        with self._lock:
-            if arn not in self._roles:
-                self._roles[arn] = self._read_role(arn)
-            return self._roles[arn]
+    def start(self, arns: Iterable[str], pools: Pools) -> dict[str, Future[dict[str, Any]]]:
+        """Start reading every role (each once) in its account's IAM pool; the futures by role ARN."""
+        futures: dict[str, Future[dict[str, Any]]] = {}
+        for arn in sorted(set(arns)):
+            m = _ROLE_ARN.match(arn)
+            account_id = m.group(1) if m else ""
+            futures[arn] = pools.submit(account_id, IAM_POOL, self._read_role, arn)
+        return futures
 
     def _call(self, account: AccountSession, operation: str, **kwargs: Any) -> Any:
-        self.calls[operation] += 1
+        with self._lock:
+            self.calls[operation] += 1
         return getattr(account.client("iam"), operation)(**kwargs)
 
     def _read_role(self, arn: str) -> dict[str, Any]:
@@ -119,14 +130,23 @@ class RoleReader:
 
     def _policy(self, account: AccountSession, arn: str) -> tuple[Any, str | None]:
         key = (account.account_id, arn)
-        if key not in self._policies:
-            try:
-                version = self._call(account, "get_policy", PolicyArn=arn)["Policy"]["DefaultVersionId"]
-                found = self._call(account, "get_policy_version", PolicyArn=arn, VersionId=version)
-                self._policies[key] = (found["PolicyVersion"]["Document"], None)
-            except CALL_ERRORS as exc:
-                self._policies[key] = (None, classify(exc))
-        return self._policies[key]
+        with self._lock:
+            held = self._policies.get(key)
+            if held is None:  # this thread reads it; another role attaching it waits for the result
+                mine: Future[tuple[Any, str | None]] = Future()
+                self._policies[key] = mine
+        if held is not None:
+            return held.result()
+        try:
+            version = self._call(account, "get_policy", PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            found = self._call(account, "get_policy_version", PolicyArn=arn, VersionId=version)
+            mine.set_result((found["PolicyVersion"]["Document"], None))
+        except CALL_ERRORS as exc:
+            mine.set_result((None, classify(exc)))
+        except BaseException as exc:  # not a call error: the waiting readers see the same failure
+            mine.set_exception(exc)
+            raise
+        return mine.result()
 
 
 class _PolicyUnreadable(Exception):

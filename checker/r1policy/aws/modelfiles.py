@@ -74,26 +74,38 @@ def read_model_file(account: AccountSession, region: str, prefix: str, name: str
         return None, f"it {exc}"
 
 
-def collect_model_files(
-    prefixes: Iterable[str],
-    reader_of: Callable[[str], AccountSession],
-    buckets: Mapping[str, Mapping[str, Any]],
-    pools: Pools,
-) -> dict[str, dict[str, Any]]:
-    """``model_files`` for every prefix: both files read side by side, each prefix once."""
-    jobs: list[tuple[str, str, Future[tuple[Any, str | None]]]] = []
-    for prefix in sorted(set(prefixes)):
-        bucket = prefix.removeprefix("s3://").split("/", 1)[0]
-        account = reader_of(bucket)
-        region = str((buckets.get(bucket) or {}).get("region") or account.default_region)
-        for name in (CONFIG, INDEX):
-            future = pools.submit(account.account_id, region, read_model_file, account, region, prefix, name)
-            jobs.append((prefix, name, future))
-    result: dict[str, dict[str, Any]] = {}
-    for prefix, name, future in jobs:
-        facts, error = future.result()
-        entry = result.setdefault(prefix, {"config": None, "index": None})
-        entry[_FIELD[name]] = facts
-        if error is not None:
-            entry.setdefault("errors", {})[name] = error
-    return result
+class ModelFileReads:
+    """The model-file reads of one run, started bucket by bucket as each bucket's record is known
+    (``start``, in the bucket's region; a prefix whose bucket never comes reads in its reader's
+    default region) and gathered by ``result``."""
+
+    def __init__(
+        self, prefixes: Iterable[str], reader_of: Callable[[str], AccountSession], pools: Pools
+    ) -> None:
+        self.reader_of = reader_of
+        self.pools = pools
+        self.by_bucket: dict[str, list[str]] = {}
+        for prefix in sorted(set(prefixes)):
+            self.by_bucket.setdefault(prefix.removeprefix("s3://").split("/", 1)[0], []).append(prefix)
+        self.jobs: dict[tuple[str, str], Future[tuple[Any, str | None]]] = {}
+
+    def start(self, bucket: str, record: Mapping[str, Any] | None) -> None:
+        account = self.reader_of(bucket)
+        region = str((record or {}).get("region") or account.default_region)
+        for prefix in self.by_bucket.pop(bucket, []):
+            for name in (CONFIG, INDEX):
+                self.jobs[(prefix, name)] = self.pools.submit(
+                    account.account_id, region, read_model_file, account, region, prefix, name
+                )
+
+    def result(self) -> dict[str, dict[str, Any]]:
+        for bucket in list(self.by_bucket):
+            self.start(bucket, None)
+        result: dict[str, dict[str, Any]] = {}
+        for (prefix, name), future in sorted(self.jobs.items()):
+            facts, error = future.result()
+            entry = result.setdefault(prefix, {"config": None, "index": None})
+            entry[_FIELD[name]] = facts
+            if error is not None:
+                entry.setdefault("errors", {})[name] = error
+        return result

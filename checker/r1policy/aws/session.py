@@ -100,11 +100,46 @@ class AccountSession:
                 found.meta.events.register(event, handler)
 
 
+_LOADERS: dict[Any, Any] = {}  # botocore data loaders by data path, shared by every session
+_LOADERS_LOCK = threading.Lock()
+
+
+def _core_session(profile: str | None) -> Any:
+    """A botocore session whose data loader is the process's shared one for its data path.
+
+    A client's creation is mostly the loading and parsing of its service's model, endpoint rule set
+    and the endpoints / partitions data; a loader caches what it parsed, but each new session has its
+    own. An organization audit opens a session per account, so without sharing every account's
+    clients parse the same files again (each account task, on threads or on a Dask worker). The data
+    path is the session's own (``AWS_DATA_PATH``, the profile's ``data_path``), so a session sees
+    exactly the files it would have read.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    core = botocore.session.Session(profile=profile)
+    path = core.get_config_variable("data_path")
+    with _LOADERS_LOCK:
+        loader = _LOADERS.get(path)
+        if loader is None:
+            loader = _LOADERS[path] = botocore.loaders.create_loader(path)
+    core.register_component("data_loader", loader)
+    return core
+
+
+def _shared_paths(session: boto3.Session) -> None:
+    # boto3 appends its own data folder to the (now shared) loader's search paths for every session.
+    loader = session._session.get_component("data_loader")
+    with _LOADERS_LOCK:
+        loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
+
+
 def _new_session(**kwargs: Any) -> boto3.Session:
     try:
-        session = boto3.Session(**kwargs)
+        session = boto3.Session(botocore_session=_core_session(kwargs.get("profile_name")), **kwargs)
     except botocore.exceptions.ProfileNotFound as exc:
         raise CredentialsError(f"AWS profile not found: {exc}") from exc
+    _shared_paths(session)
     if custom_endpoint():
         install_s3control_fix(session)
     return session

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import re
 
 # The questions R1-IAM-001 and the audit report ask, as action-name patterns of the contract (SPEC 8.2).
 WRITE_PATTERNS = ("s3:putobject*",)
@@ -46,8 +47,10 @@ def database_version() -> str:
 @functools.cache
 def actions_matching(*patterns: str) -> frozenset[str]:
     """The database's actions that any of the IAM action patterns matches."""
-    lowered = tuple(_glob(p) for p in patterns)
-    return frozenset(a for a in all_actions() if any(fnmatch.fnmatchcase(a, p) for p in lowered))
+    # One regular expression of fnmatch's own translations (what fnmatchcase compiles per pattern),
+    # matched once per action instead of once per action and pattern.
+    either = re.compile("|".join(f"(?:{fnmatch.translate(_glob(p))})" for p in patterns))
+    return frozenset(a for a in all_actions() if either.match(a))
 
 
 def write_actions() -> frozenset[str]:
