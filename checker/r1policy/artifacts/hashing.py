@@ -25,8 +25,11 @@ class LimitExceeded(Exception):
 class HashingReader:
     """`read(n)` / `peek(n)` / `drain()` over a raw stream, hashing (optionally) and counting."""
 
-    def __init__(self, raw: RawStream, *, hash_it: bool = True, limit: int | None = None) -> None:
+    def __init__(
+        self, raw: RawStream, *, hash_it: bool = True, limit: int | None = None, chunk: int = CHUNK
+    ) -> None:
         self._raw = raw
+        self._chunk = chunk  # what drain() reads at a time
         self._hash: Any = hashlib.sha256() if hash_it else None
         self._buffer = b""
         self.consumed = 0  # bytes taken from the raw stream
@@ -114,11 +117,11 @@ class HashingReader:
         self._buffer = b""
         readinto = getattr(self._raw, "readinto", None)
         if readinto is None or self._limit is not None:
-            while chunk := self._pull(CHUNK):
+            while chunk := self._pull(self._chunk):
                 skipped += len(chunk)
             self.position += skipped
             return skipped
-        buf = bytearray(CHUNK)
+        buf = bytearray(self._chunk)
         view = memoryview(buf)
         while True:
             got = readinto(view)
