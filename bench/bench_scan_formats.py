@@ -213,7 +213,7 @@ def _others(target: Path) -> list[tuple[str, float]]:
 
 
 def bench_format(
-    fmt: str, single: Path, sharded: Path, repeat: int, cores: int, warm: Path
+    fmt: str, single: Path, sharded: Path, repeat: int, cores: int, warm: Path, others: bool = True
 ) -> dict[str, object]:
     size = single.stat().st_size
     shards = sorted(p for p in sharded.iterdir() if p.is_file())
@@ -247,7 +247,7 @@ def bench_format(
         "median": med,
         "ratio_one": statistics.median(r["scan_one"] / r["openssl"] for r in rounds),
         "ratio_many": statistics.median(r["scan_many"] / (cores * r["openssl"]) for r in rounds),
-        "others": _others(single),
+        "others": _others(single) if others else [],
     }
 
 
