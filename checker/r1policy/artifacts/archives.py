@@ -96,6 +96,7 @@ def walk_tar(stream: RawStream, facts: FileFacts, limits: ScanLimits, scan: Memb
                 reader = HashingReader(handle, hash_it=False, chunk=MEMBER_CHUNK)
                 scan(reader, member, info.size, shown, False)
                 reader.drain()
+            forward.after_end(add)
     except (tarfile.TarError, BackwardSeek) as exc:
         add(f"tar archive unreadable after {count} members: {exc}")
 
@@ -112,6 +113,22 @@ class Forward:
     def __init__(self, raw: RawStream) -> None:
         self._raw = raw
         self._pos = 0
+        self._last = b""  # the last read: where tarfile stopped, the block it took for the end
+
+    def after_end(self, add: Callable[[str], None]) -> None:
+        """Once tarfile sees the end: the block it stopped at and everything after it must be zeros.
+        tarfile ends quietly at a header it cannot parse; GNU tar skips such a block and extracts
+        what follows, which r1policy would otherwise never see."""
+        end = self._pos - len(self._last)
+        stray = len(self._last) - self._last.count(0)
+        while chunk := self.read(MEMBER_CHUNK):
+            stray += len(chunk) - chunk.count(0)
+        if stray:
+            add(
+                f"{stray:,} non-zero bytes after the end of the tar archive (byte {end:,}): a header "
+                "tarfile cannot read, or data after the end; GNU tar may extract members there that "
+                "were not scanned"
+            )
 
     def tell(self) -> int:
         return self._pos
@@ -136,6 +153,7 @@ class Forward:
                 got += len(more)
             data = b"".join(parts)
         self._pos += len(data)
+        self._last = data
         return data
 
 
