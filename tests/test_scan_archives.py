@@ -3,7 +3,11 @@ after a bounded number of bytes, nesting is bounded; model.tar.gz end to end."""
 
 from __future__ import annotations
 
+import gzip
+import io
 import re
+import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -137,3 +141,47 @@ def test_zip_bomb_by_total_ratio_and_by_overlapping_members(tmp_path: Path) -> N
     overlap = mk.zip_overlapping(tmp_path / "overlap.zip")
     top = Scanner().scan_all(resolve(str(overlap)).files)[0].top
     assert len(top.archive_problems) == 1 and "overlap in the archive (zip bomb)" in top.archive_problems[0]
+
+
+def _tar_bytes(members: list[tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as archive:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+_HIDDEN = b"cos\nsystem\n(S'id'\ntR."
+
+
+def _junk_header(data: bytes) -> bytes:
+    """A block of garbage before the second member: tarfile stops there, GNU tar skips it and
+    extracts the member after it (`tar: Skipping to next header`)."""
+    second = 512 + 512  # header and one data block of the first member
+    return data[:second] + bytes(range(256)) * 2 + data[second:]
+
+
+def _cut_header(data: bytes) -> bytes:
+    return data[: 1024 + 300]  # the archive ends inside the second member's header
+
+
+def _appended(data: bytes) -> bytes:
+    return data + _tar_bytes([("hidden.pkl", _HIDDEN)])  # a second archive after the end blocks
+
+
+@pytest.mark.parametrize("change", [_junk_header, _cut_header, _appended], ids=lambda f: f.__name__[1:])
+@pytest.mark.parametrize("gz", [False, True], ids=["tar", "tar.gz"])
+def test_bytes_after_where_tarfile_stops_are_a_finding(
+    tmp_path: Path, change: Callable[[bytes], bytes], gz: bool
+) -> None:
+    """tarfile ends quietly at a header it cannot parse; what lies after it (a member GNU tar
+    extracts, a second archive) was never scanned. Non-zero bytes there are R1-ART-007."""
+    data = change(_tar_bytes([("config.json", b"{}"), ("model.pkl", _HIDDEN)]))
+    name = "model.tar.gz" if gz else "model.tar"
+    (tmp_path / name).write_bytes(gzip.compress(data) if gz else data)
+    result = run_cli("scan", name, "--format", "json", cwd=tmp_path)
+    assert ("R1-ART-007", "fail", name) in finding_set(result.json, "fail", "error")
+    (message,) = [f["message"] for f in result.json["findings"] if f["rule_id"] == "R1-ART-007"]
+    assert "non-zero bytes after the end of the tar archive" in message

@@ -303,3 +303,53 @@ def test_unsafe_pickle_in_a_zip_in_a_gzip_is_found(tmp_path: Path) -> None:
     assert ("R1-ART-001", "fail", "model.pt.gz!/model.pt!/archive/data.pkl") in finding_set(
         result.json, "fail"
     )
+
+
+# --- memory: a tar's members are streamed in small pieces, and no record of every member is kept ------
+
+
+def _peak_traced(path: Path) -> tuple[int, Any]:
+    import tracemalloc
+
+    files = targets.resolve(str(path)).files
+    tracemalloc.start()
+    try:
+        (result,) = Scanner(workers=1).scan_all(files)
+        return tracemalloc.get_traced_memory()[1], result
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["tar.gz", "tar"])
+def test_a_large_tar_member_is_streamed_in_small_pieces(tmp_path: Path, gz: bool) -> None:
+    """A 24 MiB member: Python's peak allocation while scanning stays below 12 MiB, the file's own
+    8 MiB read buffer included (tarfile's stream mode and 8 MiB member reads held about three copies
+    of each 8 MiB piece on top of it: 24-27 MiB; issue 23: RSS <= 100 MB whatever the model)."""
+    name = "model.tar.gz" if gz else "model.tar"
+    body = os.urandom(24 * MIB)
+    path = mk.tar_with(tmp_path / name, [("model/weights.bin", body)], gz=gz)
+    peak, result = _peak_traced(path)
+    assert not result.top.archive_problems and not result.top.unreadable
+    assert [f.path for f in result.facts[1:]] == [f"{path}!/model/weights.bin"]
+    assert result.top.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert peak < 12 * MIB, f"peak {peak / MIB:.1f} MiB"
+
+
+def test_a_tar_of_many_members_keeps_no_list_of_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tarfile keeps a TarInfo for every member it has read (about 630 bytes each: 13 MiB for 20,000
+    members); the walk drops each once it is handled, so what it holds does not grow with the archive."""
+    import tarfile
+
+    held: list[int] = []
+    original = tarfile.TarFile.next
+
+    def next_member(self: tarfile.TarFile) -> tarfile.TarInfo | None:
+        held.append(len(self.members))
+        return original(self)
+
+    monkeypatch.setattr(tarfile.TarFile, "next", next_member)
+    members = [(f"shard/{i:05d}.json", b"{}") for i in range(2_000)]
+    path = mk.tar_with(tmp_path / "many.tar", members, gz=False)  # type: ignore[arg-type]
+    (result,) = Scanner(workers=1).scan_all(targets.resolve(str(path)).files)
+    assert not result.top.archive_problems and len(result.facts) == 2_001
+    assert len(held) > 2_000 and max(held) <= 1

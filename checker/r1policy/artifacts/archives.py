@@ -15,6 +15,7 @@ from r1policy.artifacts.model import FileFacts, ScanLimits
 # scan_member(reader, path, size, name_in_archive, torch_zip) -> None
 MemberScan = Callable[[HashingReader, str, "int | None", str, bool], None]
 _GZIP_IN = 256 * 1024
+MEMBER_CHUNK = 1024 * 1024  # a tar member is read and handed on in pieces of this size
 
 
 def name_problems(name: str) -> list[str]:
@@ -48,9 +49,13 @@ def walk_tar(stream: RawStream, facts: FileFacts, limits: ScanLimits, scan: Memb
     add = facts.archive_problems.append
     total = count = 0
     seen = Names(add)
+    forward = Forward(stream)
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[call-overload]
-            for info in archive:
+        # Random-access mode over a stream that only skips forward: tarfile reads headers and member
+        # data straight from it (its stream mode copies every byte three times through its buffer).
+        with tarfile.TarFile(fileobj=forward, mode="r") as archive:  # type: ignore[arg-type]
+            while (info := archive.next()) is not None:
+                archive.members.clear()  # type: ignore[attr-defined]  # no record of every member kept
                 count += 1
                 if count > limits.max_members:
                     add(f"more than {limits.max_members:,} members; the rest were not read")
@@ -88,11 +93,68 @@ def walk_tar(stream: RawStream, facts: FileFacts, limits: ScanLimits, scan: Memb
                 handle = archive.extractfile(info)
                 if handle is None:
                     continue
-                reader = HashingReader(handle, hash_it=False)
+                reader = HashingReader(handle, hash_it=False, chunk=MEMBER_CHUNK)
                 scan(reader, member, info.size, shown, False)
                 reader.drain()
-    except tarfile.TarError as exc:
+            forward.after_end(add)
+    except (tarfile.TarError, BackwardSeek) as exc:
         add(f"tar archive unreadable after {count} members: {exc}")
+
+
+class BackwardSeek(Exception):
+    """A tar reader asked to go back in a stream that is read once."""
+
+
+class Forward:
+    """A stream as tarfile's random-access mode sees it: `tell`, `seek` forward only (skipping bytes,
+    which are still hashed by the reader beneath), and `read(n)` that returns n bytes unless the
+    stream ends."""
+
+    def __init__(self, raw: RawStream) -> None:
+        self._raw = raw
+        self._pos = 0
+        self._last = b""  # the last read: where tarfile stopped, the block it took for the end
+
+    def after_end(self, add: Callable[[str], None]) -> None:
+        """Once tarfile sees the end: the block it stopped at and everything after it must be zeros.
+        tarfile ends quietly at a header it cannot parse; GNU tar skips such a block and extracts
+        what follows, which r1policy would otherwise never see."""
+        end = self._pos - len(self._last)
+        stray = len(self._last) - self._last.count(0)
+        while chunk := self.read(MEMBER_CHUNK):
+            stray += len(chunk) - chunk.count(0)
+        if stray:
+            add(
+                f"{stray:,} non-zero bytes after the end of the tar archive (byte {end:,}): a header "
+                "tarfile cannot read, or data after the end; GNU tar may extract members there that "
+                "were not scanned"
+            )
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        target = offset if whence == 0 else self._pos + offset
+        if whence not in (0, 1) or target < self._pos:
+            raise BackwardSeek(
+                f"the tar reader seeks back to byte {target:,} (the stream is at {self._pos:,})"
+            )
+        while self._pos < target and self.read(min(target - self._pos, MEMBER_CHUNK)):
+            pass
+        return self._pos
+
+    def read(self, n: int = -1, /) -> bytes:
+        data = self._raw.read(n)
+        if n is not None and n >= 0 and 0 < len(data) < n:
+            parts = [data]
+            got = len(data)
+            while got < n and (more := self._raw.read(n - got)):
+                parts.append(more)
+                got += len(more)
+            data = b"".join(parts)
+        self._pos += len(data)
+        self._last = data
+        return data
 
 
 class GzipReader:
