@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from r1policy import __version__
+from r1policy.core import jsonsafe
 
 FORMAT = 1
 # `R1POLICY_DERIVED_CACHE=off`: neither read nor write (derive everything on every run). For a cache
@@ -81,7 +82,7 @@ def read(kind: str, key: str) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
         head, _, payload = text.partition("\n")
-        meta = json.loads(head)
+        meta = jsonsafe.loads(head)
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     if not isinstance(meta, dict) or meta.get("key") != key:
@@ -89,7 +90,7 @@ def read(kind: str, key: str) -> Any:
     if meta.get("digest") != hashlib.sha256(payload.encode()).hexdigest():
         return None
     try:
-        return json.loads(payload)
+        return jsonsafe.loads(payload)
     except ValueError:
         return None
 

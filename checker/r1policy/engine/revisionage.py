@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from r1policy.hub.errors import HubError
-from r1policy.hub.record import is_full_sha
 
 if TYPE_CHECKING:
     from r1policy.engine.factrecord import DeploymentFacts
@@ -48,6 +47,8 @@ def apply_revision_age(
         item.not_applicable["revision_age.config"] = NOT_CONFIGURED
         return
     item.names["max_revision_age_days"] = config.max_revision_age_days
+    from r1policy.hub.record import is_full_sha  # only when the rule is configured (cold start)
+
     if not is_full_sha(model.revision):
         item.not_applicable["revision_age.config"] = (
             f"revision {model.revision or '(none)'} is not a commit pin: it follows its branch's head "
