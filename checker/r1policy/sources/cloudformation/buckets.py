@@ -18,7 +18,13 @@ from r1policy.core.findings import Location
 from r1policy.core.model import FileBucket
 from r1policy.sources.cloudformation.resolve import Template
 from r1policy.sources.cloudformation.trails import attach, file_trails
-from r1policy.sources.cloudformation.values import NOVALUE, Unknown, display, iter_unknowns
+from r1policy.sources.cloudformation.values import (
+    NOVALUE,
+    Unknown,
+    display,
+    iter_unknowns,
+    with_displays,
+)
 
 BUCKET = "AWS::S3::Bucket"
 BUCKET_POLICY = "AWS::S3::BucketPolicy"
@@ -171,7 +177,7 @@ def _policy(
             f"bucket policy {policy_logical} uses values the template does not decide: {unknown[0].why}"
         )
     else:
-        record["policy"] = _plain(document)
+        record["policy"] = with_displays(document)
     pos = template.doc.position(("Resources", policy_logical, "Properties", "PolicyDocument"), key=True)
     locations["bucket.policy"] = Location(pos.path, pos.line, pos.column)
 
@@ -233,16 +239,6 @@ def _statements(document: Any) -> list[dict[str, Any]]:
     return [s for s in items if isinstance(s, dict)]
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Unknown):
-        return value.display
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _key_policy(template: Template, logical: str) -> dict[str, Any]:
     """R1-S3-011: the KeyPolicy of an AWS::KMS::Key of the template (absent: KMS's default policy, which
     lets only the key's own account use the key). `${AWS::AccountId}` is the key's own account."""
@@ -264,7 +260,7 @@ def _key_policy(template: Template, logical: str) -> dict[str, Any]:
                 f"{unknown[0].why}"
             }
         }
-    return {"key_policy": _plain(document)}
+    return {"key_policy": with_displays(document)}
 
 
 def _own_account(value: Unknown) -> bool:

@@ -13,20 +13,10 @@ from typing import Any
 
 from r1policy.facts.trails import TrailError, recorders
 from r1policy.sources.cloudformation.resolve import Template
-from r1policy.sources.cloudformation.values import Unknown, display, iter_unknowns
+from r1policy.sources.cloudformation.values import display, iter_unknowns, with_displays
 
 TRAIL = "AWS::CloudTrail::Trail"
 STACK_REGION = "(the stack's region)"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Unknown):
-        return value.display
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def file_trails(template: Template, live: set[str]) -> list[dict[str, Any]]:
@@ -40,8 +30,8 @@ def file_trails(template: Template, live: set[str]) -> list[dict[str, Any]]:
             "home_region": template.pseudo.get("AWS::Region", STACK_REGION),
             "multi_region": props.get("IsMultiRegionTrail") is True
             or str(props.get("IsMultiRegionTrail")).lower() == "true",
-            "event_selectors": _plain(props.get("EventSelectors")),
-            "advanced_event_selectors": _plain(props.get("AdvancedEventSelectors")),
+            "event_selectors": with_displays(props.get("EventSelectors")),
+            "advanced_event_selectors": with_displays(props.get("AdvancedEventSelectors")),
         }
         logging = props.get("IsLogging")
         unknown = list(iter_unknowns(logging))

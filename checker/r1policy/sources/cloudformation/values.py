@@ -44,6 +44,18 @@ def display(value: Any) -> str:
     return str(value)
 
 
+def with_displays(value: Any) -> Any:
+    """`value` with every Unknown inside it replaced by how the template writes it (for a state record
+    that shows the undecided parts as written)."""
+    if isinstance(value, Unknown):
+        return value.display
+    if isinstance(value, dict):
+        return {k: with_displays(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_displays(v) for v in value]
+    return value
+
+
 def merge(parts: list[Any], text: str, *, maybe_absent: bool = False) -> Unknown:
     unknown = [p for p in parts if isinstance(p, Unknown)]
     refs: frozenset[str] = frozenset().union(*(u.refs for u in unknown))

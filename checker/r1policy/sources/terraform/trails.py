@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from r1policy.sources.cloudformation.values import Unknown
+from r1policy.sources.cloudformation.values import Unknown, with_displays
 from r1policy.sources.terraform.plan import Plan, Resource
 
 _OPERATORS = {
@@ -23,16 +23,6 @@ _OPERATORS = {
 }
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Unknown):
-        return value.display
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _selectors(res: Resource) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
     basic = [
         {
@@ -41,7 +31,7 @@ def _selectors(res: Resource) -> tuple[list[dict[str, Any]] | None, list[dict[st
                 {"Type": d.get("type"), "Values": d.get("values") or []} for d in s.get("data_resource") or []
             ],
         }
-        for s in _plain(res.value("event_selector")) or []
+        for s in with_displays(res.value("event_selector")) or []
         if isinstance(s, dict)
     ]
     advanced = [
@@ -53,7 +43,7 @@ def _selectors(res: Resource) -> tuple[list[dict[str, Any]] | None, list[dict[st
                 if isinstance(f, dict)
             ],
         }
-        for s in _plain(res.value("advanced_event_selector")) or []
+        for s in with_displays(res.value("advanced_event_selector")) or []
         if isinstance(s, dict)
     ]
     return basic or None, advanced or None
@@ -67,8 +57,10 @@ def plan_trails(plan: Plan) -> list[dict[str, Any]]:
         logging = res.value("enable_logging")
         basic, advanced = _selectors(res)
         record: dict[str, Any] = {
-            "name": str(_plain(res.value("name")) or res.address),
-            "home_region": str(_plain(res.value("region")) or plan.region(res) or "(the provider's region)"),
+            "name": str(with_displays(res.value("name")) or res.address),
+            "home_region": str(
+                with_displays(res.value("region")) or plan.region(res) or "(the provider's region)"
+            ),
             "multi_region": res.value("is_multi_region_trail") is True,
             "event_selectors": basic,
             "advanced_event_selectors": advanced,
