@@ -81,16 +81,15 @@ def read_scans(account: AccountSession, wanted: dict[str, dict[str, Any]]) -> di
 def _scan(account: AccountSession, where: dict[str, Any]) -> dict[str, Any]:
     client = account.client("ecr", where["region"])
     findings: list[dict[str, str]] = []
-    status, scan_type, token = "", "BASIC", None
+    status, scan_type = "", "BASIC"
+    pages = client.get_paginator("describe_image_scan_findings").paginate(
+        registryId=where["registry_id"],
+        repositoryName=where["repository"],
+        imageId=where["image_id"],
+        PaginationConfig={"PageSize": 1000},
+    )
     try:
-        while True:
-            page = client.describe_image_scan_findings(
-                registryId=where["registry_id"],
-                repositoryName=where["repository"],
-                imageId=where["image_id"],
-                maxResults=1000,
-                **({"nextToken": token} if token else {}),
-            )
+        for page in pages:
             status = str((page.get("imageScanStatus") or {}).get("status") or "")
             body = page.get("imageScanFindings") or {}
             findings.extend(_basic(body.get("findings") or []))
@@ -98,9 +97,6 @@ def _scan(account: AccountSession, where: dict[str, Any]) -> dict[str, Any]:
             if enhanced:
                 scan_type = "ENHANCED"
             findings.extend(_enhanced(enhanced))
-            token = page.get("nextToken")
-            if not token:
-                break
     except CALL_ERRORS as exc:
         return {"error": classify(exc)}
     if status not in _DONE:
