@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -149,15 +150,11 @@ def redact(text: str) -> str:
 
 
 _RULE_ID = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)+")
-_WELL_FORMED: set[str] = set()  # rule ids already checked (a run has a few dozen, on 46k findings)
 
 
+@functools.lru_cache(maxsize=4096)  # a run has a few dozen rule ids, on tens of thousands of findings
 def _well_formed(rule_id: str) -> bool:
-    if _RULE_ID.fullmatch(rule_id) is None:
-        return False
-    if len(_WELL_FORMED) < 4096:
-        _WELL_FORMED.add(rule_id)
-    return True
+    return _RULE_ID.fullmatch(rule_id) is not None
 
 
 @dataclass(frozen=True)
@@ -194,7 +191,7 @@ class Finding:
         expired_waiver: WaiverRef | None = None,
         deployment: str | None = None,
     ) -> Finding:
-        if rule_id not in _WELL_FORMED and not _well_formed(rule_id):
+        if not _well_formed(rule_id):
             raise ValueError(f"malformed rule id {rule_id!r}")
         if not message.strip():
             raise ValueError(f"{rule_id}: a finding needs a message")

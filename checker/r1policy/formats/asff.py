@@ -243,7 +243,7 @@ def report_findings(report: Report, options: RenderOptions) -> list[dict[str, An
     now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     chosen = sorted(
         (f for f in report.findings if exported(f.status.value, options.show_passed)),
-        key=lambda f: (*f.sort_key(), f.message),
+        key=Finding.sort_key,
     )
     default: list[Place] = []
     out = []

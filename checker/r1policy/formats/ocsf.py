@@ -127,7 +127,7 @@ def events(report: Report, options: RenderOptions) -> list[dict[str, Any]]:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     chosen = sorted(
         (f for f in report.findings if exported(f.status.value, options.show_passed)),
-        key=lambda f: (*f.sort_key(), f.message),
+        key=Finding.sort_key,
     )
     default: list[Place] = []
     out: list[dict[str, Any]] = []
