@@ -56,6 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support.awsworld import Bucket, Endpoint, World  # noqa: E402
+from tests.support.callcount import identity  # noqa: E402
 from tests.support.motoserver import moto_server  # noqa: E402
 from tests.support.throttle_proxy import fault_proxy  # noqa: E402
 
@@ -63,22 +64,6 @@ REGIONS = ("us-east-1", "eu-west-1")
 TARGET_CALLS_PER_BUCKET = 12
 TARGET_PROWLER_RATIO = 10.0  # issue 23.3: the audit at least 10x faster than Prowler on the same world
 TARGET_CALLS_PER_ENDPOINT = 6
-
-# Reads that identify one resource by these request parameters (a duplicate is a resource read twice).
-_IDENTITY = (
-    "Bucket",
-    "Key",
-    "KeyId",
-    "ModelName",
-    "EndpointConfigName",
-    "EndpointName",
-    "InferenceComponentName",
-    "AccountId",
-    "RoleName",
-    "PolicyArn",
-    "Name",
-    "TrailName",
-)
 
 
 def _bucket_spec(i: int) -> Bucket:
@@ -136,7 +121,7 @@ class CallCounter:
         self._lock = threading.Lock()
 
     def before_call(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        ident = ",".join(f"{k}={params[k]}" for k in _IDENTITY if k in params)
+        ident = identity(params)  # a duplicate (operation, identity) is a resource read twice
         with self._lock:
             self.calls[model.name] += 1
             if ident:

@@ -8,23 +8,9 @@ import threading
 from typing import Any
 
 from tests.support.auditgolden import REGIONS, seed_golden_world
+from tests.support.callcount import identity
 from tests.support.motoserver import MotoServer
 
-# Request parameters that name the resource a read is about.
-IDENTITY = (
-    "Bucket",
-    "Key",
-    "KeyId",
-    "ModelName",
-    "EndpointConfigName",
-    "EndpointName",
-    "InferenceComponentName",
-    "AccountId",
-    "RoleName",
-    "PolicyArn",
-    "Name",  # CloudTrail GetTrailStatus
-    "TrailName",  # CloudTrail GetEventSelectors
-)
 SAGEMAKER_PER_ENDPOINT = 6  # issue 23.3's target: List* pages + Describe* of the endpoint's resources
 S3_PER_BUCKET = 10  # location + 8 facts + policy status when a policy exists
 S3_PER_MODEL_PREFIX = 2  # config.json and model.safetensors.index.json
@@ -41,7 +27,7 @@ class Calls:
         self._lock = threading.Lock()
 
     def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        ident = ",".join(f"{k}={params[k]}" for k in IDENTITY if k in params)
+        ident = identity(params)
         with self._lock:
             self.by_service[model.service_model.service_name] += 1
             self.by_resource[(model.name, ident)] += 1
