@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 Path = tuple[str, ...]
 # Operators whose operand is an attribute chain that continues (the chain is not "used" there).
 _ACCESS = ".", "has"
-_MISSING = "\x00missing"
 _ENTITY = "__entity"
 
 
@@ -41,14 +40,49 @@ class Shape:
 
     paths: tuple[Path, ...]
     present: tuple[Path, ...] = ()
+    _tree: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def key(self, attrs: Mapping[str, Any]) -> tuple[str, ...]:
+    def __post_init__(self) -> None:
+        tree: dict[str, Any] = {}
+        for path, mark in [(p, _PRESENT) for p in self.present] + [(p, _WHOLE) for p in self.paths]:
+            node = tree
+            for part in path[:-1]:
+                child = node.get(part)
+                if child is _WHOLE:
+                    break
+                if not isinstance(child, dict):
+                    child = node[part] = {}
+                node = child
+            else:
+                if mark is _WHOLE or path[-1] not in node:
+                    node[path[-1]] = mark
+        self._tree.update(tree)
+
+    def key(self, attrs: Mapping[str, Any]) -> str:
         """The values at every read path, as text: subjects with equal keys are decided alike. A path
         that reaches a reference to another entity (a deployment's `bucket`) gives that reference:
         the rest of the path is read from the referenced entity, the same for every subject naming it."""
-        values = [_value_text(attrs, path) for path in self.paths]
-        values.extend(_exists(attrs, path) for path in self.present)
-        return tuple(values)
+        return json.dumps(_project(attrs, self._tree), sort_keys=True, separators=(",", ":"))
+
+
+_WHOLE: Any = object()  # the value at this path is read whole
+_PRESENT: Any = object()  # only whether the path exists is read
+
+
+def _project(value: Any, tree: dict[str, Any]) -> Any:
+    """`value` cut down to what `tree` reads: whole values, 1 for keys only tested for, references."""
+    if not isinstance(value, dict) or _ENTITY in value:
+        return value  # not a record (the policies cannot read into it) or a reference: as it is
+    out: dict[str, Any] = {}
+    for name, sub in tree.items():
+        if name in value:
+            if sub is _WHOLE:
+                out[name] = value[name]
+            elif sub is _PRESENT:
+                out[name] = 1
+            else:
+                out[name] = _project(value[name], sub)
+    return out
 
 
 def shape_of(policies: Iterable[Mapping[str, Any]]) -> Shape | None:
@@ -113,37 +147,6 @@ def _walk(node: Any, paths: set[Path], present: set[Path], *, parent_is_access: 
             _walk(body.get("in"), paths, present, parent_is_access=False)  # the type: part of the group
             continue
         _walk(body, paths, present, parent_is_access=False)
-
-
-def _exists(attrs: Mapping[str, Any], path: Path) -> str:
-    value: Any = attrs
-    for part in path:
-        if isinstance(value, Mapping) and _ENTITY in value:
-            return _entity_text(value)  # the rest is read from that entity: its id decides
-        if not isinstance(value, Mapping) or part not in value:
-            return "0"
-        value = value[part]
-    return "1"
-
-
-def _value_text(attrs: Mapping[str, Any], path: Path) -> str:
-    value: Any = attrs
-    for part in path:
-        if isinstance(value, Mapping) and _ENTITY in value:
-            return _entity_text(value)
-        if not isinstance(value, Mapping) or part not in value:
-            return _MISSING
-        value = value[part]
-    kind = type(value)
-    if kind is str:
-        return "s" + str(value)
-    if kind is bool or kind is int:
-        return repr(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def _entity_text(value: Mapping[str, Any]) -> str:
-    return "e" + json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def references(value: Any) -> Iterable[tuple[str, str]]:
