@@ -1,12 +1,20 @@
-"""One Cedar batch for every subject of a run, each deny reason mapped back to its rule."""
+"""One Cedar batch for every subject of a run, each deny reason mapped back to its rule.
+
+Subjects that the policy set cannot tell apart (engine/cedarshape.py: same entity type and action,
+equal values at every attribute path a policy reads) are asked about once, and the answer is theirs
+all. An answer holding an evaluation error is not shared (Cedar's error text names the entity): each
+subject of that group is then asked about on its own.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from r1policy.core.errors import EngineError
+from r1policy.engine.cedarshape import Shape, references, shape_of
 from r1policy.rules.registry import RuleRegistry
 
 _ERROR_POLICY = re.compile(r"policy `([^`]+)`")
@@ -15,18 +23,69 @@ _ERROR_POLICY = re.compile(r"policy `([^`]+)`")
 CedarSubject = tuple[str, str, str, str, dict[str, Any]]
 # (key kind, entity id) -> ({rule id: [@reason ...]}, {rule id: Cedar error text})
 Verdicts = dict[tuple[str, str], tuple[dict[str, list[str]], dict[str, str]]]
+Verdict = tuple[dict[str, list[str]], dict[str, str]]
 
 
 def run_batch(registry: RuleRegistry, context: dict[str, Any], subjects: list[CedarSubject]) -> Verdicts:
-    """Ask Cedar once about every subject; a policy that matched is a failed rule."""
+    """Ask Cedar about every subject; a policy that matched is a failed rule."""
+    if not subjects:
+        return {}
+    groups = _groups(shape_of(registry.policy_trees), subjects)
+    leaders = [members[0] for members in groups]
+    verdicts: Verdicts = {}
+    alone: list[CedarSubject] = []
+    answers = _ask(registry, context, leaders, _referenced(leaders, subjects))
+    for members, verdict in zip(groups, answers, strict=True):
+        if verdict[1] and len(members) > 1:
+            alone.extend(members)
+            continue
+        for kind, _etype, _action, ident, _attrs in members:
+            verdicts[(kind, ident)] = verdict
+    for (kind, _etype, _action, ident, _attrs), verdict in zip(
+        alone, _ask(registry, context, alone, _referenced(alone, subjects)), strict=True
+    ):
+        verdicts[(kind, ident)] = verdict
+    return verdicts
+
+
+def _groups(shape: Shape | None, subjects: list[CedarSubject]) -> list[list[CedarSubject]]:
+    """Subjects in groups Cedar decides alike, in first-seen order (one group each without a shape)."""
+    if shape is None:
+        return [[subject] for subject in subjects]
+    groups: dict[tuple[Any, ...], list[CedarSubject]] = {}
+    for subject in subjects:
+        _kind, etype, action, _ident, attrs = subject
+        groups.setdefault((etype, action, *shape.key(attrs)), []).append(subject)
+    return list(groups.values())
+
+
+def _referenced(asked: list[CedarSubject], subjects: list[CedarSubject]) -> list[CedarSubject]:
+    """The subjects not asked about that an asked one refers to: their entities must be in the store."""
+    wanted = {ref for s in asked for ref in references(s[4])} - {(f"R1::{s[1]}", s[3]) for s in asked}
+    if not wanted:
+        return []
+    found: dict[tuple[str, str], CedarSubject] = {}
+    for subject in subjects:
+        found.setdefault((f"R1::{subject[1]}", subject[3]), subject)
+    return [found[ref] for ref in sorted(wanted) if ref in found]
+
+
+def _ask(
+    registry: RuleRegistry,
+    context: dict[str, Any],
+    subjects: list[CedarSubject],
+    also: Sequence[CedarSubject] = (),
+) -> list[Verdict]:
+    """One request per subject in `subjects`; `also` are entities the store needs besides them."""
     import cedarpy
 
     if not subjects:
-        return {}
+        return []
     principal = {"type": "R1::Gate", "id": "r1policy"}
     # The same context for every request, as JSON once (cedarpy would encode the dict per request).
     context_json = json.dumps(context)
     entities: list[dict[str, Any]] = [{"uid": principal, "attrs": {}, "parents": []}]
+    entities += [{"uid": {"type": f"R1::{s[1]}", "id": s[3]}, "attrs": s[4], "parents": []} for s in also]
     requests: list[dict[str, Any]] = []
     for _kind, etype, action, ident, attrs in subjects:
         uid = {"type": f"R1::{etype}", "id": ident}
@@ -43,22 +102,23 @@ def run_batch(registry: RuleRegistry, context: dict[str, Any], subjects: list[Ce
         results = cedarpy.is_authorized_batch(requests, registry.policy_set, entities, schema=registry.schema)
     except ValueError as exc:
         raise EngineError(f"Cedar refused the evaluation request: {exc}") from exc
-    verdicts: Verdicts = {}
+    return [_verdict(registry, result) for result in results]
+
+
+def _verdict(registry: RuleRegistry, result: Any) -> Verdict:
     policies = registry.policies
-    for (kind, _etype, _action, ident, _attrs), result in zip(subjects, results, strict=True):
-        matched: dict[str, list[str]] = {}
-        errored: dict[str, str] = {}
-        for pid in result.diagnostics.reasons:
-            compiled = policies.get(pid)
-            if compiled is not None:
-                reasons = matched.setdefault(compiled.rule_id, [])
-                if compiled.reason not in reasons:
-                    reasons.append(compiled.reason)
-        for text in result.diagnostics.errors:
-            found = _ERROR_POLICY.search(text)
-            compiled = policies.get(found.group(1)) if found else None
-            if compiled is None:
-                raise EngineError(f"Cedar reported an error for no known policy: {text}")
-            errored[compiled.rule_id] = text
-        verdicts[(kind, ident)] = (matched, errored)
-    return verdicts
+    matched: dict[str, list[str]] = {}
+    errored: dict[str, str] = {}
+    for pid in result.diagnostics.reasons:
+        compiled = policies.get(pid)
+        if compiled is not None:
+            reasons = matched.setdefault(compiled.rule_id, [])
+            if compiled.reason not in reasons:
+                reasons.append(compiled.reason)
+    for text in result.diagnostics.errors:
+        found = _ERROR_POLICY.search(text)
+        compiled = policies.get(found.group(1)) if found else None
+        if compiled is None:
+            raise EngineError(f"Cedar reported an error for no known policy: {text}")
+        errored[compiled.rule_id] = text
+    return matched, errored

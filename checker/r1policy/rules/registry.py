@@ -216,6 +216,11 @@ class RuleRegistry:
             self._policy_set = self._cedarpy.PolicySet.from_json_str(json.dumps(document))
         return self._policy_set
 
+    @property
+    def policy_trees(self) -> tuple[dict[str, Any], ...]:
+        """Every policy of the set in Cedar's JSON form (EST), as the set is built from them."""
+        return tuple(self._est.values())
+
     def rule(self, rule_id: str) -> RuleMeta:
         return self.rules[rule_id]
 
