@@ -7,7 +7,6 @@ import argparse
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -102,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_TOOL
     except R1PolicyError as exc:
         if debug:
+            import traceback  # only with --debug: it pulls in linecache and tokenize
+
             traceback.print_exc()
         print(f"r1policy: error: {exc}", file=sys.stderr)
         return EXIT_TOOL

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as _dt
 import fnmatch
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +131,8 @@ def load_config(explicit: Path | None, cwd: Path) -> Config:
     pyproject = cwd / "pyproject.toml"
     if pyproject.is_file():
         text = read_text(pyproject)
+        import tomllib  # only for a pyproject.toml config: its parser compiles a dozen regexes
+
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
