@@ -92,7 +92,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    gcpause.pause()  # start-up allocates only objects that live until the end (core/gcpause.py)
+    # Start-up allocates objects that live until the end (core/gcpause.py); frozen in a process of its own.
+    gcpause.pause(freeze=argv is None)
     try:
         return _main(argv)
     finally:
