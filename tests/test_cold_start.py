@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,12 +68,19 @@ HEAVY_FOR_CHECK = (
     "r1policy.licences.table",
     "r1policy.hub.record",
     "r1policy.project.lockfile",
+    # issue 23 cold start, second pass: what a one-manifest check used to import for nothing
+    "tomllib",  # only for a pyproject.toml configuration
+    "difflib",  # only to word an unknown field or rule id
+    "traceback",  # only with --debug
+    "tarfile",  # only when a model archive's serving.properties is read
+    "packaging",  # advisory ranges of plain release versions are compared without it
 )
 # Read from the derived-data cache (core/derivedcache.py) once it is warm: not re-derived on every run.
 HEAVY_FOR_WARM_CHECK = (
     *HEAVY_FOR_CHECK,
     "r1policy.rules.catalogue",  # the catalogues check rule metadata only when the pack is loaded
     "tempfile",  # the cache is written atomically when it was derived, not read
+    "shutil",  # (tempfile's) and argparse's help formatter asked it for the width on every add_argument
 )
 
 PROBE = """
@@ -88,7 +96,10 @@ if args:
 else:
     code = 0
 pst_run = "Expr" in vars(sys.modules.get("cedarpy.pst", sys))
-print(json.dumps({"code": code, "modules": sorted(sys.modules), "pst_run": pst_run}))
+reader = sys.modules.get("yaml.reader")
+pattern = type(vars(reader.Reader)["NON_PRINTABLE"]).__name__ if reader else None
+out = {"code": code, "modules": sorted(sys.modules), "pst_run": pst_run, "non_printable": pattern}
+print(json.dumps(out))
 """
 
 
@@ -139,6 +150,25 @@ def test_static_check_of_native_manifests_imports_only_what_it_uses(tmp_path: Pa
         assert code == 0
         assert _loaded(modules, HEAVY_FOR_CHECK) == [], fmt
         assert {"cedarpy", "jsonschema_rs"} <= modules  # it did evaluate and validate
+
+
+def test_a_check_never_compiles_pyyamls_pure_python_character_check(tmp_path: Path) -> None:
+    """libyaml's C parser reads the YAML; the Python Reader's NON_PRINTABLE (~9 ms to compile) waits
+    for a first use (core/yamlimport.py)."""
+    _baseline(tmp_path)
+    out = _probe(["check", "--static", "one.yaml"], tmp_path)
+    assert out["code"] == 0
+    assert "yaml.reader" in out["modules"]
+    assert out["non_printable"] == "_CompileOnFirstRead"
+
+
+def test_a_cloudformation_check_imports_no_archive_reader(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "examples" / "cloudformation" / "r1-distill-stack.yaml", tmp_path / "template.yaml")
+    _imported(["check", "--static", "template.yaml"], tmp_path)  # derives and writes the rule pack
+    code, modules = _imported(["check", "--static", "template.yaml"], tmp_path)
+    assert code in (0, 1)
+    assert "r1policy.sources.cloudformation.template" in modules  # it did read the template
+    assert _loaded(modules, ("tarfile", "shutil", "tomllib", "difflib", "traceback")) == []
 
 
 def test_a_warm_check_reads_the_rule_pack_from_the_cache_and_never_runs_cedarpy_pst(tmp_path: Path) -> None:
