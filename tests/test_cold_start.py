@@ -74,6 +74,10 @@ HEAVY_FOR_CHECK = (
     "traceback",  # only with --debug
     "tarfile",  # only when a model archive's serving.properties is read
     "packaging",  # advisory ranges of plain release versions are compared without it
+    "r1policy.facts.iampolicy",  # only when an execution role is judged
+    "r1policy.engine.trustfacts",  # only when a state snapshot has the bucket
+    "r1policy.facts.bucketwriters",
+    "r1policy.facts.keypolicy",
 )
 # Read from the derived-data cache (core/derivedcache.py) once it is warm: not re-derived on every run.
 HEAVY_FOR_WARM_CHECK = (
