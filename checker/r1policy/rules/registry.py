@@ -27,6 +27,8 @@ _POLICY_START = r"(?:@[A-Za-z_]\w*\s*(?:\(\s*\"(?:[^\"\\]|\\.)*\"\s*\))?\s*)*\b(
 
 @dataclass(frozen=True)
 class CompiledPolicy:
+    """One Cedar policy of the set: its id, its rule, the reason it gives, and where it is written."""
+
     policy_id: str
     rule_id: str
     reason: str
