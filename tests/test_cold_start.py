@@ -6,6 +6,7 @@ the AWS or Hub clients, the BOM library, rich, or the readers of other input for
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -186,6 +187,21 @@ def test_a_warm_check_reads_the_rule_pack_from_the_cache_and_never_runs_cedarpy_
     assert "r1policy.rules.packcache" in warm["modules"]
     # cedarpy's policy-tree module is registered but its code never ran (core/cedarimport.py)
     assert not first["pst_run"] and not warm["pst_run"]
+
+
+def test_the_checkov_benchmark_template_is_checked_without_jinja(tmp_path: Path) -> None:
+    """bench/bench_cfn_vs_checkov.py's template: every message and remediation of its findings is plain
+    text and fields (R1-S3-001 says "no default encryption" by its own policy, not by `{% if %}`)."""
+    spec = importlib.util.spec_from_file_location("bench_cfn", ROOT / "bench" / "bench_cfn_vs_checkov.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    (tmp_path / "template.yaml").write_text(bench.TEMPLATE.replace("{image}", bench.IMAGE))
+    args = ["check", "--static", "template.yaml", "--config", str(ROOT / "examples" / "r1policy.yaml")]
+    code, modules = _imported([*args, "--format", "json"], tmp_path)
+    assert code == 1  # it blocks: the template has the usual mistakes
+    assert "r1policy.sources.cloudformation.template" in modules
+    assert _loaded(modules, ("jinja2", "tarfile")) == []
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
