@@ -6,7 +6,9 @@ the AWS or Hub clients, the BOM library, rich, or the readers of other input for
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,12 +69,23 @@ HEAVY_FOR_CHECK = (
     "r1policy.licences.table",
     "r1policy.hub.record",
     "r1policy.project.lockfile",
+    # issue 23 cold start, second pass: what a one-manifest check used to import for nothing
+    "tomllib",  # only for a pyproject.toml configuration
+    "difflib",  # only to word an unknown field or rule id
+    "traceback",  # only with --debug
+    "tarfile",  # only when a model archive's serving.properties is read
+    "packaging",  # advisory ranges of plain release versions are compared without it
+    "r1policy.facts.iampolicy",  # only when an execution role is judged
+    "r1policy.engine.trustfacts",  # only when a state snapshot has the bucket
+    "r1policy.facts.bucketwriters",
+    "r1policy.facts.keypolicy",
 )
 # Read from the derived-data cache (core/derivedcache.py) once it is warm: not re-derived on every run.
 HEAVY_FOR_WARM_CHECK = (
     *HEAVY_FOR_CHECK,
     "r1policy.rules.catalogue",  # the catalogues check rule metadata only when the pack is loaded
     "tempfile",  # the cache is written atomically when it was derived, not read
+    "shutil",  # (tempfile's) and argparse's help formatter asked it for the width on every add_argument
 )
 
 PROBE = """
@@ -88,7 +101,10 @@ if args:
 else:
     code = 0
 pst_run = "Expr" in vars(sys.modules.get("cedarpy.pst", sys))
-print(json.dumps({"code": code, "modules": sorted(sys.modules), "pst_run": pst_run}))
+reader = sys.modules.get("yaml.reader")
+pattern = type(vars(reader.Reader)["NON_PRINTABLE"]).__name__ if reader else None
+out = {"code": code, "modules": sorted(sys.modules), "pst_run": pst_run, "non_printable": pattern}
+print(json.dumps(out))
 """
 
 
@@ -141,6 +157,25 @@ def test_static_check_of_native_manifests_imports_only_what_it_uses(tmp_path: Pa
         assert {"cedarpy", "jsonschema_rs"} <= modules  # it did evaluate and validate
 
 
+def test_a_check_never_compiles_pyyamls_pure_python_character_check(tmp_path: Path) -> None:
+    """libyaml's C parser reads the YAML; the Python Reader's NON_PRINTABLE (~9 ms to compile) waits
+    for a first use (core/yamlimport.py)."""
+    _baseline(tmp_path)
+    out = _probe(["check", "--static", "one.yaml"], tmp_path)
+    assert out["code"] == 0
+    assert "yaml.reader" in out["modules"]
+    assert out["non_printable"] == "_CompileOnFirstRead"
+
+
+def test_a_cloudformation_check_imports_no_archive_reader(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "examples" / "cloudformation" / "r1-distill-stack.yaml", tmp_path / "template.yaml")
+    _imported(["check", "--static", "template.yaml"], tmp_path)  # derives and writes the rule pack
+    code, modules = _imported(["check", "--static", "template.yaml"], tmp_path)
+    assert code in (0, 1)
+    assert "r1policy.sources.cloudformation.template" in modules  # it did read the template
+    assert _loaded(modules, ("tarfile", "shutil", "tomllib", "difflib", "traceback")) == []
+
+
 def test_a_warm_check_reads_the_rule_pack_from_the_cache_and_never_runs_cedarpy_pst(tmp_path: Path) -> None:
     _baseline(tmp_path)
     args = ["check", "--static", "one.yaml"]
@@ -152,6 +187,21 @@ def test_a_warm_check_reads_the_rule_pack_from_the_cache_and_never_runs_cedarpy_
     assert "r1policy.rules.packcache" in warm["modules"]
     # cedarpy's policy-tree module is registered but its code never ran (core/cedarimport.py)
     assert not first["pst_run"] and not warm["pst_run"]
+
+
+def test_the_checkov_benchmark_template_is_checked_without_jinja(tmp_path: Path) -> None:
+    """bench/bench_cfn_vs_checkov.py's template: every message and remediation of its findings is plain
+    text and fields (R1-S3-001 says "no default encryption" by its own policy, not by `{% if %}`)."""
+    spec = importlib.util.spec_from_file_location("bench_cfn", ROOT / "bench" / "bench_cfn_vs_checkov.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    (tmp_path / "template.yaml").write_text(bench.TEMPLATE.replace("{image}", bench.IMAGE))
+    args = ["check", "--static", "template.yaml", "--config", str(ROOT / "examples" / "r1policy.yaml")]
+    code, modules = _imported([*args, "--format", "json"], tmp_path)
+    assert code == 1  # it blocks: the template has the usual mistakes
+    assert "r1policy.sources.cloudformation.template" in modules
+    assert _loaded(modules, ("jinja2", "tarfile")) == []
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

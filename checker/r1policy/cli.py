@@ -7,13 +7,13 @@ import argparse
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 from r1policy import __version__
 from r1policy.commands.args import catalogue, deliver, inputs, judge
 from r1policy.commands.args.common import Parser
+from r1policy.core import gcpause
 from r1policy.core.errors import R1PolicyError
 
 EXIT_OK, EXIT_BLOCK, EXIT_TOOL = 0, 1, 2
@@ -72,6 +72,8 @@ def _command_word(args: list[str]) -> str | None:
     return None
 
 
+# Commands that call gcpause.resume() themselves once their start-up (config, rule pack) is read.
+RESUMES_GC_ITSELF = frozenset({"check"})
 # command -> (module, function); each module is imported only when its command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("r1policy.commands.check", "run_check"),
@@ -90,6 +92,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Start-up allocates objects that live until the end (core/gcpause.py); frozen in a process of its own.
+    gcpause.pause(freeze=argv is None)
+    try:
+        return _main(argv)
+    finally:
+        gcpause.resume()
+
+
+def _main(argv: list[str] | None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args_list
     try:
@@ -97,11 +108,15 @@ def main(argv: list[str] | None = None) -> int:
         target = COMMANDS.get(args.command or "")
         if target is not None:
             run: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(target[0]), target[1])
+            if args.command not in RESUMES_GC_ITSELF:
+                gcpause.resume()
             return run(args)
         build_parser().print_help(sys.stderr)
         return EXIT_TOOL
     except R1PolicyError as exc:
         if debug:
+            import traceback  # only with --debug: it pulls in linecache and tokenize
+
             traceback.print_exc()
         print(f"r1policy: error: {exc}", file=sys.stderr)
         return EXIT_TOOL

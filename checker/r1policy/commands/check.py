@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from r1policy.core import gcpause
 from r1policy.engine.evaluate import Evaluator, Notice
 from r1policy.engine.hubfacts import hub_context
 from r1policy.engine.report import Report
@@ -28,6 +29,7 @@ def run_check(args: argparse.Namespace) -> int:
     pairs = pair_outputs(args.format, args.output)
     config = load_config(args.config, Path.cwd())
     registry = load_registry(args.policies)
+    gcpause.resume()  # start-up is over: what follows scales with the inputs
     frameworks = _frameworks(args.compliance, config.compliance, registry.rules)
     state = load_state(args.state) if args.state else None
     from r1policy.sources.terraform.source import (

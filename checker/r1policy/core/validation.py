@@ -11,7 +11,6 @@ ship. If they ever disagree the document is refused (fail closed), never let thr
 from __future__ import annotations
 
 import calendar
-import difflib
 import importlib
 import importlib.util
 import re
@@ -119,6 +118,8 @@ def _describe(error: Any, doc: Document) -> InputError:
         allowed = list(error.schema.get("properties", {}))
         extras = [k for k in error.instance if k not in allowed]
         key = extras[0] if extras else ""
+        import difflib  # only to word an unknown field
+
         hint = difflib.get_close_matches(key, allowed, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(sorted(allowed))})"
         field = f"{where}.{key}" if path else key

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from r1policy.engine.trustfacts import data_event_facts, key_policy_facts
-from r1policy.facts.bucketpolicy import PolicyDocumentError, acl_is_public, analyse_policy
-from r1policy.facts.bucketwriters import acl_writers, policy_writers, untrusted
 from r1policy.project.config import Config
 from r1policy.project.state import StateSnapshot
+
+# The policy, writer, key and trail analysers are imported when a snapshot has the bucket (cold start:
+# a --static check never reads one).
 
 _PAB_KEYS = ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")
 _NO_PAB = dict.fromkeys(_PAB_KEYS, False)
@@ -80,6 +80,9 @@ def bucket_facts(
         return unknown_bucket(
             name, f"bucket {name} is not in the state snapshot {state.path}; re-run `r1policy snapshot`"
         )
+    from r1policy.engine.trustfacts import data_event_facts, key_policy_facts
+    from r1policy.facts.bucketpolicy import PolicyDocumentError, acl_is_public, analyse_policy
+
     attrs = _default_attrs(name)
     missing: dict[str, str] = {}
     errors: dict[str, str] = entry.get("errors", {})
@@ -181,6 +184,9 @@ def _writers(
     entry: dict[str, Any], attrs: dict[str, Any], missing: dict[str, str], config: Config, name: str
 ) -> None:
     """R1-S3-009: principals outside the owning and trusted accounts that may write the bucket."""
+    from r1policy.facts.bucketpolicy import PolicyDocumentError
+    from r1policy.facts.bucketwriters import acl_writers, policy_writers, untrusted
+
     if "bucket.policy" in missing or "bucket.acl" in missing:
         return  # the rule requires both: already an error
     try:

@@ -15,7 +15,7 @@ from typing import Any
 from r1policy.engine.factrecord import DeploymentFacts
 from r1policy.engine.imagescans import ScanVerdict, judge_scan
 from r1policy.engine.imagescans import default_names as scan_default_names
-from r1policy.facts.advisories import Advisory, Store, severity_at_least
+from r1policy.facts.advisories import Advisory, Store, severity_at_least, version_key
 from r1policy.facts.image import parse_image
 from r1policy.facts.serving import ServingImage, default_names, serving_image, support_period
 from r1policy.project.config import Config, Waiver
@@ -168,10 +168,8 @@ def _waive(
 
 
 def _highest_fix(open_: list[OpenAdvisory]) -> str:
-    from packaging.version import Version
-
     fixes = [a.fixed for a in open_ if a.fixed]
-    return max(fixes, key=Version) if fixes else ""
+    return max(fixes, key=version_key(fixes)) if fixes else ""
 
 
 def _support(item: DeploymentFacts, found: ServingImage | None, today: _dt.date) -> None:

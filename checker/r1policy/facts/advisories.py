@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -38,34 +39,54 @@ class Advisory:
 
     def affected(self, package: str, version: str) -> tuple[bool, str | None]:
         """Whether `package` at `version` is affected, and the first fixed release above it (if any)."""
-        from packaging.version import InvalidVersion, Version
-
+        entries = [e for e in self.record.get("affected", []) if e["package"]["name"].lower() == package]
+        ranges = [r for e in entries for r in e.get("ranges", []) if r["type"] in ("ECOSYSTEM", "SEMVER")]
+        key = version_key([version, *(v for r in ranges for event in r["events"] for v in event.values())])
         try:
-            current = Version(version)
-        except InvalidVersion:
+            current = key(version)
+        except ValueError:  # packaging's InvalidVersion
             return True, None  # not comparable: counted as affected (fail closed)
         hit, fixes = False, []
-        for entry in self.record.get("affected", []):
-            if entry["package"]["name"].lower() != package:
-                continue
+        for entry in entries:
             if version in entry.get("versions", []):
                 hit = True
             for rng in entry.get("ranges", []):
                 if rng["type"] not in ("ECOSYSTEM", "SEMVER"):
                     continue
-                inside, fixed = _in_range(rng["events"], current)
+                inside, fixed = _in_range(rng["events"], current, key)
                 hit = hit or inside
-                fixes += [f for f in fixed if Version(f) > current]
-        fixes.sort(key=Version)
+                fixes += [f for f in fixed if key(f) > current]
+        fixes.sort(key=key)
         return hit, (fixes[0] if fixes else None)
 
 
-def _in_range(events: list[dict[str, str]], current: Any) -> tuple[bool, list[str]]:
+def _plain_release(text: str) -> bool:
+    parts = text.split(".")
+    return all(p.isascii() and p.isdigit() for p in parts)
+
+
+def _release_key(text: str) -> tuple[int, ...]:
+    numbers = [int(p) for p in text.split(".")]
+    while numbers and numbers[-1] == 0:  # PEP 440: 2.4 == 2.4.0
+        numbers.pop()
+    return tuple(numbers)
+
+
+def version_key(versions: Iterable[str]) -> Callable[[str], Any]:
+    """A key that orders these versions as PEP 440 does (`packaging.version.Version`). When every one is
+    a plain release (digits and dots, as the stores' engine versions are), it is the release's numbers
+    without trailing zeros, which is what Version compares for them, and packaging is not imported (a
+    cold check); otherwise it is packaging's Version (which raises InvalidVersion, a ValueError)."""
+    if all(_plain_release(v) for v in versions):
+        return _release_key
     from packaging.version import Version
 
-    def key(v: str) -> Any:
-        return Version("0") if v == "0" else Version(v)
+    return Version
 
+
+def _in_range(
+    events: list[dict[str, str]], current: Any, key: Callable[[str], Any]
+) -> tuple[bool, list[str]]:
     inside, fixed = False, []
     start: Any = None
     for event in sorted(events, key=lambda e: key(next(iter(e.values())))):

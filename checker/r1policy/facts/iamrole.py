@@ -16,11 +16,13 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from r1policy.core.resources import load_data
 from r1policy.facts import iamactions
-from r1policy.facts.iampolicy import Grant, IamPolicyError, Scope, Statement, may_allow, parse_policy
+
+if TYPE_CHECKING:  # the policy evaluator is imported when a role is judged (cold start: no role, no import)
+    from r1policy.facts.iampolicy import Grant, Scope, Statement
 
 # SPEC 8.2, R1-IAM-002: managed policies too broad for an endpoint's execution role.
 BROAD_MANAGED_POLICIES = ("AdministratorAccess", "AmazonSageMakerFullAccess", "AmazonS3FullAccess")
@@ -99,6 +101,8 @@ def statements_of(record: dict[str, Any], role: str) -> tuple[list[Statement], l
     if errors:
         what, why = sorted(errors.items())[0]
         raise RoleUnreadable(f"{what} of role {role} could not be read: {why}")
+    from r1policy.facts.iampolicy import IamPolicyError, parse_policy
+
     every: list[Statement] = []
     own: list[Statement] = []
     managed: list[str] = []
@@ -123,6 +127,8 @@ def statements_of(record: dict[str, Any], role: str) -> tuple[list[Statement], l
 
 def model_data_scope(role: str, s3_uri: str) -> Scope:
     """Every object under the model's S3 prefix (or the one object a model.tar.gz URI names)."""
+    from r1policy.facts.iampolicy import Scope
+
     partition = m.group(1) if (m := _PARTITION.match(role)) else "aws"
     return Scope(f"arn:{partition}:s3:::{s3_uri.removeprefix('s3://')}", prefix=True)
 
@@ -144,6 +150,8 @@ def judge_role(
         verdict.writes.extend(_bounded(every, boundary, iamactions.write_actions(), scope))
         verdict.deletes.extend(_bounded(every, boundary, iamactions.delete_actions(), scope))
     if kms_key:
+        from r1policy.facts.iampolicy import Scope
+
         key = Scope(kms_key, prefix=False)
         verdict.decrypts.extend(_bounded(every, boundary, iamactions.decrypt_actions(), key))
     return verdict
@@ -151,6 +159,8 @@ def judge_role(
 
 def boundary_statements(record: dict[str, Any], role: str) -> list[Statement] | None:
     """The statements of the role's permissions boundary; None: the role has none."""
+    from r1policy.facts.iampolicy import IamPolicyError, parse_policy
+
     boundary = record.get("permissions_boundary")
     if boundary is None:
         return None
@@ -171,6 +181,8 @@ def _bounded(
     every: list[Statement], boundary: list[Statement] | None, actions: frozenset[str], scope: Scope
 ) -> list[Grant]:
     """The identity policies' grants that the boundary may also allow (conditional if either is)."""
+    from r1policy.facts.iampolicy import Grant, may_allow
+
     grants = may_allow(every, actions, scope)
     if boundary is None:
         return grants

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as _dt
 import fnmatch
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,12 +30,16 @@ DEFAULT_IMAGE_REGISTRIES = ("763104351884.dkr.ecr.*.amazonaws.com",)
 
 @dataclass(frozen=True)
 class RuleOverride:
+    """`rules.<RULE-ID>`: a rule's enforcement or severity changed by the configuration."""
+
     enforcement: Enforcement | None = None
     severity: Severity | None = None
 
 
 @dataclass(frozen=True)
 class Waiver:
+    """`waivers[]`: one accepted finding (rule, subject), with its owner, reason and expiry."""
+
     rule: str
     subject: str
     reason: str
@@ -50,6 +53,8 @@ class Waiver:
 
 @dataclass(frozen=True)
 class MalwareScanConfig:
+    """`malware_scan`: the ClamAV daemon `scan` streams model files to, and its limits."""
+
     clamd: str
     max_file_bytes: int = 4 * 1024**3
     stream_max_bytes: int = 100 * 1024**2
@@ -59,6 +64,8 @@ class MalwareScanConfig:
 
 @dataclass(frozen=True)
 class ModelSigningConfig:
+    """`model_signing`: whether a model signature is required, and the keys and identities trusted."""
+
     required: bool = False
     trusted_keys: tuple[Path, ...] = ()
     trusted_certificates: tuple[Path, ...] = ()
@@ -68,6 +75,8 @@ class ModelSigningConfig:
 
 @dataclass(frozen=True)
 class AttestationConfig:
+    """`attestation`: the key that signs attestations, and what verifies them."""
+
     signing_key: Path | None = None
     kms: str | None = None
     trusted_keys: tuple[Path, ...] = ()
@@ -84,6 +93,8 @@ class LicencePolicy:
 
 @dataclass(frozen=True)
 class Config:
+    """The validated configuration (r1policy.yaml or pyproject's [tool.r1policy]); defaults without one."""
+
     approved_instance_types: tuple[str, ...] = DEFAULT_APPROVED_INSTANCE_TYPES
     trusted_publishers: tuple[str, ...] = DEFAULT_TRUSTED_PUBLISHERS
     approved_buckets: tuple[str, ...] = ()
@@ -132,6 +143,8 @@ def load_config(explicit: Path | None, cwd: Path) -> Config:
     pyproject = cwd / "pyproject.toml"
     if pyproject.is_file():
         text = read_text(pyproject)
+        import tomllib  # only for a pyproject.toml config: its parser compiles a dozen regexes
+
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

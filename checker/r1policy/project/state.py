@@ -18,6 +18,8 @@ MAX_STATE_BYTES = 256 * 1024 * 1024
 
 @dataclass(frozen=True)
 class StateSnapshot:
+    """A state snapshot (schemas/state-v1.schema.json): live AWS facts captured for offline checks."""
+
     path: str
     captured_at: str
     buckets: dict[str, dict[str, Any]] = field(default_factory=dict)

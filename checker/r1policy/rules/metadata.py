@@ -34,6 +34,8 @@ BUCKET_FACTS = frozenset(
 
 @dataclass(frozen=True)
 class RemediationTemplate:
+    """A rule's remediation as written in rule.yaml: Jinja templates filled per finding."""
+
     summary: str
     steps: tuple[str, ...]
     cli: str | None = None
@@ -43,6 +45,8 @@ class RemediationTemplate:
 
 @dataclass(frozen=True)
 class RuleMeta:
+    """A rule's checked metadata (policies/<RULE>/rule.yaml, or a loose .cedar file's annotations)."""
+
     id: str
     title: str
     severity: Severity

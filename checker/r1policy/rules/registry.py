@@ -21,13 +21,14 @@ from r1policy.rules import packcache
 from r1policy.rules.metadata import RuleMeta, annotation_metadata, load_metadata
 
 CEDAR_SCHEMA = "r1policy.cedarschema"
-_POLICY_START = re.compile(
-    r"(?:@[A-Za-z_]\w*\s*(?:\(\s*\"(?:[^\"\\]|\\.)*\"\s*\))?\s*)*\b(?:permit|forbid)\s*\("
-)
+# Compiled when a policy file is read (re caches it), not on a run that reads the pack from the cache.
+_POLICY_START = r"(?:@[A-Za-z_]\w*\s*(?:\(\s*\"(?:[^\"\\]|\\.)*\"\s*\))?\s*)*\b(?:permit|forbid)\s*\("
 
 
 @dataclass(frozen=True)
 class CompiledPolicy:
+    """One Cedar policy of the set: its id, its rule, the reason it gives, and where it is written."""
+
     policy_id: str
     rule_id: str
     reason: str
@@ -160,7 +161,7 @@ class RuleRegistry:
         except ValueError:
             return Position(str(path))
         code = _strip_comments(text)
-        starts = [m.start() for m in _POLICY_START.finditer(code)]
+        starts = [m.start() for m in re.finditer(_POLICY_START, code)]
         if index >= len(starts):
             return Position(str(path))
         return Position(str(path), code.count("\n", 0, starts[index]) + 1, 1)

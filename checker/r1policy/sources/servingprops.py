@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import posixpath
 import re
-import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from r1policy.core.errors import SourceError
 from r1policy.core.findings import Location
+
+if TYPE_CHECKING:
+    import tarfile
 
 FILENAME = "serving.properties"
 _PAIR = re.compile(r"([^=:\s]*)\s*[=:]?\s*(.*)", re.DOTALL)
@@ -88,6 +90,8 @@ def read_from_archive(
     stream: IO[bytes], display: str, *, limits: Limits = DEFAULT_LIMITS
 ) -> ServingProperties | None:
     """serving.properties of a tar archive read from `stream` (sequential reads only), or None."""
+    import tarfile  # only when an archive is read: it imports shutil, bz2 and lzma (cold start)
+
     layout = _Layout()
     try:
         with tarfile.open(fileobj=stream, mode="r|*") as archive:

@@ -3,13 +3,39 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
+from typing import Any
 
 from r1policy.core.errors import UsageError
 
 
+def _columns() -> int:
+    """The width `shutil.get_terminal_size()` gives (COLUMNS, else the terminal, else 80), without
+    importing shutil: argparse builds a help formatter for every `add_argument`, and each would."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.HelpFormatter(prog, width=_columns() - 2)  # HelpFormatter's own `width - 2`
+
+
 class Parser(argparse.ArgumentParser):
     """An argument error is a `UsageError` (one line on stderr, exit 2), not argparse's own exit."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}")

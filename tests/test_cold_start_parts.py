@@ -1,0 +1,244 @@
+"""Issue 23 cold start, second pass: the parts that make a fresh `r1policy check` cheaper keep behaviour.
+
+- PyYAML's pure-Python Reader still rejects exactly the characters it rejected (core/yamlimport.py).
+- Cyclic garbage collection is off during start-up only and comes back as it was (core/gcpause.py).
+- Advisory versions compare as PEP 440 says, with or without packaging (facts/advisories.py).
+- The digest-proven derived-data cache is still decoded within bounds (core/jsonsafe.py).
+Each runs what needs a fresh interpreter (yaml or gc state) in a subprocess."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _fresh(code: str, cwd: Path | None = None) -> Any:
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120, cwd=cwd
+    )
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+# -- PyYAML's character check -------------------------------------------------------------------
+
+
+def test_the_deferred_pattern_is_pyyamls_own_text() -> None:
+    """If PyYAML changes the pattern the deferral silently stops applying: this says so."""
+    from r1policy.core import yamlimport
+
+    tree = ast.parse(Path(yaml.reader.__file__).read_text(encoding="utf-8"))
+    compiled = [
+        node.value.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "NON_PRINTABLE" for t in node.targets)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.args[0], ast.Constant)
+    ]
+    assert compiled == [yamlimport.NON_PRINTABLE]
+
+
+YAML_PROBE = """
+import json, re, sys
+import r1policy.core
+import yaml
+from r1policy.core import yamlimport
+out = {"before": type(vars(yaml.reader.Reader)["NON_PRINTABLE"]).__name__}
+out["elsewhere"] = type(re.compile(yamlimport.NON_PRINTABLE)).__name__  # the stand-in never leaks
+errors = []
+for text in ["a: \\x07", "a: \\ufffe", "a: \\ud800", "a: caf\\xe9", "a: \\U0001f600", "a: \\ud7ff"]:
+    try:
+        yaml.load(text, Loader=yaml.SafeLoader)  # the pure-Python reader
+        errors.append(None)
+    except yaml.reader.ReaderError as exc:
+        errors.append(str(exc))
+out["errors"] = errors
+out["after"] = type(vars(yaml.reader.Reader)["NON_PRINTABLE"]).__name__
+out["same"] = yaml.reader.Reader.NON_PRINTABLE.pattern == yamlimport.NON_PRINTABLE
+out["finder_left"] = yamlimport._FINDER in sys.meta_path
+print(json.dumps(out))
+"""
+
+PLAIN_PROBE = YAML_PROBE.replace("import r1policy.core\n", "").replace(
+    "from r1policy.core import yamlimport",
+    "import types; yamlimport = types.SimpleNamespace("
+    "NON_PRINTABLE=yaml.reader.Reader.NON_PRINTABLE.pattern, _FINDER=None)",
+)
+
+
+def test_the_pure_python_reader_rejects_what_pyyaml_rejects() -> None:
+    deferred = _fresh(YAML_PROBE)
+    plain = _fresh(PLAIN_PROBE)  # PyYAML imported on its own
+    assert deferred["before"] == "_CompileOnFirstRead"
+    assert deferred["elsewhere"] == "Pattern"
+    assert deferred["after"] == "Pattern" and deferred["same"]
+    assert not deferred["finder_left"]
+    assert deferred["errors"] == plain["errors"]
+    assert [e is None for e in plain["errors"]] == [False, False, False, True, True, True]
+
+
+# -- gc during start-up -------------------------------------------------------------------------
+
+GC_PROBE = """
+import gc, io, json, contextlib, sys
+import r1policy.commands.check as check
+import r1policy.project.config as config
+seen = {}
+load_config, discover = check.load_config, check.discover
+def spy_config(*a, **k):
+    seen["config"] = gc.isenabled()
+    return load_config(*a, **k)
+def spy_discover(*a, **k):
+    seen["discover"] = gc.isenabled()
+    return discover(*a, **k)
+check.load_config, check.discover = spy_config, spy_discover
+from r1policy.cli import main
+if sys.argv[1] == "caller-disabled":
+    gc.disable()
+args = ["check", "--static", "one.yaml"]
+with contextlib.redirect_stdout(io.StringIO()):
+    if sys.argv[1] == "process":
+        sys.argv = ["r1policy", *args]
+        code = main()
+    else:
+        code = main(args)
+seen.update(code=code, enabled=gc.isenabled(), frozen=gc.get_freeze_count() > 0)
+print(json.dumps(seen))
+"""
+
+
+def _gc_probe(tmp_path: Path, mode: str) -> dict[str, Any]:
+    base = yaml.safe_load((ROOT / "policies" / "cases-base.yaml").read_text())
+    (tmp_path / "r1policy.yaml").write_text(yaml.safe_dump(base["config"], sort_keys=False))
+    (tmp_path / "one.yaml").write_text(yaml.safe_dump(base["manifest"], sort_keys=False))
+    proc = subprocess.run(
+        [sys.executable, "-c", GC_PROBE, mode],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    out: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
+    return out
+
+
+def test_the_collector_is_off_during_start_up_only_and_comes_back_as_it_was(tmp_path: Path) -> None:
+    called = _gc_probe(tmp_path, "called")  # main(args): a caller's process, e.g. a test or a hook
+    assert called == {"config": False, "discover": True, "code": 0, "enabled": True, "frozen": False}
+    process = _gc_probe(tmp_path, "process")  # main(): the console script's process
+    assert process == {"config": False, "discover": True, "code": 0, "enabled": True, "frozen": True}
+    caller_off = _gc_probe(tmp_path, "caller-disabled")  # a caller that turned it off keeps it off
+    assert caller_off == {"config": False, "discover": False, "code": 0, "enabled": False, "frozen": False}
+    failed = _fresh(  # start-up fails (no config file): the collector is back all the same
+        "import gc, io, json, contextlib\n"
+        "from r1policy.cli import main\n"
+        "with contextlib.redirect_stderr(io.StringIO()):\n"
+        "    code = main(['check', '--static', '--config', 'missing.yaml', 'x.yaml'])\n"
+        "print(json.dumps([code, gc.isenabled()]))",
+        cwd=tmp_path,
+    )
+    assert failed == [2, True]
+
+
+# -- advisory versions --------------------------------------------------------------------------
+
+VERSIONS = [
+    "0",
+    "1",
+    "1.0",
+    "1.0.0",
+    "1.0.1",
+    "1.2",
+    "1.10",
+    "2.4.0",
+    "2.4",
+    "3.0.1",
+    "10",
+    "01.2",
+    "0.0.0.1",
+]
+NOT_PLAIN = ["1.0rc1", "1.0.post1", "1!0.5", "v1.2", "1.0+local", "1.0.dev0"]
+
+
+def test_plain_release_versions_order_as_pep_440_says() -> None:
+    from packaging.version import Version
+
+    from r1policy.facts.advisories import version_key
+
+    key = version_key(VERSIONS)
+    assert key is not Version  # plain releases: packaging not needed
+    for a in VERSIONS:
+        for b in VERSIONS:
+            assert (key(a) < key(b), key(a) == key(b)) == (
+                Version(a) < Version(b),
+                Version(a) == Version(b),
+            ), (a, b)
+
+
+@pytest.mark.parametrize("odd", [*NOT_PLAIN, "", "1..2", "٣.1", "1.²"])
+def test_any_other_version_is_packagings(odd: str) -> None:
+    from packaging.version import Version
+
+    from r1policy.facts.advisories import version_key
+
+    assert version_key(["1.0", odd]) is Version
+
+
+def _record(events: list[dict[str, str]], versions: list[str] | None = None) -> Any:
+    from r1policy.facts.advisories import Advisory
+
+    affected = {"package": {"name": "vllm"}, "ranges": [{"type": "ECOSYSTEM", "events": events}]}
+    if versions:
+        affected["versions"] = versions
+    return Advisory("GHSA-x", (), "s", "high", {"affected": [affected]}, "test")
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("0.5.0", (False, "0.7.2")),  # not affected; the first fix above it, as before
+        ("0.6", (True, "0.7.2")),  # 0.6 == 0.6.0, introduced
+        ("0.7.1", (True, "0.7.2")),
+        ("0.7.2", (False, "0.9")),
+        ("0.8.0", (True, "0.9")),
+        ("0.9.0", (False, None)),  # 0.9.0 == 0.9: fixed
+        ("0.8.0rc1", (True, "0.9")),  # packaging decides (pre-release of 0.8.0, after 0.7.5)
+        ("not-a-version", (True, None)),  # fail closed, as before
+    ],
+)
+def test_advisory_ranges_match_as_before(version: str, expected: tuple[bool, str | None]) -> None:
+    adv = _record(
+        [{"introduced": "0.6.0"}, {"fixed": "0.7.2"}, {"introduced": "0.7.5"}, {"fixed": "0.9"}],
+    )
+    assert adv.affected("vllm", version) == expected
+
+
+# -- the derived-data cache's decoder ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("[" * 5000 + "]" * 5000, "nested too deeply"),
+        ('{"a": NaN}', "non-finite"),
+        ('{"a": 1e999}', "not finite"),
+        ("1" * 5000, "more than 4,300"),
+        ('{"a": ', "Expecting value"),
+    ],
+)
+def test_the_cache_decoder_refuses_what_loads_refuses(text: str, what: str) -> None:
+    from r1policy.core import jsonsafe
+
+    with pytest.raises(jsonsafe.JsonError, match=what):
+        jsonsafe.loads_written(text)
+    assert jsonsafe.loads_written('{"a": [1, 2.5, "x"]}') == {"a": [1, 2.5, "x"]}
