@@ -273,6 +273,16 @@ def load_yaml_documents(
     text: str, display: str, *, tag_handler: TagHandler | None = None
 ) -> Iterator[Document]:
     """Compose every document of a YAML stream into `Document`s (JSON is YAML too)."""
+    from r1policy.core import yamlevents  # imports this module: bound at the first call
+
+    built = yamlevents.documents(text, display)
+    if built is not None:  # the common case, from libyaml's events (core/yamlevents.py)
+        yield from built
+        return
+    yield from _composed(text, display, tag_handler)
+
+
+def _composed(text: str, display: str, tag_handler: TagHandler | None) -> Iterator[Document]:
     loader = _Loader(text)
     try:
         while loader.check_node():
