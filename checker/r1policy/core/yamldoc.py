@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -105,12 +106,13 @@ def read_text(path: Path, *, display: str | None = None, limit: int = MAX_FILE_B
     """Read a file as strict UTF-8 within a size limit; errors name the file and line."""
     shown = display or str(path)
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise InputError(
-                Position(shown), f"file is {size:,} bytes, over the {limit:,}-byte limit for input files"
-            )
-        data = path.read_bytes()
+        with path.open("rb") as handle:  # one open, and the size from it: no second path look-up
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise InputError(
+                    Position(shown), f"file is {size:,} bytes, over the {limit:,}-byte limit for input files"
+                )
+            data = handle.read()
     except OSError as exc:
         raise InputError(Position(shown), f"cannot read file: {exc.strerror or exc}") from exc
     return decode_utf8(data, shown)
