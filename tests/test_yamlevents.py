@@ -154,3 +154,32 @@ def test_the_value_limit_holds_on_the_event_path(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(InputError, match="more than 5 values"):
         list(yamldoc.load_yaml_documents(text, "f.yaml"))
     assert yamlevents.documents("a: [1, 2, 3]\n", "f.yaml") is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "via_events"),
+    [
+        ("a: !Ref x\n", False),
+        ("!Sub x\n", False),
+        ("a: [!GetAtt b.Arn]\n", False),
+        ("a: {b: !Ref c}\n", False),
+        ("a: 'hello!'\nb: c!d\n", True),  # a `!` inside words: no tag
+        ("a: 1\n", True),
+    ],
+)
+def test_a_text_that_seems_to_hold_tags_goes_straight_to_the_composing_path(
+    text: str, via_events: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from r1policy.sources.cloudformation.intrinsics import cfn_tag_handler
+
+    asked: list[str] = []
+    original = yamlevents.documents
+
+    def recording(text: str, display: str) -> list[yamldoc.Document] | None:
+        asked.append(text)
+        return original(text, display)
+
+    monkeypatch.setattr(yamlevents, "documents", recording)
+    docs = list(yamldoc.load_yaml_documents(text, "f.yaml", tag_handler=cfn_tag_handler))
+    assert bool(asked) == via_events
+    assert _shape(docs) == _shape(list(yamldoc._composed(text, "f.yaml", cfn_tag_handler)))

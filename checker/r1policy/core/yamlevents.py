@@ -79,8 +79,8 @@ def _content(loader: Any, get_event: Any, doc: yamldoc.Document) -> Any:
     container: Any = None
     path: Any = ()
     key: Any = None
-    in_map = False
-    count = 0
+    key_path: Any = ()
+    in_map, count = False, 0
     while True:
         event = get_event()
         kind = type(event)
@@ -92,8 +92,8 @@ def _content(loader: Any, get_event: Any, doc: yamldoc.Document) -> Any:
             if in_map and key is None:  # a mapping key
                 if tag != _STR or text in container:
                     raise _Unsupported
-                key = text
-                key_positions[(*path, text)] = (mark.line + 1, mark.column + 1)
+                key, key_path = text, (*path, text)
+                key_positions[key_path] = (mark.line + 1, mark.column + 1)
                 continue
             value = text if tag == _STR else _construct(loader, tag, text, event)
         elif kind in ends:
@@ -114,7 +114,7 @@ def _content(loader: Any, get_event: Any, doc: yamldoc.Document) -> Any:
         if container is None:
             at: Any = ()
         elif in_map:
-            at = (*path, key)
+            at = key_path
             container[key] = value
             key = None
         else:
