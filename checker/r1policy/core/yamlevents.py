@@ -92,7 +92,7 @@ def _content(loader: Any, get_event: Any, doc: yamldoc.Document) -> Any:
             if in_map and key is None:  # a mapping key
                 if tag != _STR or text in container:
                     raise _Unsupported
-                key, key_path = text, (*path, text)
+                key, key_path = text, path + (text,)  # noqa: RUF005 - faster than unpacking
                 key_positions[key_path] = (mark.line + 1, mark.column + 1)
                 continue
             value = text if tag == _STR else _construct(loader, tag, text, event)
@@ -118,7 +118,7 @@ def _content(loader: Any, get_event: Any, doc: yamldoc.Document) -> Any:
             container[key] = value
             key = None
         else:
-            at = (*path, len(container))
+            at = path + (len(container),)  # noqa: RUF005
             container.append(value)
         positions[at] = (mark.line + 1, mark.column + 1)
         if kind is scalar:
