@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.test_check_fast import FRAGMENTS, TREES
 
-from r1policy.core import yamldoc, yamlevents
+from r1policy.core import yamldoc
 from r1policy.core.errors import InputError
 
 Built = list[tuple[Any, dict[Any, Any], dict[Any, Any], dict[Any, Any]]]
@@ -33,7 +33,7 @@ def _composed(text: str) -> Built | str:
 def _same_as_composed(text: str) -> bool:
     """Whether the event path read `text` (else it handed it over); when it did, its documents are
     the composing path's, types included (1 is not 1.0 nor True)."""
-    fast = yamlevents.documents(text, "f.yaml")
+    fast = yamldoc.event_documents(text, "f.yaml")
     if fast is None:
         return False
     composed = _composed(text)
@@ -68,7 +68,7 @@ def test_the_event_path_reads_documents_without_special_keys(tree: Any) -> None:
     text = yaml.safe_dump({"spec": tree, "name": "x"}, allow_unicode=True)
     if "<<" in text or "!!" in text or "&" in text:
         return  # a merge key or a tag: handed over (the next test)
-    if yamlevents.documents(text, "f.yaml") is None:
+    if yamldoc.event_documents(text, "f.yaml") is None:
         assert isinstance(_composed(text), str) or _non_string_key(tree) or _non_finite_or_tagged(text)
     else:
         assert _same_as_composed(text)
@@ -135,7 +135,7 @@ def test_plain_manifests_are_read_from_events(text: str) -> None:
     ],
 )
 def test_what_the_event_path_does_not_read_goes_to_the_composing_path(text: str) -> None:
-    assert yamlevents.documents(text, "f.yaml") is None
+    assert yamldoc.event_documents(text, "f.yaml") is None
     via_loader = _loaded(text)
     assert via_loader == _composed(text)
 
@@ -150,10 +150,10 @@ def _loaded(text: str) -> Built | str:
 def test_the_value_limit_holds_on_the_event_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(yamldoc, "MAX_NODES", 5)
     text = "a: [1, 2, 3, 4, 5]\n"
-    assert yamlevents.documents(text, "f.yaml") is None
+    assert yamldoc.event_documents(text, "f.yaml") is None
     with pytest.raises(InputError, match="more than 5 values"):
         list(yamldoc.load_yaml_documents(text, "f.yaml"))
-    assert yamlevents.documents("a: [1, 2, 3]\n", "f.yaml") is not None
+    assert yamldoc.event_documents("a: [1, 2, 3]\n", "f.yaml") is not None
 
 
 @pytest.mark.parametrize(
@@ -173,13 +173,13 @@ def test_a_text_that_seems_to_hold_tags_goes_straight_to_the_composing_path(
     from r1policy.sources.cloudformation.intrinsics import cfn_tag_handler
 
     asked: list[str] = []
-    original = yamlevents.documents
+    original = yamldoc.event_documents
 
     def recording(text: str, display: str) -> list[yamldoc.Document] | None:
         asked.append(text)
         return original(text, display)
 
-    monkeypatch.setattr(yamlevents, "documents", recording)
+    monkeypatch.setattr(yamldoc, "event_documents", recording)
     docs = list(yamldoc.load_yaml_documents(text, "f.yaml", tag_handler=cfn_tag_handler))
     assert bool(asked) == via_events
     assert _shape(docs) == _shape(list(yamldoc._composed(text, "f.yaml", cfn_tag_handler)))

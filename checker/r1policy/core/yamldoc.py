@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from r1policy.core import yamlevents
 from r1policy.core.errors import InputError, Position
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -285,15 +286,24 @@ def load_yaml_documents(
     text: str, display: str, *, tag_handler: TagHandler | None = None
 ) -> Iterator[Document]:
     """Compose every document of a YAML stream into `Document`s (JSON is YAML too)."""
-    from r1policy.core import yamlevents  # imports this module: bound at the first call
-
     # A text that seems to hold a tag (CloudFormation's `!Ref`) goes straight to the composing path,
     # which the event path would hand it to at the tag: a guess about speed only, never about meaning.
-    built = None if _tag_like(text) else yamlevents.documents(text, display)
+    built = None if _tag_like(text) else event_documents(text, display)
     if built is not None:  # the common case, from libyaml's events (core/yamlevents.py)
         yield from built
         return
     yield from _composed(text, display, tag_handler)
+
+
+def event_documents(text: str, display: str) -> list[Document] | None:
+    """The stream's documents built from libyaml's events, or None when only composing reads it."""
+    return yamlevents.documents(
+        text,
+        loader=_Loader,
+        document=lambda: Document(path=display, value=None),
+        resolved=_RESOLVED,
+        max_nodes=MAX_NODES,
+    )
 
 
 def _composed(text: str, display: str, tag_handler: TagHandler | None) -> Iterator[Document]:

@@ -8,18 +8,20 @@ tag, a merge key, a key that is not a plain string, a duplicate key, a value tha
 to a finite number, a boolean, a null or a date, more than `MAX_NODES` values, nesting deeper than
 `_MAX_DEPTH`, a syntax error -- makes `documents` return None, and the composing path in yamldoc
 reads the whole stream again and decides (its refusals, their order and their positions stay its
-own). tests/test_check_fast.py compares the two on generated documents.
+own). tests/test_yamlevents.py compares the two on generated documents.
+
+yamldoc calls this module (`yamldoc.event_documents`) with its loader class, its document record, its
+scalar-tag memo and its value limit: this module imports nothing of yamldoc.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 import yaml
-
-from r1policy.core import yamldoc
 
 _STANDARD = "tag:yaml.org,2002:"
 _STR = _STANDARD + "str"
@@ -35,23 +37,40 @@ _VALUES: dict[tuple[str, str], Any] = {}
 _VALUES_MAX = 65_536
 
 
+class _Document(Protocol):
+    value: Any
+    positions: dict[tuple[str | int, ...], tuple[int, int]]
+    key_positions: dict[tuple[str | int, ...], tuple[int, int]]
+
+
+D = TypeVar("D", bound=_Document)
+
+
 class _Unsupported(Exception):
     """The stream holds something only the composing path decides on."""
 
 
-def documents(text: str, display: str) -> list[yamldoc.Document] | None:
-    """Every document of the stream, or None when the composing path must read it."""
-    loader = yamldoc._Loader(text)
+def documents(
+    text: str,
+    *,
+    loader: Callable[[str], Any],
+    document: Callable[[], D],
+    resolved: dict[str, str],
+    max_nodes: int,
+) -> list[D] | None:
+    """Every document of the stream (`document()` makes each record, `resolved` memoises the tags of
+    plain scalars by text), or None when the composing path must read it."""
+    parser = loader(text)
     try:
-        return _documents(loader, display)
+        return _documents(parser, document, resolved, max_nodes)
     except (_Unsupported, yaml.YAMLError, RecursionError):
         return None
     finally:
-        loader.dispose()
+        parser.dispose()
 
 
-def _documents(loader: Any, display: str) -> list[yamldoc.Document]:
-    out: list[yamldoc.Document] = []
+def _documents(loader: Any, document: Callable[[], D], resolved: dict[str, str], max_nodes: int) -> list[D]:
+    out: list[D] = []
     get_event = loader.get_event
     event = get_event()
     if type(event) is not yaml.StreamStartEvent:  # pragma: no cover - the parser starts every stream so
@@ -63,17 +82,17 @@ def _documents(loader: Any, display: str) -> list[yamldoc.Document]:
             return out
         if kind is not yaml.DocumentStartEvent:  # pragma: no cover - the parser's grammar
             raise _Unsupported
-        doc = yamldoc.Document(path=display, value=None)
-        doc.value = _content(loader, get_event, doc)
+        doc = document()
+        doc.value = _content(loader, get_event, doc, resolved, max_nodes)
         if type(get_event()) is not yaml.DocumentEndEvent:  # pragma: no cover - the parser's grammar
             raise _Unsupported
         out.append(doc)
 
 
-def _content(loader: Any, get_event: Any, doc: yamldoc.Document) -> Any:
+def _content(loader: Any, get_event: Any, doc: _Document, resolved: dict[str, str], max_nodes: int) -> Any:
     """The value of one document: its events up to the end of its root node."""
-    positions, key_positions, resolved = doc.positions, doc.key_positions, yamldoc._RESOLVED
-    scalar, mapping, sequence, ends, max_nodes = _SCALAR, _MAPPING, _SEQUENCE, _ENDS, yamldoc.MAX_NODES
+    positions, key_positions = doc.positions, doc.key_positions
+    scalar, mapping, sequence, ends = _SCALAR, _MAPPING, _SEQUENCE, _ENDS
     # The open collection (`container` at `path`; in a mapping, `key` is None while a key comes next)
     stack: list[tuple[Any, Any, bool]] = []
     container: Any = None
