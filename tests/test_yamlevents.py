@@ -183,3 +183,23 @@ def test_a_text_that_seems_to_hold_tags_goes_straight_to_the_composing_path(
     docs = list(yamldoc.load_yaml_documents(text, "f.yaml", tag_handler=cfn_tag_handler))
     assert bool(asked) == via_events
     assert _shape(docs) == _shape(list(yamldoc._composed(text, "f.yaml", cfn_tag_handler)))
+
+
+@st.composite
+def _mutated(draw: st.DrawFn) -> str:
+    """The manifest with a few characters inserted, replaced or deleted (YAML's indicators, spaces,
+    line breaks, quotes, digits): mostly odd or broken YAML."""
+    text = MANIFEST
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(text)))
+        piece = draw(st.text(alphabet=" \n\t-:?,[]{}#&*!|>'\"%@`0123456789.e~\\x", min_size=0, max_size=3))
+        cut = draw(st.integers(0, 2))
+        text = text[:at] + piece + text[at + cut :]
+    return text
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_mutated())
+def test_mutated_manifests_are_read_as_the_composing_path_reads_them(text: str) -> None:
+    _same_as_composed(text)
+    assert _loaded(text) == _composed(text)
