@@ -32,7 +32,7 @@ def _composed(text: str) -> Built | str:
 
 def _same_as_composed(text: str) -> bool:
     """Whether the event path read `text` (else it handed it over); when it did, its documents are
-    the composing path's, types included (1 is not 1.0 nor True)."""
+    the composing path's, types included (1 is not 1.0 nor True), and its values PyYAML's."""
     fast = yamldoc.event_documents(text, "f.yaml")
     if fast is None:
         return False
@@ -40,6 +40,8 @@ def _same_as_composed(text: str) -> bool:
     assert not isinstance(composed, str), composed
     assert _shape(fast) == composed
     assert repr(_shape(fast)) == repr(composed)
+    pyyaml = list(yaml.load_all(text, Loader=yamldoc._Loader))  # PyYAML's own construction
+    assert repr([d.value for d in fast]) == repr(pyyaml)
     return True
 
 
