@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from r1policy.core import yamlevents
 from r1policy.core.errors import InputError, Position
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -105,12 +107,13 @@ def read_text(path: Path, *, display: str | None = None, limit: int = MAX_FILE_B
     """Read a file as strict UTF-8 within a size limit; errors name the file and line."""
     shown = display or str(path)
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise InputError(
-                Position(shown), f"file is {size:,} bytes, over the {limit:,}-byte limit for input files"
-            )
-        data = path.read_bytes()
+        with path.open("rb") as handle:  # one open, and the size from it: no second path look-up
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise InputError(
+                    Position(shown), f"file is {size:,} bytes, over the {limit:,}-byte limit for input files"
+                )
+            data = handle.read()
     except OSError as exc:
         raise InputError(Position(shown), f"cannot read file: {exc.strerror or exc}") from exc
     return decode_utf8(data, shown)
@@ -269,10 +272,41 @@ def _problem(exc: yaml.YAMLError) -> str:
     return str(problem)
 
 
+def _tag_like(text: str) -> bool:
+    """Whether a `!` starts a word or follows a flow indicator somewhere (a YAML tag would)."""
+    at = text.find("!")
+    while at != -1:
+        if at == 0 or text[at - 1] in " \t\r\n[{,":
+            return True
+        at = text.find("!", at + 1)
+    return False
+
+
 def load_yaml_documents(
     text: str, display: str, *, tag_handler: TagHandler | None = None
 ) -> Iterator[Document]:
     """Compose every document of a YAML stream into `Document`s (JSON is YAML too)."""
+    # A text that seems to hold a tag (CloudFormation's `!Ref`) goes straight to the composing path,
+    # which the event path would hand it to at the tag: a guess about speed only, never about meaning.
+    built = None if _tag_like(text) else event_documents(text, display)
+    if built is not None:  # the common case, from libyaml's events (core/yamlevents.py)
+        yield from built
+        return
+    yield from _composed(text, display, tag_handler)
+
+
+def event_documents(text: str, display: str) -> list[Document] | None:
+    """The stream's documents built from libyaml's events, or None when only composing reads it."""
+    return yamlevents.documents(
+        text,
+        loader=_Loader,
+        document=lambda: Document(path=display, value=None),
+        resolved=_RESOLVED,
+        max_nodes=MAX_NODES,
+    )
+
+
+def _composed(text: str, display: str, tag_handler: TagHandler | None) -> Iterator[Document]:
     loader = _Loader(text)
     try:
         while loader.check_node():

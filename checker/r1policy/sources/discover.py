@@ -55,7 +55,7 @@ def discover(paths: list[Path], options: WalkOptions | None = None) -> Inputs:
         else:
             raise InputError(Position(str(root)), "no such file or directory")
         for path in candidates:
-            real = path.resolve()
+            real = walk.real_path(path)
             if real in done:  # the same file named twice (a folder and a file in it)
                 continue
             done.add(real)

@@ -95,8 +95,13 @@ def _check_kind(doc: Document) -> None:
 
 
 def _locator(doc: Document) -> Callable[..., Location]:
+    positions, shown = doc.positions, doc.path
+
     def loc(*path: str | int) -> Location:
-        p = doc.position(tuple(path))
+        exact = positions.get(path)  # what doc.position finds first
+        if exact is not None:
+            return Location(shown, exact[0], exact[1])
+        p = doc.position(path)
         return Location(p.path, p.line, p.column)
 
     return loc

@@ -170,5 +170,6 @@ def marked(deployments: list[Deployment], kind: str) -> Loaded:
     unless its reader already set one."""
     out = Loaded()
     out.absorb(deployments)
-    out[:] = [d if d.input_kind != "r1policy/v1" else replace(d, input_kind=kind) for d in out]
+    if kind != "r1policy/v1":  # (the default kind: nothing to mark)
+        out[:] = [d if d.input_kind != "r1policy/v1" else replace(d, input_kind=kind) for d in out]
     return out

@@ -195,14 +195,31 @@ def read_env(
     *,
     sagemaker_entrypoint: bool = True,
 ) -> ServerView:
-    table = env_table(family, sagemaker_entrypoint=sagemaker_entrypoint)
-    sources = {ENV: env, PROPS: props or {}}
-    return ServerView(
-        family,
-        _decide(family, table.model, sources, str.strip),
-        _decide(family, table.revision, sources, str.strip),
-        _decide(family, table.trust, sources, lambda v: str(truthy(v)).lower()),
-    )
+    # Manifests repeat the same environments: the view (immutable) is decided once per distinct one.
+    key = (family, tuple(env.items()), tuple(props.items()) if props else (), sagemaker_entrypoint)
+    try:
+        view, keep = _VIEWS.get(key), True
+    except TypeError:  # a value that is no string (the readers' types say it cannot be): not kept
+        view, keep = None, False
+    if view is None:
+        table = env_table(family, sagemaker_entrypoint=sagemaker_entrypoint)
+        sources = {ENV: env, PROPS: props or {}}
+        view = ServerView(
+            family,
+            _decide(family, table.model, sources, str.strip),
+            _decide(family, table.revision, sources, str.strip),
+            _decide(family, table.trust, sources, lambda v: str(truthy(v)).lower()),
+        )
+        if len(_VIEWS) >= _VIEWS_MAX:
+            _VIEWS.clear()
+        if keep:
+            _VIEWS[key] = view
+    return view
+
+
+_ViewKey = tuple[Family, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...], bool]
+_VIEWS: dict[_ViewKey, ServerView] = {}
+_VIEWS_MAX = 4096
 
 
 def _decide(

@@ -15,6 +15,7 @@ version-control folders are skipped, and every skip is recorded with its reason 
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -60,10 +61,17 @@ class Walk:
     # manifest.json): `whole(folder)` names that file, else None.
     whole: Callable[[Path], Path | None] | None = None
     _seen: set[Path] = field(default_factory=set)
+    _real: dict[Path, Path] = field(default_factory=dict)
 
     def files(self, root: Path) -> Iterator[Path]:
         """Every file under `root` that is not skipped, in sorted order."""
         yield from self._walk(root, root, inside_skipped=False)
+
+    def real_path(self, path: Path) -> Path:
+        """`path.resolve()`: known without a system call for a file the walk met as no symlink, in a
+        folder it resolved."""
+        real = self._real.get(path)
+        return real if real is not None else path.resolve()
 
     def _walk(self, root: Path, folder: Path, *, inside_skipped: bool) -> Iterator[Path]:
         try:
@@ -79,21 +87,27 @@ class Walk:
             yield entry
             return
         try:
-            entries = sorted(folder.iterdir())
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
         except OSError as exc:
             self.skipped.append(Skipped(f"{folder}/", f"cannot list the folder: {exc.strerror or exc}"))
             return
-        for path in entries:
-            rel = _relative(root, path)
-            excluded = _matching(rel, path.name, self.options.exclude)
+        patterns = bool(self.options.exclude or self.options.include)
+        for item in entries:
+            path = folder / item.name
+            rel = _relative(root, path) if patterns else ""
+            excluded = _matching(rel, item.name, self.options.exclude)
             if excluded is not None:
                 self.skipped.append(Skipped(_shown(path), f"excluded by --exclude {excluded}"))
                 continue
-            if path.is_dir():
+            link = item.is_symlink()
+            if path.is_dir() if link else item.is_dir():
                 yield from self._folder(root, path, rel, inside_skipped=inside_skipped)
-            elif path.is_file():
-                if inside_skipped and _matching(rel, path.name, self.options.include) is None:
+            elif path.is_file() if link else item.is_file():
+                if inside_skipped and _matching(rel, item.name, self.options.include) is None:
                     continue
+                if not link and real is not folder:
+                    self._real[path] = real / item.name
                 yield path
 
     def _folder(self, root: Path, path: Path, rel: str, *, inside_skipped: bool) -> Iterator[Path]:
