@@ -60,6 +60,11 @@ class Subject:
     # waivers may match any of them.
     aliases: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        _set(self, "id", redact(self.id))
+        if self.aliases:
+            _set(self, "aliases", redact_all(self.aliases))
+
     def names(self) -> tuple[str, ...]:
         return (self.id, *self.aliases)
 
@@ -72,6 +77,9 @@ class Location:
     # The cell number in a Jupyter notebook (1-based, counting every cell); `line` and `column` are
     # then within that cell.
     cell: int | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "path", redact(self.path))
 
     def __str__(self) -> str:
         parts = [self.path if self.cell is None else f"{self.path}[cell {self.cell}]"]
@@ -90,6 +98,15 @@ class Remediation:
     terraform: str | None = None
     cloudformation: str | None = None
 
+    def __post_init__(self) -> None:
+        # Once per object: a Remediation rendered once is shared by every finding it fixes.
+        _set(self, "summary", redact(self.summary))
+        _set(self, "steps", redact_all(self.steps))
+        for name in ("cli", "terraform", "cloudformation"):
+            value = getattr(self, name)
+            if value is not None:
+                _set(self, name, redact(value))
+
 
 @dataclass(frozen=True)
 class WaiverRef:
@@ -97,6 +114,12 @@ class WaiverRef:
     owner: str
     expires: date
     ticket: str | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "reason", redact(self.reason))
+        _set(self, "owner", redact(self.owner))
+        if self.ticket is not None:
+            _set(self, "ticket", redact(self.ticket))
 
 
 _SECRET_PATTERNS = (
@@ -109,20 +132,9 @@ _SECRET_PATTERNS = (
 # Each pattern above needs one of these literals: a text without any holds no secret. One C-level
 # search instead of three substitutions (most strings in a report are rule titles, URLs and names).
 _MAY_HOLD_SECRET = re.compile(r"AKIA|ASIA|hf_|(?i:secret_access_key)")
-# A superset of the same test for a long text (a whole report): substring searches, and the one
-# case-insensitive literal from its `_` (a case-insensitive regex that starts with a letter scans a long
-# text far more slowly). Each literal is kept whole by JSON encoding.
-_ACCESS_KEY = re.compile("_(?i:access_key)")
-
-
-def may_hold_secret(text: str) -> bool:
-    """False when no secret pattern can match anywhere in `text` (True may be a false alarm)."""
-    return "AKIA" in text or "ASIA" in text or "hf_" in text or _ACCESS_KEY.search(text) is not None
-
-
-# Reports repeat the same strings (titles, references, remediation steps) thousands of times.
+# Reports repeat the same strings (titles, references, remediation steps, paths) thousands of times.
 _REDACTED: dict[str, str] = {}
-_REDACTED_MAX = 65_536
+_REDACTED_MAX = 262_144
 
 
 def _mask(match: re.Match[str]) -> str:
@@ -149,6 +161,24 @@ def redact(text: str) -> str:
     return done
 
 
+_REDACTED_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def redact_all(texts: tuple[str, ...]) -> tuple[str, ...]:
+    """`redact` of each string (a rule's references, a subject's aliases: the same tuples recur)."""
+    done = _REDACTED_TUPLES.get(texts)
+    if done is None:
+        done = tuple(map(redact, texts))
+        if len(_REDACTED_TUPLES) >= _REDACTED_MAX:
+            _REDACTED_TUPLES.clear()
+        _REDACTED_TUPLES[texts] = done
+    return done
+
+
+# Frozen dataclasses set their redacted fields in __post_init__ through object.__setattr__.
+_set = object.__setattr__
+
+
 _RULE_ID = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)+")
 
 
@@ -172,6 +202,15 @@ class Finding:
     waiver: WaiverRef | None = None
     expired_waiver: WaiverRef | None = None
     deployment: str | None = None
+
+    def __post_init__(self) -> None:
+        """Every string a finding carries is redacted when it is built, however it is built (`create`,
+        `dataclasses.replace`): subject, location, remediation and waivers by their own types."""
+        _set(self, "title", redact(self.title))
+        _set(self, "message", redact(self.message))
+        _set(self, "references", redact_all(self.references))
+        if self.deployment is not None:
+            _set(self, "deployment", redact(self.deployment))
 
     @classmethod
     def create(
@@ -206,7 +245,7 @@ class Finding:
             status=status,
             enforcement=enforcement,
             subject=subject,
-            message=redact(message),
+            message=message,
             location=location,
             remediation=remediation,
             references=references,
