@@ -1,0 +1,126 @@
+"""The large JSON report (more than 1,000 findings, one finding per line) is built from encoded parts
+cached per report (issue 23 item 2): each line must be exactly what the C encoder makes of the finding's
+JSON dict, and the whole text exactly what encoding the document field by field gives, whatever the
+strings (quotes, backslashes, controls, non-ASCII, lone surrogates), numbers and optional parts, and
+however the findings share their Remediation, Location and reference objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from r1policy.core.findings import (
+    Enforcement,
+    Finding,
+    Location,
+    Remediation,
+    Severity,
+    Status,
+    Subject,
+    SubjectType,
+    WaiverRef,
+)
+from r1policy.engine.evaluate import Notice
+from r1policy.engine.report import Report
+from r1policy.formats import RenderOptions, json_v1
+from r1policy.sources.walk import Skipped
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+TEXT = st.one_of(
+    st.text(max_size=12),
+    st.text(alphabet='a"\\\n\t\x00\x1f\x7f\u2028é×✓\U0001f600/', max_size=8),
+    st.sampled_from(["", " ", "null", "s3://acme/x", "hf_api", "AKIAIOSFODNN7EXAMPLE"]),
+)
+NUMBER = st.one_of(st.none(), st.integers(min_value=-(10**12), max_value=10**12))
+OPTIONAL_TEXT = st.one_of(st.none(), TEXT)
+
+LOCATIONS = st.builds(Location, TEXT, NUMBER, NUMBER, NUMBER)
+REMEDIATIONS = st.builds(
+    Remediation, TEXT, st.lists(TEXT, max_size=3).map(tuple), OPTIONAL_TEXT, OPTIONAL_TEXT, OPTIONAL_TEXT
+)
+WAIVERS = st.builds(WaiverRef, TEXT, TEXT, st.dates(min_value=dt.date(1, 1, 1)), OPTIONAL_TEXT)
+
+
+@st.composite
+def findings(draw: st.DrawFn) -> list[Finding]:
+    """Findings drawn from small pools of shared objects, as a run shares them (one Remediation object
+    for many findings, one references tuple per rule), and fresh objects equal to pooled ones."""
+    locations = draw(st.lists(LOCATIONS, min_size=1, max_size=3))
+    remediations = draw(st.lists(REMEDIATIONS, min_size=1, max_size=3))
+    references = draw(st.lists(st.lists(TEXT, max_size=3).map(tuple), min_size=1, max_size=2))
+    out = []
+    for _ in range(draw(st.integers(min_value=1, max_value=8))):
+        location = draw(st.one_of(st.none(), st.sampled_from(locations), LOCATIONS))
+        if location is not None and draw(st.booleans()):
+            location = Location(location.path, location.line, location.column, location.cell)  # equal, new
+        out.append(
+            Finding(
+                rule_id=draw(st.sampled_from(["R1-EP-001", "R1-S3-002"])),
+                title=draw(st.sampled_from(["Title", 'Title "quoted" ×'])),
+                severity=draw(st.sampled_from(list(Severity))),
+                status=draw(st.sampled_from(list(Status))),
+                enforcement=draw(st.sampled_from(list(Enforcement))),
+                subject=Subject(draw(st.sampled_from(list(SubjectType))), draw(TEXT)),
+                message=draw(TEXT),
+                location=location,
+                remediation=draw(st.one_of(st.none(), st.sampled_from(remediations), REMEDIATIONS)),
+                references=draw(st.sampled_from(references)),
+                waiver=draw(st.one_of(st.none(), WAIVERS)),
+                expired_waiver=draw(st.one_of(st.none(), WAIVERS)),
+                deployment=draw(OPTIONAL_TEXT),
+            )
+        )
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(findings())
+def test_each_line_is_the_c_encoding_of_the_finding(found: list[Finding]) -> None:
+    lines = json_v1._Lines()
+    for f in found * 2:  # the second time from the caches
+        assert lines.line(f) == _ENCODE(json_v1.finding_to_json(f))
+
+
+def _reference(doc: dict[str, Any]) -> str:
+    """The one-finding-per-line text as it was built before (every finding's dict through the encoder)."""
+    fields = []
+    for key, value in doc.items():
+        if key == "findings":
+            body = ",\n    ".join(map(_ENCODE, value))
+            fields.append(f'  "findings": [\n    {body}\n  ]' if value else '  "findings": []')
+        else:
+            fields.append(f"  {_ENCODE(key)}: {_ENCODE(value)}")
+    return "{\n" + ",\n".join(fields) + "\n}\n"
+
+
+@settings(max_examples=25, deadline=None)
+@given(findings(), st.lists(TEXT, max_size=2), st.booleans(), st.booleans())
+def test_the_large_report_is_the_same_text_as_encoding_its_document(
+    found: list[Finding], texts: list[str], show_passed: bool, compliance: bool
+) -> None:
+    report = Report(
+        (found * (1 + json_v1.INDENTED_MAX_FINDINGS // len(found)))[: json_v1.INDENTED_MAX_FINDINGS + 1],
+        notices=[Notice("note", t, Location(t, 1, None) if i else None) for i, t in enumerate(texts)],
+        inputs=texts,
+        skipped=[Skipped(t, "why") for t in texts],
+    )
+    if compliance:
+        report.compliance = [{"id": "x", "controls": [{"id": t} for t in texts]}]
+    options = RenderOptions(show_passed=show_passed)
+    doc = json_v1.report_to_json(report, options)
+    text = json_v1.render(report, options)
+    if len(doc["findings"]) > json_v1.INDENTED_MAX_FINDINGS:
+        assert text == _reference(doc)
+    else:
+        assert text == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_a_report_without_findings_in_the_line_form() -> None:
+    report = Report([], notices=[Notice("note", "n")], inputs=["a.yaml"])
+    doc = json_v1._document(report, [])
+    assert json_v1._compact_lines(doc) == _reference(json_v1.report_to_json(report, RenderOptions()))
