@@ -284,3 +284,15 @@ def test_a_clean_value_is_kept_as_it_was() -> None:
     remediation = Remediation("Fix it.", ("one", "two"), cli="aws x")
     assert remediation == Remediation("Fix it.", ("one", "two"), cli="aws x")
     assert Subject(SubjectType.MODEL, "m", ("a",)) == Subject(SubjectType.MODEL, "m", ("a",))
+
+
+def test_a_copied_or_pickled_report_still_redacts_what_enters_it() -> None:
+    import copy
+    import pickle
+
+    secret = "AKIAIOSFODNN7EXAMPLE"
+    report = Report([], notices=[Notice("note", "clean")], inputs=["a.yaml"])
+    for again in (copy.copy(report), copy.deepcopy(report), pickle.loads(pickle.dumps(report))):
+        again.notices.append(Notice("note", secret))
+        again.inputs.extend([secret])
+        assert secret not in repr(again.notices) + repr(again.inputs)

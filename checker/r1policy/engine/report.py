@@ -32,6 +32,9 @@ class Redacting(list[_T]):
         super().__init__(map(fix, items))
         self._fix = fix
 
+    def __reduce__(self) -> tuple[Any, ...]:  # copy and pickle rebuild it with its redaction
+        return (type(self), (self._fix, list(self)))
+
     def append(self, item: _T) -> None:
         super().append(self._fix(item))
 
