@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -118,9 +119,43 @@ def test_the_large_report_is_the_same_text_as_encoding_its_document(
         assert text == _reference(doc)
     else:
         assert text == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if "\ud83d" not in text:  # a lone surrogate cannot be written as UTF-8, either way
+        assert json_v1.render_encoded(report, options) == text.encode("utf-8")
 
 
 def test_a_report_without_findings_in_the_line_form() -> None:
     report = Report([], notices=[Notice("note", "n")], inputs=["a.yaml"])
     doc = json_v1._document(report, [])
-    assert json_v1._compact_lines(doc) == _reference(json_v1.report_to_json(report, RenderOptions()))
+    text = json_v1._BETWEEN.join(json_v1._compact_lines(doc))
+    assert text == _reference(json_v1.report_to_json(report, RenderOptions()))
+
+
+def test_a_large_report_file_holds_the_rendered_text(tmp_path: Path) -> None:
+    """The file is written from `render_encoded` (bytes built line by line): the same bytes as the text
+    `render` gives, encoded; a text output beside it is written as before."""
+    from r1policy.formats import Format
+    from r1policy.formats.output import write_reports
+
+    found = [
+        Finding.create(
+            rule_id="R1-EP-001",
+            title="Title ×",
+            severity=Severity.HIGH,
+            status=Status.FAIL,
+            enforcement=Enforcement.BLOCK,
+            subject=Subject(SubjectType.ENDPOINT, f"e-{i}"),
+            message=f"message ✓ {i}" if i % 7 else f"message {i}",
+            location=Location(f"m-{i % 9}.yaml", i, 1),
+            remediation=Remediation("Fix.", (f"step {i}",)),
+        )
+        for i in range(json_v1.INDENTED_MAX_FINDINGS + 5)
+    ]
+    report = Report(found, inputs=["é.yaml"])
+    pairs = [(Format.JSON, tmp_path / "r.json"), (Format.MARKDOWN, tmp_path / "r.md")]
+    write_reports(report, pairs, show_passed=False)
+    text = json_v1.render(report, RenderOptions())
+    assert (tmp_path / "r.json").read_bytes() == text.encode("utf-8")
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8")) == json_v1.report_to_json(
+        report, RenderOptions()
+    )
+    assert "r1policy check: BLOCK" in (tmp_path / "r.md").read_text(encoding="utf-8")

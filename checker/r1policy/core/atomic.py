@@ -8,12 +8,26 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
+from typing import IO, Any
 
 from r1policy.core.errors import OutputError
 
 
-def _temporary(target: Path, text: str) -> Path:
+def _open(where: int | Path, content: str | bytes) -> IO[Any]:
+    """A file descriptor or path opened for `content`: text is written as UTF-8 with its newlines as
+    they are, bytes as they are (a format that encodes its own output)."""
+    if isinstance(where, int):
+        if isinstance(content, bytes):
+            return os.fdopen(where, "wb")
+        return os.fdopen(where, "w", encoding="utf-8", newline="")
+    if isinstance(content, bytes):
+        return where.open("wb")
+    return where.open("w", encoding="utf-8", newline="")
+
+
+def _temporary(target: Path, text: str | bytes) -> Path:
     import tempfile  # only when a file is written: not when a report goes to stdout
 
     try:
@@ -22,7 +36,7 @@ def _temporary(target: Path, text: str) -> Path:
     except OSError as exc:
         raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with _open(fd, text) as handle:
             handle.write(text)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -39,16 +53,17 @@ def _is_special(target: Path) -> bool:
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
-def _write_special(target: Path, text: str) -> None:
+def _write_special(target: Path, text: str | bytes) -> None:
     try:
-        with target.open("w", encoding="utf-8", newline="") as handle:
+        with _open(target, text) as handle:
             handle.write(text)
     except OSError as exc:
         raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
 
 
-def write_all(files: list[tuple[Path, str]]) -> None:
-    """Write every file or none: all temporary files first, then the renames. A device or pipe
+def write_all(files: Sequence[tuple[Path, str | bytes]]) -> None:
+    """Write every file or none: all temporary files first, then the renames. Text is written as UTF-8,
+    bytes as they are (a format that encodes its own output). A device or pipe
     target (`--output /dev/null`) is written in place after the regular files: renaming a temporary
     file onto it would replace the device with a regular file."""
     special = [(target, text) for target, text in files if _is_special(target)]

@@ -115,7 +115,18 @@ def render(report: Report, options: RenderOptions) -> str:
     if len(findings) <= INDENTED_MAX_FINDINGS:
         doc = _document(report, [finding_to_json(f) for f in findings])
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    return _compact_lines(_document(report, findings))
+    return _BETWEEN.join(_compact_lines(_document(report, findings)))
+
+
+def render_encoded(report: Report, options: RenderOptions) -> bytes:
+    """`render(...)` as UTF-8, for a file. The large form is encoded line by line: most lines are ASCII,
+    which encodes as a copy, where the whole text would be encoded character by character as soon as one
+    line holds a non-ASCII character."""
+    findings = _shown(report, options)
+    if len(findings) <= INDENTED_MAX_FINDINGS:
+        return render(report, options).encode("utf-8")
+    lines = _compact_lines(_document(report, findings))
+    return _BETWEEN.encode().join([line.encode("utf-8") for line in lines])
 
 
 # The C encoder, compact; and its string encoder (the one it calls for every string when ensure_ascii is
@@ -124,10 +135,15 @@ _COMPACT = json.JSONEncoder(ensure_ascii=False).encode
 _STRING = encode_basestring
 
 
-def _compact_lines(doc: dict[str, Any]) -> str:
-    """The document with one top-level field per line, and one finding per line. `doc["findings"]`
-    holds the Finding objects; each line is exactly `_COMPACT(finding_to_json(finding))`. One join
-    builds the text (a large report is tens of megabytes: every copy counts)."""
+# Between two findings' lines of the large form.
+_BETWEEN = ",\n    "
+
+
+def _compact_lines(doc: dict[str, Any]) -> list[str]:
+    """The document with one top-level field per line and one finding per line, as parts to be joined
+    with `_BETWEEN` (one join: a large report is tens of megabytes, and every copy counts).
+    `doc["findings"]` holds the Finding objects; each line is exactly
+    `_COMPACT(finding_to_json(finding))`."""
     fields = {key: f"  {_COMPACT(key)}: {_COMPACT(value)}" for key, value in doc.items() if key != "findings"}
     keys = list(doc)
     at = keys.index("findings")
@@ -135,10 +151,10 @@ def _compact_lines(doc: dict[str, Any]) -> str:
     tail = "".join(f",\n{fields[key]}" for key in keys[at + 1 :])
     lines = list(map(_Lines().line, doc["findings"]))
     if not lines:
-        return "{\n" + head + '  "findings": []' + tail + "\n}\n"
+        return ["{\n" + head + '  "findings": []' + tail + "\n}\n"]
     lines[0] = "{\n" + head + '  "findings": [\n    ' + lines[0]
     lines[-1] += "\n  ]" + tail + "\n}\n"
-    return ",\n    ".join(lines)
+    return lines
 
 
 def _around(f: Finding) -> tuple[str, str]:
