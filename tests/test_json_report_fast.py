@@ -120,7 +120,7 @@ def test_the_large_report_is_the_same_text_as_encoding_its_document(
     else:
         assert text == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if "\ud83d" not in text:  # a lone surrogate cannot be written as UTF-8, either way
-        assert json_v1.render_encoded(report, options) == text.encode("utf-8")
+        assert b"".join(json_v1.render_encoded(report, options)) == text.encode("utf-8")
 
 
 def test_a_report_without_findings_in_the_line_form() -> None:
@@ -131,8 +131,8 @@ def test_a_report_without_findings_in_the_line_form() -> None:
 
 
 def test_a_large_report_file_holds_the_rendered_text(tmp_path: Path) -> None:
-    """The file is written from `render_encoded` (bytes built line by line): the same bytes as the text
-    `render` gives, encoded; a text output beside it is written as before."""
+    """The file is written from `render_encoded` (chunks encoded line by line): the same bytes as the
+    text `render` gives, encoded; a text output beside it is written as before."""
     from r1policy.formats import Format
     from r1policy.formats.output import write_reports
 
@@ -159,3 +159,21 @@ def test_a_large_report_file_holds_the_rendered_text(tmp_path: Path) -> None:
         report, RenderOptions()
     )
     assert "r1policy check: BLOCK" in (tmp_path / "r.md").read_text(encoding="utf-8")
+
+
+def test_chunks_are_written_in_order_to_a_file_and_a_pipe(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    from r1policy.core.atomic import write_all
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    chunks = ["é×✓".encode(), b",\n    ", b"x" * 3_000_000]
+    write_all([(tmp_path / "r.json", chunks), (tmp_path / "t.txt", "text ✓\n"), (fifo, chunks)])
+    reader.join(timeout=30)
+    assert (tmp_path / "r.json").read_bytes() == b"".join(chunks) == received[0]
+    assert (tmp_path / "t.txt").read_text(encoding="utf-8") == "text ✓\n"

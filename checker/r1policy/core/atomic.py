@@ -14,20 +14,33 @@ from typing import IO, Any
 
 from r1policy.core.errors import OutputError
 
+# What a file holds: text (written as UTF-8, newlines as they are), or UTF-8 chunks written in order
+# (a format that encodes its own output: a large report's lines, with no copy of the whole).
+Content = str | list[bytes]
 
-def _open(where: int | Path, content: str | bytes) -> IO[Any]:
-    """A file descriptor or path opened for `content`: text is written as UTF-8 with its newlines as
-    they are, bytes as they are (a format that encodes its own output)."""
+
+def _open(where: int | Path, content: Content) -> IO[Any]:
+    binary = not isinstance(content, str)
     if isinstance(where, int):
-        if isinstance(content, bytes):
-            return os.fdopen(where, "wb")
+        if binary:
+            return os.fdopen(where, "wb", buffering=_CHUNK_BUFFER)
         return os.fdopen(where, "w", encoding="utf-8", newline="")
-    if isinstance(content, bytes):
-        return where.open("wb")
+    if binary:
+        return where.open("wb", buffering=_CHUNK_BUFFER)
     return where.open("w", encoding="utf-8", newline="")
 
 
-def _temporary(target: Path, text: str | bytes) -> Path:
+_CHUNK_BUFFER = 1 << 20  # chunks of about a kilobyte: a write system call per megabyte
+
+
+def _write(handle: IO[Any], content: Content) -> None:
+    if isinstance(content, str):
+        handle.write(content)
+    else:
+        handle.writelines(content)
+
+
+def _temporary(target: Path, text: Content) -> Path:
     import tempfile  # only when a file is written: not when a report goes to stdout
 
     try:
@@ -37,7 +50,7 @@ def _temporary(target: Path, text: str | bytes) -> Path:
         raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
     try:
         with _open(fd, text) as handle:
-            handle.write(text)
+            _write(handle, text)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
@@ -53,17 +66,17 @@ def _is_special(target: Path) -> bool:
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
-def _write_special(target: Path, text: str | bytes) -> None:
+def _write_special(target: Path, text: Content) -> None:
     try:
         with _open(target, text) as handle:
-            handle.write(text)
+            _write(handle, text)
     except OSError as exc:
         raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
 
 
-def write_all(files: Sequence[tuple[Path, str | bytes]]) -> None:
-    """Write every file or none: all temporary files first, then the renames. Text is written as UTF-8,
-    bytes as they are (a format that encodes its own output). A device or pipe
+def write_all(files: Sequence[tuple[Path, Content]]) -> None:
+    """Write every file or none: all temporary files first, then the renames (see `Content`). A device or
+    pipe
     target (`--output /dev/null`) is written in place after the regular files: renaming a temporary
     file onto it would replace the device with a regular file."""
     special = [(target, text) for target, text in files if _is_special(target)]

@@ -45,7 +45,7 @@ class RenderOptions:
 
 
 Writer = Callable[[Report, RenderOptions], str]
-EncodedWriter = Callable[[Report, RenderOptions], bytes]
+EncodedWriter = Callable[[Report, RenderOptions], list[bytes]]
 Appendix = Callable[[Report, RenderOptions], list[tuple[Path, str]]]
 
 
@@ -77,17 +77,18 @@ def writers() -> dict[Format, Writer]:
     return {fmt: _writer(module) for fmt, module in _WRITER_MODULES.items()}
 
 
-# Formats whose module also gives a file's content as UTF-8 bytes (`render_encoded`), the same text as
-# `render` encoded: a large JSON report builds its bytes line by line, where encoding the whole text at
-# once costs more (a report with one non-ASCII character anywhere is encoded character by character).
+# Formats whose module also gives a file's content as UTF-8 chunks (`render_encoded`): `render`'s text,
+# encoded. A large JSON report encodes it line by line (most lines are ASCII: a copy each), where the
+# whole text, made non-ASCII by one character anywhere, is encoded character by character; and the file
+# is written from the chunks, with no copy of the whole.
 _ENCODED_WRITER_MODULES: dict[Format, str] = {Format.JSON: "json_v1"}
 
 
 def encoded_writers() -> dict[Format, EncodedWriter]:
     def encoded(module: str) -> EncodedWriter:
-        def render(report: Report, options: RenderOptions) -> bytes:
+        def render(report: Report, options: RenderOptions) -> list[bytes]:
             loaded = importlib.import_module(f"r1policy.formats.{module}")
-            content: bytes = loaded.render_encoded(report, options)
+            content: list[bytes] = loaded.render_encoded(report, options)
             return content
 
         return render

@@ -118,15 +118,22 @@ def render(report: Report, options: RenderOptions) -> str:
     return _BETWEEN.join(_compact_lines(_document(report, findings)))
 
 
-def render_encoded(report: Report, options: RenderOptions) -> bytes:
-    """`render(...)` as UTF-8, for a file. The large form is encoded line by line: most lines are ASCII,
-    which encodes as a copy, where the whole text would be encoded character by character as soon as one
-    line holds a non-ASCII character."""
+def render_encoded(report: Report, options: RenderOptions) -> list[bytes]:
+    """`render(...)` as UTF-8 chunks, for a file. The large form is encoded line by line: most lines are
+    ASCII, which encodes as a copy, where the whole text would be encoded character by character as soon
+    as one line holds a non-ASCII character."""
     findings = _shown(report, options)
     if len(findings) <= INDENTED_MAX_FINDINGS:
-        return render(report, options).encode("utf-8")
+        return [render(report, options).encode("utf-8")]
     lines = _compact_lines(_document(report, findings))
-    return _BETWEEN.encode().join([line.encode("utf-8") for line in lines])
+    lines.reverse()
+    between = _BETWEEN.encode("utf-8")
+    chunks: list[bytes] = []
+    while lines:  # each line's text is freed as it is encoded: its memory holds the next line's bytes
+        chunks.append(lines.pop().encode("utf-8"))
+        chunks.append(between)
+    chunks.pop()
+    return chunks
 
 
 # The C encoder, compact; and its string encoder (the one it calls for every string when ensure_ascii is
@@ -141,7 +148,7 @@ _BETWEEN = ",\n    "
 
 def _compact_lines(doc: dict[str, Any]) -> list[str]:
     """The document with one top-level field per line and one finding per line, as parts to be joined
-    with `_BETWEEN` (one join: a large report is tens of megabytes, and every copy counts).
+    with `_BETWEEN` (a large report is tens of megabytes: every copy counts).
     `doc["findings"]` holds the Finding objects; each line is exactly
     `_COMPACT(finding_to_json(finding))`."""
     fields = {key: f"  {_COMPACT(key)}: {_COMPACT(value)}" for key, value in doc.items() if key != "findings"}

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from r1policy.core.atomic import append_text, write_all
+from r1policy.core.atomic import Content, append_text, write_all
 from r1policy.core.errors import UsageError
 from r1policy.engine.report import Report
 from r1policy.formats import Format, RenderOptions, appendices, encoded_writers, parse_format, writers
@@ -66,7 +66,7 @@ def write_reports(
 ) -> None:
     registry, encoded = writers(), encoded_writers()
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-    files: list[tuple[Path, str | bytes]] = []
+    files: list[tuple[Path, Content]] = []
     printed: list[str] = []
     side: list[tuple[Path, str]] = []
     for fmt, target in pairs:
