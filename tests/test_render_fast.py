@@ -184,7 +184,7 @@ def test_large_json_reports_are_the_same_document_one_finding_per_line(count: in
     report = Report([_finding(i) for i in range(count)], notices=[Notice("note", "a\nnote")], inputs=["x"])
     options = RenderOptions(show_passed=True)
     text = json_v1.render(report, options)
-    expected = json_v1._redacted(json_v1.report_to_json(report, options))
+    expected = json_v1.report_to_json(report, options)  # the findings were redacted when built
     assert json.loads(text) == expected
     assert "AKIAIOSFODNN7EXAMPL" not in text  # redacted either way
     lines = text.splitlines()

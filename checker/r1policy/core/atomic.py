@@ -8,12 +8,39 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
+from typing import IO, Any
 
 from r1policy.core.errors import OutputError
 
+# What a file holds: text (written as UTF-8, newlines as they are), or UTF-8 chunks written in order
+# (a format that encodes its own output: a large report's lines, with no copy of the whole).
+Content = str | list[bytes]
 
-def _temporary(target: Path, text: str) -> Path:
+
+def _open(where: int | Path, content: Content) -> IO[Any]:
+    binary = not isinstance(content, str)
+    if isinstance(where, int):
+        if binary:
+            return os.fdopen(where, "wb", buffering=_CHUNK_BUFFER)
+        return os.fdopen(where, "w", encoding="utf-8", newline="")
+    if binary:
+        return where.open("wb", buffering=_CHUNK_BUFFER)
+    return where.open("w", encoding="utf-8", newline="")
+
+
+_CHUNK_BUFFER = 1 << 20  # chunks of about a kilobyte: a write system call per megabyte
+
+
+def _write(handle: IO[Any], content: Content) -> None:
+    if isinstance(content, str):
+        handle.write(content)
+    else:
+        handle.writelines(content)
+
+
+def _temporary(target: Path, text: Content) -> Path:
     import tempfile  # only when a file is written: not when a report goes to stdout
 
     try:
@@ -22,8 +49,8 @@ def _temporary(target: Path, text: str) -> Path:
     except OSError as exc:
         raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with _open(fd, text) as handle:
+            _write(handle, text)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
@@ -39,16 +66,17 @@ def _is_special(target: Path) -> bool:
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
-def _write_special(target: Path, text: str) -> None:
+def _write_special(target: Path, text: Content) -> None:
     try:
-        with target.open("w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with _open(target, text) as handle:
+            _write(handle, text)
     except OSError as exc:
         raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
 
 
-def write_all(files: list[tuple[Path, str]]) -> None:
-    """Write every file or none: all temporary files first, then the renames. A device or pipe
+def write_all(files: Sequence[tuple[Path, Content]]) -> None:
+    """Write every file or none: all temporary files first, then the renames (see `Content`). A device or
+    pipe
     target (`--output /dev/null`) is written in place after the regular files: renaming a temporary
     file onto it would replace the device with a regular file."""
     special = [(target, text) for target, text in files if _is_special(target)]

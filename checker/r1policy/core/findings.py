@@ -60,6 +60,12 @@ class Subject:
     # waivers may match any of them.
     aliases: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.id not in _CLEAN:
+            _set(self, "id", redact(self.id))
+        if self.aliases not in _CLEAN_TUPLES:
+            _set(self, "aliases", redact_all(self.aliases))
+
     def names(self) -> tuple[str, ...]:
         return (self.id, *self.aliases)
 
@@ -72,6 +78,10 @@ class Location:
     # The cell number in a Jupyter notebook (1-based, counting every cell); `line` and `column` are
     # then within that cell.
     cell: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.path not in _CLEAN:
+            _set(self, "path", redact(self.path))
 
     def __str__(self) -> str:
         parts = [self.path if self.cell is None else f"{self.path}[cell {self.cell}]"]
@@ -90,6 +100,17 @@ class Remediation:
     terraform: str | None = None
     cloudformation: str | None = None
 
+    def __post_init__(self) -> None:
+        # Once per object: a Remediation rendered once is shared by every finding it fixes.
+        if self.summary not in _CLEAN:
+            _set(self, "summary", redact(self.summary))
+        if self.steps not in _CLEAN_TUPLES:
+            _set(self, "steps", redact_all(self.steps))
+        for name in ("cli", "terraform", "cloudformation"):
+            value = getattr(self, name)
+            if value is not None and value not in _CLEAN:
+                _set(self, name, redact(value))
+
 
 @dataclass(frozen=True)
 class WaiverRef:
@@ -97,6 +118,12 @@ class WaiverRef:
     owner: str
     expires: date
     ticket: str | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "reason", redact(self.reason))
+        _set(self, "owner", redact(self.owner))
+        if self.ticket is not None:
+            _set(self, "ticket", redact(self.ticket))
 
 
 _SECRET_PATTERNS = (
@@ -106,23 +133,25 @@ _SECRET_PATTERNS = (
 )
 
 
-# Each pattern above needs one of these literals: a text without any holds no secret. One C-level
-# search instead of three substitutions (most strings in a report are rule titles, URLs and names).
-_MAY_HOLD_SECRET = re.compile(r"AKIA|ASIA|hf_|(?i:secret_access_key)")
-# A superset of the same test for a long text (a whole report): substring searches, and the one
-# case-insensitive literal from its `_` (a case-insensitive regex that starts with a letter scans a long
-# text far more slowly). Each literal is kept whole by JSON encoding.
-_ACCESS_KEY = re.compile("_(?i:access_key)")
+# Each pattern above needs one of these literals: a text without any holds no secret. Substring searches
+# (and one regex that starts with a literal, `_`, so the engine skips ahead to it) instead of three
+# substitutions: most strings are rule titles, URLs, names and remediation code blocks of a kilobyte or
+# more, where a regex alternation, or a case-insensitive one that starts with a letter, scans slowly.
+_ACCESS_KEY = re.compile("_(?i:access_key)")  # from `secret_access_key` (ſ and K fold into it)
 
 
-def may_hold_secret(text: str) -> bool:
-    """False when no secret pattern can match anywhere in `text` (True may be a false alarm)."""
+def _may_hold_secret(text: str) -> bool:
     return "AKIA" in text or "ASIA" in text or "hf_" in text or _ACCESS_KEY.search(text) is not None
 
 
-# Reports repeat the same strings (titles, references, remediation steps) thousands of times.
+# Reports repeat the same strings (titles, references, remediation steps, paths) thousands of times: a
+# string seen before is looked up, in `_CLEAN` when it held no secret (then it is its own redaction, and
+# the objects that hold it keep it as it is), else in `_REDACTED`.
+_CLEAN: set[str] = set()
 _REDACTED: dict[str, str] = {}
-_REDACTED_MAX = 65_536
+_CLEAN_TUPLES: set[tuple[str, ...]] = set()
+_REDACTED_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_CACHE_MAX = 262_144
 
 
 def _mask(match: re.Match[str]) -> str:
@@ -131,7 +160,7 @@ def _mask(match: re.Match[str]) -> str:
 
 
 def _redact_uncached(text: str) -> str:
-    if _MAY_HOLD_SECRET.search(text) is None:
+    if not _may_hold_secret(text):
         return text
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(_mask, text)
@@ -140,13 +169,40 @@ def _redact_uncached(text: str) -> str:
 
 def redact(text: str) -> str:
     """Never print a secret whole: keep the first 4 characters and the length."""
+    if text in _CLEAN:
+        return text
     done = _REDACTED.get(text)
     if done is None:
         done = _redact_uncached(text)
-        if len(_REDACTED) >= _REDACTED_MAX:
+        if len(_CLEAN) >= _CACHE_MAX or len(_REDACTED) >= _CACHE_MAX:
+            _CLEAN.clear()
             _REDACTED.clear()
+        if done == text:
+            _CLEAN.add(text)
+            return text
         _REDACTED[text] = done
     return done
+
+
+def redact_all(texts: tuple[str, ...]) -> tuple[str, ...]:
+    """`redact` of each string (a rule's references, a subject's aliases: the same tuples recur)."""
+    if texts in _CLEAN_TUPLES:
+        return texts
+    done = _REDACTED_TUPLES.get(texts)
+    if done is None:
+        done = tuple(map(redact, texts))
+        if len(_CLEAN_TUPLES) >= _CACHE_MAX or len(_REDACTED_TUPLES) >= _CACHE_MAX:
+            _CLEAN_TUPLES.clear()
+            _REDACTED_TUPLES.clear()
+        if done == texts:
+            _CLEAN_TUPLES.add(texts)
+            return texts
+        _REDACTED_TUPLES[texts] = done
+    return done
+
+
+# Frozen dataclasses set their redacted fields in __post_init__ through object.__setattr__.
+_set = object.__setattr__
 
 
 _RULE_ID = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)+")
@@ -172,6 +228,20 @@ class Finding:
     waiver: WaiverRef | None = None
     expired_waiver: WaiverRef | None = None
     deployment: str | None = None
+
+    def __post_init__(self) -> None:
+        """Every string a finding carries is redacted when it is built, however it is built (`create`,
+        `dataclasses.replace`): subject, location, remediation and waivers by their own types."""
+        # A string known to hold no secret is kept as it is (one set lookup): a run builds tens of
+        # thousands of findings from a few dozen titles and reference lists.
+        if self.title not in _CLEAN:
+            _set(self, "title", redact(self.title))
+        if self.message not in _CLEAN:
+            _set(self, "message", redact(self.message))
+        if self.references not in _CLEAN_TUPLES:
+            _set(self, "references", redact_all(self.references))
+        if self.deployment is not None and self.deployment not in _CLEAN:
+            _set(self, "deployment", redact(self.deployment))
 
     @classmethod
     def create(
@@ -206,7 +276,7 @@ class Finding:
             status=status,
             enforcement=enforcement,
             subject=subject,
-            message=redact(message),
+            message=message,
             location=location,
             remediation=remediation,
             references=references,

@@ -45,6 +45,7 @@ class RenderOptions:
 
 
 Writer = Callable[[Report, RenderOptions], str]
+EncodedWriter = Callable[[Report, RenderOptions], list[bytes]]
 Appendix = Callable[[Report, RenderOptions], list[tuple[Path, str]]]
 
 
@@ -74,6 +75,25 @@ def _writer(module: str) -> Writer:
 def writers() -> dict[Format, Writer]:
     """The registry: every Format maps to exactly one writer (a test checks exhaustiveness)."""
     return {fmt: _writer(module) for fmt, module in _WRITER_MODULES.items()}
+
+
+# Formats whose module also gives a file's content as UTF-8 chunks (`render_encoded`): `render`'s text,
+# encoded. A large JSON report encodes it line by line (most lines are ASCII: a copy each), where the
+# whole text, made non-ASCII by one character anywhere, is encoded character by character; and the file
+# is written from the chunks, with no copy of the whole.
+_ENCODED_WRITER_MODULES: dict[Format, str] = {Format.JSON: "json_v1"}
+
+
+def encoded_writers() -> dict[Format, EncodedWriter]:
+    def encoded(module: str) -> EncodedWriter:
+        def render(report: Report, options: RenderOptions) -> list[bytes]:
+            loaded = importlib.import_module(f"r1policy.formats.{module}")
+            content: list[bytes] = loaded.render_encoded(report, options)
+            return content
+
+        return render
+
+    return {fmt: encoded(module) for fmt, module in _ENCODED_WRITER_MODULES.items()}
 
 
 def appendices() -> dict[Format, Appendix]:

@@ -12,10 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-from r1policy.core.atomic import append_text, write_all
+from r1policy.core.atomic import Content, append_text, write_all
 from r1policy.core.errors import UsageError
 from r1policy.engine.report import Report
-from r1policy.formats import Format, RenderOptions, appendices, parse_format, writers
+from r1policy.formats import Format, RenderOptions, appendices, encoded_writers, parse_format, writers
 
 
 def pair_outputs(formats: list[str], outputs: list[Path]) -> list[tuple[Format, Path | None]]:
@@ -64,9 +64,10 @@ def refuse_inputs_as_outputs(
 def write_reports(
     report: Report, pairs: list[tuple[Format, Path | None]], *, show_passed: bool, no_color: bool = False
 ) -> None:
-    registry = writers()
+    registry, encoded = writers(), encoded_writers()
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-    rendered: list[tuple[str, Path | None]] = []
+    files: list[tuple[Path, Content]] = []
+    printed: list[str] = []
     side: list[tuple[Path, str]] = []
     for fmt, target in pairs:
         color = target is None and not no_color and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -77,15 +78,19 @@ def write_reports(
             width=width,
             step_summary=Path(summary_file) if summary_file else None,
         )
-        rendered.append((registry[fmt](report, options), target))
+        if target is None:
+            printed.append(registry[fmt](report, options))
+        elif fmt in encoded:  # a file, as the format encodes it
+            files.append((target, encoded[fmt](report, options)))
+        else:
+            files.append((target, registry[fmt](report, options)))
         appendix = appendices().get(fmt)
         if appendix is not None:
             side += appendix(report, options)
-    write_all([(target, text) for text, target in rendered if target is not None])
-    for text, target in rendered:
-        if target is None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+    write_all(files)
+    for text in printed:
+        sys.stdout.write(text)
+        sys.stdout.flush()
     for path, text in side:
         append_text(path, text)
 
