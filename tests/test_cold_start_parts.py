@@ -49,9 +49,9 @@ def test_the_deferred_pattern_is_pyyamls_own_text() -> None:
 
 YAML_PROBE = """
 import json, re, sys
-import r1policy.core
-import yaml
 from r1policy.core import yamlimport
+yamlimport.install()  # as r1policy.cli.main does
+import yaml
 out = {"before": type(vars(yaml.reader.Reader)["NON_PRINTABLE"]).__name__}
 out["elsewhere"] = type(re.compile(yamlimport.NON_PRINTABLE)).__name__  # the stand-in never leaks
 errors = []
@@ -68,10 +68,10 @@ out["finder_left"] = yamlimport._FINDER in sys.meta_path
 print(json.dumps(out))
 """
 
-PLAIN_PROBE = YAML_PROBE.replace("import r1policy.core\n", "").replace(
-    "from r1policy.core import yamlimport",
-    "import types; yamlimport = types.SimpleNamespace("
-    "NON_PRINTABLE=yaml.reader.Reader.NON_PRINTABLE.pattern, _FINDER=None)",
+PLAIN_PROBE = YAML_PROBE.replace(
+    "from r1policy.core import yamlimport\nyamlimport.install()  # as r1policy.cli.main does\nimport yaml\n",
+    "import yaml, types\nyamlimport = types.SimpleNamespace("
+    "NON_PRINTABLE=yaml.reader.Reader.NON_PRINTABLE.pattern, _FINDER=None)\n",
 )
 
 
@@ -242,3 +242,14 @@ def test_the_cache_decoder_refuses_what_loads_refuses(text: str, what: str) -> N
     with pytest.raises(jsonsafe.JsonError, match=what):
         jsonsafe.loads_written(text)
     assert jsonsafe.loads_written('{"a": [1, 2.5, "x"]}') == {"a": [1, 2.5, "x"]}
+
+
+def test_importing_r1policy_as_a_library_leaves_the_import_system_alone() -> None:
+    """Only `r1policy.cli.main` installs the deferral: a program that imports r1policy's modules gets
+    PyYAML exactly as PyYAML builds itself."""
+    out = _fresh(
+        "import json, sys\nimport r1policy.core, r1policy.cli\nfrom r1policy.core import yamlimport\n"
+        "import yaml\nprint(json.dumps({'finder': yamlimport._FINDER in sys.meta_path,"
+        " 'kind': type(vars(yaml.reader.Reader)['NON_PRINTABLE']).__name__}))"
+    )
+    assert out == {"finder": False, "kind": "Pattern"}

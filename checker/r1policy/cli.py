@@ -13,7 +13,7 @@ from typing import Any
 from r1policy import __version__
 from r1policy.commands.args import catalogue, deliver, inputs, judge
 from r1policy.commands.args.common import Parser
-from r1policy.core import gcpause
+from r1policy.core import gcpause, yamlimport
 from r1policy.core.errors import R1PolicyError
 
 EXIT_OK, EXIT_BLOCK, EXIT_TOOL = 0, 1, 2
@@ -92,6 +92,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before anything imports yaml (`import r1policy.cli` does not): PyYAML's unused pure-Python
+    # character check compiles on first use (core/yamlimport.py). Only the command line installs it,
+    # so a program importing r1policy as a library keeps its import system untouched.
+    yamlimport.install()
     # Start-up allocates objects that live until the end (core/gcpause.py); frozen in a process of its own.
     gcpause.pause(freeze=argv is None)
     try:

@@ -5,7 +5,3 @@ Layer 13, the bottom. May import: nothing from r1policy (the standard library an
 only).
 (enforced by import-linter: `make layers`; see docs/architecture.md)
 """
-
-from r1policy.core import yamlimport as _yamlimport
-
-_yamlimport.install()  # before anything imports yaml: its unused pure-Python character check compiles lazily

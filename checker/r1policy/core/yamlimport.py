@@ -5,7 +5,7 @@ allow (`Reader.NON_PRINTABLE`: a negated class of ranges up to U+10FFFF). CPytho
 builds that class in Python, about 9 ms: 4 % of a cold `r1policy check`. r1policy reads YAML with
 libyaml's C parser (`CSafeLoader`), which checks characters in C and never uses the Python `Reader`.
 
-`install()` (called by `r1policy.core`'s package import, before anything imports yaml) puts a finder
+`install()` (called by `r1policy.cli.main`, before anything imports yaml) puts a finder
 first on `sys.meta_path` that acts once, on the import of `yaml.reader`: while that module's own code
 runs (by PyYAML's own loader), the `re` module's cache answers that one pattern text with a stand-in, so
 the class attribute is not compiled; right after, the stand-in leaves the cache and `Reader.NON_PRINTABLE`
