@@ -118,15 +118,17 @@ def _simple(source: str) -> tuple[_Piece, ...] | None:
     return tuple(pieces)
 
 
-def _fill(pieces: tuple[_Piece, ...], names: dict[str, Any]) -> str:
+_Compiled = tuple[str, tuple[_Field, ...]]
+
+
+def _fill(compiled: _Compiled, names: dict[str, Any]) -> str:
     """A plain template filled as Jinja fills it; KeyError when a name it reads is missing (Jinja then
     decides: `a or b` does not read `b` when `a` is true)."""
-    out = []
-    for literal, field in pieces:
-        out.append(literal)
-        if field is None:
-            continue
-        chain, fallback, tf = field
+    fmt, fields = compiled
+    if not fields:
+        return fmt
+    values = []
+    for chain, fallback, tf in fields:
         for name in chain:
             value = names[name]
             if value:
@@ -134,22 +136,36 @@ def _fill(pieces: tuple[_Piece, ...], names: dict[str, Any]) -> str:
         else:
             if fallback is not None:
                 value = fallback
-        out.append(_tf_name(value) if tf else str(value))
-    return "".join(out)
+        values.append(_tf_name(value) if tf else value)
+    return fmt % tuple(values)  # `%s` is str(value), as Jinja prints it
+
+
+@cache
+def _compiled(source: str) -> _Compiled | None:
+    """A plain template as one `%` format (each field a `%s`) and its fields (without fields, its
+    text); None when it needs Jinja."""
+    pieces = _simple(source)
+    if pieces is None:
+        return None
+    fields = tuple(field for _, field in pieces if field is not None)
+    if not fields:
+        return "".join(literal for literal, _ in pieces), ()
+    fmt = "".join(literal.replace("%", "%%") + ("%s" if field else "") for literal, field in pieces)
+    return fmt, fields
 
 
 def _render_uncached(source: str, names: dict[str, Any]) -> str:
-    pieces = _simple(source)
-    if pieces is None or any(n not in names for _, field in pieces if field for n in field[0]):
+    compiled = _compiled(source)
+    if compiled is None or any(n not in names for field in compiled[1] for n in field[0]):
         return str(_template(source).render(names))  # Jinja (and StrictUndefined's error)
-    return _fill(pieces, names)
+    return _fill(compiled, names)
 
 
 def render(source: str, names: dict[str, Any]) -> str:
-    pieces = _simple(source)
-    if pieces is not None:  # filling a plain template costs less than building its cache key
+    compiled = _compiled(source)
+    if compiled is not None:  # filling a plain template costs less than building its cache key
         try:
-            return _fill(pieces, names)
+            return _fill(compiled, names)
         except KeyError:
             return _render_uncached(source, names)  # Jinja's StrictUndefined error
     key = (source, *(_frozen(names[n]) if n in names else _MISSING for n in _variables(source)))

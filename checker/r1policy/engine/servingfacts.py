@@ -131,7 +131,23 @@ def _attrs(found: ServingImage | None, open_count: int, waived: int, item: Deplo
     }
 
 
+# (store, package, version, threshold) -> the open advisories: deployments share a few serving images,
+# and each is matched against the store once per store.
+_MATCHED: dict[tuple[int, str, str, str], tuple[Store, tuple[OpenAdvisory, ...]]] = {}
+_MATCHED_MAX = 4096
+
+
 def _matching(store: Store, package: str, version: str, threshold: str) -> list[OpenAdvisory]:
+    key = (id(store), package, version, threshold)
+    hit = _MATCHED.get(key)
+    if hit is None or hit[0] is not store:
+        if len(_MATCHED) >= _MATCHED_MAX:
+            _MATCHED.clear()
+        hit = _MATCHED[key] = (store, tuple(_matching_uncached(store, package, version, threshold)))
+    return list(hit[1])
+
+
+def _matching_uncached(store: Store, package: str, version: str, threshold: str) -> list[OpenAdvisory]:
     out = []
     for adv in store.advisories:
         if adv.record.get("withdrawn"):
