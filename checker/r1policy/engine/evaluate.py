@@ -4,7 +4,9 @@ then one Cedar batch for everything, each deny reason mapped back to its rule, t
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,7 +76,34 @@ def _fallback_subject(dep: Deployment) -> Subject:
     return Subject(SubjectType.DEPLOYMENT, dep.name)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Evaluation allocates tens of thousands of facts and findings and makes no reference cycle worth
+    collecting meanwhile: the cyclic collector would walk the whole heap (every document read) several
+    times for nothing. It runs again as soon as the evaluation ends (also on an exception)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 _SortKey = tuple[str, str, int, str, str, str]
+_NO_VERDICTS: tuple[dict[str, list[str]], dict[str, str]] = ({}, {})
+
+
+def _place(dep: Deployment, fields: tuple[str, ...], texts: dict[int, str]) -> tuple[Location | None, str]:
+    """Where a rule reading `fields` points in `dep`, and that place as `Finding.sort_key` writes it."""
+    location = dep.location_of(*fields)
+    if location is None:
+        return None, ""
+    text = texts.get(id(location))
+    if text is None:
+        text = texts[id(location)] = str(location)
+    return location, text
 
 
 def _sorted(findings: list[Finding], keys: list[_SortKey]) -> list[Finding]:
@@ -121,6 +150,10 @@ class Evaluator:
         return self.config.enforcement_of(rule.id, rule.enforcement)
 
     def evaluate(self, deployments: list[Deployment]) -> Outcome:
+        with _gc_paused():
+            return self._evaluate(deployments)
+
+    def _evaluate(self, deployments: list[Deployment]) -> Outcome:
         deployments = [self.hub.enrich(d) for d in deployments]
         buckets: dict[str, BucketFacts] = {}
         for dep in deployments:
@@ -155,22 +188,22 @@ class Evaluator:
         keys: list[_SortKey] = []
         for item in facts:
             dep = item.deployment
-            matched, errored = verdicts.get(("D", dep.name), ({}, {}))
-            subjects: dict[SubjectType, Subject] = {}  # one subject per kind of the deployment
+            matched, errored = verdicts.get(("D", dep.name), _NO_VERDICTS)
+            subjects: dict[SubjectType, tuple[Subject, str, str]] = {}  # one subject per kind
             places: dict[tuple[str, ...], tuple[Location | None, str]] = {}  # per set of fields read
+            texts: dict[int, str] = {}  # id of a location of `dep` -> its text
             for plan in plans:
                 rule = plan.rule
-                subject = subjects.get(rule.subject)
-                if subject is None:
-                    subject = subjects[rule.subject] = _subject(rule, dep)
+                held = subjects.get(rule.subject)
+                if held is None:
+                    subject = _subject(rule, dep)
+                    held = subjects[rule.subject] = (subject, subject.type.value, subject.id)
                 place = places.get(rule.location_fields)
                 if place is None:
-                    location = dep.location_of(*rule.location_fields)
-                    place = places[rule.location_fields] = (location, str(location) if location else "")
-                found, failed = matched.get(rule.id), errored.get(rule.id)
-                for j in judge.deployment(plan, item, found, failed):
-                    message = emitter.emit(plan, j, subject, dep, place[0]).message
-                    keys.append((subject.type.value, subject.id, plan.rank, rule.id, message, place[1]))
+                    place = places[rule.location_fields] = _place(dep, rule.location_fields, texts)
+                for j in judge.deployment(plan, item, matched.get(rule.id), errored.get(rule.id)):
+                    message = emitter.emit(plan, j, held[0], dep, place[0]).message
+                    keys.append((held[1], held[2], plan.rank, rule.id, message, place[1]))
         return keys
 
     def _bucket_findings(
