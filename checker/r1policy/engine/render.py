@@ -154,6 +154,35 @@ def _compiled(source: str) -> _Compiled | None:
     return fmt, fields
 
 
+# `{% if name == 'text' %}A{% else %}B{% endif %}` as the whole template (A and B plain, neither starting
+# or ending with a newline, which trim_blocks and keep_trailing_newline would touch, nor ending with the
+# `{` that would make the next tag a `{{`): Jinja compares the value with `==` and renders one branch;
+# the other is not read.
+_IF_ELSE = re.compile(
+    rf"\{{% if (?P<name>{_NAME}) == '(?P<text>[^'\\{{}}%#\r\n]*)' %\}}(?P<then>.*?)"
+    r"\{% else %\}(?P<other>.*?)\{% endif %\}",
+    re.DOTALL,
+)
+_Choice = tuple[str, str, _Compiled, _Compiled]
+
+
+@cache
+def _choice(source: str) -> _Choice | None:
+    text = source[:-1] if source.endswith("\n") else source
+    match = _IF_ELSE.fullmatch(text)
+    if match is None:
+        return None
+    branches = []
+    for branch in (match.group("then"), match.group("other")):
+        if branch.startswith("\n") or branch.endswith(("\n", "{")):  # `{` + `{% else` is `{{` to Jinja
+            return None
+        compiled = _compiled(branch)
+        if compiled is None:
+            return None
+        branches.append(compiled)
+    return match.group("name"), match.group("text"), branches[0], branches[1]
+
+
 def _render_uncached(source: str, names: dict[str, Any]) -> str:
     compiled = _compiled(source)
     if compiled is None or any(n not in names for field in compiled[1] for n in field[0]):
@@ -168,6 +197,13 @@ def render(source: str, names: dict[str, Any]) -> str:
             return _fill(compiled, names)
         except KeyError:
             return _render_uncached(source, names)  # Jinja's StrictUndefined error
+    choice = _choice(source)
+    if choice is not None:
+        name, text, then, other = choice
+        try:
+            return _fill(then if names[name] == text else other, names)
+        except KeyError:
+            return _render_uncached(source, names)
     key = (source, *(_frozen(names[n]) if n in names else _MISSING for n in _variables(source)))
     if _UNCACHEABLE in key:
         return _render_uncached(source, names)
