@@ -131,20 +131,21 @@ def _attrs(found: ServingImage | None, open_count: int, waived: int, item: Deplo
     }
 
 
-# (store, package, version, threshold) -> the open advisories: deployments share a few serving images,
-# and each is matched against the store once per store.
-_MATCHED: dict[tuple[int, str, str, str], tuple[Store, tuple[OpenAdvisory, ...]]] = {}
-_MATCHED_MAX = 4096
+# (package, version, threshold) -> the open advisories, for the store of the run (`_MATCHED_IN`):
+# deployments share a few serving images, and each is matched against the store once.
+_MATCHED: dict[tuple[str, str, str], tuple[OpenAdvisory, ...]] = {}
+_MATCHED_IN: list[Store] = []
 
 
 def _matching(store: Store, package: str, version: str, threshold: str) -> list[OpenAdvisory]:
-    key = (id(store), package, version, threshold)
+    if not _MATCHED_IN or _MATCHED_IN[0] is not store:
+        _MATCHED.clear()
+        _MATCHED_IN[:] = [store]
+    key = (package, version, threshold)
     hit = _MATCHED.get(key)
-    if hit is None or hit[0] is not store:
-        if len(_MATCHED) >= _MATCHED_MAX:
-            _MATCHED.clear()
-        hit = _MATCHED[key] = (store, tuple(_matching_uncached(store, package, version, threshold)))
-    return list(hit[1])
+    if hit is None:
+        hit = _MATCHED[key] = tuple(_matching_uncached(store, package, version, threshold))
+    return list(hit)
 
 
 def _matching_uncached(store: Store, package: str, version: str, threshold: str) -> list[OpenAdvisory]:
