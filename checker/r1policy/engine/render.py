@@ -199,9 +199,9 @@ def render(source: str, names: dict[str, Any]) -> str:
             return _render_uncached(source, names)  # Jinja's StrictUndefined error
     choice = _choice(source)
     if choice is not None:
-        name, text, then, other = choice
+        name, literal, then, other = choice
         try:
-            return _fill(then if names[name] == text else other, names)
+            return _fill(then if names[name] == literal else other, names)
         except KeyError:
             return _render_uncached(source, names)
     key = (source, *(_frozen(names[n]) if n in names else _MISSING for n in _variables(source)))
