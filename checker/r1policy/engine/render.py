@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Any
 
@@ -118,15 +120,19 @@ def _simple(source: str) -> tuple[_Piece, ...] | None:
     return tuple(pieces)
 
 
-_Compiled = tuple[str, tuple[_Field, ...]]
+# The `%` format, its fields, and when every field is one name printed as it is, the getter of their
+# values as a tuple.
+_Compiled = tuple[str, tuple[_Field, ...], Callable[[dict[str, Any]], tuple[Any, ...]] | None]
 
 
 def _fill(compiled: _Compiled, names: dict[str, Any]) -> str:
     """A plain template filled as Jinja fills it; KeyError when a name it reads is missing (Jinja then
     decides: `a or b` does not read `b` when `a` is true)."""
-    fmt, fields = compiled
+    fmt, fields, getter = compiled
     if not fields:
         return fmt
+    if getter is not None:
+        return fmt % getter(names)
     values = []
     for chain, fallback, tf in fields:
         for name in chain:
@@ -149,9 +155,22 @@ def _compiled(source: str) -> _Compiled | None:
         return None
     fields = tuple(field for _, field in pieces if field is not None)
     if not fields:
-        return "".join(literal for literal, _ in pieces), ()
+        return "".join(literal for literal, _ in pieces), (), None
     fmt = "".join(literal.replace("%", "%%") + ("%s" if field else "") for literal, field in pieces)
-    return fmt, fields
+    getter = None
+    if all(len(chain) == 1 and fallback is None and not tf for chain, fallback, tf in fields):
+        flat = [chain[0] for chain, _, _ in fields]
+        getter = _getter(flat)
+    return fmt, fields, getter
+
+
+def _getter(keys: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """The values of `keys` as a tuple (KeyError for a missing one), in one C call."""
+    if len(keys) == 1:
+        one = keys[0]
+        return lambda names: (names[one],)
+    get: Callable[[dict[str, Any]], tuple[Any, ...]] = operator.itemgetter(*keys)
+    return get
 
 
 # `{% if name == 'text' %}A{% else %}B{% endif %}` as the whole template (A and B plain, neither starting
