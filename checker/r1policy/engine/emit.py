@@ -97,6 +97,7 @@ class RulePlan:
     rank: int  # the severity's rank, for sorting
     requires: tuple[str, ...]  # the facts the rule requires, sorted
     checked: tuple[str, ...]  # those and the fields it reads (a template may leave them unknown), sorted
+    checked_set: frozenset[str]  # the same, for a quick test that none is unknown
     endpoint_rule: bool  # applies to SageMaker endpoints only
 
 
@@ -118,6 +119,7 @@ def plan_rule(ctx: EmitContext, rule: RuleMeta) -> RulePlan:
         rank=ctx.config.severity_of(rule.id, rule.severity).rank,
         requires=tuple(sorted(rule.requires)),
         checked=tuple(sorted(rule.requires.union(rule.location_fields))),
+        checked_set=rule.requires.union(rule.location_fields),
         endpoint_rule=rule.needs_endpoint or (rule.subject is SubjectType.ENDPOINT and not container_only),
     )
 

@@ -47,7 +47,7 @@ class Judge:
         if rule.needs_endpoint and dep.endpoint is None:
             return [Judgement(Status.SKIPPED, NO_ENDPOINT, item.names)]
         not_applicable = item.not_applicable
-        if not_applicable:
+        if not_applicable and not not_applicable.keys().isdisjoint(rule.requires):
             for fact in plan.requires:  # the first in sorted order
                 if fact in not_applicable:
                     return [Judgement(Status.SKIPPED, "does not apply: " + not_applicable[fact], item.names)]
@@ -77,7 +77,9 @@ class Judge:
         if plan.enforcement is Enforcement.OFF:
             return [Judgement(Status.SKIPPED, self.off_reason, names)]
         # Facts the rule requires, and fields it reads whose value a template leaves unknown.
-        missing = [f for f in plan.checked if f in unavailable] if unavailable else None
+        missing = None
+        if unavailable and not unavailable.keys().isdisjoint(plan.checked_set):
+            missing = [f for f in plan.checked if f in unavailable]
         if missing:
             if self.static and all(_is_live_fact(f, dep) and f not in settled for f in missing):
                 why = "--static: this rule needs live state (" + ", ".join(missing) + ")"
