@@ -1,12 +1,10 @@
 """Facts and findings of many deployments, built with per-run shortcuts (docs/check-speed.md, "Facts and
 findings"): the findings come out in `Finding.sort_key` order, what depends on a rule alone is decided
-once per rule, advisories are matched once per serving version, and no cyclic garbage collection walks
-the heap while findings are made."""
+once per rule, and advisories are matched once per serving version."""
 
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,6 @@ import yaml
 from conftest import base_documents
 from r1policy.commands.policytest import base_manifest, patch
 from r1policy.core.findings import Finding, Status
-from r1policy.engine import evaluate as evaluate_module
 from r1policy.engine.evaluate import Evaluator
 from r1policy.engine.hubfacts import HubContext
 from r1policy.engine.report import Report
@@ -139,50 +136,3 @@ def test_advisories_are_matched_once_per_serving_version(
     monkeypatch.setattr(advisories.Advisory, "affected", counted)
     _evaluator(tmp_path, config, None).evaluate(inputs.deployments)
     assert 0 < len(calls) <= len(store.advisories)
-
-
-def test_no_cyclic_collection_runs_while_findings_are_made(tmp_path: Path) -> None:
-    folder, config, _ = _write(tmp_path, 30)
-    inputs = discover([folder])
-    evaluator = _evaluator(tmp_path, config, None)
-    collections: list[int] = []
-
-    def seen(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            collections.append(info["generation"])
-
-    gc.collect()
-    gc.callbacks.append(seen)
-    try:
-        outcome = evaluator.evaluate(inputs.deployments)
-    finally:
-        gc.callbacks.remove(seen)
-    assert len(outcome.findings) > 500
-    assert len(collections) <= 1  # the one the first allocation may start once the collector is back on
-    assert gc.isenabled()
-
-
-def test_the_collector_is_enabled_again_after_a_failure(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    folder, config, _ = _write(tmp_path, 2)
-    inputs = discover([folder])
-
-    def broken(*args: Any) -> Any:
-        raise RuntimeError("facts failed")
-
-    monkeypatch.setattr(evaluate_module, "deployment_facts", broken)
-    with pytest.raises(RuntimeError, match="facts failed"):
-        _evaluator(tmp_path, config, None).evaluate(inputs.deployments)
-    assert gc.isenabled()
-
-
-def test_a_disabled_collector_stays_disabled(tmp_path: Path) -> None:
-    folder, config, _ = _write(tmp_path, 2)
-    inputs = discover([folder])
-    gc.disable()
-    try:
-        _evaluator(tmp_path, config, None).evaluate(inputs.deployments)
-        assert not gc.isenabled()
-    finally:
-        gc.enable()

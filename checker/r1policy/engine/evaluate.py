@@ -4,9 +4,7 @@ then one Cedar batch for everything, each deny reason mapped back to its rule, t
 from __future__ import annotations
 
 import datetime as _dt
-import gc
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,21 +74,6 @@ def _fallback_subject(dep: Deployment) -> Subject:
     return Subject(SubjectType.DEPLOYMENT, dep.name)
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Evaluation allocates tens of thousands of facts and findings and makes no reference cycle worth
-    collecting meanwhile: the cyclic collector would walk the whole heap (every document read) several
-    times for nothing. It runs again as soon as the evaluation ends (also on an exception)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 _SortKey = tuple[str, str, int, str, str, str]
 _NO_VERDICTS: tuple[dict[str, list[str]], dict[str, str]] = ({}, {})
 
@@ -150,10 +133,6 @@ class Evaluator:
         return self.config.enforcement_of(rule.id, rule.enforcement)
 
     def evaluate(self, deployments: list[Deployment]) -> Outcome:
-        with _gc_paused():
-            return self._evaluate(deployments)
-
-    def _evaluate(self, deployments: list[Deployment]) -> Outcome:
         deployments = [self.hub.enrich(d) for d in deployments]
         buckets: dict[str, BucketFacts] = {}
         for dep in deployments:
