@@ -106,6 +106,39 @@ def test_generated_templates_render_as_jinja_does(source: str, value: Any, b: An
     assert render.render(source, names) == expected
 
 
+BRANCH = st.lists(st.one_of(FIELDS, TEXT), max_size=4).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    BRANCH,
+    BRANCH,
+    st.sampled_from(["x", "kubernetes", "", "it%s"]),
+    st.sampled_from((*VALUES, "x", "kubernetes", "it%s")),
+    st.sampled_from(["", "\n"]),
+)
+def test_generated_if_else_templates_render_as_jinja_does(
+    then: str, other: str, text: str, value: Any, end: str
+) -> None:
+    """`{% if a == 'text' %}A{% else %}B{% endif %}` is filled without Jinja when A and B are plain."""
+    source = f"{{% if a == '{text}' %}}{then}{{% else %}}{other}{{% endif %}}{end}"
+    names = {"a": value, "b": "B"}
+    try:
+        expected = _jinja(source, names)
+    except Exception as exc:  # noqa: BLE001 - syntax errors and undefined names must fail alike
+        with pytest.raises(type(exc)):
+            render.render(source, names)
+        return
+    assert render.render(source, names) == expected
+
+
+def test_the_builtin_platform_choice_takes_the_fast_path() -> None:
+    """R1-HUB-006's remediation step words itself for Kubernetes or SageMaker: no Jinja per deployment."""
+    steps = [s for rule in RULES for s in rule.remediation.steps if s.startswith("{% if platform ==")]
+    assert steps
+    assert all(render._choice(s) is not None for s in steps)
+
+
 @pytest.mark.parametrize("source", ["\n{{{ a }}", "{{{ a }}}", "{{ a }}{{{ a }}", "{{{{ a }}"])
 def test_a_brace_before_a_field_goes_to_jinja(source: str) -> None:
     assert render._simple(source) is None

@@ -283,7 +283,17 @@ def _size_hint(dep: Deployment, missing: str) -> str:
     )
 
 
+_CONFIG_NAMES: list[tuple[Config, dict[str, Any]]] = []  # the last config's names (one per run)
+
+
 def _config_names(config: Config) -> dict[str, Any]:
+    """The names every deployment starts from: a fresh copy of the config's, built once per config."""
+    if not _CONFIG_NAMES or _CONFIG_NAMES[0][0] is not config:
+        _CONFIG_NAMES[:] = [(config, _config_names_uncached(config))]
+    return dict(_CONFIG_NAMES[0][1])
+
+
+def _config_names_uncached(config: Config) -> dict[str, Any]:
     return {
         "approved_instance_types": ", ".join(config.approved_instance_types),
         "first_approved_instance_type": (config.approved_instance_types or ("<APPROVED_INSTANCE_TYPE>",))[0],

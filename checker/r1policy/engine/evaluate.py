@@ -9,16 +9,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from r1policy.core.findings import Enforcement, Finding, Location, Status, Subject, SubjectType
-from r1policy.core.model import FIELD_IMAGE, FIELD_MODEL, FIELD_S3_URI, Deployment, FileBucket, SourceKind
+from r1policy.core.model import FIELD_S3_URI, Deployment, FileBucket, SourceKind
 from r1policy.engine.bucketfacts import BucketFacts, bucket_facts
 from r1policy.engine.cedarbatch import CedarSubject, Verdicts, run_batch
 from r1policy.engine.deployfacts import cedar_context, deployment_facts
-from r1policy.engine.emit import EmitContext, Outcome, emit
+from r1policy.engine.emit import EmitContext, Emitter, Outcome
 from r1policy.engine.emit import Judgement as _Judgement
 from r1policy.engine.emit import Notice as Notice  # re-exported: reports and commands import it here
 from r1policy.engine.factrecord import DeploymentFacts
 from r1policy.engine.hubfacts import HubContext
 from r1policy.engine.iamfacts import apply_iam
+from r1policy.engine.judge import Judge
 from r1policy.hub.source import HubSource
 from r1policy.project.config import Config, check_waiver_rules
 from r1policy.project.state import StateSnapshot
@@ -48,12 +49,6 @@ class ArtifactInput:
     not_applicable: dict[str, str] = field(default_factory=dict)
 
 
-def _is_live_fact(fact: str, dep: Deployment | None) -> bool:
-    if fact.startswith(("bucket.", "hub.", "iam.")) or fact == "lock.revision":
-        return True
-    return fact == "model.parameters" and dep is not None and dep.model.kind is SourceKind.HUB
-
-
 def _endpoint_subject(dep: Deployment) -> Subject:
     ep = dep.endpoint
     assert ep is not None
@@ -77,6 +72,28 @@ def _fallback_subject(dep: Deployment) -> Subject:
     if dep.endpoint is not None:
         return _endpoint_subject(dep)
     return Subject(SubjectType.DEPLOYMENT, dep.name)
+
+
+_SortKey = tuple[str, str, int, str, str, str]
+_NO_VERDICTS: tuple[dict[str, list[str]], dict[str, str]] = ({}, {})
+
+
+def _place(dep: Deployment, fields: tuple[str, ...], texts: dict[int, str]) -> tuple[Location | None, str]:
+    """Where a rule reading `fields` points in `dep`, and that place as `Finding.sort_key` writes it."""
+    location = dep.location_of(*fields)
+    if location is None:
+        return None, ""
+    text = texts.get(id(location))
+    if text is None:
+        text = texts[id(location)] = str(location)
+    return location, text
+
+
+def _sorted(findings: list[Finding], keys: list[_SortKey]) -> list[Finding]:
+    """`findings` sorted as `sort(key=Finding.sort_key)` sorts them (stable), `keys[i]` being the sort
+    key of `findings[i]`."""
+    order = sorted(range(len(findings)), key=keys.__getitem__)
+    return [findings[i] for i in order]
 
 
 def _default_hub() -> HubSource:
@@ -129,36 +146,53 @@ class Evaluator:
         self._serving(facts)
         verdicts = self._cedar(facts, [b for b in buckets.values() if b.known])
         outcome = Outcome()
-        self._deployment_findings(outcome, facts, verdicts)
-        self._bucket_findings(outcome, facts, buckets, verdicts)
-        outcome.findings.sort(key=Finding.sort_key)
+        emitter = Emitter(EmitContext(self.config, self.today), outcome)
+        keys = self._deployment_findings(emitter, facts, verdicts)
+        self._bucket_findings(emitter, facts, buckets, verdicts)
+        keys += [f.sort_key() for f in outcome.findings[len(keys) :]]
+        outcome.findings = _sorted(outcome.findings, keys)
         return outcome
 
+    def _judge(self) -> Judge:
+        return Judge(static=self.static, config_source=self.config.source)
+
     def _deployment_findings(
-        self, outcome: Outcome, facts: list[DeploymentFacts], verdicts: Verdicts
-    ) -> None:
-        ctx = EmitContext(self.config, self.today)
+        self, emitter: Emitter, facts: list[DeploymentFacts], verdicts: Verdicts
+    ) -> list[_SortKey]:
+        """Every deployment's findings, in order, and their `Finding.sort_key`s (built from parts that
+        the findings of one deployment share instead of per finding)."""
+        judge = self._judge()
         rules = [r for r in self.registry.rules.values() if not (r.on_bucket or r.on_artifact)]
+        plans = [emitter.plan(rule) for rule in rules]
+        keys: list[_SortKey] = []
         for item in facts:
             dep = item.deployment
-            matched, errored = verdicts.get(("D", dep.name), ({}, {}))
-            subjects: dict[SubjectType, Subject] = {}  # one subject per kind of the deployment
-            for rule in rules:
-                subject = subjects.get(rule.subject)
-                if subject is None:
-                    subject = subjects[rule.subject] = _subject(rule, dep)
-                location = dep.location_of(*rule.location_fields)
-                for j in self._judge_deployment(rule, item, matched.get(rule.id), errored.get(rule.id)):
-                    emit(ctx, outcome, rule, j, subject, dep, location)
+            matched, errored = verdicts.get(("D", dep.name), _NO_VERDICTS)
+            subjects: dict[SubjectType, tuple[Subject, str, str]] = {}  # one subject per kind
+            places: dict[tuple[str, ...], tuple[Location | None, str]] = {}  # per set of fields read
+            texts: dict[int, str] = {}  # id of a location of `dep` -> its text
+            for plan in plans:
+                rule = plan.rule
+                held = subjects.get(rule.subject)
+                if held is None:
+                    subject = _subject(rule, dep)
+                    held = subjects[rule.subject] = (subject, subject.type.value, subject.id)
+                place = places.get(rule.location_fields)
+                if place is None:
+                    place = places[rule.location_fields] = _place(dep, rule.location_fields, texts)
+                for j in judge.deployment(plan, item, matched.get(rule.id), errored.get(rule.id)):
+                    message = emitter.emit(plan, j, held[0], dep, place[0]).message
+                    keys.append((held[1], held[2], plan.rank, rule.id, message, place[1]))
+        return keys
 
     def _bucket_findings(
         self,
-        outcome: Outcome,
+        emitter: Emitter,
         facts: list[DeploymentFacts],
         buckets: dict[str, BucketFacts],
         verdicts: Verdicts,
     ) -> None:
-        ctx = EmitContext(self.config, self.today)
+        judge = self._judge()
         # Bucket findings borrow names and a location from the first deployment that loads from the bucket.
         bucket_refs: dict[str, DeploymentFacts] = {}
         for item in facts:
@@ -185,11 +219,12 @@ class Evaluator:
                 if defined is not None:  # facts the files decide, one way or another: never skipped
                     settled |= defined.settled
                 found, failed = matched.get(rule.id), errored.get(rule.id)
-                for j in self._judge(rule, bucket.unavailable, None, names, found, failed, settled=settled):
+                plan = emitter.plan(rule)
+                for j in judge.judge(plan, bucket.unavailable, None, names, found, failed, settled=settled):
                     where = self._bucket_location(bucket.name, rule) or ref.deployment.location_of(
                         FIELD_S3_URI
                     )
-                    emit(ctx, outcome, rule, j, subject, None, where)
+                    emitter.emit(plan, j, subject, None, where)
 
     def _serving(self, facts: list[DeploymentFacts]) -> None:
         """R1-EP-008 / R1-EP-009 facts: the image's serving stack against the advisory store."""
@@ -211,19 +246,21 @@ class Evaluator:
         rules = [r for r in self.registry.rules.values() if self.registry.judges_artifacts(r.id)]
         verdicts = self._cedar([], [], artifacts)
         outcome = Outcome()
-        ctx = EmitContext(self.config, self.today)
+        emitter = Emitter(EmitContext(self.config, self.today), outcome)
+        judge = self._judge()
         for item in artifacts:
             matched, errored = verdicts.get(("A", item.path), ({}, {}))
             subject = Subject(SubjectType.ARTIFACT, item.path)
             location = Location(item.location) if item.location else None
             for rule in rules:
                 found, failed = matched.get(rule.id), errored.get(rule.id)
+                plan = emitter.plan(rule)
                 absent = sorted(f for f in rule.requires if f in item.not_applicable)
                 if absent:
                     why = "does not apply: " + item.not_applicable[absent[0]]
                     judgements = [_Judgement(Status.SKIPPED, why, item.names)]
                 else:
-                    judgements = self._judge(rule, item.unavailable, None, item.names, found, failed)
+                    judgements = judge.judge(plan, item.unavailable, None, item.names, found, failed)
                 if item.unreadable:  # nothing about its content is known: every rule that applies errs
                     why = f"could not be evaluated: {item.unreadable}"
                     judgements = [
@@ -231,7 +268,7 @@ class Evaluator:
                         for j in judgements
                     ]
                 for j in judgements:
-                    emit(ctx, outcome, rule, j, subject, None, location)
+                    emitter.emit(plan, j, subject, None, location)
         outcome.findings.sort(key=Finding.sort_key)
         return outcome
 
@@ -270,72 +307,6 @@ class Evaluator:
             if fact in defined.locations:
                 return defined.locations[fact]
         return defined.origin
-
-    # -- judging -----------------------------------------------------------------------------
-    def _judge_deployment(
-        self, rule: RuleMeta, item: DeploymentFacts, matched: list[str] | None, errored: str | None
-    ) -> list[_Judgement]:
-        dep = item.deployment
-        if dep.model.kind not in rule.sources and FIELD_MODEL not in dep.unknown:
-            kinds = ", ".join(sorted(s.value for s in rule.sources))
-            return [
-                _Judgement(
-                    Status.SKIPPED,
-                    f"does not apply: the model comes from {dep.model.kind.value} (rule covers {kinds})",
-                    item.names,
-                )
-            ]
-        # A rule that reads only the serving container (its image) applies wherever the container runs.
-        container_only = bool(rule.location_fields) and set(rule.location_fields) <= {FIELD_IMAGE}
-        endpoint_rule = rule.needs_endpoint or (rule.subject is SubjectType.ENDPOINT and not container_only)
-        if dep.platform != "sagemaker" and endpoint_rule:
-            why = f"does not apply: a SageMaker endpoint rule, and this deployment runs on {dep.platform}"
-            return [_Judgement(Status.SKIPPED, why, item.names)]
-        if rule.needs_endpoint and dep.endpoint is None:
-            return [
-                _Judgement(
-                    Status.SKIPPED, "does not apply: no SageMaker endpoint in this deployment", item.names
-                )
-            ]
-        absent = sorted(f for f in rule.requires if f in item.not_applicable)
-        if absent:
-            why = "does not apply: " + item.not_applicable[absent[0]]
-            return [_Judgement(Status.SKIPPED, why, item.names)]
-        return self._judge(rule, item.unavailable, dep, item.names, matched, errored)
-
-    def _judge(
-        self,
-        rule: RuleMeta,
-        unavailable: dict[str, str],
-        dep: Deployment | None,
-        names: dict[str, Any],
-        matched: list[str] | None,
-        errored: str | None,
-        *,
-        settled: frozenset[str] = frozenset(),
-    ) -> list[_Judgement]:
-        if self.enforcement(rule) is Enforcement.OFF:
-            return [
-                _Judgement(Status.SKIPPED, f"turned off in the configuration ({self.config.source})", names)
-            ]
-        # Facts the rule requires, and fields it reads whose value a template leaves unknown.
-        missing = sorted(f for f in rule.requires.union(rule.location_fields) if f in unavailable)
-        if missing:
-            if self.static and all(_is_live_fact(f, dep) and f not in settled for f in missing):
-                return [
-                    _Judgement(
-                        Status.SKIPPED,
-                        "--static: this rule needs live state (" + ", ".join(missing) + ")",
-                        names,
-                    )
-                ]
-            reasons = sorted({unavailable[f] for f in missing})
-            return [_Judgement(Status.ERROR, "could not be evaluated: " + "; ".join(reasons), names)]
-        if matched:
-            return [_Judgement(Status.FAIL, reason, names) for reason in matched]
-        if errored:
-            return [_Judgement(Status.ERROR, f"could not be evaluated: the policy failed: {errored}", names)]
-        return [_Judgement(Status.PASS, "", names)]
 
     # -- Cedar -------------------------------------------------------------------------------
     def _cedar(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Any
 
@@ -118,15 +120,21 @@ def _simple(source: str) -> tuple[_Piece, ...] | None:
     return tuple(pieces)
 
 
-def _fill(pieces: tuple[_Piece, ...], names: dict[str, Any]) -> str:
+# The `%` format, its fields, and when every field is one name printed as it is, the getter of their
+# values as a tuple.
+_Compiled = tuple[str, tuple[_Field, ...], Callable[[dict[str, Any]], tuple[Any, ...]] | None]
+
+
+def _fill(compiled: _Compiled, names: dict[str, Any]) -> str:
     """A plain template filled as Jinja fills it; KeyError when a name it reads is missing (Jinja then
     decides: `a or b` does not read `b` when `a` is true)."""
-    out = []
-    for literal, field in pieces:
-        out.append(literal)
-        if field is None:
-            continue
-        chain, fallback, tf = field
+    fmt, fields, getter = compiled
+    if not fields:
+        return fmt
+    if getter is not None:
+        return fmt % getter(names)
+    values = []
+    for chain, fallback, tf in fields:
         for name in chain:
             value = names[name]
             if value:
@@ -134,24 +142,87 @@ def _fill(pieces: tuple[_Piece, ...], names: dict[str, Any]) -> str:
         else:
             if fallback is not None:
                 value = fallback
-        out.append(_tf_name(value) if tf else str(value))
-    return "".join(out)
+        values.append(_tf_name(value) if tf else value)
+    return fmt % tuple(values)  # `%s` is str(value), as Jinja prints it
+
+
+@cache
+def _compiled(source: str) -> _Compiled | None:
+    """A plain template as one `%` format (each field a `%s`) and its fields (without fields, its
+    text); None when it needs Jinja."""
+    pieces = _simple(source)
+    if pieces is None:
+        return None
+    fields = tuple(field for _, field in pieces if field is not None)
+    if not fields:
+        return "".join(literal for literal, _ in pieces), (), None
+    fmt = "".join(literal.replace("%", "%%") + ("%s" if field else "") for literal, field in pieces)
+    getter = None
+    if all(len(chain) == 1 and fallback is None and not tf for chain, fallback, tf in fields):
+        flat = [chain[0] for chain, _, _ in fields]
+        getter = _getter(flat)
+    return fmt, fields, getter
+
+
+def _getter(keys: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """The values of `keys` as a tuple (KeyError for a missing one), in one C call."""
+    if len(keys) == 1:
+        one = keys[0]
+        return lambda names: (names[one],)
+    get: Callable[[dict[str, Any]], tuple[Any, ...]] = operator.itemgetter(*keys)
+    return get
+
+
+# `{% if name == 'text' %}A{% else %}B{% endif %}` as the whole template (A and B plain, neither starting
+# or ending with a newline, which trim_blocks and keep_trailing_newline would touch, nor ending with the
+# `{` that would make the next tag a `{{`): Jinja compares the value with `==` and renders one branch;
+# the other is not read.
+_IF_ELSE = re.compile(
+    rf"\{{% if (?P<name>{_NAME}) == '(?P<text>[^'\\{{}}%#\r\n]*)' %\}}(?P<then>.*?)"
+    r"\{% else %\}(?P<other>.*?)\{% endif %\}",
+    re.DOTALL,
+)
+_Choice = tuple[str, str, _Compiled, _Compiled]
+
+
+@cache
+def _choice(source: str) -> _Choice | None:
+    text = source[:-1] if source.endswith("\n") else source
+    match = _IF_ELSE.fullmatch(text)
+    if match is None:
+        return None
+    branches = []
+    for branch in (match.group("then"), match.group("other")):
+        if branch.startswith("\n") or branch.endswith(("\n", "{")):  # `{` + `{% else` is `{{` to Jinja
+            return None
+        compiled = _compiled(branch)
+        if compiled is None:
+            return None
+        branches.append(compiled)
+    return match.group("name"), match.group("text"), branches[0], branches[1]
 
 
 def _render_uncached(source: str, names: dict[str, Any]) -> str:
-    pieces = _simple(source)
-    if pieces is None or any(n not in names for _, field in pieces if field for n in field[0]):
+    compiled = _compiled(source)
+    if compiled is None or any(n not in names for field in compiled[1] for n in field[0]):
         return str(_template(source).render(names))  # Jinja (and StrictUndefined's error)
-    return _fill(pieces, names)
+    return _fill(compiled, names)
 
 
 def render(source: str, names: dict[str, Any]) -> str:
-    pieces = _simple(source)
-    if pieces is not None:  # filling a plain template costs less than building its cache key
+    compiled = _compiled(source)
+    if compiled is not None:  # filling a plain template costs less than building its cache key
         try:
-            return _fill(pieces, names)
+            return _fill(compiled, names)
         except KeyError:
             return _render_uncached(source, names)  # Jinja's StrictUndefined error
+    choice = _choice(source)
+    if choice is not None:
+        name, literal, then, other = choice
+        try:
+            return _fill(then if names[name] == literal else other, names)
+        except KeyError:
+            return _render_uncached(source, names)
     key = (source, *(_frozen(names[n]) if n in names else _MISSING for n in _variables(source)))
     if _UNCACHEABLE in key:
         return _render_uncached(source, names)

@@ -131,7 +131,24 @@ def _attrs(found: ServingImage | None, open_count: int, waived: int, item: Deplo
     }
 
 
+# (package, version, threshold) -> the open advisories, for the store of the run (`_MATCHED_IN`):
+# deployments share a few serving images, and each is matched against the store once.
+_MATCHED: dict[tuple[str, str, str], tuple[OpenAdvisory, ...]] = {}
+_MATCHED_IN: list[Store] = []
+
+
 def _matching(store: Store, package: str, version: str, threshold: str) -> list[OpenAdvisory]:
+    if not _MATCHED_IN or _MATCHED_IN[0] is not store:
+        _MATCHED.clear()
+        _MATCHED_IN[:] = [store]
+    key = (package, version, threshold)
+    hit = _MATCHED.get(key)
+    if hit is None:
+        hit = _MATCHED[key] = tuple(_matching_uncached(store, package, version, threshold))
+    return list(hit)
+
+
+def _matching_uncached(store: Store, package: str, version: str, threshold: str) -> list[OpenAdvisory]:
     out = []
     for adv in store.advisories:
         if adv.record.get("withdrawn"):

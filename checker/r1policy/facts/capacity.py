@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from r1policy.core.resources import load_data
 
@@ -30,6 +31,9 @@ class KnownModel:
     dtype: str
 
 
+# The tables are read once per run (load_data is cached), so each answer is a pure function of its
+# arguments: deployments share a few instance types and models, and each is looked up once.
+@lru_cache(maxsize=1024)
 def instance_capacity(instance_type: str) -> InstanceCapacity | None:
     data = load_data("instance-types.json")
     entry = data["instance_types"].get(instance_type)
@@ -45,6 +49,7 @@ def instance_capacity(instance_type: str) -> InstanceCapacity | None:
     )
 
 
+@lru_cache(maxsize=1024)
 def has_local_instance_storage(instance_type: str) -> bool:
     """Whether the instance's ML storage volume is local NVMe instance store (hardware-encrypted)."""
     parts = instance_type.split(".")
@@ -56,6 +61,7 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
+@lru_cache(maxsize=4096)
 def known_model(repo: str | None = None, s3_uri: str | None = None) -> KnownModel | None:
     """Look a model up by Hub repo, or by an S3 prefix segment equal to a known model's name."""
     models: dict[str, dict[str, object]] = load_data("models.json")["models"]
@@ -79,6 +85,7 @@ def jumpstart_hub_repo(model_id: str) -> str | None:
     return entry["hub_repo"] if entry else None
 
 
+@lru_cache(maxsize=1024)
 def known_jumpstart(model_id: str | None) -> KnownModel | None:
     repo = jumpstart_hub_repo(model_id) if model_id else None
     return known_model(repo, None) if repo else None

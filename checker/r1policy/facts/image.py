@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _VERSION_TAG = re.compile(r"^v?\d+\.\d+(\.\d+)?([.-][0-9A-Za-z.-]+)?$")
 _FLOATING = {"latest", "stable", "main", "master", "nightly", "edge", "dev"}
@@ -29,6 +30,7 @@ class ImageRef:
         return "other"
 
 
+@lru_cache(maxsize=4096)  # a pure function of the text; deployments share a few images
 def parse_image(uri: str) -> ImageRef:
     rest = uri.strip()
     digest = None

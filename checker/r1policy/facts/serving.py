@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from r1policy.core.resources import load_data
 from r1policy.facts.image import ImageRef, parse_image
@@ -67,6 +68,7 @@ def is_dlc(ref: ImageRef) -> bool:
     return ref.registry == "public.ecr.aws" and ref.repository.startswith("deep-learning-containers/")
 
 
+@lru_cache(maxsize=4096)  # a pure function of the text (the tables are read once per run)
 def serving_image(uri: str) -> ServingImage | None:
     """The serving framework and version the image's tag names, or None when it names none."""
     ref = parse_image(uri)

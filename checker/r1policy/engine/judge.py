@@ -1,0 +1,93 @@
+"""Judging one rule on one subject: does it apply, are the facts it needs known, then Cedar's verdict.
+What depends on the rule alone (its facts, its reach, its enforcement) is decided once per run in its
+`RulePlan`; the reasons of the common skips are worded once per run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from r1policy.core.findings import Enforcement, Status
+from r1policy.core.model import FIELD_MODEL, Deployment, SourceKind
+from r1policy.engine.emit import Judgement, RulePlan
+from r1policy.engine.factrecord import DeploymentFacts
+
+NO_ENDPOINT = "does not apply: no SageMaker endpoint in this deployment"
+
+
+def _is_live_fact(fact: str, dep: Deployment | None) -> bool:
+    if fact.startswith(("bucket.", "hub.", "iam.")) or fact == "lock.revision":
+        return True
+    return fact == "model.parameters" and dep is not None and dep.model.kind is SourceKind.HUB
+
+
+class Judge:
+    """The raw verdicts of a run (`static`: facts of live state are skipped, not errors)."""
+
+    def __init__(self, *, static: bool, config_source: str) -> None:
+        self.static = static
+        self.off_reason = f"turned off in the configuration ({config_source})"
+        self._other_source: dict[tuple[str, SourceKind], str] = {}
+        self._other_platform: dict[str, str] = {}
+
+    def deployment(
+        self, plan: RulePlan, item: DeploymentFacts, matched: list[str] | None, errored: str | None
+    ) -> list[Judgement]:
+        dep = item.deployment
+        rule = plan.rule
+        kind = dep.model.kind
+        if kind not in rule.sources and FIELD_MODEL not in dep.unknown:
+            return [Judgement(Status.SKIPPED, self._source_skip(plan, kind), item.names)]
+        if plan.endpoint_rule and dep.platform != "sagemaker":
+            why = self._other_platform.get(dep.platform)
+            if why is None:
+                why = self._other_platform[dep.platform] = (
+                    f"does not apply: a SageMaker endpoint rule, and this deployment runs on {dep.platform}"
+                )
+            return [Judgement(Status.SKIPPED, why, item.names)]
+        if rule.needs_endpoint and dep.endpoint is None:
+            return [Judgement(Status.SKIPPED, NO_ENDPOINT, item.names)]
+        not_applicable = item.not_applicable
+        if not_applicable and not not_applicable.keys().isdisjoint(rule.requires):
+            for fact in plan.requires:  # the first in sorted order
+                if fact in not_applicable:
+                    return [Judgement(Status.SKIPPED, "does not apply: " + not_applicable[fact], item.names)]
+        return self.judge(plan, item.unavailable, dep, item.names, matched, errored)
+
+    def _source_skip(self, plan: RulePlan, kind: SourceKind) -> str:
+        key = (plan.rule.id, kind)
+        why = self._other_source.get(key)
+        if why is None:
+            kinds = ", ".join(sorted(s.value for s in plan.rule.sources))
+            why = self._other_source[key] = (
+                f"does not apply: the model comes from {kind.value} (rule covers {kinds})"
+            )
+        return why
+
+    def judge(
+        self,
+        plan: RulePlan,
+        unavailable: dict[str, str],
+        dep: Deployment | None,
+        names: dict[str, Any],
+        matched: list[str] | None,
+        errored: str | None,
+        *,
+        settled: frozenset[str] = frozenset(),
+    ) -> list[Judgement]:
+        if plan.enforcement is Enforcement.OFF:
+            return [Judgement(Status.SKIPPED, self.off_reason, names)]
+        # Facts the rule requires, and fields it reads whose value a template leaves unknown.
+        missing = None
+        if unavailable and not unavailable.keys().isdisjoint(plan.checked_set):
+            missing = [f for f in plan.checked if f in unavailable]
+        if missing:
+            if self.static and all(_is_live_fact(f, dep) and f not in settled for f in missing):
+                why = "--static: this rule needs live state (" + ", ".join(missing) + ")"
+                return [Judgement(Status.SKIPPED, why, names)]
+            reasons = sorted({unavailable[f] for f in missing})
+            return [Judgement(Status.ERROR, "could not be evaluated: " + "; ".join(reasons), names)]
+        if matched:
+            return [Judgement(Status.FAIL, reason, names) for reason in matched]
+        if errored:
+            return [Judgement(Status.ERROR, f"could not be evaluated: the policy failed: {errored}", names)]
+        return [Judgement(Status.PASS, "", names)]
