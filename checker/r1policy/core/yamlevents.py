@@ -39,6 +39,7 @@ _VALUES_MAX = 65_536
 
 class _Document(Protocol):
     value: Any
+    printable: bool
     positions: dict[tuple[str | int, ...], tuple[int, int]]
     key_positions: dict[tuple[str | int, ...], tuple[int, int]]
 
@@ -100,11 +101,14 @@ def _content(loader: Any, get_event: Any, doc: _Document, resolved: dict[str, st
     key: Any = None
     key_path: Any = ()
     in_map, count = False, 0
+    printable = True  # every scalar's text so far is str.isprintable() (see Document.printable)
     while True:
         event = get_event()
         kind = type(event)
         if kind is scalar:
             text, implicit, mark = event.value, event.implicit, event.start_mark
+            if printable and not text.isprintable():
+                printable = False
             if event.anchor is not None or event.tag is not None:
                 raise _Unsupported
             tag = (resolved.get(text) or loader.resolve(_NODE, text, implicit)) if implicit[0] else _STR
@@ -117,6 +121,7 @@ def _content(loader: Any, get_event: Any, doc: _Document, resolved: dict[str, st
             value = text if tag == _STR else _construct(loader, tag, text, event)
         elif kind in ends:
             if not stack:
+                doc.printable = printable
                 return container
             container, path, in_map = stack.pop()  # back in the collection around it
             key = None
@@ -142,6 +147,7 @@ def _content(loader: Any, get_event: Any, doc: _Document, resolved: dict[str, st
         positions[at] = (mark.line + 1, mark.column + 1)
         if kind is scalar:
             if container is None:
+                doc.printable = printable
                 return value
             continue
         if container is not None:
