@@ -40,7 +40,7 @@ FRAGMENTS = st.sampled_from(
         "a: x\u2069\n",
         "\u202ek: v\n",  # in a key
         '"k\\x1b": v\n',
-        "a: [x, \"\\x7f\"]\n",
+        'a: [x, "\\x7f"]\n',
         "a: \u00a0x\n",  # a no-break space: not printable, not forbidden
         "a: plain text\nb: [1, 2.5, true, null, 2026-01-02]\n",
         "spec:\n  container:\n    env:\n      A: |\n        x\n        y\n",
