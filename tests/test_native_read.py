@@ -94,3 +94,86 @@ def test_the_printable_mark_is_set_only_by_the_event_path() -> None:
     composed = list(yamldoc._composed("a: x\n", "m.yaml", None))
     assert not composed[0].printable
     assert not yamldoc.Document("m.yaml", {"a": "x"}).printable
+
+
+# --- the native reader's locations --------------------------------------------------------------
+
+TGI = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4.0-tgi3.0.1-gpu"
+NATIVE = f"""\
+apiVersion: r1policy/v1
+kind: ModelDeployment
+metadata: {{name: r1, owner: ml, stage: dev}}
+spec:
+  model:
+    s3: {{uri: "s3://acme-llm-weights/r1/"}}
+    parameters: 8.03e9
+  container:
+    image: {TGI}
+    env:
+      SM_NUM_GPUS: "1"
+      HF_MODEL_ID: deepseek-ai/DeepSeek-R1-Distill-Llama-8B
+      HF_MODEL_REVISION: 0123456789abcdef0123456789abcdef01234567
+      HF_MODEL_TRUST_REMOTE_CODE: "true"
+  endpoint:
+    name: r1
+    region: us-east-1
+    instance_type: ml.g5.2xlarge
+"""
+
+
+def _native(text: str) -> Any:
+    from r1policy.sources.native import load_native
+
+    docs = yamldoc.event_documents(text, "m.yaml")
+    assert docs is not None
+    return load_native(docs[0])
+
+
+def test_settings_the_container_environment_decides_point_at_their_variables() -> None:
+    from r1policy.core.findings import Location
+    from r1policy.core.model import (
+        FIELD_ASYNC,
+        FIELD_ENDPOINT,
+        FIELD_MODEL,
+        FIELD_REPO,
+        FIELD_REVISION,
+        FIELD_S3_URI,
+        FIELD_TRUST_REMOTE_CODE,
+    )
+
+    dep = _native(NATIVE)
+    assert dep.model.repo == "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"
+    assert dep.model.trust_remote_code is True
+    at = {name: (where.line, where.column) for name, where in dep.locations.items()}
+    for name in (FIELD_MODEL, FIELD_REPO, FIELD_S3_URI):
+        assert at[name] == (12, 20), name  # HF_MODEL_ID's value
+    assert at[FIELD_REVISION] == (13, 26)
+    assert at[FIELD_TRUST_REMOTE_CODE] == (14, 35)
+    assert at[FIELD_ENDPOINT] == at[FIELD_ASYNC] == (16, 5)  # absent: the endpoint's own
+    assert dep.locations[FIELD_ASYNC] is dep.locations[FIELD_ENDPOINT]  # one Location per path
+    assert dep.origin == Location("m.yaml", 1, 1)
+
+
+def test_the_env_locations_mapping_is_a_mapping_of_the_env() -> None:
+    from r1policy.core.findings import Location
+    from r1policy.sources.native import _EnvLocations, _locator
+
+    doc = yamldoc.event_documents(NATIVE, "m.yaml")[0]  # type: ignore[index]
+    env = {k: str(v) for k, v in doc.value["spec"]["container"]["env"].items()}
+    where = _EnvLocations(_locator(doc), env)
+    assert list(where) == list(env) and len(where) == 4
+    assert where["SM_NUM_GPUS"] == Location("m.yaml", 11, 20)  # the value's position, as before
+    assert where.get("HF_TOKEN") is None and "HF_TOKEN" not in where
+    positions = doc.positions
+    assert dict(where) == {k: Location("m.yaml", *positions[("spec", "container", "env", k)]) for k in env}
+
+
+def test_an_image_family_is_decided_once_per_image_and_as_before() -> None:
+    from r1policy.sources import servers
+
+    image = "ghcr.io/huggingface/text-generation-inference:3.0"
+    servers._FAMILIES.clear()
+    assert servers.family_of(image) is servers.Family.TGI
+    assert {image: servers.Family.TGI} == servers._FAMILIES
+    assert servers.family_of(image) is servers._family_of(image)
+    assert servers.family_of(None) is servers.family_of("") is servers.Family.UNKNOWN
