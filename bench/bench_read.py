@@ -48,6 +48,7 @@ def main() -> None:
         ("core.yamldoc", "_RESOLVED"),
         ("core.yamlevents", "_VALUES"),
         ("sources.servers", "_VIEWS"),
+        ("sources.servers", "_FAMILIES"),
     ):
         try:
             caches.append(getattr(importlib.import_module(f"r1policy.{module}"), name))

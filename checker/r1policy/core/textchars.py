@@ -37,13 +37,18 @@ def _clean(value: Any) -> bool:
         text = _ENCODE(value)
     except (TypeError, ValueError, RecursionError):
         return False
-    return "\\" not in text and _FORBIDDEN_NO_NEWLINE.search(text) is None
+    if "\\" in text:
+        return False
+    # An ASCII text without DEL holds no C1 or bidi character (str.isascii is O(1)): no search then.
+    return ("\x7f" not in text and text.isascii()) or _FORBIDDEN_NO_NEWLINE.search(text) is None
 
 
 def refuse_control_characters(doc: Document, *, multiline: tuple[JsonPath, ...] = ()) -> None:
     """InputError at the first key or string value of `doc` holding a forbidden character. Strings
     under a path in `multiline` may hold tabs and newlines."""
-    if _clean(doc.value):  # one C-level pass; the walk finds and locates the character otherwise
+    # `printable`: the reader saw every key and string of the document and each was str.isprintable()
+    # (no character of Unicode's "Other" or "Separator" classes but the space: a superset of ours).
+    if doc.printable or _clean(doc.value):  # else the walk finds and locates the character
         return
     _walk(doc, doc.value, (), multiline)
 

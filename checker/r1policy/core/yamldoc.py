@@ -86,6 +86,9 @@ class Document:
     positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
     key_positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
     tags: dict[JsonPath, str] = field(default_factory=dict)
+    # True when the reader that built `value` checked every key and string in it to be printable
+    # (str.isprintable: no control, format or separator character but the space); False when unknown.
+    printable: bool = field(default=False, compare=False)
 
     def position(self, path: JsonPath, *, key: bool = False) -> Position:
         """The position of `path`, or of its nearest ancestor that has one."""

@@ -33,12 +33,14 @@ _SCALAR, _MAPPING, _SEQUENCE = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.Se
 _ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 _NODE = yaml.ScalarNode
 
+_OUTSIDE: tuple[Any, Any, Any, Any] = (None, (), None, ())  # no collection open yet
 _VALUES: dict[tuple[str, str], Any] = {}
 _VALUES_MAX = 65_536
 
 
 class _Document(Protocol):
     value: Any
+    printable: bool
     positions: dict[tuple[str | int, ...], tuple[int, int]]
     key_positions: dict[tuple[str | int, ...], tuple[int, int]]
 
@@ -83,28 +85,29 @@ def _documents(loader: Any, document: Callable[[], D], resolved: dict[str, str],
         if kind is not yaml.DocumentStartEvent:  # pragma: no cover - the parser's grammar
             raise _Unsupported
         doc = document()
-        doc.value = _content(loader, get_event, doc, resolved, max_nodes)
+        doc.value, doc.printable = _content(loader, get_event, doc, resolved, max_nodes)
         if type(get_event()) is not yaml.DocumentEndEvent:  # pragma: no cover - the parser's grammar
             raise _Unsupported
         out.append(doc)
 
 
-def _content(loader: Any, get_event: Any, doc: _Document, resolved: dict[str, str], max_nodes: int) -> Any:
-    """The value of one document: its events up to the end of its root node."""
+def _content(
+    loader: Any, get_event: Any, doc: _Document, resolved: dict[str, str], max_nodes: int
+) -> tuple[Any, bool]:
+    """One document's value (up to the end of its root node); whether all its scalars are printable."""
     positions, key_positions = doc.positions, doc.key_positions
     scalar, mapping, sequence, ends = _SCALAR, _MAPPING, _SEQUENCE, _ENDS
     # The open collection (`container` at `path`; in a mapping, `key` is None while a key comes next)
     stack: list[tuple[Any, Any, bool]] = []
-    container: Any = None
-    path: Any = ()
-    key: Any = None
-    key_path: Any = ()
-    in_map, count = False, 0
+    container, path, key, key_path = _OUTSIDE
+    # `printable`: every scalar's text so far is str.isprintable() (see Document.printable)
+    in_map, count, printable = False, 0, True
     while True:
         event = get_event()
         kind = type(event)
         if kind is scalar:
             text, implicit, mark = event.value, event.implicit, event.start_mark
+            printable = printable and text.isprintable()
             if event.anchor is not None or event.tag is not None:
                 raise _Unsupported
             tag = (resolved.get(text) or loader.resolve(_NODE, text, implicit)) if implicit[0] else _STR
@@ -117,9 +120,8 @@ def _content(loader: Any, get_event: Any, doc: _Document, resolved: dict[str, st
             value = text if tag == _STR else _construct(loader, tag, text, event)
         elif kind in ends:
             if not stack:
-                return container
-            container, path, in_map = stack.pop()  # back in the collection around it
-            key = None
+                return container, printable
+            (container, path, in_map), key = stack.pop(), None  # back in the collection around it
             continue
         elif kind is mapping or kind is sequence:
             if event.anchor is not None or event.tag is not None or (in_map and key is None):
@@ -142,7 +144,7 @@ def _content(loader: Any, get_event: Any, doc: _Document, resolved: dict[str, st
         positions[at] = (mark.line + 1, mark.column + 1)
         if kind is scalar:
             if container is None:
-                return value
+                return value, printable
             continue
         if container is not None:
             stack.append((container, path, in_map))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from r1policy.core.errors import InputError
@@ -53,16 +53,14 @@ def load_native(doc: Document) -> Deployment:
     loc = _locator(doc)
     meta = doc.value["metadata"]
     spec = doc.value["spec"]
-    model, locations = _model(doc, spec["model"])
+    model_spec = spec["model"]
+    model, locations = _model(doc, model_spec, loc)
     container = spec["container"]
-    locations[FIELD_IMAGE] = loc("spec", "container", "image")
-    if "execution_role" in spec["model"]:
-        locations[FIELD_ROLE] = loc("spec", "model", "execution_role")
+    locations[FIELD_IMAGE] = loc(("spec", "container", "image"))
     env = {str(k): _env_str(v) for k, v in container.get("env", {}).items()}
-    env_locations = {k: loc("spec", "container", "env", k) for k in env}
-    override = apply_env(model, env, env_locations, image=container["image"], declared=True)
+    override = apply_env(model, env, _EnvLocations(loc, env), image=container["image"], declared=True)
     locations.update(override.locations)
-    endpoint, endpoint_locations = _endpoint(doc, spec["endpoint"])
+    endpoint, endpoint_locations = _endpoint(spec["endpoint"], loc)
     locations.update(endpoint_locations)
     return Deployment(
         name=meta["name"],
@@ -72,11 +70,30 @@ def load_native(doc: Document) -> Deployment:
         env=tuple(sorted(env.items())),
         owner=meta.get("owner"),
         stage=meta.get("stage"),
-        origin=loc(),
+        origin=loc(()),
         locations=locations,
         unknown=dict(override.unknown),
-        execution_role=spec["model"].get("execution_role"),
+        execution_role=model_spec.get("execution_role"),
     )
+
+
+class _EnvLocations(Mapping[str, Location]):
+    """Where each variable of `spec.container.env` is written, made when a reader asks for it (the
+    container's readers ask for the few variables that decide the model)."""
+
+    def __init__(self, loc: Callable[[JsonPath], Location], env: dict[str, str]) -> None:
+        self._loc, self._env = loc, env
+
+    def __getitem__(self, name: str) -> Location:
+        if name not in self._env:
+            raise KeyError(name)
+        return self._loc(("spec", "container", "env", name))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        return len(self._env)
 
 
 def _check_kind(doc: Document) -> None:
@@ -94,68 +111,77 @@ def _check_kind(doc: Document) -> None:
         )
 
 
-def _locator(doc: Document) -> Callable[..., Location]:
+def _locator(doc: Document) -> Callable[[JsonPath], Location]:
+    """The location of a path (its nearest ancestor's when it has none), one Location per path."""
     positions, shown = doc.positions, doc.path
+    made: dict[JsonPath, Location] = {}
 
-    def loc(*path: str | int) -> Location:
-        exact = positions.get(path)  # what doc.position finds first
-        if exact is not None:
-            return Location(shown, exact[0], exact[1])
-        p = doc.position(path)
-        return Location(p.path, p.line, p.column)
+    def loc(path: JsonPath) -> Location:
+        found = made.get(path)
+        if found is None:
+            exact = positions.get(path)  # what doc.position finds first
+            if exact is not None:
+                found = Location(shown, exact[0], exact[1])
+            else:
+                p = doc.position(path)
+                found = Location(p.path, p.line, p.column)
+            made[path] = found
+        return found
 
     return loc
 
 
-def _model(doc: Document, model_spec: dict[str, Any]) -> tuple[ModelSource, dict[str, Location]]:
+def _model(
+    doc: Document, model_spec: dict[str, Any], loc: Callable[[JsonPath], Location]
+) -> tuple[ModelSource, dict[str, Location]]:
     """`spec.model`: its source (Hub, JumpStart or S3) and what the manifest states about it."""
-    loc = _locator(doc)
-    locations: dict[str, Location] = {FIELD_MODEL: loc("spec", "model")}
+    locations: dict[str, Location] = {FIELD_MODEL: loc(("spec", "model"))}
     if "hub" in model_spec:
         hub = model_spec["hub"]
-        model = ModelSource(kind=SourceKind.HUB, repo=hub["repo"], revision=hub.get("revision"))
-        locations[FIELD_REPO] = loc("spec", "model", "hub", "repo")
+        kind, repo, revision, s3_uri = SourceKind.HUB, hub["repo"], hub.get("revision"), None
+        locations[FIELD_REPO] = loc(("spec", "model", "hub", "repo"))
         locations[FIELD_REVISION] = (
-            loc("spec", "model", "hub", "revision") if "revision" in hub else loc("spec", "model", "hub")
+            loc(("spec", "model", "hub", "revision")) if "revision" in hub else loc(("spec", "model", "hub"))
         )
     elif "jumpstart" in model_spec:
         js = model_spec["jumpstart"]
-        model = ModelSource(kind=SourceKind.JUMPSTART, repo=js["model_id"], revision=js.get("model_version"))
-        locations[FIELD_REPO] = loc("spec", "model", "jumpstart", "model_id")
+        kind, repo, revision, s3_uri = SourceKind.JUMPSTART, js["model_id"], js.get("model_version"), None
+        locations[FIELD_REPO] = loc(("spec", "model", "jumpstart", "model_id"))
         locations[FIELD_REVISION] = (
-            loc("spec", "model", "jumpstart", "model_version")
+            loc(("spec", "model", "jumpstart", "model_version"))
             if "model_version" in js
-            else loc("spec", "model", "jumpstart")
+            else loc(("spec", "model", "jumpstart"))
         )
     else:
-        model = ModelSource(kind=SourceKind.S3, s3_uri=model_spec["s3"]["uri"])
-        locations[FIELD_S3_URI] = loc("spec", "model", "s3", "uri")
+        kind, repo, revision, s3_uri = SourceKind.S3, None, None, model_spec["s3"]["uri"]
+        locations[FIELD_S3_URI] = loc(("spec", "model", "s3", "uri"))
     model = ModelSource(
-        kind=model.kind,
-        repo=model.repo,
-        revision=model.revision,
-        s3_uri=model.s3_uri,
+        kind=kind,
+        repo=repo,
+        revision=revision,
+        s3_uri=s3_uri,
         parameters=_finite(doc, model_spec["parameters"]) if "parameters" in model_spec else None,
         dtype=model_spec.get("dtype"),
         trust_remote_code=bool(model_spec.get("trust_remote_code", False)),
-        **_lineage(doc, model_spec, model.kind),
+        **_lineage(doc, model_spec, kind),
     )
     for name, key in ((FIELD_PARAMETERS, "parameters"), (FIELD_DTYPE, "dtype")):
         if key in model_spec:
-            locations[name] = loc("spec", "model", key)
+            locations[name] = loc(("spec", "model", key))
     if "execution_role" in model_spec:
-        locations[FIELD_ROLE] = loc("spec", "model", "execution_role")
+        locations[FIELD_ROLE] = loc(("spec", "model", "execution_role"))
     locations[FIELD_TRUST_REMOTE_CODE] = (
-        loc("spec", "model", "trust_remote_code")
+        loc(("spec", "model", "trust_remote_code"))
         if "trust_remote_code" in model_spec
-        else loc("spec", "model")
+        else loc(("spec", "model"))
     )
     return model, locations
 
 
-def _endpoint(doc: Document, ep: dict[str, Any]) -> tuple[Endpoint, dict[str, Location]]:
+def _endpoint(
+    ep: dict[str, Any], loc: Callable[[JsonPath], Location]
+) -> tuple[Endpoint, dict[str, Location]]:
     """`spec.endpoint`, with the location of each setting (the endpoint's own when absent)."""
-    loc = _locator(doc)
     endpoint = Endpoint(
         name=ep["name"],
         region=ep.get("region"),
@@ -170,7 +196,7 @@ def _endpoint(doc: Document, ep: dict[str, Any]) -> tuple[Endpoint, dict[str, Lo
         account=ep.get("account"),
     )
     base: JsonPath = ("spec", "endpoint")
-    locations = {FIELD_ENDPOINT: loc(*base)}
+    locations = {FIELD_ENDPOINT: loc(base)}
     for name, key in (
         (FIELD_INSTANCE_TYPE, "instance_type"),
         (FIELD_REGION, "region"),
@@ -180,7 +206,7 @@ def _endpoint(doc: Document, ep: dict[str, Any]) -> tuple[Endpoint, dict[str, Lo
         (FIELD_DATA_CAPTURE, "data_capture"),
         (FIELD_ASYNC, "async_output"),
     ):
-        locations[name] = loc(*base, key) if key in ep else loc(*base)
+        locations[name] = loc((*base, key)) if key in ep else loc(base)
     return endpoint, locations
 
 

@@ -134,6 +134,21 @@ def family_of(image: str | None) -> Family:
     """The server an image runs, from its repository path (the registry host and the tag do not count)."""
     if not image:
         return Family.UNKNOWN
+    if type(image) is not str:  # what the readers' types say cannot happen: decided, not kept
+        return _family_of(image)
+    family = _FAMILIES.get(image)  # manifests repeat the same images: decided once per distinct one
+    if family is None:
+        family = _family_of(image)
+        if len(_FAMILIES) >= _VIEWS_MAX:
+            _FAMILIES.clear()
+        _FAMILIES[image] = family
+    return family
+
+
+_FAMILIES: dict[str, Family] = {}
+
+
+def _family_of(image: str) -> Family:
     path = image.split("@", 1)[0]
     head, _, last = path.rpartition("/")
     path = (head + "/" if head else "") + last.split(":", 1)[0]
