@@ -30,7 +30,10 @@ def run_batch(registry: RuleRegistry, context: dict[str, Any], subjects: list[Ce
     """Ask Cedar about every subject; a policy that matched is a failed rule."""
     if not subjects:
         return {}
-    groups = _groups(shape_of(registry.policy_trees), subjects)
+    kinds = {(s[1], s[2]) for s in subjects}
+    # A group needs two subjects of one type and action: without any, the policies are not analysed.
+    shape = shape_of(registry.policy_trees) if len(kinds) < len(subjects) else None
+    groups = _groups(shape, subjects)
     leaders = [members[0] for members in groups]
     verdicts: Verdicts = {}
     alone: list[CedarSubject] = []
