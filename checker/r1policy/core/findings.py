@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import TypeVar
 
 
 class Severity(StrEnum):
@@ -167,38 +169,38 @@ def _redact_uncached(text: str) -> str:
     return text
 
 
+_K = TypeVar("_K", str, tuple[str, ...])
+
+
+def _memo(value: _K, clean: set[_K], redacted: dict[_K, _K], compute: Callable[[_K], _K]) -> _K:
+    """`compute(value)`, remembered: in `clean` when it changed nothing, else in `redacted`."""
+    if value in clean:
+        return value
+    done = redacted.get(value)
+    if done is None:
+        done = compute(value)
+        if len(clean) >= _CACHE_MAX or len(redacted) >= _CACHE_MAX:
+            clean.clear()
+            redacted.clear()
+        if done == value:
+            clean.add(value)
+            return value
+        redacted[value] = done
+    return done
+
+
 def redact(text: str) -> str:
     """Never print a secret whole: keep the first 4 characters and the length."""
-    if text in _CLEAN:
-        return text
-    done = _REDACTED.get(text)
-    if done is None:
-        done = _redact_uncached(text)
-        if len(_CLEAN) >= _CACHE_MAX or len(_REDACTED) >= _CACHE_MAX:
-            _CLEAN.clear()
-            _REDACTED.clear()
-        if done == text:
-            _CLEAN.add(text)
-            return text
-        _REDACTED[text] = done
-    return done
+    return _memo(text, _CLEAN, _REDACTED, _redact_uncached)
+
+
+def _redact_each(texts: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(map(redact, texts))
 
 
 def redact_all(texts: tuple[str, ...]) -> tuple[str, ...]:
     """`redact` of each string (a rule's references, a subject's aliases: the same tuples recur)."""
-    if texts in _CLEAN_TUPLES:
-        return texts
-    done = _REDACTED_TUPLES.get(texts)
-    if done is None:
-        done = tuple(map(redact, texts))
-        if len(_CLEAN_TUPLES) >= _CACHE_MAX or len(_REDACTED_TUPLES) >= _CACHE_MAX:
-            _CLEAN_TUPLES.clear()
-            _REDACTED_TUPLES.clear()
-        if done == texts:
-            _CLEAN_TUPLES.add(texts)
-            return texts
-        _REDACTED_TUPLES[texts] = done
-    return done
+    return _memo(texts, _CLEAN_TUPLES, _REDACTED_TUPLES, _redact_each)
 
 
 # Frozen dataclasses set their redacted fields in __post_init__ through object.__setattr__.

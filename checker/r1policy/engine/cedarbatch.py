@@ -21,9 +21,10 @@ _ERROR_POLICY = re.compile(r"policy `([^`]+)`")
 
 # (key kind, Cedar entity type, action, entity id, attributes)
 CedarSubject = tuple[str, str, str, str, dict[str, Any]]
-# (key kind, entity id) -> ({rule id: [@reason ...]}, {rule id: Cedar error text})
-Verdicts = dict[tuple[str, str], tuple[dict[str, list[str]], dict[str, str]]]
+# ({rule id: [@reason ...]}, {rule id: Cedar error text})
 Verdict = tuple[dict[str, list[str]], dict[str, str]]
+# (key kind, entity id) -> its verdict
+Verdicts = dict[tuple[str, str], Verdict]
 
 
 def run_batch(registry: RuleRegistry, context: dict[str, Any], subjects: list[CedarSubject]) -> Verdicts:
@@ -55,10 +56,10 @@ def _groups(shape: Shape | None, subjects: list[CedarSubject]) -> list[list[Ceda
     """Subjects in groups Cedar decides alike, in first-seen order (one group each without a shape)."""
     if shape is None:
         return [[subject] for subject in subjects]
-    groups: dict[tuple[Any, ...], list[CedarSubject]] = {}
+    groups: dict[tuple[str, str, str], list[CedarSubject]] = {}
     for subject in subjects:
         _kind, etype, action, _ident, attrs = subject
-        groups.setdefault((etype, action, *shape.key(attrs)), []).append(subject)
+        groups.setdefault((etype, action, shape.key(attrs)), []).append(subject)
     return list(groups.values())
 
 
