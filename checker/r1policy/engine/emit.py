@@ -103,6 +103,7 @@ class RulePlan:
 
 def plan_rule(ctx: EmitContext, rule: RuleMeta) -> RulePlan:
     enforcement, title = ctx.enforcement(rule), rule.title
+    severity = ctx.config.severity_of(rule.id, rule.severity)
     # A rule that reads only the serving container (its image) applies wherever the container runs.
     container_only = bool(rule.location_fields) and set(rule.location_fields) <= {FIELD_IMAGE}
     waivers = tuple(
@@ -110,13 +111,13 @@ def plan_rule(ctx: EmitContext, rule: RuleMeta) -> RulePlan:
     )
     return RulePlan(
         rule=rule,
-        severity=ctx.config.severity_of(rule.id, rule.severity),
+        severity=severity,
         enforcement=enforcement,
         warn=Enforcement.WARN if enforcement is Enforcement.BLOCK else enforcement,
         waivers=waivers,
         # A rule that passes for more than one reason says which one holds (messages.pass).
         pass_message=None if "pass" in rule.messages else f"compliant: {title[0].lower()}{title[1:]}",
-        rank=ctx.config.severity_of(rule.id, rule.severity).rank,
+        rank=severity.rank,
         requires=tuple(sorted(rule.requires)),
         checked=tuple(sorted(rule.requires.union(rule.location_fields))),
         checked_set=rule.requires.union(rule.location_fields),
