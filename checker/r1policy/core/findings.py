@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -172,35 +171,43 @@ def _redact_uncached(text: str) -> str:
 _K = TypeVar("_K", str, tuple[str, ...])
 
 
-def _memo(value: _K, clean: set[_K], redacted: dict[_K, _K], compute: Callable[[_K], _K]) -> _K:
-    """`compute(value)`, remembered: in `clean` when it changed nothing, else in `redacted`."""
-    if value in clean:
-        return value
-    done = redacted.get(value)
-    if done is None:
-        done = compute(value)
-        if len(clean) >= _CACHE_MAX or len(redacted) >= _CACHE_MAX:
-            clean.clear()
-            redacted.clear()
-        if done == value:
-            clean.add(value)
-            return value
-        redacted[value] = done
-    return done
+def _remember_clean(clean: set[_K], value: _K) -> _K:
+    if len(clean) >= _CACHE_MAX:
+        clean.clear()
+    clean.add(value)
+    return value
 
 
 def redact(text: str) -> str:
     """Never print a secret whole: keep the first 4 characters and the length."""
-    return _memo(text, _CLEAN, _REDACTED, _redact_uncached)
-
-
-def _redact_each(texts: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(map(redact, texts))
+    if text in _CLEAN:
+        return text
+    if not _may_hold_secret(text):  # the common case: no pattern's literal, nothing to substitute
+        return _remember_clean(_CLEAN, text)
+    done = _REDACTED.get(text)
+    if done is None:
+        done = _redact_uncached(text)
+        if done == text:  # a literal without a secret around it
+            return _remember_clean(_CLEAN, text)
+        if len(_REDACTED) >= _CACHE_MAX:
+            _REDACTED.clear()
+        _REDACTED[text] = done
+    return done
 
 
 def redact_all(texts: tuple[str, ...]) -> tuple[str, ...]:
     """`redact` of each string (a rule's references, a subject's aliases: the same tuples recur)."""
-    return _memo(texts, _CLEAN_TUPLES, _REDACTED_TUPLES, _redact_each)
+    if texts in _CLEAN_TUPLES:
+        return texts
+    done = _REDACTED_TUPLES.get(texts)
+    if done is None:
+        done = tuple(map(redact, texts))
+        if done == texts:
+            return _remember_clean(_CLEAN_TUPLES, texts)
+        if len(_REDACTED_TUPLES) >= _CACHE_MAX:
+            _REDACTED_TUPLES.clear()
+        _REDACTED_TUPLES[texts] = done
+    return done
 
 
 # Frozen dataclasses set their redacted fields in __post_init__ through object.__setattr__.
