@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         return _main(argv)
     finally:
         gcpause.resume()
+        gcpause.restore()
 
 
 def _main(argv: list[str] | None) -> int:

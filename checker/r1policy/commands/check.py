@@ -30,6 +30,7 @@ def run_check(args: argparse.Namespace) -> int:
     config = load_config(args.config, Path.cwd())
     registry = load_registry(args.policies)
     gcpause.resume()  # start-up is over: what follows scales with the inputs
+    gcpause.bulk()
     frameworks = _frameworks(args.compliance, config.compliance, registry.rules)
     state = load_state(args.state) if args.state else None
     from r1policy.sources.terraform.source import (

@@ -21,6 +21,9 @@ import gc
 
 _paused = False
 _freeze = False
+_thresholds: tuple[int, int, int] | None = None  # as they were before `bulk()`
+# While a command works through its inputs: a young collection per 50,000 new objects, not 700.
+BULK_THRESHOLDS = (50_000, 20, 100)
 
 
 def pause(*, freeze: bool = False) -> None:
@@ -39,3 +42,21 @@ def resume() -> None:
         if _freeze:
             gc.freeze()
         gc.enable()
+
+
+def bulk() -> None:
+    """Collect less often while the inputs are read and judged (`check` of thousands of manifests):
+    they build objects that live until the report is written, and each young collection walks the
+    newest of them again. Cycles are still collected, in larger steps. `restore()` undoes it."""
+    global _thresholds
+    if _thresholds is None:
+        _thresholds = gc.get_threshold()
+        gc.set_threshold(*BULK_THRESHOLDS)
+
+
+def restore() -> None:
+    """The collector's thresholds as they were before `bulk()` (any number of calls)."""
+    global _thresholds
+    if _thresholds is not None:
+        gc.set_threshold(*_thresholds)
+        _thresholds = None
