@@ -15,6 +15,7 @@ from r1policy.engine import render
 from r1policy.rules.registry import load_registry
 
 RULES = list(load_registry().rules.values())
+RULES_BY_ID = {rule.id: rule for rule in RULES}
 
 VALUES: tuple[Any, ...] = (
     "acme-llm-weights",
@@ -132,11 +133,116 @@ def test_generated_if_else_templates_render_as_jinja_does(
     assert render.render(source, names) == expected
 
 
+CONDITIONS = st.sampled_from(
+    [
+        "a",
+        "b",
+        "a == 'x'",
+        "a != ''",
+        "a == b",
+        "b != a",
+        "a and b",
+        "b and a == 'x'",
+        "a and b != 'B' and a",
+        "a and c",  # `c` is never given: read only when `a` is true
+        "none",
+        "a or b",
+        "not a",
+        'a == "x"',
+        "a  and b",
+        "a == 'it%s'",
+        "a==b",
+    ]
+)
+TAIL = st.sampled_from(["", "\n", "\n\n", "{", "}"])
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    BRANCH,
+    CONDITIONS,
+    BRANCH,
+    st.one_of(st.none(), BRANCH),
+    st.one_of(st.none(), st.tuples(CONDITIONS, BRANCH)),
+    TAIL,
+    st.sampled_from((*VALUES, "x", "it%s", 0, [])),
+    st.sampled_from(["B", "", 0, None, "x", "absent"]),
+)
+def test_generated_if_blocks_render_as_jinja_does(
+    before: str,
+    test: str,
+    then: str,
+    other: str | None,
+    second: tuple[str, str] | None,
+    tail: str,
+    value: Any,
+    b: Any,
+) -> None:
+    """`{% if TEST %}A{% endif %}` and `{% if TEST %}A{% else %}B{% endif %}` among text and fields,
+    one or two of them, are filled without Jinja when every part is plain, and exactly as Jinja fills
+    them (or fail as Jinja fails)."""
+    source = before + "{% if " + test + " %}" + then
+    source += ("{% else %}" + other if other is not None else "") + "{% endif %}"
+    if second is not None:
+        source += "{% if " + second[0] + " %}" + second[1] + "{% endif %}"
+    source += tail
+    names = {"a": value, **({"b": b} if b != "absent" else {})}
+    try:
+        expected = _jinja(source, names)
+    except Exception as exc:  # noqa: BLE001 - syntax errors and undefined names must fail alike
+        with pytest.raises(type(exc)):
+            render.render(source, names)
+        return
+    assert render.render(source, names) == expected
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x{% if a %}[{{ a }}]{% endif %}y",
+        "{% if a and b != 'z' %}{{ a }}{% else %}-{% endif %}\n",
+        "{% if a == b %}same{% endif %}{% if b %}{{ b }}{% endif %}",
+    ],
+)
+def test_plain_if_blocks_take_the_fast_path(source: str) -> None:
+    assert render._blocks(source) is not None
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% if a %}\nx{% endif %}",  # trim_blocks drops that newline
+        "{%- if a %}x{% endif %}",  # whitespace control
+        "{% if a %}{% if b %}x{% endif %}{% endif %}",  # nested
+        "{% if a %}x{% elif b %}y{% endif %}",
+        "x{{% if a %}y{% endif %}",  # `{{%` opens a field for Jinja's lexer
+        "{% if a %}x",  # no endif: Jinja's syntax error
+        "{% for x in a %}{{ x }}{% endfor %}",
+        "{% if a is defined %}x{% endif %}",
+    ],
+)
+def test_other_tags_go_to_jinja(source: str) -> None:
+    assert render._blocks(source) is None
+
+
+def test_builtin_templates_that_need_jinja() -> None:
+    """Every built-in template but R1-EP-008's messages (whitespace control, conditional expressions)
+    is filled without Jinja: a check of built-in rules imports Jinja only to word R1-EP-008."""
+    needing = [
+        (rule.id, source)
+        for rule in RULES
+        for source in _sources(rule)
+        if render._compiled(source) is None and render._blocks(source) is None
+    ]
+    assert {rule for rule, _ in needing} == {"R1-EP-008"}
+    assert all(source in RULES_BY_ID["R1-EP-008"].messages.values() for _, source in needing)
+
+
 def test_the_builtin_platform_choice_takes_the_fast_path() -> None:
     """R1-HUB-006's remediation step words itself for Kubernetes or SageMaker: no Jinja per deployment."""
     steps = [s for rule in RULES for s in rule.remediation.steps if s.startswith("{% if platform ==")]
     assert steps
-    assert all(render._choice(s) is not None for s in steps)
+    assert all(render._blocks(s) is not None for s in steps)
 
 
 @pytest.mark.parametrize("source", ["\n{{{ a }}", "{{{ a }}}", "{{ a }}{{{ a }}", "{{{{ a }}"])

@@ -67,6 +67,8 @@ def deployment_facts(dep: Deployment, config: Config, bucket: BucketFacts | None
         repo=model.repo or "",
         revision=model.revision or "",
         publisher=model.publisher or "",
+        # the repository id without its publisher (what `repo | replace(publisher ~ '/', '', 1)` gives)
+        repo_name=(model.repo or "").replace((model.publisher or "") + "/", "", 1),
         image=dep.image or "",
         trust_remote_code=model.trust_remote_code,
         lookalike_of="",

@@ -101,7 +101,11 @@ def _field(match: re.Match[str]) -> _Field:
 @cache
 def _simple(source: str) -> tuple[_Piece, ...] | None:
     """The template as literal pieces and fields, or None when it needs Jinja."""
-    text = source[:-1] if source.endswith("\n") else source  # keep_trailing_newline=False
+    return _pieces(source[:-1] if source.endswith("\n") else source)  # keep_trailing_newline=False
+
+
+def _pieces(text: str) -> tuple[_Piece, ...] | None:
+    """Text (already without the template's trailing newline) as literal pieces and fields."""
     fields = list(_SIMPLE_FIELD.finditer(text))
     # Every place a tag could start must be one of our fields (`{{{ a }}` is Jinja's `{ a }`).
     if {m.start() for m in _TAG_START.finditer(text)} != {m.start() for m in fields}:
@@ -150,7 +154,10 @@ def _fill(compiled: _Compiled, names: dict[str, Any]) -> str:
 def _compiled(source: str) -> _Compiled | None:
     """A plain template as one `%` format (each field a `%s`) and its fields (without fields, its
     text); None when it needs Jinja."""
-    pieces = _simple(source)
+    return _compiled_pieces(_simple(source))
+
+
+def _compiled_pieces(pieces: tuple[_Piece, ...] | None) -> _Compiled | None:
     if pieces is None:
         return None
     fields = tuple(field for _, field in pieces if field is not None)
@@ -173,33 +180,96 @@ def _getter(keys: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     return get
 
 
-# `{% if name == 'text' %}A{% else %}B{% endif %}` as the whole template (A and B plain, neither starting
-# or ending with a newline, which trim_blocks and keep_trailing_newline would touch, nor ending with the
-# `{` that would make the next tag a `{{`): Jinja compares the value with `==` and renders one branch;
-# the other is not read.
-_IF_ELSE = re.compile(
-    rf"\{{% if (?P<name>{_NAME}) == '(?P<text>[^'\\{{}}%#\r\n]*)' %\}}(?P<then>.*?)"
-    r"\{% else %\}(?P<other>.*?)\{% endif %\}",
-    re.DOTALL,
+# `{% if TEST %}A{% endif %}` and `{% if TEST %}A{% else %}B{% endif %}` among plain text (not nested),
+# TEST one or more conditions joined by ` and `: a name (its truth), or a name `==` / `!=` a name or a
+# quoted text. Jinja evaluates `and` from the left and stops at the first false condition (a name after
+# it is not read), prints the branch the test chose, and, with trim_blocks, drops a newline right after
+# a tag (such templates go to Jinja, as does any other tag, whitespace control or nesting).
+_TAG = re.compile(r"\{%(.*?)%\}", re.DOTALL)
+_CONDITION = re.compile(
+    rf"(?P<left>{_NAME})(?: (?P<op>==|!=) (?:(?P<right>{_NAME})|'(?P<text>[^'\\{{}}%#\r\n]*)'))?"
 )
-_Choice = tuple[str, str, _Compiled, _Compiled]
+_Condition = tuple[str, str | None, str | None, str | None]  # name, operator, other name, text
+# (None, plain, None) for text with fields; (test, then, else) for an if-block
+_Part = tuple[tuple[_Condition, ...] | None, _Compiled, _Compiled | None]
+
+
+def _test(body: str) -> tuple[_Condition, ...] | None:
+    if not (body.startswith(" if ") and body.endswith(" ")):
+        return None
+    out = []
+    for condition in body[4:-1].split(" and "):
+        match = _CONDITION.fullmatch(condition)
+        if match is None:
+            return None
+        out.append((match.group("left"), match.group("op"), match.group("right"), match.group("text")))
+    return tuple(out)
 
 
 @cache
-def _choice(source: str) -> _Choice | None:
+def _blocks(source: str) -> tuple[_Part, ...] | None:
+    """The template as plain parts and if-blocks, or None when it needs Jinja."""
     text = source[:-1] if source.endswith("\n") else source
-    match = _IF_ELSE.fullmatch(text)
-    if match is None:
+    tags = list(_TAG.finditer(text))
+    if not tags:
         return None
-    branches = []
-    for branch in (match.group("then"), match.group("other")):
-        if branch.startswith("\n") or branch.endswith(("\n", "{")):  # `{` + `{% else` is `{{` to Jinja
+    bounds = [0, *(x for tag in tags for x in (tag.start(), tag.end())), len(text)]
+    cuts = [text[bounds[i] : bounds[i + 1]] for i in range(0, len(bounds), 2)]  # the text around the tags
+    if any(piece.endswith("{") for piece in cuts[:-1]) or any(piece.startswith("\n") for piece in cuts[1:]):
+        return None  # `{` + `{%` is `{{` to Jinja's lexer; trim_blocks drops a newline after a tag
+    parts: list[_Part] = []
+    plain = _compiled_pieces(_pieces(cuts[0]))
+    at = 0
+    while plain is not None:
+        parts.append((None, plain, None))
+        if at == len(tags):
+            return tuple(parts)
+        block = _block(tags, cuts, at)
+        if block is None:
             return None
-        compiled = _compiled(branch)
-        if compiled is None:
-            return None
-        branches.append(compiled)
-    return match.group("name"), match.group("text"), branches[0], branches[1]
+        parts.append(block[0])
+        at = block[1]
+        plain = _compiled_pieces(_pieces(cuts[at]))
+    return None
+
+
+def _block(tags: list[re.Match[str]], cuts: list[str], at: int) -> tuple[_Part, int] | None:
+    """The if-block whose `if` is tag `at`, and the index of the tag after its `endif`."""
+    test = _test(tags[at].group(1))
+    then = _compiled_pieces(_pieces(cuts[at + 1]))
+    if test is None or then is None or at + 1 >= len(tags):
+        return None
+    word = tags[at + 1].group(1)
+    if word == " endif ":
+        return (test, then, ("", (), None)), at + 2
+    other = _compiled_pieces(_pieces(cuts[at + 2])) if at + 2 < len(tags) else None
+    if word != " else " or other is None or tags[at + 2].group(1) != " endif ":
+        return None
+    return (test, then, other), at + 3
+
+
+def _holds(test: tuple[_Condition, ...], names: dict[str, Any]) -> bool:
+    """Jinja's truth of the test (KeyError for a name it would read that is missing)."""
+    for left, op, right, text in test:
+        value = names[left]
+        if op is None:
+            if not value:
+                return False
+            continue
+        other = names[right] if right is not None else text
+        if not (value == other if op == "==" else value != other):
+            return False
+    return True
+
+
+def _fill_blocks(parts: tuple[_Part, ...], names: dict[str, Any]) -> str:
+    out = []
+    for test, then, other in parts:
+        if test is None or _holds(test, names):
+            out.append(_fill(then, names))
+        elif other is not None:
+            out.append(_fill(other, names))
+    return "".join(out)
 
 
 def _render_uncached(source: str, names: dict[str, Any]) -> str:
@@ -216,11 +286,10 @@ def render(source: str, names: dict[str, Any]) -> str:
             return _fill(compiled, names)
         except KeyError:
             return _render_uncached(source, names)  # Jinja's StrictUndefined error
-    choice = _choice(source)
-    if choice is not None:
-        name, literal, then, other = choice
+    blocks = _blocks(source)
+    if blocks is not None:
         try:
-            return _fill(then if names[name] == literal else other, names)
+            return _fill_blocks(blocks, names)
         except KeyError:
             return _render_uncached(source, names)
     key = (source, *(_frozen(names[n]) if n in names else _MISSING for n in _variables(source)))
