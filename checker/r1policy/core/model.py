@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from r1policy.core.findings import Location
+from r1policy.core.record import frozen_record
 
 
 class SourceKind(StrEnum):
@@ -145,7 +146,7 @@ class Deployment:
         return self.origin
 
 
-@dataclass(frozen=True)
+@frozen_record
 class FileBucket:
     """A bucket defined in the checked files (CloudFormation template, Terraform plan), judged statically.
 

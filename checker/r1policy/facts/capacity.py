@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
+from r1policy.core.record import frozen_record
 from r1policy.core.resources import load_data
 
 MIB = 1024 * 1024
 
 
-@dataclass(frozen=True)
+@frozen_record
 class InstanceCapacity:
     instance_type: str
     accelerator: str
@@ -24,7 +24,7 @@ class InstanceCapacity:
         return self.count * self.memory_mib_per_device
 
 
-@dataclass(frozen=True)
+@frozen_record
 class KnownModel:
     repo: str
     parameters: float

@@ -14,9 +14,9 @@ Anything else (floating tags, other servers, a digest alone) has no known versio
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
+from r1policy.core.record import frozen_record
 from r1policy.core.resources import load_data
 from r1policy.facts.image import ImageRef, parse_image
 
@@ -46,7 +46,7 @@ _VLLM_DLC = re.compile(r"^(?P<ver>\d+\.\d+(\.\d+)?(\.post\d+)?)-gpu-py\d+[-\w.]*
 _PLAIN = re.compile(r"^v?(?P<ver>\d+\.\d+\.\d+(\.post\d+)?)$")
 
 
-@dataclass(frozen=True)
+@frozen_record
 class ServingImage:
     """`framework` is tgi, vllm or lmi; `engine` the package advisories are filed under (vllm for LMI),
     `engine_version` its version; `base` the framework the DLC support period follows."""

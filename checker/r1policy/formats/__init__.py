@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from r1policy.core.record import frozen_record
 from r1policy.engine.report import Report
 
 
@@ -32,7 +32,7 @@ class Format(StrEnum):
     OCSF = "ocsf"
 
 
-@dataclass(frozen=True)
+@frozen_record
 class RenderOptions:
     show_passed: bool = False
     color: bool = False

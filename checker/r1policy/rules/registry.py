@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from r1policy.core import jsonsafe
 from r1policy.core.cedarimport import import_cedarpy
 from r1policy.core.errors import PolicyLoadError, Position
+from r1policy.core.record import frozen_record
 from r1policy.core.resources import policies_dir, schemas_dir
 from r1policy.core.yamldoc import read_text
 from r1policy.rules import packcache
@@ -25,7 +25,7 @@ CEDAR_SCHEMA = "r1policy.cedarschema"
 _POLICY_START = r"(?:@[A-Za-z_]\w*\s*(?:\(\s*\"(?:[^\"\\]|\\.)*\"\s*\))?\s*)*\b(?:permit|forbid)\s*\("
 
 
-@dataclass(frozen=True)
+@frozen_record
 class CompiledPolicy:
     """One Cedar policy of the set: its id, its rule, the reason it gives, and where it is written."""
 

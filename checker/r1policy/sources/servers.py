@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
+
+from r1policy.core.record import frozen_record
 
 
 class Family(StrEnum):
@@ -51,7 +52,7 @@ MODELSCOPE_VARS = ("VLLM_USE_MODELSCOPE", "SGLANG_USE_MODELSCOPE", "USE_MODELSCO
 _TOKEN_SPLIT = re.compile(r"[-_./]")
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Var:
     name: str
     source: str = ENV
@@ -61,7 +62,7 @@ class Var:
 Tier = tuple[Var, ...]  # variables read at the same precedence: the first tier with a value decides
 
 
-@dataclass(frozen=True)
+@frozen_record
 class EnvTable:
     model: tuple[Tier, ...] = ()
     revision: tuple[Tier, ...] = ()
@@ -180,7 +181,7 @@ def env_table(family: Family, *, sagemaker_entrypoint: bool) -> EnvTable:
     return ARGS_ONLY
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Choice:
     """The value a server uses for one setting, the variable it came from, or why it cannot be told."""
 
@@ -189,7 +190,7 @@ class Choice:
     conflict: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen_record
 class ServerView:
     family: Family
     model: Choice

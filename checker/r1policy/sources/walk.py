@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from r1policy.core.record import frozen_record
+
 VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", ".jj"})
 DEPENDENCY_DIRS = frozenset(
     {
@@ -39,7 +41,7 @@ DEPENDENCY_DIRS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Skipped:
     """A path `check` did not read, and why (shown in every report)."""
 
@@ -47,7 +49,7 @@ class Skipped:
     reason: str
 
 
-@dataclass(frozen=True)
+@frozen_record
 class WalkOptions:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
