@@ -4,6 +4,7 @@
 - Cyclic garbage collection is off during start-up only and comes back as it was (core/gcpause.py).
 - Advisory versions compare as PEP 440 says, with or without packaging (facts/advisories.py).
 - The digest-proven derived-data cache is still decoded within bounds (core/jsonsafe.py).
+- dataclasses imports inspect only when it documents a class without a docstring (core/inspectimport.py).
 Each runs what needs a fresh interpreter (yaml or gc state) in a subprocess."""
 
 from __future__ import annotations
@@ -253,3 +254,75 @@ def test_importing_r1policy_as_a_library_leaves_the_import_system_alone() -> Non
         " 'kind': type(vars(yaml.reader.Reader)['NON_PRINTABLE']).__name__}))"
     )
     assert out == {"finder": False, "kind": "Pattern"}
+
+
+# -- core/inspectimport.py: dataclasses imports inspect only when it first uses it ---------------------
+
+_DATACLASSES_DOC = """
+import json, sys
+{install}
+from dataclasses import dataclass
+
+@dataclass(frozen=True)
+class Documented:
+    '''A docstring: dataclasses does not need inspect.'''
+    x: int
+
+before = "inspect" in sys.modules
+
+@dataclass
+class Undocumented:
+    x: int
+    y: str = "a"
+
+import inspect
+print(json.dumps({{
+    "before": before,
+    "after": "inspect" in sys.modules,
+    "doc": Undocumented.__doc__,
+    "real": type(inspect).__name__ == "module" and hasattr(inspect, "getsource"),
+    "same_signature": str(inspect.signature(Undocumented)),
+    "value": repr(Documented(1)),
+}}))
+"""
+
+
+def test_dataclasses_imports_inspect_only_to_document_an_undocumented_class() -> None:
+    deferred = _fresh(
+        _DATACLASSES_DOC.format(install="from r1policy.core import inspectimport; inspectimport.install()")
+    )
+    plain = _fresh(_DATACLASSES_DOC.format(install=""))
+    assert plain["before"] is True  # without it, importing dataclasses imports inspect
+    assert deferred["before"] is False
+    assert deferred["after"] is True and deferred["real"] is True
+    assert deferred["doc"] == plain["doc"] == "Undocumented(x: int, y: str = 'a')"
+    assert deferred["same_signature"] == plain["same_signature"]
+    assert deferred["value"] == plain["value"] == "Documented(x=1)"
+
+
+def test_the_inspect_stand_in_is_seen_by_dataclasses_only() -> None:
+    out = _fresh(
+        "import json, sys\n"
+        "from r1policy.core import inspectimport\n"
+        "inspectimport.install()\n"
+        "import dataclasses\n"
+        "stand_in = dataclasses.inspect\n"
+        "assert 'inspect' not in sys.modules\n"
+        "import inspect\n"
+        "print(json.dumps({'other': inspect is not stand_in, 'real': inspect.__name__ == 'inspect',\n"
+        "  'forwards': stand_in.signature is inspect.signature,\n"
+        "  'file': stand_in.__file__ == inspect.__file__}))"
+    )
+    assert out == {"other": True, "real": True, "forwards": True, "file": True}
+
+
+def test_inspect_is_left_alone_when_dataclasses_or_inspect_was_imported_first() -> None:
+    for first in ("dataclasses", "inspect"):
+        out = _fresh(
+            f"import json, sys, {first}\n"
+            "from r1policy.core import inspectimport\n"
+            "inspectimport.install()\n"
+            "import dataclasses, inspect\n"
+            "print(json.dumps(dataclasses.inspect is inspect))"
+        )
+        assert out is True, first

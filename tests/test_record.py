@@ -186,7 +186,12 @@ def test_what_a_record_cannot_do_is_refused_when_the_class_is_made() -> None:
             def __eq__(self, other: object) -> bool:
                 return True
 
-    for make in (kw_only, init_var, no_init, dataclass_base, own_eq):
+    def no_docstring() -> None:
+        @frozen_record
+        class F:
+            x: int
+
+    for make in (kw_only, init_var, no_init, dataclass_base, own_eq, no_docstring):
         with pytest.raises(TypeError, match="@frozen_record"):
             make()
 

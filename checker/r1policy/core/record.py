@@ -20,7 +20,8 @@ microsecond more than the generated `__init__`: use it for classes made a few ti
 
 Features it does not implement are refused when the class is made (`TypeError`), never half-supported:
 keyword-only fields, `InitVar`, `init=False` fields, inheritance from another dataclass, a class that writes
-one of the six methods itself.
+one of the six methods itself. A record needs a docstring: without one `dataclasses` would import `inspect`
+to write one (core/inspectimport.py).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def frozen_record(cls: type[_T]) -> type[_T]:
     for base in cls.__mro__[1:]:
         if dataclasses.is_dataclass(base):
             raise TypeError(f"@frozen_record {cls.__qualname__}: a base class is a dataclass")
+    if not cls.__doc__:  # dataclasses would write one with inspect.signature (core/inspectimport.py)
+        raise TypeError(f"@frozen_record {cls.__qualname__}: a record needs a docstring")
     own = sorted(_METHODS.intersection(cls.__dict__))
     if own:
         raise TypeError(f"@frozen_record {cls.__qualname__}: defines {', '.join(own)} (use @dataclass)")

@@ -26,6 +26,8 @@ SUPPORT_FACT = "serving.support"
 
 @frozen_record
 class OpenAdvisory:
+    """An advisory that affects the serving image's version, and the first release that fixes it."""
+
     advisory: Advisory
     fixed: str | None
 

@@ -30,6 +30,8 @@ LEVELS = {"low": 1, "medium": 2, "moderate": 2, "high": 3, "critical": 4}
 
 @frozen_record
 class Advisory:
+    """One OSV advisory record of the store, with its id, aliases, severity and file."""
+
     id: str
     aliases: tuple[str, ...]
     summary: str
@@ -158,6 +160,8 @@ def _advisory(record: dict[str, Any], origin: str) -> Advisory:
 
 @frozen_record
 class Store:
+    """The advisories in force: the shipped store and any local one, with the store's date."""
+
     advisories: tuple[Advisory, ...]
     date: str
     local: Path

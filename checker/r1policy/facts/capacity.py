@@ -13,6 +13,8 @@ MIB = 1024 * 1024
 
 @frozen_record
 class InstanceCapacity:
+    """The accelerators of one SageMaker instance type: how many, their memory and the dtypes they run."""
+
     instance_type: str
     accelerator: str
     count: int
@@ -26,6 +28,8 @@ class InstanceCapacity:
 
 @frozen_record
 class KnownModel:
+    """A model of policies/data/models.json: its parameter count and weight dtype."""
+
     repo: str
     parameters: float
     dtype: str

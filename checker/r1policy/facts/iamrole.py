@@ -36,6 +36,8 @@ class RoleUnreadable(Exception):
 
 @dataclass(frozen=True)
 class RoleVerdict:
+    """What an execution role's policies grant on model data: writes, deletes, decrypts, wildcards."""
+
     role: str
     writes: list[Grant] = field(default_factory=list)
     deletes: list[Grant] = field(default_factory=list)

@@ -14,6 +14,8 @@ _FLOATING = {"latest", "stable", "main", "master", "nightly", "edge", "dev"}
 
 @frozen_record
 class ImageRef:
+    """A container image URI split into registry, repository, tag and digest."""
+
     uri: str
     registry: str
     repository: str

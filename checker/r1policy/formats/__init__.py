@@ -34,6 +34,8 @@ class Format(StrEnum):
 
 @frozen_record
 class RenderOptions:
+    """How a report is written: passed findings shown, colour, width, path root, job summary file."""
+
     show_passed: bool = False
     color: bool = False
     width: int = 120

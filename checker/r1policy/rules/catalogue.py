@@ -21,12 +21,16 @@ SHIPPED_FOLDER = "compliance"
 
 @frozen_record
 class Control:
+    """One control of a compliance catalogue: its id and title."""
+
     id: str
     title: str
 
 
 @frozen_record
 class Catalogue:
+    """A compliance catalogue (policies/compliance/*.yaml or the configuration's own) and its controls."""
+
     id: str
     name: str
     version: str

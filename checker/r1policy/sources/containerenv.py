@@ -33,6 +33,8 @@ MODEL_FIELDS = (FIELD_MODEL, FIELD_REPO, FIELD_S3_URI, FIELD_REVISION)
 
 @dataclass(frozen=True)
 class EnvOverride:
+    """A model source as the container's environment changes it, where each value is set, what is unknown."""
+
     model: ModelSource
     locations: dict[str, Location]
     # field -> why the container's value cannot be told (the rules that read it are `error`)

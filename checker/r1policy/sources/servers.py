@@ -54,6 +54,8 @@ _TOKEN_SPLIT = re.compile(r"[-_./]")
 
 @frozen_record
 class Var:
+    """One setting a model server reads: its name and where it reads it (environment or properties)."""
+
     name: str
     source: str = ENV
     certain: bool = True  # False: whether the family reads it is not established (must agree if set)
@@ -64,6 +66,8 @@ Tier = tuple[Var, ...]  # variables read at the same precedence: the first tier 
 
 @frozen_record
 class EnvTable:
+    """The settings, by precedence tier, a server family reads for the model, revision and remote code."""
+
     model: tuple[Tier, ...] = ()
     revision: tuple[Tier, ...] = ()
     trust: tuple[Tier, ...] = ()
@@ -192,6 +196,8 @@ class Choice:
 
 @frozen_record
 class ServerView:
+    """What a container's server family reads as its model, revision and remote-code switch."""
+
     family: Family
     model: Choice
     revision: Choice

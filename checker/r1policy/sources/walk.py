@@ -51,12 +51,16 @@ class Skipped:
 
 @frozen_record
 class WalkOptions:
+    """The --include / --exclude globs of a walk over input folders."""
+
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
 
 
 @dataclass
 class Walk:
+    """A walk over input folders: the files it yields and the ones it skipped, with why."""
+
     options: WalkOptions = field(default_factory=WalkOptions)
     skipped: list[Skipped] = field(default_factory=list)
     # A folder that is read as one unit through one file (a `cdk synth` cloud assembly through its
