@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from r1policy.core.lazyre import compile_on_use
 from r1policy.core.record import frozen_record
 from r1policy.core.resources import load_data
 from r1policy.facts.image import ImageRef, parse_image
@@ -41,9 +42,9 @@ _ECR = re.compile(
 _TGI_DLC = re.compile(
     r"^(?P<base>\d+\.\d+\.\d+)-tgi(?P<ver>\d+\.\d+\.\d+)-(gpu|cpu)-py\d+(-cu\d+)?-\w+[\d.]*(-v[\d.]+)?$"
 )
-_LMI_DLC = re.compile(r"^(?P<base>\d+\.\d+\.\d+)-lmi(?P<ver>\d+\.\d+\.\d+)-cu\d+(-v[\d.]+)?$")
-_VLLM_DLC = re.compile(r"^(?P<ver>\d+\.\d+(\.\d+)?(\.post\d+)?)-gpu-py\d+[-\w.]*$")
-_PLAIN = re.compile(r"^v?(?P<ver>\d+\.\d+\.\d+(\.post\d+)?)$")
+_LMI_DLC = compile_on_use(r"^(?P<base>\d+\.\d+\.\d+)-lmi(?P<ver>\d+\.\d+\.\d+)-cu\d+(-v[\d.]+)?$")
+_VLLM_DLC = compile_on_use(r"^(?P<ver>\d+\.\d+(\.\d+)?(\.post\d+)?)-gpu-py\d+[-\w.]*$")
+_PLAIN = compile_on_use(r"^v?(?P<ver>\d+\.\d+\.\d+(\.post\d+)?)$")
 
 
 @frozen_record

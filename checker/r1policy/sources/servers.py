@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 
+from r1policy.core.lazyre import compile_on_use
 from r1policy.core.record import frozen_record
 
 
@@ -47,7 +48,7 @@ DEFAULT_HUB_ENDPOINT = "https://huggingface.co"
 # Variables that send huggingface_hub (and so every server here) to another server than the Hub the
 # r1policy checks were made against, or make the server download from ModelScope instead.
 HUB_ENDPOINT_VARS = ("HF_ENDPOINT", "HUGGINGFACE_CO_RESOLVE_ENDPOINT", "HF_HUB_ENDPOINT", "HF_MIRROR")
-_HUB_ENDPOINT_PATTERN = re.compile(r"^(HF_HUB_|HUGGINGFACE_HUB_)\w*(ENDPOINT|MIRROR|URL)$")
+_HUB_ENDPOINT_PATTERN = compile_on_use(r"^(HF_HUB_|HUGGINGFACE_HUB_)\w*(ENDPOINT|MIRROR|URL)$")
 MODELSCOPE_VARS = ("VLLM_USE_MODELSCOPE", "SGLANG_USE_MODELSCOPE", "USE_MODELSCOPE_HUB")
 _TOKEN_SPLIT = re.compile(r"[-_./]")
 
