@@ -326,3 +326,30 @@ def test_inspect_is_left_alone_when_dataclasses_or_inspect_was_imported_first() 
             "print(json.dumps(dataclasses.inspect is inspect))"
         )
         assert out is True, first
+
+
+# -- core/derivedcache.py: SHA-256 without loading OpenSSL ---------------------------------------------
+
+
+def test_the_derived_cache_digest_is_sha256_as_hashlib_computes_it() -> None:
+    import hashlib
+
+    from r1policy.core import derivedcache
+
+    for data in (b"", b"abc", bytes(range(256)) * 4099):
+        assert derivedcache.sha256_hex(data) == hashlib.sha256(data).hexdigest()
+
+
+def test_a_warm_check_does_not_load_openssl(tmp_path: Path) -> None:
+    base = yaml.safe_load((ROOT / "policies" / "cases-base.yaml").read_text())
+    (tmp_path / "r1policy.yaml").write_text(yaml.safe_dump(base["config"], sort_keys=False))
+    (tmp_path / "one.yaml").write_text(yaml.safe_dump(base["manifest"], sort_keys=False))
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from r1policy.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    code = main(['check', '--static', 'one.yaml'])\n"
+        "print(json.dumps([code, 'hashlib' in sys.modules, '_hashlib' in sys.modules]))"
+    )
+    _fresh(code, cwd=tmp_path)  # derives and writes the rule pack
+    assert _fresh(code, cwd=tmp_path) == [0, False, False]
