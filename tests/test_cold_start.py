@@ -84,6 +84,10 @@ HEAVY_FOR_CHECK = (
     "r1policy.engine.trustfacts",  # only when a state snapshot has the bucket
     "r1policy.facts.bucketwriters",
     "r1policy.facts.keypolicy",
+    # issue 23 cold start, third pass
+    "r1policy.sources.terraform",  # only with --tf-var-file or a Terraform input
+    "r1policy.formats.github",  # only when a GitHub report (and its job summary) is written
+    "hashlib",  # the derived-data cache hashes without OpenSSL (core/derivedcache.py)
 )
 # Read from the derived-data cache (core/derivedcache.py) once it is warm: not re-derived on every run.
 HEAVY_FOR_WARM_CHECK = (

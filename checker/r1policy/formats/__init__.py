@@ -100,9 +100,14 @@ def encoded_writers() -> dict[Format, EncodedWriter]:
 
 def appendices() -> dict[Format, Appendix]:
     """Side outputs appended after the reports are written: only GitHub's job summary so far."""
+    return {Format.GITHUB: _github_step_summary}
+
+
+def _github_step_summary(report: Report, options: RenderOptions) -> list[tuple[Path, str]]:
+    """`formats.github.step_summary`, imported only when a GitHub report is written."""
     from r1policy.formats import github
 
-    return {Format.GITHUB: github.step_summary}
+    return github.step_summary(report, options)
 
 
 def parse_format(name: str) -> Format:
