@@ -191,7 +191,29 @@ def test_what_a_record_cannot_do_is_refused_when_the_class_is_made() -> None:
         class F:
             x: int
 
-    for make in (kw_only, init_var, no_init, dataclass_base, own_eq, no_docstring):
+    def slots() -> None:
+        @frozen_record
+        class G:
+            """."""
+
+            __slots__ = ("x",)
+            x: int
+
+    class Descriptor:
+        def __get__(self, obj: object, owner: type | None = None) -> int:
+            return 0
+
+        def __set__(self, obj: object, value: int) -> None:
+            pass
+
+    def descriptor_field() -> None:
+        @frozen_record
+        class H:
+            """."""
+
+            x: int = Descriptor()  # type: ignore[assignment]
+
+    for make in (kw_only, init_var, no_init, dataclass_base, own_eq, no_docstring, slots, descriptor_field):
         with pytest.raises(TypeError, match="@frozen_record"):
             make()
 

@@ -14,13 +14,14 @@ arguments, defaults and `default_factory` called per instance; `__post_init__` c
 are set; assigning or deleting a field raises `dataclasses.FrozenInstanceError`; equality compares the
 fields with `compare=True`, in order, between instances of the same class (else `NotImplemented`); the
 hash is the hash of that tuple (fields with `hash=False` left out); the repr is
-`QualName(field=value, ...)` of the fields with `repr=True`. Creating an instance costs about a
-microsecond more than the generated `__init__`: use it for classes made a few times per run
-(configuration, rule metadata, tables), not for the per-manifest or per-finding ones.
+`QualName(field=value, ...)` of the fields with `repr=True`. The fields are stored in the instance's
+`__dict__` in field order, as `object.__setattr__` stores them. Creating, comparing and hashing an
+instance cost up to a few microseconds more than the generated methods: records are for classes made a
+few times per run; the per-manifest and per-finding classes of the many-manifest path stay dataclasses.
 
 Features it does not implement are refused when the class is made (`TypeError`), never half-supported:
-keyword-only fields, `InitVar`, `init=False` fields, inheritance from another dataclass, a class that writes
-one of the six methods itself. A record needs a docstring: without one `dataclasses` would import `inspect`
+keyword-only fields, `InitVar`, `init=False` fields, a field whose class attribute is a data descriptor,
+`__slots__`, inheritance from another dataclass, a class that writes one of the six methods itself. A record needs a docstring: without one `dataclasses` would import `inspect`
 to write one (core/inspectimport.py).
 """
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any, TypeVar, cast, dataclass_transform
 
 _T = TypeVar("_T")
@@ -48,10 +50,12 @@ def frozen_record(cls: type[_T]) -> type[_T]:
     own = sorted(_METHODS.intersection(cls.__dict__))
     if own:
         raise TypeError(f"@frozen_record {cls.__qualname__}: defines {', '.join(own)} (use @dataclass)")
+    if "__slots__" in cls.__dict__:
+        raise TypeError(f"@frozen_record {cls.__qualname__}: a record keeps its fields in its __dict__")
     made = dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
     fields = dataclasses.fields(cast(Any, made))
     initvars = [n for n, f in made.__dataclass_fields__.items() if f._field_type is _INITVAR]  # type: ignore[attr-defined]
-    unplain = [f.name for f in fields if f.kw_only is True or not f.init]
+    unplain = [f.name for f in fields if f.kw_only is True or not f.init or _data_descriptor(made, f.name)]
     if initvars or unplain:
         raise TypeError(f"@frozen_record {cls.__qualname__}: not plain init fields: {initvars + unplain}")
     names = tuple(f.name for f in fields)
@@ -72,48 +76,61 @@ def frozen_record(cls: type[_T]) -> type[_T]:
     return made
 
 
+def _data_descriptor(cls: type, name: str) -> bool:
+    """Whether the class attribute `name` is a data descriptor (its store would bypass `__set__`)."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return hasattr(type(klass.__dict__[name]), "__set__")
+    return False
+
+
 def _values(getters: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
     """A function returning the named attributes of an object as a tuple, in order."""
-
-    def values(obj: Any) -> tuple[Any, ...]:
-        return tuple([getattr(obj, name) for name in getters])
-
-    return values
+    if len(getters) > 1:
+        values: Callable[[Any], tuple[Any, ...]] = attrgetter(*getters)  # a tuple, in C
+        return values
+    return lambda obj: tuple([getattr(obj, name) for name in getters])
 
 
 def _init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[..., None]:
     qualname = f"{cls.__qualname__}.__init__()"
     names = tuple(f.name for f in fields)
-    position = {name: i for i, name in enumerate(names)}
-    defaults: list[tuple[Any, Any]] = [(f.default, f.default_factory) for f in fields]
-    required = [f.name for f in fields if f.default is _Missing and f.default_factory is _Missing]
+    known = frozenset(names)
+    defaults = {f.name: f.default for f in fields if f.default is not _Missing}
+    factories = {f.name: f.default_factory for f in fields if f.default_factory is not _Missing}
     post_init = getattr(cls, "__post_init__", None)
-    setter = object.__setattr__
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        if len(args) > len(names):
-            raise TypeError(
-                f"{qualname} takes {len(names) + 1} positional arguments but {len(args) + 1} were given"
-            )
-        values: list[Any] = [*args, *([_Missing] * (len(names) - len(args)))]
-        for key, value in kwargs.items():
-            i = position.get(key)
-            if i is None:
-                raise TypeError(f"{qualname} got an unexpected keyword argument {key!r}")
-            if i < len(args):
-                raise TypeError(f"{qualname} got multiple values for argument {key!r}")
-            values[i] = value
-        for i, value in enumerate(values):
+        given = kwargs
+        if args:
+            if len(args) > len(names):
+                raise TypeError(
+                    f"{qualname} takes {len(names) + 1} positional arguments but {len(args) + 1} were given"
+                )
+            given = dict(zip(names, args, strict=False))
+            for key in kwargs:
+                if key in given:
+                    raise TypeError(f"{qualname} got multiple values for argument {key!r}")
+            given.update(kwargs)
+        if not known.issuperset(given):
+            unknown = next(key for key in given if key not in known)
+            raise TypeError(f"{qualname} got an unexpected keyword argument {unknown!r}")
+        # The fields in their order, as the generated __init__ sets them (object.__setattr__ on a plain
+        # attribute is this store: a record has no slots and no descriptor fields, see frozen_record).
+        values = self.__dict__
+        for name in names:
+            value = given.get(name, _Missing)
             if value is _Missing:
-                default, factory = defaults[i]
-                if default is not _Missing:
-                    value = default
-                elif factory is not _Missing:
+                value = defaults.get(name, _Missing)
+                if value is _Missing:
+                    factory = factories.get(name)
+                    if factory is None:
+                        missing = [
+                            n for n in names if n not in given and n not in defaults and n not in factories
+                        ]
+                        raise TypeError(f"{qualname} missing {len(missing)} required argument(s): {missing}")
                     value = factory()
-                else:
-                    missing = [n for n in required if values[position[n]] is _Missing]
-                    raise TypeError(f"{qualname} missing {len(missing)} required argument(s): {missing}")
-            setter(self, names[i], value)
+            values[name] = value
         if post_init is not None:
             post_init(self)
 

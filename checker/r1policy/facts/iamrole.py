@@ -14,10 +14,11 @@ permissions away, so ignoring them can only over-report, never hide, a writer.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from r1policy.core.lazyre import compile_on_use
+from r1policy.core.record import frozen_record
 from r1policy.core.resources import load_data
 from r1policy.facts import iamactions
 
@@ -34,7 +35,7 @@ class RoleUnreadable(Exception):
     """The role or one of its policies could not be read or understood: the rules are `error`."""
 
 
-@dataclass(frozen=True)
+@frozen_record
 class RoleVerdict:
     """What an execution role's policies grant on model data: writes, deletes, decrypts, wildcards."""
 
