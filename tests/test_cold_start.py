@@ -88,6 +88,7 @@ HEAVY_FOR_CHECK = (
     "r1policy.sources.terraform",  # only with --tf-var-file or a Terraform input
     "r1policy.formats.github",  # only when a GitHub report (and its job summary) is written
     "hashlib",  # the derived-data cache hashes without OpenSSL (core/derivedcache.py)
+    "socket",  # jsonschema_rs's email.utils imports it for functions never called (core/deferimport.py)
 )
 # Read from the derived-data cache (core/derivedcache.py) once it is warm: not re-derived on every run.
 HEAVY_FOR_WARM_CHECK = (
@@ -95,6 +96,7 @@ HEAVY_FOR_WARM_CHECK = (
     "r1policy.rules.catalogue",  # the catalogues check rule metadata only when the pack is loaded
     "tempfile",  # the cache is written atomically when it was derived, not read
     "shutil",  # (tempfile's) and argparse's help formatter asked it for the width on every add_argument
+    "random",  # (tempfile's) and jsonschema_rs's email.utils' (core/deferimport.py)
 )
 
 PROBE = """

@@ -353,3 +353,38 @@ def test_a_warm_check_does_not_load_openssl(tmp_path: Path) -> None:
     )
     _fresh(code, cwd=tmp_path)  # derives and writes the rule pack
     assert _fresh(code, cwd=tmp_path) == [0, False, False]
+
+
+# -- core/deferimport.py: jsonschema_rs without socket and random until they are used -----------------
+
+
+def test_jsonschema_rs_imported_with_socket_and_random_deferred_behaves_the_same() -> None:
+    out = _fresh(
+        "import json, sys\n"
+        "from r1policy.core.deferimport import import_deferring\n"
+        "jsonschema_rs = import_deferring('jsonschema_rs', ('socket', 'random'))\n"
+        "v = jsonschema_rs.validator_for({'type': 'object', 'required': ['a']})\n"
+        "ok = [v.is_valid({'a': 1}), v.is_valid({})]\n"
+        "before = ['socket' in sys.modules, 'random' in sys.modules]\n"
+        "import email.utils, socket, random\n"
+        "msgid = email.utils.make_msgid(domain='example.org')  # random and socket, through the stand-ins\n"
+        "print(json.dumps({'ok': ok, 'before': before,\n"
+        "  'real': [type(socket).__name__, type(random).__name__],\n"
+        "  'forwards': email.utils.socket.getfqdn is socket.getfqdn,\n"
+        "  'msgid': msgid.endswith('@example.org>')}))"
+    )
+    assert out["ok"] == [True, False]
+    assert out["before"] == [False, False]
+    assert out["real"] == ["module", "module"]
+    assert out["forwards"] is True and out["msgid"] is True
+
+
+def test_a_deferred_module_already_imported_is_left_alone() -> None:
+    out = _fresh(
+        "import json, sys, socket\n"
+        "from r1policy.core.deferimport import import_deferring\n"
+        "import_deferring('jsonschema_rs', ('socket', 'random'))\n"
+        "import email.utils\n"
+        "print(json.dumps([email.utils.socket is socket, type(email.utils.random).__name__]))"
+    )
+    assert out == [True, "_StandIn"]

@@ -18,29 +18,9 @@ import system (thread-safe, by its own loader) and every read is answered from t
 
 from __future__ import annotations
 
-import importlib
-import sys
-from types import ModuleType
-from typing import Any
-
-
-class _Inspect(ModuleType):
-    """`dataclasses.inspect`: answers every name from the real `inspect`, imported on the first read."""
-
-    def __getattr__(self, name: str) -> Any:
-        if sys.modules.get("inspect") is self:  # read while dataclasses was still being imported
-            del sys.modules["inspect"]
-        return getattr(importlib.import_module("inspect"), name)
+from r1policy.core.deferimport import import_deferring
 
 
 def install() -> None:
-    """Import `dataclasses` with `inspect` deferred (see the module docstring)."""
-    if "dataclasses" in sys.modules or "inspect" in sys.modules:
-        return
-    stand_in = _Inspect("inspect", "Stand-in for the inspect module (r1policy.core.inspectimport).")
-    sys.modules["inspect"] = stand_in
-    try:
-        importlib.import_module("dataclasses")
-    finally:
-        if sys.modules.get("inspect") is stand_in:
-            del sys.modules["inspect"]
+    """Import `dataclasses` with `inspect` deferred (see the module docstring and core/deferimport.py)."""
+    import_deferring("dataclasses", ("inspect",))

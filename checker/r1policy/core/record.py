@@ -21,8 +21,9 @@ few times per run; the per-manifest and per-finding classes of the many-manifest
 
 Features it does not implement are refused when the class is made (`TypeError`), never half-supported:
 keyword-only fields, `InitVar`, `init=False` fields, a field whose class attribute is a data descriptor,
-`__slots__`, inheritance from another dataclass, a class that writes one of the six methods itself. A record needs a docstring: without one `dataclasses` would import `inspect`
-to write one (core/inspectimport.py).
+`__slots__`, inheritance from another dataclass, a class that writes one of the six methods itself. A
+record needs a docstring: without one `dataclasses` would import `inspect` to write one
+(core/inspectimport.py).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from datetime import date
 from functools import cache
 from typing import Any
 
+from r1policy.core.deferimport import import_deferring
 from r1policy.core.errors import InputError
 from r1policy.core.lazyre import compile_on_use
 from r1policy.core.resources import load_schema
@@ -98,7 +99,8 @@ def validator(schema_name: str) -> Any:
 @cache
 def fast_validator(schema_name: str) -> Any:
     """The compiled validator for `schema_name`, with jsonschema's checks for our formats."""
-    import jsonschema_rs
+    # Without socket and random until used: its email.utils imports them for functions never called here.
+    jsonschema_rs = import_deferring("jsonschema_rs", ("socket", "random"))
 
     return jsonschema_rs.validator_for(
         load_schema(schema_name), formats=_FORMATS, validate_formats=True, offline=True
