@@ -118,8 +118,8 @@ def test_a_damaged_cache_is_rebuilt_not_trusted(damage: str, monkeypatch: pytest
         path.write_bytes(b"\xff\xfe" + text.encode())
     else:
         payload = json.loads(body)
-        policy_set = json.loads(payload["policy_set"])
-        static = policy_set["staticPolicies"]
+        policy_set = json.loads(payload["policy_set"]) if damage.startswith("policy") else {}
+        static = policy_set.get("staticPolicies", {})
         if damage == "rule missing":
             payload["rules"] = payload["rules"][1:]
         elif damage == "policy missing from the policy set":
