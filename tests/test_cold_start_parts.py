@@ -4,6 +4,7 @@
 - Cyclic garbage collection is off during start-up only and comes back as it was (core/gcpause.py).
 - Advisory versions compare as PEP 440 says, with or without packaging (facts/advisories.py).
 - The digest-proven derived-data cache is still decoded within bounds (core/jsonsafe.py).
+- dataclasses imports inspect only when it documents a class without a docstring (core/inspectimport.py).
 Each runs what needs a fresh interpreter (yaml or gc state) in a subprocess."""
 
 from __future__ import annotations
@@ -262,3 +263,137 @@ def test_importing_r1policy_as_a_library_leaves_the_import_system_alone() -> Non
         " 'kind': type(vars(yaml.reader.Reader)['NON_PRINTABLE']).__name__}))"
     )
     assert out == {"finder": False, "kind": "Pattern"}
+
+
+# -- core/inspectimport.py: dataclasses imports inspect only when it first uses it ---------------------
+
+_DATACLASSES_DOC = """
+import json, sys
+{install}
+from dataclasses import dataclass
+
+@dataclass(frozen=True)
+class Documented:
+    '''A docstring: dataclasses does not need inspect.'''
+    x: int
+
+before = "inspect" in sys.modules
+
+@dataclass
+class Undocumented:
+    x: int
+    y: str = "a"
+
+import inspect
+print(json.dumps({{
+    "before": before,
+    "after": "inspect" in sys.modules,
+    "doc": Undocumented.__doc__,
+    "real": type(inspect).__name__ == "module" and hasattr(inspect, "getsource"),
+    "same_signature": str(inspect.signature(Undocumented)),
+    "value": repr(Documented(1)),
+}}))
+"""
+
+
+def test_dataclasses_imports_inspect_only_to_document_an_undocumented_class() -> None:
+    deferred = _fresh(
+        _DATACLASSES_DOC.format(install="from r1policy.core import inspectimport; inspectimport.install()")
+    )
+    plain = _fresh(_DATACLASSES_DOC.format(install=""))
+    assert plain["before"] is True  # without it, importing dataclasses imports inspect
+    assert deferred["before"] is False
+    assert deferred["after"] is True and deferred["real"] is True
+    assert deferred["doc"] == plain["doc"] == "Undocumented(x: int, y: str = 'a')"
+    assert deferred["same_signature"] == plain["same_signature"]
+    assert deferred["value"] == plain["value"] == "Documented(x=1)"
+
+
+def test_the_inspect_stand_in_is_seen_by_dataclasses_only() -> None:
+    out = _fresh(
+        "import json, sys\n"
+        "from r1policy.core import inspectimport\n"
+        "inspectimport.install()\n"
+        "import dataclasses\n"
+        "stand_in = dataclasses.inspect\n"
+        "assert 'inspect' not in sys.modules\n"
+        "import inspect\n"
+        "print(json.dumps({'other': inspect is not stand_in, 'real': inspect.__name__ == 'inspect',\n"
+        "  'forwards': stand_in.signature is inspect.signature,\n"
+        "  'file': stand_in.__file__ == inspect.__file__}))"
+    )
+    assert out == {"other": True, "real": True, "forwards": True, "file": True}
+
+
+def test_inspect_is_left_alone_when_dataclasses_or_inspect_was_imported_first() -> None:
+    for first in ("dataclasses", "inspect"):
+        out = _fresh(
+            f"import json, sys, {first}\n"
+            "from r1policy.core import inspectimport\n"
+            "inspectimport.install()\n"
+            "import dataclasses, inspect\n"
+            "print(json.dumps(dataclasses.inspect is inspect))"
+        )
+        assert out is True, first
+
+
+# -- core/derivedcache.py: SHA-256 without loading OpenSSL ---------------------------------------------
+
+
+def test_the_derived_cache_digest_is_sha256_as_hashlib_computes_it() -> None:
+    import hashlib
+
+    from r1policy.core import derivedcache
+
+    for data in (b"", b"abc", bytes(range(256)) * 4099):
+        assert derivedcache.sha256_hex(data) == hashlib.sha256(data).hexdigest()
+
+
+def test_a_warm_check_does_not_load_openssl(tmp_path: Path) -> None:
+    base = yaml.safe_load((ROOT / "policies" / "cases-base.yaml").read_text())
+    (tmp_path / "r1policy.yaml").write_text(yaml.safe_dump(base["config"], sort_keys=False))
+    (tmp_path / "one.yaml").write_text(yaml.safe_dump(base["manifest"], sort_keys=False))
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from r1policy.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    code = main(['check', '--static', 'one.yaml'])\n"
+        "print(json.dumps([code, 'hashlib' in sys.modules, '_hashlib' in sys.modules]))"
+    )
+    _fresh(code, cwd=tmp_path)  # derives and writes the rule pack
+    assert _fresh(code, cwd=tmp_path) == [0, False, False]
+
+
+# -- core/deferimport.py: jsonschema_rs without socket and random until they are used -----------------
+
+
+def test_jsonschema_rs_imported_with_socket_and_random_deferred_behaves_the_same() -> None:
+    out = _fresh(
+        "import json, sys\n"
+        "from r1policy.core.deferimport import import_deferring\n"
+        "jsonschema_rs = import_deferring('jsonschema_rs', ('socket', 'random'))\n"
+        "v = jsonschema_rs.validator_for({'type': 'object', 'required': ['a']})\n"
+        "ok = [v.is_valid({'a': 1}), v.is_valid({})]\n"
+        "before = ['socket' in sys.modules, 'random' in sys.modules]\n"
+        "import email.utils, socket, random\n"
+        "msgid = email.utils.make_msgid(domain='example.org')  # random and socket, through the stand-ins\n"
+        "print(json.dumps({'ok': ok, 'before': before,\n"
+        "  'real': [type(socket).__name__, type(random).__name__],\n"
+        "  'forwards': email.utils.socket.getfqdn is socket.getfqdn,\n"
+        "  'msgid': msgid.endswith('@example.org>')}))"
+    )
+    assert out["ok"] == [True, False]
+    assert out["before"] == [False, False]
+    assert out["real"] == ["module", "module"]
+    assert out["forwards"] is True and out["msgid"] is True
+
+
+def test_a_deferred_module_already_imported_is_left_alone() -> None:
+    out = _fresh(
+        "import json, sys, socket\n"
+        "from r1policy.core.deferimport import import_deferring\n"
+        "import_deferring('jsonschema_rs', ('socket', 'random'))\n"
+        "import email.utils\n"
+        "print(json.dumps([email.utils.socket is socket, type(email.utils.random).__name__]))"
+    )
+    assert out == [True, "_StandIn"]

@@ -92,6 +92,10 @@ def test_a_new_or_removed_rule_folder_is_never_served_from_the_cache(policies_co
         "payload of another shape",
         "rule missing",
         "not utf-8",
+        "policy missing from the policy set",
+        "policy set out of order",
+        "policy set not text",
+        "policy set with a template",
     ],
 )
 def test_a_damaged_cache_is_rebuilt_not_trusted(damage: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,8 +118,21 @@ def test_a_damaged_cache_is_rebuilt_not_trusted(damage: str, monkeypatch: pytest
         path.write_bytes(b"\xff\xfe" + text.encode())
     else:
         payload = json.loads(body)
+        policy_set = json.loads(payload["policy_set"]) if damage.startswith("policy") else {}
+        static = policy_set.get("staticPolicies", {})
         if damage == "rule missing":
             payload["rules"] = payload["rules"][1:]
+        elif damage == "policy missing from the policy set":
+            static.pop(next(iter(static)))
+            payload["policy_set"] = json.dumps(policy_set)
+        elif damage == "policy set out of order":
+            policy_set["staticPolicies"] = dict(reversed(static.items()))
+            payload["policy_set"] = json.dumps(policy_set)
+        elif damage == "policy set not text":
+            payload["policy_set"] = policy_set
+        elif damage == "policy set with a template":
+            policy_set["templates"] = {"t0": next(iter(static.values()))}
+            payload["policy_set"] = json.dumps(policy_set)
         else:
             payload["rules"][0]["severity"] = ["high"]
         new_body = json.dumps(payload)

@@ -11,10 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 from r1policy import __version__
-from r1policy.commands.args import catalogue, deliver, inputs, judge
-from r1policy.commands.args.common import Parser
-from r1policy.core import gcpause, yamlimport
-from r1policy.core.errors import R1PolicyError
+from r1policy.core import gcpause, inspectimport, yamlimport
+
+# Before anything imports dataclasses: it imports `inspect` (and ast, dis, tokenize ...) only when it
+# first uses it, which a cold check never does (core/inspectimport.py).
+inspectimport.install()
+
+from r1policy.commands.args import catalogue, deliver, inputs, judge  # noqa: E402
+from r1policy.commands.args.common import Parser  # noqa: E402
+from r1policy.core.errors import R1PolicyError  # noqa: E402
 
 EXIT_OK, EXIT_BLOCK, EXIT_TOOL = 0, 1, 2
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from r1policy.core.errors import Position
     from r1policy.rules.catalogue import Catalogue
 
+# Imported (with its --tf-var-file state) only when a run gives --tf-var-file or a .tf input is read.
+_TF_SOURCE = "r1policy.sources.terraform.source"
+
 
 def run_check(args: argparse.Namespace) -> int:
     pairs = pair_outputs(args.format, args.output)
@@ -33,11 +37,12 @@ def run_check(args: argparse.Namespace) -> int:
     gcpause.bulk()
     frameworks = _frameworks(args.compliance, config.compliance, registry.rules)
     state = load_state(args.state) if args.state else None
-    from r1policy.sources.terraform.source import (
-        set_var_files,  # no parser import: hcl2 loads with a .tf file
-    )
+    if args.tf_var_file or _TF_SOURCE in sys.modules:  # else nothing to set or reset (cold start)
+        from r1policy.sources.terraform.source import (
+            set_var_files,  # no parser import: hcl2 loads with a .tf file
+        )
 
-    set_var_files(args.tf_var_file)
+        set_var_files(args.tf_var_file)
     options = WalkOptions(include=tuple(args.include or ()), exclude=tuple(args.exclude or ()))
     inputs = discover(_recognised(args.paths) if args.skip_unrecognised else args.paths, options)
     hub = hub_context(static=args.static, lock_file=args.lock, config_source=config.source, cwd=Path.cwd())

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from r1policy.core.record import frozen_record
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Position:
     """A place in an input file; line and column are 1-based."""
 

@@ -19,17 +19,19 @@ from collections.abc import Callable
 from itertools import accumulate
 from typing import IO, Any
 
+from r1policy.core.lazyre import compile_on_use
+
 MAX_DIGITS = 4_300  # CPython's default int_max_str_digits
 MAX_DEPTH = 256  # nesting of arrays and objects; real manifests, headers and plans stay far below
 
 # A string ends at its closing quote or (when invalid) at the end of its line: no backtracking over
 # megabytes for an unterminated quote. Unrolled so that C does the work (headers hold 100,000 strings).
 _STRING = r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
-_STRINGS = re.compile(_STRING)
-_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
-_TOKENS = re.compile(_STRING + r"|[\[\]{}]")
-_LONG_NUMBER = re.compile(rf"-?\d{{{MAX_DIGITS + 1},}}")
-_CONSTANTS = re.compile(r"-?(?:NaN|Infinity)\b")
+_STRINGS = compile_on_use(_STRING)
+_NOT_BRACKETS = compile_on_use(r"[^\[\]{}]+")
+_TOKENS = compile_on_use(_STRING + r"|[\[\]{}]")
+_LONG_NUMBER = compile_on_use(rf"-?\d{{{MAX_DIGITS + 1},}}")
+_CONSTANTS = compile_on_use(r"-?(?:NaN|Infinity)\b")
 
 
 class JsonError(json.JSONDecodeError):

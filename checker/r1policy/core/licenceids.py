@@ -7,7 +7,7 @@ list maps to, and the Hub's licence ids without an SPDX id (https://huggingface.
 
 from __future__ import annotations
 
-import re
+from r1policy.core.lazyre import compile_on_use
 
 # SPDX ids (https://spdx.org/licenses/) that Hub licence ids correspond to, in SPDX spelling.
 SPDX_IDS = (
@@ -40,7 +40,7 @@ HUB_ONLY_IDS = (
     "llama3.3", "llama4", "gemma",
 )  # fmt: skip
 _SPDX_BY_LOWER = {i.lower(): i for i in SPDX_IDS} | _HUB_TO_SPDX
-_OTHER = re.compile(r"^other:(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)$")
+_OTHER = compile_on_use(r"^other:(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)$")
 
 
 def canonical(value: str) -> str | None:

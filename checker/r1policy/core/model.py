@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from r1policy.core.findings import Location
+from r1policy.core.record import frozen_record
 
 
 class SourceKind(StrEnum):
@@ -45,6 +46,8 @@ FIELD_ROLE = "model.execution_role"  # the SageMaker model's ExecutionRoleArn (R
 
 @dataclass(frozen=True)
 class ModelSource:
+    """Where the model weights come from (Hub repo and revision, S3 prefix, JumpStart), and their size."""
+
     kind: SourceKind
     repo: str | None = None  # org/name for the Hub
     revision: str | None = None
@@ -90,6 +93,8 @@ class Encryption:
 
 @dataclass(frozen=True)
 class Endpoint:
+    """The SageMaker endpoint a deployment creates: instance type and count, network, encryption, account."""
+
     name: str
     region: str | None
     instance_type: str | None
@@ -145,7 +150,7 @@ class Deployment:
         return self.origin
 
 
-@dataclass(frozen=True)
+@frozen_record
 class FileBucket:
     """A bucket defined in the checked files (CloudFormation template, Terraform plan), judged statically.
 

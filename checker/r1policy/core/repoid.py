@@ -11,10 +11,10 @@ huggingface_hub on every example.
 
 from __future__ import annotations
 
-import re
+from r1policy.core.lazyre import compile_on_use
 
 MAX_PART = 96
-_PART = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
+_PART = compile_on_use(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
 
 
 def repo_id_problem(repo: str) -> str | None:

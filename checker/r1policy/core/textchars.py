@@ -9,14 +9,14 @@ U+2066-U+2069) reads differently on a terminal or in a review than to the progra
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from r1policy.core.errors import InputError
+from r1policy.core.lazyre import compile_on_use
 from r1policy.core.yamldoc import Document, JsonPath
 
-_FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_FORBIDDEN_NO_NEWLINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_FORBIDDEN = compile_on_use("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_FORBIDDEN_NO_NEWLINE = compile_on_use("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def bad_character(text: str, *, multiline: bool = False) -> str | None:

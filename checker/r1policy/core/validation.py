@@ -20,7 +20,9 @@ from datetime import date
 from functools import cache
 from typing import Any
 
+from r1policy.core.deferimport import import_deferring
 from r1policy.core.errors import InputError
+from r1policy.core.lazyre import compile_on_use
 from r1policy.core.resources import load_schema
 from r1policy.core.yamldoc import Document, JsonPath
 
@@ -48,7 +50,7 @@ def _defer_rfc3987_syntax() -> None:
 
 
 # jsonschema's own `date` check (jsonschema._format.is_date): ASCII digits, then date.fromisoformat.
-_RE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+_RE_DATE = compile_on_use(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
 
 def _is_date(instance: str) -> bool:
@@ -62,7 +64,7 @@ def _is_date(instance: str) -> bool:
 # 00-23, no leap second, offset hours 00-23, year 0 refused, the day within its month; like that
 # check, a single trailing newline is tolerated. Written out here so that `check` does not import
 # rfc3339-validator and six; tests/test_validation_fast.py compares the two on generated strings.
-_RE_DATETIME = re.compile(
+_RE_DATETIME = compile_on_use(
     r"(\d{4})-(0[1-9]|1[0-2])-(\d{2})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?"
     r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)\n?",
     re.ASCII,
@@ -97,7 +99,8 @@ def validator(schema_name: str) -> Any:
 @cache
 def fast_validator(schema_name: str) -> Any:
     """The compiled validator for `schema_name`, with jsonschema's checks for our formats."""
-    import jsonschema_rs
+    # Without socket and random until used: its email.utils imports them for functions never called here.
+    jsonschema_rs = import_deferring("jsonschema_rs", ("socket", "random"))
 
     return jsonschema_rs.validator_for(
         load_schema(schema_name), formats=_FORMATS, validate_formats=True, offline=True

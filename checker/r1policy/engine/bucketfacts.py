@@ -18,6 +18,8 @@ _AWS_MANAGED_S3_KEY = "alias/aws/s3"
 
 @dataclass
 class BucketFacts:
+    """The facts of one S3 bucket as Cedar reads them, and why any of them is not known."""
+
     name: str
     attrs: dict[str, Any]
     # fact name -> why it is not known

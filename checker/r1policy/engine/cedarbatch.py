@@ -9,15 +9,15 @@ subject of that group is then asked about on its own.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from r1policy.core.errors import EngineError
+from r1policy.core.lazyre import compile_on_use
 from r1policy.engine.cedarshape import Shape, references, shape_of
 from r1policy.rules.registry import RuleRegistry
 
-_ERROR_POLICY = re.compile(r"policy `([^`]+)`")
+_ERROR_POLICY = compile_on_use(r"policy `([^`]+)`")
 
 # (key kind, Cedar entity type, action, entity id, attributes)
 CedarSubject = tuple[str, str, str, str, dict[str, Any]]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from r1policy.core.lazyre import compile_on_use
 from r1policy.core.model import FIELD_IMAGE, Deployment, SourceKind
 from r1policy.engine.bucketfacts import BucketFacts
 from r1policy.engine.factrecord import DeploymentFacts
@@ -26,9 +26,9 @@ from r1policy.facts.typosquat import lookalike_of
 from r1policy.project.config import Config
 from r1policy.sources.servers import hub_endpoint_override
 
-_FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
-_SHORT_SHA = re.compile(r"^[0-9a-f]{7,39}$")
-_EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+_FULL_SHA = compile_on_use(r"^[0-9a-f]{40}$")
+_SHORT_SHA = compile_on_use(r"^[0-9a-f]{7,39}$")
+_EXACT_VERSION = compile_on_use(r"^\d+\.\d+\.\d+$")
 MIB_PER_GIB = 1024
 
 

@@ -12,6 +12,8 @@ from r1policy.core.model import Deployment
 
 @dataclass
 class DeploymentFacts:
+    """One deployment's facts for Cedar: the attributes, and which are unavailable or not applicable."""
+
     deployment: Deployment
     attrs: dict[str, Any]
     unavailable: dict[str, str] = field(default_factory=dict)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import fnmatch
-from dataclasses import dataclass
 from typing import Any
 
+from r1policy.core.record import frozen_record
 from r1policy.engine.factrecord import DeploymentFacts
 from r1policy.engine.imagescans import ScanVerdict, judge_scan
 from r1policy.engine.imagescans import default_names as scan_default_names
@@ -24,8 +24,10 @@ VERSION_FACT = "serving.version"
 SUPPORT_FACT = "serving.support"
 
 
-@dataclass(frozen=True)
+@frozen_record
 class OpenAdvisory:
+    """An advisory that affects the serving image's version, and the first release that fixes it."""
+
     advisory: Advisory
     fixed: str | None
 

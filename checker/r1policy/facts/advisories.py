@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from r1policy.core import jsonsafe
 from r1policy.core.errors import InputError, Position
+from r1policy.core.record import frozen_record
 from r1policy.core.resources import policies_dir, schemas_dir
 from r1policy.core.validation import validate_document
 from r1policy.core.yamldoc import Document, load_yaml_documents, read_text
@@ -28,8 +28,10 @@ DATA_ENV = "R1POLICY_DATA_DIR"
 LEVELS = {"low": 1, "medium": 2, "moderate": 2, "high": 3, "critical": 4}
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Advisory:
+    """One OSV advisory record of the store, with its id, aliases, severity and file."""
+
     id: str
     aliases: tuple[str, ...]
     summary: str
@@ -156,8 +158,10 @@ def _advisory(record: dict[str, Any], origin: str) -> Advisory:
     )
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Store:
+    """The advisories in force: the shipped store and any local one, with the store's date."""
+
     advisories: tuple[Advisory, ...]
     date: str
     local: Path

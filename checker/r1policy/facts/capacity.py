@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
+from r1policy.core.record import frozen_record
 from r1policy.core.resources import load_data
 
 MIB = 1024 * 1024
 
 
-@dataclass(frozen=True)
+@frozen_record
 class InstanceCapacity:
+    """The accelerators of one SageMaker instance type: how many, their memory and the dtypes they run."""
+
     instance_type: str
     accelerator: str
     count: int
@@ -24,8 +26,10 @@ class InstanceCapacity:
         return self.count * self.memory_mib_per_device
 
 
-@dataclass(frozen=True)
+@frozen_record
 class KnownModel:
+    """A model of policies/data/models.json: its parameter count and weight dtype."""
+
     repo: str
     parameters: float
     dtype: str

@@ -14,10 +14,11 @@ permissions away, so ignoring them can only over-report, never hide, a writer.
 from __future__ import annotations
 
 import functools
-import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from r1policy.core.lazyre import compile_on_use
+from r1policy.core.record import frozen_record
 from r1policy.core.resources import load_data
 from r1policy.facts import iamactions
 
@@ -26,16 +27,18 @@ if TYPE_CHECKING:  # the policy evaluator is imported when a role is judged (col
 
 # SPEC 8.2, R1-IAM-002: managed policies too broad for an endpoint's execution role.
 BROAD_MANAGED_POLICIES = ("AdministratorAccess", "AmazonSageMakerFullAccess", "AmazonS3FullAccess")
-_AWS_MANAGED = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?([^/]+)$")
-_PARTITION = re.compile(r"^arn:(aws[a-z-]*):")
+_AWS_MANAGED = compile_on_use(r"^arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?([^/]+)$")
+_PARTITION = compile_on_use(r"^arn:(aws[a-z-]*):")
 
 
 class RoleUnreadable(Exception):
     """The role or one of its policies could not be read or understood: the rules are `error`."""
 
 
-@dataclass(frozen=True)
+@frozen_record
 class RoleVerdict:
+    """What an execution role's policies grant on model data: writes, deletes, decrypts, wildcards."""
+
     role: str
     writes: list[Grant] = field(default_factory=list)
     deletes: list[Grant] = field(default_factory=list)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+
+from r1policy.core.record import frozen_record
 
 _VERSION_TAG = re.compile(r"^v?\d+\.\d+(\.\d+)?([.-][0-9A-Za-z.-]+)?$")
 _FLOATING = {"latest", "stable", "main", "master", "nightly", "edge", "dev"}
 
 
-@dataclass(frozen=True)
+@frozen_record
 class ImageRef:
+    """A container image URI split into registry, repository, tag and digest."""
+
     uri: str
     registry: str
     repository: str

@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterator
 from functools import cache
 
+from r1policy.core.lazyre import compile_on_use
 from r1policy.core.resources import load_data
 
 # partition -> (URL suffix, regions); the last region of each is made up (a region opened later).
@@ -74,7 +75,7 @@ PARTITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 ACCOUNTS = ("000000000000", "999999999999", "123456789012")
 PSEUDO = re.compile(r"\$\{AWS::(Region|URLSuffix|Partition|AccountId)\}")
-_ECR_ACCOUNT = re.compile(r"(\d{12})\.dkr\.ecr\.")
+_ECR_ACCOUNT = compile_on_use(r"(\d{12})\.dkr\.ecr\.")
 
 
 def partition_of(region: str) -> str:

@@ -14,9 +14,10 @@ Anything else (floating tags, other servers, a digest alone) has no known versio
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
+from r1policy.core.lazyre import compile_on_use
+from r1policy.core.record import frozen_record
 from r1policy.core.resources import load_data
 from r1policy.facts.image import ImageRef, parse_image
 
@@ -41,12 +42,12 @@ _ECR = re.compile(
 _TGI_DLC = re.compile(
     r"^(?P<base>\d+\.\d+\.\d+)-tgi(?P<ver>\d+\.\d+\.\d+)-(gpu|cpu)-py\d+(-cu\d+)?-\w+[\d.]*(-v[\d.]+)?$"
 )
-_LMI_DLC = re.compile(r"^(?P<base>\d+\.\d+\.\d+)-lmi(?P<ver>\d+\.\d+\.\d+)-cu\d+(-v[\d.]+)?$")
-_VLLM_DLC = re.compile(r"^(?P<ver>\d+\.\d+(\.\d+)?(\.post\d+)?)-gpu-py\d+[-\w.]*$")
-_PLAIN = re.compile(r"^v?(?P<ver>\d+\.\d+\.\d+(\.post\d+)?)$")
+_LMI_DLC = compile_on_use(r"^(?P<base>\d+\.\d+\.\d+)-lmi(?P<ver>\d+\.\d+\.\d+)-cu\d+(-v[\d.]+)?$")
+_VLLM_DLC = compile_on_use(r"^(?P<ver>\d+\.\d+(\.\d+)?(\.post\d+)?)-gpu-py\d+[-\w.]*$")
+_PLAIN = compile_on_use(r"^v?(?P<ver>\d+\.\d+\.\d+(\.post\d+)?)$")
 
 
-@dataclass(frozen=True)
+@frozen_record
 class ServingImage:
     """`framework` is tgi, vllm or lmi; `engine` the package advisories are filed under (vllm for LMI),
     `engine_version` its version; `base` the framework the DLC support period follows."""

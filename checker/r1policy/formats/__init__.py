@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from r1policy.core.record import frozen_record
 from r1policy.engine.report import Report
 
 
@@ -32,8 +32,10 @@ class Format(StrEnum):
     OCSF = "ocsf"
 
 
-@dataclass(frozen=True)
+@frozen_record
 class RenderOptions:
+    """How a report is written: passed findings shown, colour, width, path root, job summary file."""
+
     show_passed: bool = False
     color: bool = False
     width: int = 120
@@ -98,9 +100,14 @@ def encoded_writers() -> dict[Format, EncodedWriter]:
 
 def appendices() -> dict[Format, Appendix]:
     """Side outputs appended after the reports are written: only GitHub's job summary so far."""
+    return {Format.GITHUB: _github_step_summary}
+
+
+def _github_step_summary(report: Report, options: RenderOptions) -> list[tuple[Path, str]]:
+    """`formats.github.step_summary`, imported only when a GitHub report is written."""
     from r1policy.formats import github
 
-    return {Format.GITHUB: github.step_summary}
+    return github.step_summary(report, options)
 
 
 def parse_format(name: str) -> Format:

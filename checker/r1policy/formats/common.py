@@ -3,7 +3,6 @@ repository, stable fingerprints, the one-line fix of a finding, and text that is
 
 from __future__ import annotations
 
-import hashlib
 import re
 from functools import lru_cache
 from itertools import groupby
@@ -82,6 +81,8 @@ def display_path(path: str, root: Path) -> str:
 
 def fingerprint(f: Finding, path: str | None) -> str:
     """Identity of a finding across commits: rule, subject and file, but not the line (lines move)."""
+    import hashlib  # here: a table or JSON report does not need OpenSSL loaded (issue 23 cold start)
+
     key = "\x1f".join((f.rule_id, f.subject.type.value, f.subject.id, path or ""))
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 

@@ -6,12 +6,13 @@ import datetime as _dt
 import fnmatch
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from r1policy.core.errors import InputError, Position
 from r1policy.core.findings import Enforcement, Severity
+from r1policy.core.record import frozen_record
 from r1policy.core.validation import validate_document
 from r1policy.core.yamldoc import Document, load_yaml_documents, read_text
 
@@ -28,7 +29,7 @@ DEFAULT_TRUSTED_PUBLISHERS = ("deepseek-ai",)
 DEFAULT_IMAGE_REGISTRIES = ("763104351884.dkr.ecr.*.amazonaws.com",)
 
 
-@dataclass(frozen=True)
+@frozen_record
 class RuleOverride:
     """`rules.<RULE-ID>`: a rule's enforcement or severity changed by the configuration."""
 
@@ -36,7 +37,7 @@ class RuleOverride:
     severity: Severity | None = None
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Waiver:
     """`waivers[]`: one accepted finding (rule, subject), with its owner, reason and expiry."""
 
@@ -51,7 +52,7 @@ class Waiver:
     advisory: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen_record
 class MalwareScanConfig:
     """`malware_scan`: the ClamAV daemon `scan` streams model files to, and its limits."""
 
@@ -62,7 +63,7 @@ class MalwareScanConfig:
     timeout_seconds: float = 60.0
 
 
-@dataclass(frozen=True)
+@frozen_record
 class ModelSigningConfig:
     """`model_signing`: whether a model signature is required, and the keys and identities trusted."""
 
@@ -73,7 +74,7 @@ class ModelSigningConfig:
     sigstore_trust_root: Path | None = None
 
 
-@dataclass(frozen=True)
+@frozen_record
 class AttestationConfig:
     """`attestation`: the key that signs attestations, and what verifies them."""
 
@@ -83,7 +84,7 @@ class AttestationConfig:
     envelopes: tuple[Path, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen_record
 class LicencePolicy:
     """`licences`: canonical licence ids (r1policy.core.licenceids)."""
 
@@ -91,7 +92,7 @@ class LicencePolicy:
     denied: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Config:
     """The validated configuration (r1policy.yaml or pyproject's [tool.r1policy]); defaults without one."""
 

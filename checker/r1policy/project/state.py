@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import Any
 
 from r1policy.core.errors import InputError, Position
 from r1policy.core.model import Deployment
+from r1policy.core.record import frozen_record
 from r1policy.core.validation import validate_document
 from r1policy.core.yamldoc import load_yaml_documents, read_text
 
@@ -16,7 +17,7 @@ STATE_KIND = "r1policy-state"
 MAX_STATE_BYTES = 256 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@frozen_record
 class StateSnapshot:
     """A state snapshot (schemas/state-v1.schema.json): live AWS facts captured for offline checks."""
 

@@ -5,11 +5,12 @@ each rule's `compliance:` metadata) and a team's own (named in the config's `com
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from pathlib import Path
 
 from r1policy.core.errors import InputError, Position
+from r1policy.core.record import frozen_record
 from r1policy.core.resources import policies_dir
 from r1policy.core.validation import validate_document
 from r1policy.core.yamldoc import Document, load_yaml_documents, read_text
@@ -18,14 +19,18 @@ SCHEMA = "compliance-catalogue.schema.json"
 SHIPPED_FOLDER = "compliance"
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Control:
+    """One control of a compliance catalogue: its id and title."""
+
     id: str
     title: str
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Catalogue:
+    """A compliance catalogue (policies/compliance/*.yaml or the configuration's own) and its controls."""
+
     id: str
     name: str
     version: str

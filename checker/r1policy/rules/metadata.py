@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from r1policy.core.errors import PolicyLoadError, Position
 from r1policy.core.findings import Enforcement, Severity, SubjectType
 from r1policy.core.model import SourceKind
+from r1policy.core.record import frozen_record
 from r1policy.core.validation import validate_document
 from r1policy.core.yamldoc import load_yaml_documents, read_text
 
@@ -32,7 +33,7 @@ BUCKET_FACTS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@frozen_record
 class RemediationTemplate:
     """A rule's remediation as written in rule.yaml: Jinja templates filled per finding."""
 
@@ -43,7 +44,7 @@ class RemediationTemplate:
     cloudformation: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen_record
 class RuleMeta:
     """A rule's checked metadata (policies/<RULE>/rule.yaml, or a loose .cedar file's annotations)."""
 

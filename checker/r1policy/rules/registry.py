@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from r1policy.core import jsonsafe
 from r1policy.core.cedarimport import import_cedarpy
 from r1policy.core.errors import PolicyLoadError, Position
+from r1policy.core.record import frozen_record
 from r1policy.core.resources import policies_dir, schemas_dir
 from r1policy.core.yamldoc import read_text
 from r1policy.rules import packcache
@@ -25,7 +25,7 @@ CEDAR_SCHEMA = "r1policy.cedarschema"
 _POLICY_START = r"(?:@[A-Za-z_]\w*\s*(?:\(\s*\"(?:[^\"\\]|\\.)*\"\s*\))?\s*)*\b(?:permit|forbid)\s*\("
 
 
-@dataclass(frozen=True)
+@frozen_record
 class CompiledPolicy:
     """One Cedar policy of the set: its id, its rule, the reason it gives, and where it is written."""
 
@@ -57,6 +57,7 @@ class RuleRegistry:
         # rule id -> the actions its policies constrain ("*" when a policy applies to every action)
         self.actions: dict[str, set[str]] = {}
         self._policy_set: Any = None
+        self._policy_text: str | None = None  # the JSON `policy_set` parses, once made
 
     # -- loading -----------------------------------------------------------------------------
     def add_rule_folder(self, folder: Path, *, builtin: bool) -> None:
@@ -150,7 +151,7 @@ class RuleRegistry:
                 path=str(path),
                 line=self._pos(path, text, pid).line or 1,
             )
-        self._policy_set = None
+        self._policy_set, self._policy_text = None, None
 
     @staticmethod
     def _pos(path: Path, text: str, pid: str | None) -> Position:
@@ -178,10 +179,11 @@ class RuleRegistry:
                     "reason": p.reason,
                     "path": p.path,
                     "line": p.line,
-                    "est": self._est[p.policy_id],
                 }
                 for p in self.policies.values()
             ],
+            # the policies' ESTs as the text `policy_set` hands Cedar: a hit neither re-serialises them
+            "policy_set": self._policy_set_text(),
             "actions": {rule_id: sorted(actions) for rule_id, actions in self.actions.items()},
         }
 
@@ -190,32 +192,40 @@ class RuleRegistry:
         the rules `rule_ids`, each with its policies, in a shape that rebuilds."""
         try:
             rules = {meta.id: meta for meta in map(packcache.meta_from_json, payload["rules"])}
-            est: dict[str, Any] = {}
+            text = payload["policy_set"]
+            est = _policy_set_document(text)
             policies: dict[str, CompiledPolicy] = {}
             for item in payload["policies"]:
                 compiled = CompiledPolicy(
                     item["id"], item["rule_id"], item["reason"], item["path"], int(item["line"])
                 )
-                if compiled.rule_id not in rules or not isinstance(item["est"], dict):
+                if compiled.rule_id not in rules or not isinstance(est.get(compiled.policy_id), dict):
                     return False
                 policies[compiled.policy_id] = compiled
-                est[compiled.policy_id] = item["est"]
             actions = {str(k): set(map(str, v)) for k, v in payload["actions"].items()}
         except (KeyError, TypeError, ValueError, AttributeError):
             return False
         if list(rules) != rule_ids or {p.rule_id for p in policies.values()} != set(rules):
             return False
+        if list(est) != list(policies):  # the same policies, in the same order
+            return False
         self.rules, self.policies, self._est, self.actions = rules, policies, est, actions
-        self._policy_set = None
+        self._policy_set, self._policy_text = None, text
         return True
 
     # -- use ---------------------------------------------------------------------------------
     @property
     def policy_set(self) -> Any:
         if self._policy_set is None:
-            document = {"staticPolicies": self._est, "templates": {}, "templateLinks": []}
-            self._policy_set = self._cedarpy.PolicySet.from_json_str(json.dumps(document))
+            self._policy_set = self._cedarpy.PolicySet.from_json_str(self._policy_set_text())
         return self._policy_set
+
+    def _policy_set_text(self) -> str:
+        """The policy set as Cedar's JSON (the pack cache's text when the pack came from it)."""
+        if self._policy_text is None:
+            document = {"staticPolicies": self._est, "templates": {}, "templateLinks": []}
+            self._policy_text = json.dumps(document)
+        return self._policy_text
 
     @property
     def policy_trees(self) -> tuple[dict[str, Any], ...]:
@@ -229,6 +239,21 @@ class RuleRegistry:
         """The rule judges scanned files: its subject is an artifact or a policy applies to load_artifact."""
         actions = self.actions.get(rule_id, set())
         return self.rules[rule_id].on_artifact or "load_artifact" in actions
+
+
+def _policy_set_document(text: Any) -> dict[str, Any]:
+    """The policies (id -> EST) of a cached policy-set text; ValueError/TypeError when it is not one."""
+    if not isinstance(text, str):
+        raise TypeError("policy_set is not text")
+    document = jsonsafe.loads_written(text)  # proven by the cache file's digest
+    if not isinstance(document, dict) or set(document) != {"staticPolicies", "templates", "templateLinks"}:
+        raise ValueError("not a policy set")
+    if document["templates"] != {} or document["templateLinks"] != []:
+        raise ValueError("a policy set with templates")
+    est = document["staticPolicies"]
+    if not isinstance(est, dict):
+        raise ValueError("no static policies")
+    return est
 
 
 def _actions(policy: dict[str, Any]) -> set[str]:

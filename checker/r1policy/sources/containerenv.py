@@ -5,11 +5,11 @@ Kubernetes, and the deploy guard."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from r1policy.core.findings import Location
+from r1policy.core.lazyre import compile_on_use
 from r1policy.core.model import (
     FIELD_MODEL,
     FIELD_REPO,
@@ -27,12 +27,14 @@ MODEL_ID_VARS = servers.MODEL_VARS
 REVISION_VARS = servers.REVISION_VARS
 TRUST_VARS = servers.TRUST_VARS
 SAGEMAKER_MODEL_DIR = "/opt/ml/model"
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+_HUB_ID = compile_on_use(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 MODEL_FIELDS = (FIELD_MODEL, FIELD_REPO, FIELD_S3_URI, FIELD_REVISION)
 
 
 @dataclass(frozen=True)
 class EnvOverride:
+    """A model source as the container's environment changes it, where each value is set, what is unknown."""
+
     model: ModelSource
     locations: dict[str, Location]
     # field -> why the container's value cannot be told (the rules that read it are `error`)

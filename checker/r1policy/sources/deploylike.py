@@ -13,34 +13,36 @@ import re
 from pathlib import Path
 from typing import Any
 
+from r1policy.core.lazyre import compile_on_use
+
 # (what, pattern) on the raw text, for files that are not YAML/JSON documents.
 _TEXT_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "Terraform configuration",
-        re.compile(r'^\s*(?:resource|data|module|provider)\s+"[^"]+"(?:\s+"[^"]+")?\s*\{', re.M),
+        compile_on_use(r'^\s*(?:resource|data|module|provider)\s+"[^"]+"(?:\s+"[^"]+")?\s*\{', re.M),
     ),
     (
         "SageMaker Python SDK code",
-        re.compile(r"^\s*(?:import\s+sagemaker\b|from\s+sagemaker[\w.]*\s+import\b)", re.M),
+        compile_on_use(r"^\s*(?:import\s+sagemaker\b|from\s+sagemaker[\w.]*\s+import\b)", re.M),
     ),
     (
         "boto3 SageMaker deployment code",
-        re.compile(r"\.create_(?:model|endpoint_config|endpoint|inference_component)\s*\("),
+        compile_on_use(r"\.create_(?:model|endpoint_config|endpoint|inference_component)\s*\("),
     ),
     (
         "LMI serving.properties",
-        re.compile(r"^\s*(?:option\.model_id|option\.revision|option\.trust_remote_code)\s*[=:]", re.M),
+        compile_on_use(r"^\s*(?:option\.model_id|option\.revision|option\.trust_remote_code)\s*[=:]", re.M),
     ),
-    ("CloudFormation template", re.compile(r"\bAWSTemplateFormatVersion\b|\bAWS::SageMaker::\w+")),
+    ("CloudFormation template", compile_on_use(r"\bAWSTemplateFormatVersion\b|\bAWS::SageMaker::\w+")),
     (
         "Kubernetes manifest",
-        re.compile(r"^apiVersion:\s*\S+.*^kind:\s*\S+|^kind:\s*\S+.*^apiVersion:\s*\S+", re.M | re.S),
+        compile_on_use(r"^apiVersion:\s*\S+.*^kind:\s*\S+|^kind:\s*\S+.*^apiVersion:\s*\S+", re.M | re.S),
     ),
 )
 _API_KEYS = frozenset(
     {"PrimaryContainer", "Containers", "ProductionVariants", "EndpointConfigName", "ModelDataUrl"}
 )
-_NOTEBOOK_CODE = re.compile(
+_NOTEBOOK_CODE = compile_on_use(
     r"(?:^|\n)\s*(?:import\s+sagemaker\b|from\s+sagemaker[\w.]*\s+import\b)|\.create_(?:model|endpoint)"
 )
 

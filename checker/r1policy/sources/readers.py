@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from r1policy.core.model import Deployment, Loaded
+from r1policy.core.record import frozen_record
 from r1policy.core.yamldoc import Document
 from r1policy.project.state import is_state
 from r1policy.sources.native import is_native, load_native
@@ -102,7 +103,7 @@ class ReadContext:
         return out
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Reader:
     """An input format: `claims(path, text)` decides by content, `load` reads a claimed file."""
 

@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
+
+from r1policy.core.lazyre import compile_on_use
+from r1policy.core.record import frozen_record
 
 
 class Family(StrEnum):
@@ -46,13 +48,15 @@ DEFAULT_HUB_ENDPOINT = "https://huggingface.co"
 # Variables that send huggingface_hub (and so every server here) to another server than the Hub the
 # r1policy checks were made against, or make the server download from ModelScope instead.
 HUB_ENDPOINT_VARS = ("HF_ENDPOINT", "HUGGINGFACE_CO_RESOLVE_ENDPOINT", "HF_HUB_ENDPOINT", "HF_MIRROR")
-_HUB_ENDPOINT_PATTERN = re.compile(r"^(HF_HUB_|HUGGINGFACE_HUB_)\w*(ENDPOINT|MIRROR|URL)$")
+_HUB_ENDPOINT_PATTERN = compile_on_use(r"^(HF_HUB_|HUGGINGFACE_HUB_)\w*(ENDPOINT|MIRROR|URL)$")
 MODELSCOPE_VARS = ("VLLM_USE_MODELSCOPE", "SGLANG_USE_MODELSCOPE", "USE_MODELSCOPE_HUB")
 _TOKEN_SPLIT = re.compile(r"[-_./]")
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Var:
+    """One setting a model server reads: its name and where it reads it (environment or properties)."""
+
     name: str
     source: str = ENV
     certain: bool = True  # False: whether the family reads it is not established (must agree if set)
@@ -61,8 +65,10 @@ class Var:
 Tier = tuple[Var, ...]  # variables read at the same precedence: the first tier with a value decides
 
 
-@dataclass(frozen=True)
+@frozen_record
 class EnvTable:
+    """The settings, by precedence tier, a server family reads for the model, revision and remote code."""
+
     model: tuple[Tier, ...] = ()
     revision: tuple[Tier, ...] = ()
     trust: tuple[Tier, ...] = ()
@@ -180,7 +186,7 @@ def env_table(family: Family, *, sagemaker_entrypoint: bool) -> EnvTable:
     return ARGS_ONLY
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Choice:
     """The value a server uses for one setting, the variable it came from, or why it cannot be told."""
 
@@ -189,8 +195,10 @@ class Choice:
     conflict: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen_record
 class ServerView:
+    """What a container's server family reads as its model, revision and remote-code switch."""
+
     family: Family
     model: Choice
     revision: Choice

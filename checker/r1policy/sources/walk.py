@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from r1policy.core.record import frozen_record
+
 VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", ".jj"})
 DEPENDENCY_DIRS = frozenset(
     {
@@ -39,7 +41,7 @@ DEPENDENCY_DIRS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Skipped:
     """A path `check` did not read, and why (shown in every report)."""
 
@@ -47,14 +49,18 @@ class Skipped:
     reason: str
 
 
-@dataclass(frozen=True)
+@frozen_record
 class WalkOptions:
+    """The --include / --exclude globs of a walk over input folders."""
+
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
 
 
 @dataclass
 class Walk:
+    """A walk over input folders: the files it yields and the ones it skipped, with why."""
+
     options: WalkOptions = field(default_factory=WalkOptions)
     skipped: list[Skipped] = field(default_factory=list)
     # A folder that is read as one unit through one file (a `cdk synth` cloud assembly through its

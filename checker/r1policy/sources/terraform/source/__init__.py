@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from r1policy.core.errors import InputError, Position
+from r1policy.core.lazyre import compile_on_use
 from r1policy.core.model import Loaded
 from r1policy.core.yamldoc import read_text
 
 _VAR_FILES: list[Path] = []  # --tf-var-file, in order
-_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.\.?/[^"]*)"', re.MULTILINE)
+_SOURCE = compile_on_use(r'^\s*source\s*=\s*"(\.\.?/[^"]*)"', re.MULTILINE)
 
 
 def set_var_files(paths: list[Path]) -> None:
