@@ -46,6 +46,7 @@ HEAVY_FOR_HELP = (
 )
 # Not needed to check native manifests with --static.
 HEAVY_FOR_CHECK = (
+    "inspect",  # dataclasses imports it on first use only (core/inspectimport.py)
     "jinja2",
     "jsonschema",
     "boto3",
@@ -196,22 +197,9 @@ def test_a_check_never_compiles_pyyamls_pure_python_character_check(tmp_path: Pa
     assert out["non_printable"] == "_CompileOnFirstRead"
 
 
-# issue 23 cold start, third pass: the cold-path dataclasses of the many-manifest hot path (whose
-# `__init__` must stay the generated one) that have no docstring yet. With a docstring each, a cold
-# check no longer imports `inspect` (core/inspectimport.py); then add "inspect" to HEAVY_FOR_CHECK.
-PENDING_DOCSTRINGS = {
-    "r1policy.core.findings.Finding",
-    "r1policy.core.findings.Location",
-    "r1policy.core.findings.Remediation",
-    "r1policy.core.findings.Subject",
-    "r1policy.core.findings.WaiverRef",
-    "r1policy.engine.emit.Notice",
-    "r1policy.engine.emit.Outcome",
-    "r1policy.engine.emit._Waived",
-    "r1policy.engine.report.Report",
-    "r1policy.engine.report.Summary",
-    "r1policy.sources.loadtext.Inputs",
-}
+# issue 23 cold start, third pass: every cold-path dataclass has a docstring, so that dataclasses
+# never imports `inspect` (core/inspectimport.py) to write one.
+PENDING_DOCSTRINGS: set[str] = set()
 
 
 def test_a_cold_check_generates_few_dataclasses_and_compiles_only_the_patterns_it_uses(

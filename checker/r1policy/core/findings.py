@@ -55,6 +55,8 @@ class SubjectType(StrEnum):
 
 @dataclass(frozen=True, order=True)
 class Subject:
+    """What a finding is about: its type, its id and the other names it is known by."""
+
     type: SubjectType
     id: str
     # Other names the same subject is known by (an endpoint's ARN and its deployment name, ...);
@@ -73,6 +75,8 @@ class Subject:
 
 @dataclass(frozen=True)
 class Location:
+    """Where a finding points: a file, line and column (and a notebook cell)."""
+
     path: str
     line: int | None = None
     column: int | None = None
@@ -95,6 +99,8 @@ class Location:
 
 @dataclass(frozen=True)
 class Remediation:
+    """How to fix a finding: a summary, steps, and CLI / Terraform / CloudFormation snippets."""
+
     summary: str
     steps: tuple[str, ...] = ()
     cli: str | None = None
@@ -115,6 +121,8 @@ class Remediation:
 
 @dataclass(frozen=True)
 class WaiverRef:
+    """The waiver that accepts (or no longer accepts) a finding, as the report shows it."""
+
     reason: str
     owner: str
     expires: date
@@ -224,6 +232,8 @@ def _well_formed(rule_id: str) -> bool:
 
 @dataclass(frozen=True)
 class Finding:
+    """One rule's verdict on one subject: built through `create`, which enforces its invariants."""
+
     rule_id: str
     title: str
     severity: Severity

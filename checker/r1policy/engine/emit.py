@@ -30,6 +30,8 @@ ADVISORY_WAIVED = "advisory_waived"  # R1-EP-008: every advisory is accepted by 
 
 @dataclass(frozen=True)
 class Notice:
+    """Something a run says besides its findings (an expired waiver, an input it read oddly)."""
+
     kind: str
     message: str
     location: Location | None = None
@@ -37,6 +39,8 @@ class Notice:
 
 @dataclass
 class Outcome:
+    """The findings and notices an evaluation produced."""
+
     findings: list[Finding] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
 
@@ -127,6 +131,8 @@ def plan_rule(ctx: EmitContext, rule: RuleMeta) -> RulePlan:
 
 @dataclass
 class _Waived:
+    """A finding's status, message and remediation once waivers are applied."""
+
     status: Status
     message: str
     remediation: Remediation | None

@@ -82,6 +82,8 @@ _REDACTED_LISTS: dict[str, Callable[[Any], Any]] = {"notices": _notice, "inputs"
 
 @dataclass(frozen=True)
 class Summary:
+    """The counts and the decision a report states."""
+
     blocking: int
     warnings: int
     errors: int
@@ -93,6 +95,8 @@ class Summary:
 
 @dataclass
 class Report:
+    """A run's result, independent of any output format."""
+
     findings: list[Finding]
     notices: list[Notice] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)

@@ -44,6 +44,8 @@ class Unreadable:
 
 @dataclass
 class Inputs:
+    """What reading the given paths found: deployments, files, buckets, skipped and unreadable inputs."""
+
     deployments: list[Deployment] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     unrecognised: list[str] = field(default_factory=list)
