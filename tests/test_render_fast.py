@@ -43,6 +43,17 @@ def _jinja(source: str, names: dict[str, Any]) -> str:
     return str(render._template(source).render(names))
 
 
+def _renders_as_jinja(source: str, names: dict[str, Any]) -> None:
+    """`render` gives Jinja's text, or fails as Jinja fails (syntax errors, undefined names)."""
+    try:
+        expected = _jinja(source, names)
+    except Exception as exc:  # noqa: BLE001 - a template that fails for these names must fail alike
+        with pytest.raises(type(exc)):
+            render.render(source, names)
+        return
+    assert render.render(source, names) == expected
+
+
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_every_builtin_template_renders_as_jinja_does(rule: Any) -> None:
     for source in _sources(rule):
@@ -124,13 +135,7 @@ def test_generated_if_else_templates_render_as_jinja_does(
     """`{% if a == 'text' %}A{% else %}B{% endif %}` is filled without Jinja when A and B are plain."""
     source = f"{{% if a == '{text}' %}}{then}{{% else %}}{other}{{% endif %}}{end}"
     names = {"a": value, "b": "B"}
-    try:
-        expected = _jinja(source, names)
-    except Exception as exc:  # noqa: BLE001 - syntax errors and undefined names must fail alike
-        with pytest.raises(type(exc)):
-            render.render(source, names)
-        return
-    assert render.render(source, names) == expected
+    _renders_as_jinja(source, names)
 
 
 CONDITIONS = st.sampled_from(
@@ -187,13 +192,7 @@ def test_generated_if_blocks_render_as_jinja_does(
         source += "{% if " + second[0] + " %}" + second[1] + "{% endif %}"
     source += tail
     names = {"a": value, **({"b": b} if b != "absent" else {})}
-    try:
-        expected = _jinja(source, names)
-    except Exception as exc:  # noqa: BLE001 - syntax errors and undefined names must fail alike
-        with pytest.raises(type(exc)):
-            render.render(source, names)
-        return
-    assert render.render(source, names) == expected
+    _renders_as_jinja(source, names)
 
 
 @pytest.mark.parametrize(
