@@ -14,9 +14,14 @@ share the machine's load at that moment; the per-round ratio is reported, and it
 - `openssl dgst -sha256 SHARD` on one shard: single-core SHA-256 throughput T;
 - `openssl dgst -sha256` as `cores` processes at once over all shards (what the cores deliver together);
 - `r1policy scan DIR --format json --output FILE` as a fresh process (start-up, rule loading, header
-  validation, SHA-256 of every byte, Cedar, report).
+  validation, SHA-256 of every byte, Cedar, report);
+- the same command on a folder of one 1 KiB shard: the fixed cost of a run (interpreter, imports,
+  rule pack, Cedar and the report of a tiny model), which the issue-23 target excludes ("start-up
+  excluded"); openssl's own process start is about a millisecond and is not subtracted.
 
-Target: scan throughput >= 85 % of cores x T. This is a benchmark, not a test; it never fails a build.
+Targets: the whole run >= 85 % of cores x T (the original target of this script); the run less its
+fixed cost >= 95 % of cores x T (issue 23; bench_scan_formats.py measures the same around
+`Scanner.scan_all` alone). This is a benchmark, not a test; it never fails a build.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import struct
 import subprocess
 import sys
@@ -94,6 +100,8 @@ def main() -> int:
     total = sum(p.stat().st_size for p in paths)
     warm(paths)
     report = args.dir.parent / "r1policy-bench-scan.json"
+    tiny = args.dir.parent / "r1policy-bench-scan-tiny"
+    make_shards(tiny, 1, 1024)
     rounds = []
     for _ in range(args.repeat):
         single = paths[0].stat().st_size / timed(["openssl", "dgst", "-sha256", str(paths[0])])
@@ -107,24 +115,33 @@ def main() -> int:
         for proc in procs:
             proc.wait()
         together = total / (time.perf_counter() - started)
-        scan = total / timed([str(R1), "scan", str(args.dir), "--format", "json", "--output", str(report)])
-        rounds.append((single, together, scan, os.getloadavg()[0]))
+        wall = timed([str(R1), "scan", str(args.dir), "--format", "json", "--output", str(report)])
+        fixed = timed([str(R1), "scan", str(tiny), "--format", "json", "--output", str(report)])
+        rounds.append((single, together, total / wall, os.getloadavg()[0], total / (wall - fixed), fixed))
     print(f"machine: {cores} cores (shared), Python {sys.version.split()[0]}")
     print(f"data: {len(paths)} safetensors shards, {total / GIB:.2f} GiB, page-cached")
     print(
         "| round | load avg | openssl 1 process | cores x that | openssl x cores at once | r1policy scan "
-        "| scan / (cores x openssl) | scan / parallel openssl |"
+        "| scan / (cores x openssl) | scan / parallel openssl | fixed cost of a run | scan less it "
+        "| that / (cores x openssl) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    for index, (single, together, scan, load) in enumerate(rounds, 1):
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for index, (single, together, scan, load, net, fixed) in enumerate(rounds, 1):
         print(
             f"| {index} | {load:.1f} | {single / 1e6:,.0f} MB/s | {cores * single / 1e6:,.0f} MB/s | "
             f"{together / 1e6:,.0f} MB/s | {scan / 1e6:,.0f} MB/s | {scan / (cores * single):.0%} "
-            f"| {scan / together:.0%} |"
+            f"| {scan / together:.0%} | {fixed:.2f} s | {net / 1e6:,.0f} MB/s "
+            f"| {net / (cores * single):.0%} |"
         )
-    ratios = sorted(scan / (cores * single) for single, _t, scan, _l in rounds)
-    print(f"median ratio scan / (cores x openssl): {ratios[len(ratios) // 2]:.0%} (target >= 85%)")
+    whole = statistics.median(r[2] / (cores * r[0]) for r in rounds)
+    net = statistics.median(r[4] / (cores * r[0]) for r in rounds)
+    print(f"median whole run / (cores x openssl): {whole:.0%} (target >= 85%: {_met(whole, 0.85)})")
+    print(f"median run less its fixed cost / (cores x openssl): {net:.0%} (target >= 95%: {_met(net, 0.95)})")
     return 0
+
+
+def _met(ratio: float, target: float) -> str:
+    return "met" if ratio >= target else "missed"
 
 
 if __name__ == "__main__":
