@@ -190,7 +190,7 @@ _CONDITION = re.compile(
     rf"(?P<left>{_NAME})(?: (?P<op>==|!=) (?:(?P<right>{_NAME})|'(?P<text>[^'\\{{}}%#\r\n]*)'))?"
 )
 _Condition = tuple[str, str | None, str | None, str | None]  # name, operator, other name, text
-# (None, plain, None) for text with fields; (test, then, else) for an if-block
+# (None, plain, None) for text with fields; (test, then, else) for an if-block (else None: no else)
 _Part = tuple[tuple[_Condition, ...] | None, _Compiled, _Compiled | None]
 
 
@@ -241,7 +241,7 @@ def _block(tags: list[re.Match[str]], cuts: list[str], at: int) -> tuple[_Part, 
         return None
     word = tags[at + 1].group(1)
     if word == " endif ":
-        return (test, then, ("", (), None)), at + 2
+        return (test, then, None), at + 2
     other = _compiled_pieces(_pieces(cuts[at + 2])) if at + 2 < len(tags) else None
     if word != " else " or other is None or tags[at + 2].group(1) != " endif ":
         return None
