@@ -168,9 +168,8 @@ def _mask(match: re.Match[str]) -> str:
     return f"{prefix}{value[:4]}…[redacted, {len(value)} chars]"
 
 
-def _redact_uncached(text: str) -> str:
-    if not _may_hold_secret(text):
-        return text
+def _substituted(text: str) -> str:
+    """`text` with every secret the patterns find masked (for a text `_may_hold_secret` let through)."""
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(_mask, text)
     return text
@@ -194,7 +193,7 @@ def redact(text: str) -> str:
         return _remember_clean(_CLEAN, text)
     done = _REDACTED.get(text)
     if done is None:
-        done = _redact_uncached(text)
+        done = _substituted(text)
         if done == text:  # a literal without a secret around it
             return _remember_clean(_CLEAN, text)
         if len(_REDACTED) >= _CACHE_MAX:
