@@ -224,6 +224,18 @@ def test_other_tags_go_to_jinja(source: str) -> None:
     assert render._blocks(source) is None
 
 
+@pytest.mark.parametrize(
+    "source",
+    ["{{ self }}", "x {{ self | tf_name }}", "{{ a or self }}", "{% if self %}T{% else %}F{% endif %}"],
+)
+def test_self_is_jinjas_template_reference_not_a_name(source: str) -> None:
+    """`self` is the template's own reference in Jinja, whatever the names hold: such a template is
+    rendered by Jinja, never filled from a name `self`."""
+    assert render._simple(source) is None
+    assert render._blocks(source) is None
+    _renders_as_jinja(source, {"self": "", "a": ""})
+
+
 def test_builtin_templates_that_need_jinja() -> None:
     """Every built-in template but R1-EP-008's messages (whitespace control, conditional expressions)
     is filled without Jinja: a check of built-in rules imports Jinja only to word R1-EP-008."""

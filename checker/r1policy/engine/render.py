@@ -75,7 +75,8 @@ def _frozen(value: Any) -> Any:
 # last, as Python's `or`); in this environment it also drops one trailing newline of the source.
 # Jinja's constants and operators (`none`, `true`, `not`, ...) are not names. tests/test_render_fast.py
 # renders every built-in template both ways, and generated ones.
-_NAME = r"(?!(?:and|or|not|if|else|in|is|true|false|none|True|False|None)\b)[A-Za-z_][A-Za-z0-9_]*"
+# `self` is Jinja's reference to the template itself whatever the names hold: such a template goes to Jinja.
+_NAME = r"(?!(?:and|or|not|if|else|in|is|true|false|none|True|False|None|self)\b)[A-Za-z_][A-Za-z0-9_]*"
 _LITERAL = r"\"[^\"\\{}%#\r\n]*\"|'[^'\\{}%#\r\n]*'"
 _OR_CHAIN = rf"(?P<names>{_NAME}(?: or {_NAME})*)(?: or (?P<text>{_LITERAL}))?"
 _SIMPLE_FIELD = re.compile(rf"\{{\{{ (?:(?P<tf>{_NAME}) \| tf_name|{_OR_CHAIN}) \}}\}}")
