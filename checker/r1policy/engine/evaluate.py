@@ -10,10 +10,11 @@ from typing import Any
 
 from r1policy.core.findings import Enforcement, Finding, Location, Status, Subject, SubjectType
 from r1policy.core.model import FIELD_S3_URI, Deployment, FileBucket, SourceKind
+from r1policy.engine import judgesplit
 from r1policy.engine.bucketfacts import BucketFacts, bucket_facts
 from r1policy.engine.cedarbatch import CedarSubject, Verdicts, run_batch
 from r1policy.engine.deployfacts import cedar_context, deployment_facts
-from r1policy.engine.emit import EmitContext, Emitter, Outcome
+from r1policy.engine.emit import EmitContext, Emitter, Outcome, RulePlan
 from r1policy.engine.emit import Judgement as _Judgement
 from r1policy.engine.emit import Notice as Notice  # re-exported: reports and commands import it here
 from r1policy.engine.factrecord import DeploymentFacts
@@ -96,6 +97,45 @@ def _sorted(findings: list[Finding], keys: list[_SortKey]) -> list[Finding]:
     return [findings[i] for i in order]
 
 
+@dataclass
+class _Judging:
+    """What judging each deployment needs, the same for every deployment of a run."""
+
+    judge: Judge
+    plans: list[RulePlan]
+    verdicts: Verdicts
+
+    def run(self, emitter: Emitter, facts: list[DeploymentFacts]) -> list[_SortKey]:
+        """Add the findings of `facts` to `emitter.outcome`; their sort keys."""
+        judge, plans, verdicts = self.judge, self.plans, self.verdicts
+        keys: list[_SortKey] = []
+        for item in facts:
+            dep = item.deployment
+            matched, errored = verdicts.get(("D", dep.name), _NO_VERDICTS)
+            subjects: dict[SubjectType, tuple[Subject, str, str]] = {}  # one subject per kind
+            places: dict[tuple[str, ...], tuple[Location | None, str]] = {}  # per set of fields read
+            texts: dict[int, str] = {}  # id of a location of `dep` -> its text
+            for plan in plans:
+                rule = plan.rule
+                held = subjects.get(rule.subject)
+                if held is None:
+                    subject = _subject(rule, dep)
+                    held = subjects[rule.subject] = (subject, subject.type.value, subject.id)
+                place = places.get(rule.location_fields)
+                if place is None:
+                    place = places[rule.location_fields] = _place(dep, rule.location_fields, texts)
+                for j in judge.deployment(plan, item, matched.get(rule.id), errored.get(rule.id)):
+                    message = emitter.emit(plan, j, held[0], dep, place[0]).message
+                    keys.append((held[1], held[2], plan.rank, rule.id, message, place[1]))
+        return keys
+
+    def alone(self, ctx: EmitContext, facts: list[DeploymentFacts]) -> judgesplit.Judged:
+        """The findings, notices and sort keys of `facts` on their own (in the helper)."""
+        emitter = Emitter(ctx, Outcome())
+        keys = self.run(emitter, facts)
+        return judgesplit.Judged(emitter.outcome.findings, emitter.outcome.notices, keys)
+
+
 def _default_hub() -> HubSource:
     from r1policy.hub.client import HubClient
 
@@ -160,30 +200,23 @@ class Evaluator:
         self, emitter: Emitter, facts: list[DeploymentFacts], verdicts: Verdicts
     ) -> list[_SortKey]:
         """Every deployment's findings, in order, and their `Finding.sort_key`s (built from parts that
-        the findings of one deployment share instead of per finding)."""
-        judge = self._judge()
+        the findings of one deployment share instead of per finding). With many deployments, a forked
+        helper judges the tail of the list (engine/judgesplit.py)."""
         rules = [r for r in self.registry.rules.values() if not (r.on_bucket or r.on_artifact)]
-        plans = [emitter.plan(rule) for rule in rules]
-        keys: list[_SortKey] = []
-        for item in facts:
-            dep = item.deployment
-            matched, errored = verdicts.get(("D", dep.name), _NO_VERDICTS)
-            subjects: dict[SubjectType, tuple[Subject, str, str]] = {}  # one subject per kind
-            places: dict[tuple[str, ...], tuple[Location | None, str]] = {}  # per set of fields read
-            texts: dict[int, str] = {}  # id of a location of `dep` -> its text
-            for plan in plans:
-                rule = plan.rule
-                held = subjects.get(rule.subject)
-                if held is None:
-                    subject = _subject(rule, dep)
-                    held = subjects[rule.subject] = (subject, subject.type.value, subject.id)
-                place = places.get(rule.location_fields)
-                if place is None:
-                    place = places[rule.location_fields] = _place(dep, rule.location_fields, texts)
-                for j in judge.deployment(plan, item, matched.get(rule.id), errored.get(rule.id)):
-                    message = emitter.emit(plan, j, held[0], dep, place[0]).message
-                    keys.append((held[1], held[2], plan.rank, rule.id, message, place[1]))
-        return keys
+        judging = _Judging(self._judge(), [emitter.plan(rule) for rule in rules], verdicts)
+        helper = judgesplit.start(facts, lambda tail: judging.alone(emitter.ctx, tail))
+        if helper is None:
+            return judging.run(emitter, facts)
+        try:
+            keys = judging.run(emitter, facts[: helper.start])
+            done = helper.result()
+        finally:
+            helper.close()
+        if done is None:  # the helper failed: judge its part here (the same findings, or the same error)
+            return keys + judging.run(emitter, facts[helper.start :])
+        emitter.outcome.findings += done.findings
+        emitter.outcome.notices += done.notices
+        return keys + done.keys
 
     def _bucket_findings(
         self,

@@ -21,6 +21,7 @@ from r1policy.core.findings import Location
 from r1policy.core.model import FIELD_MODEL, FIELD_REPO, Deployment, Loaded, SourceKind
 from r1policy.core.repoid import repo_id_problem
 from r1policy.core.yamldoc import MAX_FILE_BYTES, decode_utf8, read_text
+from r1policy.sources import readsplit
 from r1policy.sources.loadtext import MANIFEST_SUFFIXES, Inputs, Unreadable, load_text
 from r1policy.sources.readers import READERS, Collector, ReadContext, Reader, register_reader
 from r1policy.sources.walk import Skipped, Walk, WalkOptions
@@ -54,12 +55,14 @@ def discover(paths: list[Path], options: WalkOptions | None = None) -> Inputs:
             candidates, explicit = [root], True
         else:
             raise InputError(Position(str(root)), "no such file or directory")
+        todo: list[Path] = []
         for path in candidates:
             real = walk.real_path(path)
             if real in done:  # the same file named twice (a folder and a file in it)
                 continue
             done.add(real)
-            _read_one(path, explicit, context, inputs, found)
+            todo.append(path)
+        _read_all(todo, explicit, context, inputs, found)
     for dep in context.finish():
         _check_repo_id(dep)
         found.append((dep, dep.origin.path if dep.origin else "."))
@@ -77,16 +80,53 @@ def _assembly_manifest(folder: Path) -> Path | None:
     return folder / "manifest.json" if is_cdk_out(folder) else None
 
 
-def _read_one(
-    path: Path, explicit: bool, context: ReadContext, inputs: Inputs, found: list[tuple[Deployment, str]]
+def _read_all(
+    paths: list[Path],
+    explicit: bool,
+    context: ReadContext,
+    inputs: Inputs,
+    found: list[tuple[Deployment, str]],
 ) -> None:
-    shown = str(path)
+    """Read and keep each file in order; with many files, a forked helper reads the tail of the list
+    (sources/readsplit.py) and its results are kept here, in order, as if read here."""
+    helper = readsplit.start(paths, explicit, _load_one)
+    if helper is None:
+        for path in paths:
+            _keep(path, _load_one(path, explicit, context, inputs), inputs, found)
+        return
+    try:
+        for path in paths[: helper.start]:
+            _keep(path, _load_one(path, explicit, context, inputs), inputs, found)
+        done = helper.results()
+    finally:
+        helper.close()
+    for path, read in zip(paths[helper.start :], done, strict=False):
+        inputs.skipped.extend(read.skipped)
+        inputs.unreadable.extend(read.unreadable)
+        inputs.unrecognised.extend(read.unrecognised)
+        context.native.update(
+            id(dep) for dep, native in zip(read.loaded or (), read.native, strict=True) if native
+        )
+        _keep(path, read.loaded, inputs, found)
+    for path in paths[helper.start + len(done) :]:  # where the helper stopped: read here
+        _keep(path, _load_one(path, explicit, context, inputs), inputs, found)
+
+
+def _load_one(path: Path, explicit: bool, context: ReadContext, inputs: Inputs) -> list[Deployment] | None:
+    """What one file holds (None: nothing to keep; skipped and unreadable files go to `inputs`)."""
     text = _text_of(path, explicit, inputs)
     if text is None:
-        return
-    loaded = load_text(path, text, explicit=explicit, context=context, inputs=inputs)
+        return None
+    return load_text(path, text, explicit=explicit, context=context, inputs=inputs)
+
+
+def _keep(
+    path: Path, loaded: list[Deployment] | None, inputs: Inputs, found: list[tuple[Deployment, str]]
+) -> None:
+    """Keep one file's deployments: the checks across files happen here, in file order."""
     if loaded is None:
         return
+    shown = str(path)
     inputs.files.append(shown)
     for dep in loaded:
         _check_repo_id(dep)

@@ -1,0 +1,147 @@
+"""A second process for the parts of a large run that split (issue 23: two cores, not one).
+
+`worth_forking(count, minimum)` says whether a helper should take part of `count` items: this process
+may fork at all (Linux, where fork without exec is safe; at least two processors allowed; no thread but
+the main one, since a fork copies only the calling thread and a lock another thread held would stay
+locked in the child), and `count` reaches `minimum`, below which a fork costs more than it saves. The
+environment variable `R1POLICY_PARALLEL` overrides the size: `off` (also `0`, `no`, `false`) never
+forks, `always` forks whatever the size (tests, measurements).
+
+`Tail(work)` runs `work()` in a child and hands its value back, pickled (see below); `result()` is
+None when the child failed in any way, and then the caller does the work itself: a child only ever
+makes a run faster, never different.
+
+`fork_child(body)` forks with SIGINT and SIGTERM blocked until each side has set itself up, so that a
+Ctrl-C can never raise inside the child while it still runs the parent's code; the child runs `body`,
+then `os._exit` (no atexit handler, no flush of the parent's buffers, no traceback), with status 0 when
+`body` returned and 1 otherwise. `Forked` runs one function in a child and hands its bytes to the parent
+through an unlinked temporary file; the parent kills and reaps the child whenever it stops waiting.
+
+What a child hands back is a pickle of values r1policy's own code built in the child, written into an
+unlinked temporary file only the two processes hold; nothing an input holds is ever unpickled as code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+_T = TypeVar("_T")
+
+_OFF = ("off", "0", "no", "false")
+
+
+def worth_forking(count: int, minimum: int) -> bool:
+    setting = os.environ.get("R1POLICY_PARALLEL", "").strip().lower()
+    if setting in _OFF or (count < minimum and setting != "always") or count < 2:
+        return False
+    if not sys.platform.startswith("linux"):
+        return False
+    import threading
+
+    return threading.active_count() == 1 and len(os.sched_getaffinity(0)) >= 2
+
+
+class NoFork(Exception):
+    """The child could not be started: the parent does the work itself."""
+
+
+def fork_child(body: Callable[[], None]) -> int:
+    """The child's pid (the child runs `body` and exits; it never returns here)."""
+    import signal
+
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        raise NoFork from exc
+    if pid == 0:
+        status = 1
+        try:
+            for sig in blocked:
+                signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+            import gc
+
+            gc.disable()  # a short life: reference counting frees what it drops
+            body()
+            status = 0
+        finally:
+            os._exit(status)
+    signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    return pid
+
+
+def reap(pid: int, *, kill: bool) -> int:
+    """Wait for the child (killed first when `kill`); its exit status, or -1 when a signal ended it."""
+    import signal
+
+    if kill:  # an ended child that is not reaped yet is a zombie: the signal reaches it harmlessly
+        os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+class Forked:
+    """`work()` run in a child process; `result()` is its bytes, or None when the child failed."""
+
+    def __init__(self, work: Callable[[], bytes]) -> None:
+        import tempfile
+
+        self._store = tempfile.TemporaryFile()  # noqa: SIM115 - unlinked; closed by result/close
+        self._pid = fork_child(lambda: self._write(work()))
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        fd = self._store.fileno()
+        while view:
+            view = view[os.write(fd, view) :]
+
+    def result(self) -> bytes | None:
+        """Wait for the child; what it wrote when it ended well."""
+        if not self._pid:
+            return None
+        status = reap(self._pid, kill=False)
+        self._pid = 0
+        data = None
+        if status == 0:
+            self._store.seek(0)  # the child, which shared this offset, has ended
+            data = self._store.read()
+        self._store.close()
+        return data
+
+    def close(self) -> None:
+        """Stop the child if it still runs (the parent gave up waiting, or failed)."""
+        if self._pid:
+            reap(self._pid, kill=True)
+            self._pid = 0
+        self._store.close()
+
+
+class Tail(Generic[_T]):
+    """`work()` run in a forked child; `result()` is its value, or None when the child failed."""
+
+    def __init__(self, work: Callable[[], _T]) -> None:
+        self._forked = Forked(lambda: _pickled(work()))
+
+    def result(self) -> _T | None:
+        data = self._forked.result()
+        if data is None:
+            return None
+        import pickle
+
+        value: _T = pickle.loads(data)
+        return value
+
+    def close(self) -> None:
+        self._forked.close()
+
+
+def _pickled(value: object) -> bytes:
+    import pickle
+
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)

@@ -1,0 +1,98 @@
+"""Many files read on two cores (issue 23): a forked helper reads the tail of a folder's files while
+this process reads the head, and hands back what reading each file built.
+
+Reading a manifest (decoding, YAML, schema, the deployment model) costs about ten times what unpickling
+the deployments it built costs, and one file's reading is independent of the others' -- except through
+what the readers share (`ReadContext`) and what `discover` does with each result (duplicate names,
+buckets defined twice, repository ids). So the helper only *reads* (`discover._load_one` with a context
+and an `Inputs` of its own per file) and this process *keeps* every result in file order, exactly as a
+sequential run would (`discover._keep`): every check across files, and every error they raise, happens
+here, in the same order.
+
+The helper stops at the first file it cannot hand back as it stands, and this process reads that file
+and the rest itself:
+- reading it raised (this process then raises the same error, from its own reading, in file order);
+- a reader used the shared context (a collector: Terraform modules, CDK, documents linked across
+  files), whose state belongs to this process;
+- reading it touched an `Inputs` field other than skipped, unreadable and unrecognised files.
+
+A helper that dies, is killed, or whose result does not arrive leaves all its files to this process:
+the run is the same, only slower. `R1POLICY_PARALLEL=off` turns the helper off; core/forked.py says
+when a process may fork at all. It only runs when every reader is a built-in one (a registered reader
+may keep state of its own). What crosses from the helper is a pickle that r1policy's own helper
+process wrote into an unlinked temporary file; nothing read from an input is ever unpickled as code.
+
+tests/test_read_split.py compares runs with and without the helper on every fixture folder, and with
+errors and shared state in the helper's half.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from r1policy.core.forked import NoFork, Tail, worth_forking
+from r1policy.core.model import Deployment
+from r1policy.sources.loadtext import Inputs, Unreadable
+from r1policy.sources.readers import READERS, ReadContext
+from r1policy.sources.walk import Skipped
+
+MIN_FILES = 200  # below this, forking costs more than the helper saves
+HELPER_SHARE = 0.45  # the helper's part of the files, from the end
+_BUILT_IN_READERS = tuple(READERS)  # as the package defines them, before any register_reader
+
+Load = Callable[[Path, bool, ReadContext, Inputs], "list[Deployment] | None"]
+
+
+@dataclass
+class Read:
+    """What reading one file built, for `discover` to keep in order."""
+
+    loaded: list[Deployment] | None
+    native: tuple[bool, ...]  # per deployment: read from a native manifest (ReadContext.native)
+    skipped: list[Skipped]
+    unreadable: list[Unreadable]
+    unrecognised: list[str]
+
+
+class Helper:
+    """The files `paths[start:]` read in a forked process."""
+
+    def __init__(self, paths: Sequence[Path], explicit: bool, start: int, load: Load) -> None:
+        self.start = start
+        tail = list(paths[start:])
+        self._tail = Tail(lambda: _read_tail(tail, explicit, load))
+
+    def results(self) -> list[Read]:
+        """What the helper read, in order (possibly fewer files than it was given, or none)."""
+        return self._tail.result() or []
+
+    def close(self) -> None:
+        self._tail.close()
+
+
+def start(paths: Sequence[Path], explicit: bool, load: Load) -> Helper | None:
+    """A helper reading the tail of `paths`, or None when reading them all here is as fast, or
+    forking is not safe here or fails."""
+    if tuple(READERS) != _BUILT_IN_READERS or not worth_forking(len(paths), MIN_FILES):
+        return None
+    try:
+        return Helper(paths, explicit, len(paths) - max(1, int(len(paths) * HELPER_SHARE)), load)
+    except NoFork:
+        return None
+
+
+def _read_tail(paths: list[Path], explicit: bool, load: Load) -> list[Read]:
+    done: list[Read] = []
+    for path in paths:
+        context, inputs = ReadContext(), Inputs()
+        try:
+            loaded = load(path, explicit, context, inputs)
+        except Exception:  # noqa: BLE001 - the main process reads this file again and raises
+            break
+        if context.shared or replace(inputs, skipped=[], unreadable=[], unrecognised=[]) != Inputs():
+            break  # state across files: the main process reads this file with its own
+        native = tuple(id(dep) in context.native for dep in loaded or ())
+        done.append(Read(loaded, native, inputs.skipped, inputs.unreadable, inputs.unrecognised))
+    return done

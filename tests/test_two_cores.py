@@ -1,0 +1,217 @@
+"""Many inputs on two cores (core/forked.py, sources/readsplit.py, engine/judgesplit.py): a run with a
+forked helper prints exactly what the same run without one prints -- the report, the message of bad
+input, the exit code -- whatever the files, wherever the bad one sits, and when the helper fails.
+
+Each run is a fresh interpreter (`_DRIVER`): a helper is forked only from a process without other
+threads, which a pytest session is not. `R1POLICY_PARALLEL=always` forks whatever the number of
+inputs, `off` never; the driver counts the helpers started, so that a comparison cannot pass by
+comparing two runs without one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import base_documents
+from r1policy.commands.policytest import base_manifest, patch
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2,
+    reason="helpers are forked on Linux with two or more processors only",
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ("allow", "block", "cloudformation", "kubernetes", "sagemaker-api", "sagemaker-sdk", "terraform")
+
+# Runs `r1policy ARGS`; prints the exit code and the number of helpers started on the last line of
+# stderr. A helper can be made to fail: FAIL=read makes the reading helper raise in the child,
+# FAIL=judge makes the judging helper die (os._exit) in the child.
+_DRIVER = r"""
+    import os, sys
+    from r1policy.core import forked
+    from r1policy.sources import readsplit
+    from r1policy.engine import evaluate
+
+    started = []
+    _init = forked.Tail.__init__
+    def counting(self, work):
+        started.append(1)
+        _init(self, work)
+    forked.Tail.__init__ = counting
+    fail = os.environ.get("FAIL")
+    if fail == "read":
+        def broken(paths, explicit, load):
+            raise RuntimeError("helper broken on purpose")
+        readsplit._read_tail = broken
+    if fail == "judge":
+        def dying(self, ctx, facts):
+            os._exit(7)
+        evaluate._Judging.alone = dying
+    import r1policy.cli as cli
+    try:
+        code = cli.main(sys.argv[1:])
+    except SystemExit as exc:
+        code = exc.code
+    sys.stdout.flush()
+    print(f"\nexit={code} helpers={len(started)}", file=sys.stderr)
+"""
+
+
+def _run(mode: str, *args: str, fail: str = "", cwd: Path | None = None) -> tuple[str, str, str, int]:
+    """The run's stdout, stderr and exit code, and the number of helpers it started."""
+    env = {**os.environ, "R1POLICY_PARALLEL": mode, "FAIL": fail}
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_DRIVER), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+        cwd=cwd,
+    )
+    *err, last = done.stderr.rstrip("\n").split("\n")
+    assert last.startswith("exit="), done.stderr
+    code, helpers = last.split()
+    return done.stdout, "\n".join(err), code, int(helpers.removeprefix("helpers="))
+
+
+def _same(*args: str, helpers: int, fail: str = "", cwd: Path | None = None) -> tuple[str, str]:
+    """The run with helpers (at least `helpers` started) prints what the run without prints."""
+    alone = _run("off", *args, cwd=cwd)
+    split = _run("always", *args, fail=fail, cwd=cwd)
+    assert alone[3] == 0
+    assert alone[2] in ("exit=0", "exit=1"), alone[1]
+    assert split[3] >= helpers
+    assert split[:3] == alone[:3]
+    return alone[0], alone[1]
+
+
+def _manifest(name: str, *, hub: bool = False, change: dict[str, object] | None = None) -> str:
+    doc = patch(
+        base_manifest(base_documents(), hub=hub),
+        {"metadata": {"name": name}, "spec": {"endpoint": {"name": name}}},
+    )
+    if change:
+        doc = patch(doc, change)
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def _folder(tmp_path: Path, count: int = 24) -> Path:
+    """`count` manifests, some failing, with odd files between them (walk order is by name)."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(count):
+        change = {"spec": {"endpoint": {"network_isolation": False}}} if i % 5 == 2 else None
+        (folder / f"m{i:03d}.yaml").write_text(_manifest(f"dep-{i:03d}", hub=i % 4 == 3, change=change))
+    return folder
+
+
+def _bucket_template(kms: bool, name: str = "acme-llm-weights") -> str:
+    default = {"SSEAlgorithm": "aws:kms" if kms else "AES256"}
+    encryption = {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": default}]}
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "Weights": {
+                "Type": "AWS::S3::Bucket",
+                "Properties": {"BucketName": name, "BucketEncryption": encryption},
+            }
+        },
+    }
+    return yaml.safe_dump(template, sort_keys=False)
+
+
+def test_examples_read_and_judged_with_helpers_as_without(tmp_path: Path) -> None:
+    """The bundled examples of every format in one folder (Terraform modules and CDK use the readers'
+    shared state, which the reading helper leaves to the main process)."""
+    for name in EXAMPLES:
+        shutil.copytree(ROOT / "examples" / name, tmp_path / "all" / name)
+    stdout, _ = _same("check", "--static", "--format", "json", str(tmp_path / "all"), helpers=2)
+    assert '"findings"' in stdout
+
+
+def test_mixed_folder_with_helpers_as_without(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    odd = {
+        "m004-blob.bin": b"\x00\x01binary",
+        "m008-latin1.txt": b"name: caf\xe9\n",
+        "m010-notes.yaml": b"title: release notes\nitems: [a, b]\n",
+        "m012-stack.yaml": _bucket_template(kms=True, name="acme-side-bucket").encode(),
+        "m014-image.png": b"\x89PNG\r\n\x1a\n\x00\x00",
+        "m016-deploy.py": (ROOT / "examples/sagemaker-sdk/lmi_s3_model_compliant.py").read_bytes(),
+        "m018-plan.json": (ROOT / "examples/terraform/r1-endpoints.plan.json").read_bytes(),
+        "m020-readme.md": b"# notes\n",
+        "m022-two.yaml": _manifest("two-a").encode() + b"---\n" + _manifest("two-b").encode(),
+    }
+    for name, data in odd.items():
+        (folder / name).write_bytes(data)
+    shutil.copytree(ROOT / "examples/terraform-source", folder / "m023-tf")
+    stdout, _ = _same("check", "--static", "--format", "json", str(folder), helpers=2)
+    assert "dep-023" in stdout and "two-b" in stdout
+
+
+_REPO = {"spec": {"model": {"hub": {"repo": "acme/r1--x"}}}}
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("m020.yaml", "apiVersion: r1policy/v1\nkind: ModelDeployment\nmetadata: {name: 5}\n", "m020.yaml:"),
+        ("m021.yaml", _manifest("dep-002"), "duplicate deployment name 'dep-002'"),
+        ("m022.yaml", _bucket_template(kms=False), "bucket acme-llm-weights is defined differently"),
+        ("m023.yaml", _manifest("dep-x", hub=True, change=_REPO), "forbidden in a Hub"),
+    ],
+    ids=["invalid-manifest", "duplicate-name", "bucket-defined-twice", "bad-repo-id"],
+)
+def test_bad_input_in_the_helpers_part_is_the_same_error(
+    tmp_path: Path, name: str, text: str, expected: str
+) -> None:
+    folder = _folder(tmp_path)
+    (folder / "m001-stack.yaml").write_text(_bucket_template(kms=True))
+    (folder / name).write_text(text)
+    alone = _run("off", "check", "--static", "--format", "json", str(folder))
+    split = _run("always", "check", "--static", "--format", "json", str(folder))
+    assert split[:3] == alone[:3]
+    assert (alone[2], split[3]) == ("exit=2", 1)  # bad input; the reading helper only, judging never starts
+    assert expected in alone[1]
+
+
+def test_bad_input_in_both_parts_reports_the_first_in_walk_order(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    bad = "apiVersion: r1policy/v1\nkind: ModelDeployment\nmetadata: {name: 5}\n"
+    (folder / "m002-bad.yaml").write_text(bad)
+    (folder / "m021-bad.yaml").write_text(bad)
+    alone = _run("off", "check", "--static", str(folder))
+    split = _run("always", "check", "--static", str(folder))
+    assert split[:3] == alone[:3]
+    assert (alone[2], split[3]) == ("exit=2", 1)
+    assert "m002-bad.yaml" in alone[1] and "m021-bad.yaml" not in alone[1]
+
+
+@pytest.mark.parametrize("fail", ["read", "judge"])
+def test_a_failing_helper_leaves_its_part_to_the_main_process(tmp_path: Path, fail: str) -> None:
+    folder = _folder(tmp_path)
+    stdout, _ = _same("check", "--static", "--format", "json", str(folder), helpers=2, fail=fail)
+    assert "dep-023" in stdout
+
+
+def test_waivers_and_expired_waivers_in_the_helpers_part(tmp_path: Path) -> None:
+    """The judging helper's waived findings and expired-waiver notices come back, in order."""
+    folder = _folder(tmp_path, count=30)
+    config = tmp_path / "r1policy.yaml"
+    waiver = {"rule": "R1-EP-003", "reason": "accepted until the rollout", "owner": "ml-platform"}
+    waivers = [  # both in the helper's part (dep-018 to dep-029)
+        {**waiver, "subject": "dep-02[0-4]", "expires": "2020-01-31"},
+        {**waiver, "subject": "dep-02[5-9]", "expires": "2099-01-31"},
+    ]
+    config.write_text(yaml.safe_dump({"waivers": waivers}))
+    args = ("check", "--static", "--config", str(config), "--format", "json", str(folder))
+    stdout, _ = _same(*args, helpers=2)
+    assert '"expired-waiver"' in stdout and '"waived"' in stdout
