@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from r1policy.core.findings import Enforcement, Finding, Location, Status, Subject, SubjectType
 from r1policy.core.model import FIELD_S3_URI, Deployment, FileBucket, SourceKind
@@ -97,9 +97,9 @@ def _sorted(findings: list[Finding], keys: list[_SortKey]) -> list[Finding]:
     return [findings[i] for i in order]
 
 
-@dataclass
-class _Judging:
-    """What judging each deployment needs, the same for every deployment of a run."""
+class _Judging(NamedTuple):
+    """What judging each deployment needs, the same for every deployment of a run (a tuple: no class
+    to generate)."""
 
     judge: Judge
     plans: list[RulePlan]

@@ -15,8 +15,7 @@ compares runs with and without the helper.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from r1policy.core.findings import Finding
 from r1policy.core.forked import NoFork, Tail, worth_forking
@@ -28,9 +27,8 @@ MIN_DEPLOYMENTS = 200  # below this, forking costs more than the helper saves
 HELPER_SHARE = 0.42  # the helper's part, from the end (it also pickles what it built)
 
 
-@dataclass
-class Judged:
-    """What judging a part of the deployments built."""
+class Judged(NamedTuple):
+    """What judging a part of the deployments built (a tuple: no class to generate)."""
 
     findings: list[Finding]
     notices: list[Notice]

@@ -29,8 +29,9 @@ errors and shared state in the helper's half.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 from r1policy.core.forked import NoFork, Tail, worth_forking
 from r1policy.core.model import Deployment
@@ -45,9 +46,8 @@ _BUILT_IN_READERS = tuple(READERS)  # as the package defines them, before any re
 Load = Callable[[Path, bool, ReadContext, Inputs], "list[Deployment] | None"]
 
 
-@dataclass
-class Read:
-    """What reading one file built, for `discover` to keep in order."""
+class Read(NamedTuple):
+    """What reading one file built, for `discover` to keep in order (a tuple: no class to generate)."""
 
     loaded: list[Deployment] | None
     native: tuple[bool, ...]  # per deployment: read from a native manifest (ReadContext.native)
