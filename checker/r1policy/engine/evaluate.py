@@ -6,11 +6,10 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from r1policy.core.findings import Enforcement, Finding, Location, Status, Subject, SubjectType
 from r1policy.core.model import FIELD_S3_URI, Deployment, FileBucket, SourceKind
-from r1policy.engine import judgesplit
 from r1policy.engine.bucketfacts import BucketFacts, bucket_facts
 from r1policy.engine.cedarbatch import CedarSubject, Verdicts, run_batch
 from r1policy.engine.deployfacts import cedar_context, deployment_facts
@@ -26,6 +25,9 @@ from r1policy.project.config import Config, check_waiver_rules
 from r1policy.project.state import StateSnapshot
 from r1policy.rules.metadata import RuleMeta
 from r1policy.rules.registry import RuleRegistry
+
+if TYPE_CHECKING:
+    from r1policy.engine.judgesplit import Judged
 
 NETWORK_ISOLATION_RULE = "R1-EP-003"
 VULNERABILITY_RULE = "R1-EP-008"
@@ -97,13 +99,11 @@ def _sorted(findings: list[Finding], keys: list[_SortKey]) -> list[Finding]:
     return [findings[i] for i in order]
 
 
-class _Judging(NamedTuple):
-    """What judging each deployment needs, the same for every deployment of a run (a tuple: no class
-    to generate)."""
+class _Judging:
+    """What judging each deployment needs, the same for every deployment of a run."""
 
-    judge: Judge
-    plans: list[RulePlan]
-    verdicts: Verdicts
+    def __init__(self, judge: Judge, plans: list[RulePlan], verdicts: Verdicts) -> None:
+        self.judge, self.plans, self.verdicts = judge, plans, verdicts
 
     def run(self, emitter: Emitter, facts: list[DeploymentFacts]) -> list[_SortKey]:
         """Add the findings of `facts` to `emitter.outcome`; their sort keys."""
@@ -129,11 +129,13 @@ class _Judging(NamedTuple):
                     keys.append((held[1], held[2], plan.rank, rule.id, message, place[1]))
         return keys
 
-    def alone(self, ctx: EmitContext, facts: list[DeploymentFacts]) -> judgesplit.Judged:
+    def alone(self, ctx: EmitContext, facts: list[DeploymentFacts]) -> Judged:
         """The findings, notices and sort keys of `facts` on their own (in the helper)."""
+        from r1policy.engine.judgesplit import Judged
+
         emitter = Emitter(ctx, Outcome())
         keys = self.run(emitter, facts)
-        return judgesplit.Judged(emitter.outcome.findings, emitter.outcome.notices, keys)
+        return Judged(emitter.outcome.findings, emitter.outcome.notices, keys)
 
 
 def _default_hub() -> HubSource:
@@ -204,7 +206,11 @@ class Evaluator:
         helper judges the tail of the list (engine/judgesplit.py)."""
         rules = [r for r in self.registry.rules.values() if not (r.on_bucket or r.on_artifact)]
         judging = _Judging(self._judge(), [emitter.plan(rule) for rule in rules], verdicts)
-        helper = judgesplit.start(facts, lambda tail: judging.alone(emitter.ctx, tail))
+        helper = None
+        if len(facts) > 1:  # (one deployment: no need to import the split)
+            from r1policy.engine import judgesplit
+
+            helper = judgesplit.start(facts, lambda tail: judging.alone(emitter.ctx, tail))
         if helper is None:
             return judging.run(emitter, facts)
         try:

@@ -15,7 +15,7 @@ compares runs with and without the helper.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from r1policy.core.findings import Finding
 from r1policy.core.forked import NoFork, Tail, worth_forking
@@ -27,12 +27,15 @@ MIN_DEPLOYMENTS = 200  # below this, forking costs more than the helper saves
 HELPER_SHARE = 0.42  # the helper's part, from the end (it also pickles what it built)
 
 
-class Judged(NamedTuple):
-    """What judging a part of the deployments built (a tuple: no class to generate)."""
+class Judged:
+    """What judging a part of the deployments built (a plain class: nothing generated at import)."""
 
-    findings: list[Finding]
-    notices: list[Notice]
-    keys: list[tuple[str, str, int, str, str, str]]
+    __slots__ = ("findings", "keys", "notices")
+
+    def __init__(
+        self, findings: list[Finding], notices: list[Notice], keys: list[tuple[str, str, int, str, str, str]]
+    ) -> None:
+        self.findings, self.notices, self.keys = findings, notices, keys
 
 
 class Helper:

@@ -21,7 +21,6 @@ from r1policy.core.findings import Location
 from r1policy.core.model import FIELD_MODEL, FIELD_REPO, Deployment, Loaded, SourceKind
 from r1policy.core.repoid import repo_id_problem
 from r1policy.core.yamldoc import MAX_FILE_BYTES, decode_utf8, read_text
-from r1policy.sources import readsplit
 from r1policy.sources.loadtext import MANIFEST_SUFFIXES, Inputs, Unreadable, load_text
 from r1policy.sources.readers import READERS, Collector, ReadContext, Reader, register_reader
 from r1policy.sources.walk import Skipped, Walk, WalkOptions
@@ -89,7 +88,11 @@ def _read_all(
 ) -> None:
     """Read and keep each file in order; with many files, a forked helper reads the tail of the list
     (sources/readsplit.py) and its results are kept here, in order, as if read here."""
-    helper = readsplit.start(paths, explicit, _load_one)
+    helper = None
+    if len(paths) > 1:  # (one file: no need to import the split)
+        from r1policy.sources import readsplit
+
+        helper = readsplit.start(paths, explicit, _load_one)
     if helper is None:
         for path in paths:
             _keep(path, _load_one(path, explicit, context, inputs), inputs, found)

@@ -31,7 +31,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple
 
 from r1policy.core.forked import NoFork, Tail, worth_forking
 from r1policy.core.model import Deployment
@@ -46,14 +45,22 @@ _BUILT_IN_READERS = tuple(READERS)  # as the package defines them, before any re
 Load = Callable[[Path, bool, ReadContext, Inputs], "list[Deployment] | None"]
 
 
-class Read(NamedTuple):
-    """What reading one file built, for `discover` to keep in order (a tuple: no class to generate)."""
+class Read:
+    """What reading one file built, for `discover` to keep in order (a plain class: nothing generated
+    at import, which every cold check pays)."""
 
-    loaded: list[Deployment] | None
-    native: tuple[bool, ...]  # per deployment: read from a native manifest (ReadContext.native)
-    skipped: list[Skipped]
-    unreadable: list[Unreadable]
-    unrecognised: list[str]
+    __slots__ = ("loaded", "native", "skipped", "unreadable", "unrecognised")
+
+    def __init__(
+        self,
+        loaded: list[Deployment] | None,
+        native: tuple[bool, ...],  # per deployment: read from a native manifest (ReadContext.native)
+        skipped: list[Skipped],
+        unreadable: list[Unreadable],
+        unrecognised: list[str],
+    ) -> None:
+        self.loaded, self.native, self.skipped = loaded, native, skipped
+        self.unreadable, self.unrecognised = unreadable, unrecognised
 
 
 class Helper:
