@@ -41,9 +41,9 @@ _DRIVER = r"""
 
     started = []
     _init = forked.Tail.__init__
-    def counting(self, work):
+    def counting(self, *args):
         started.append(1)
-        _init(self, work)
+        _init(self, *args)
     forked.Tail.__init__ = counting
     fail = os.environ.get("FAIL")
     if fail == "read":

@@ -7,9 +7,10 @@ locked in the child), and `count` reaches `minimum`, below which a fork costs mo
 environment variable `R1POLICY_PARALLEL` overrides the size: `off` (also `0`, `no`, `false`) never
 forks, `always` forks whatever the size (tests, measurements).
 
-`Tail(work)` runs `work()` in a child and hands its value back, pickled (see below); `result()` is
-None when the child failed in any way, and then the caller does the work itself: a child only ever
-makes a run faster, never different.
+`split_off(items, minimum, share, work)` runs `work` on the last `share` of the items in a child (a
+`Tail`) while the caller does the rest, and hands the child's value back, pickled (see below);
+`result()` is None when the child failed in any way, and then the caller does the child's part itself:
+a child only ever makes a run faster, never different.
 
 `fork_child(body)` forks with SIGINT and SIGTERM blocked until each side has set itself up, so that a
 Ctrl-C can never raise inside the child while it still runs the parent's code; the child runs `body`,
@@ -25,10 +26,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 _T = TypeVar("_T")
+_I = TypeVar("_I")
 
 _OFF = ("off", "0", "no", "false")
 
@@ -123,9 +125,11 @@ class Forked:
 
 
 class Tail(Generic[_T]):
-    """`work()` run in a forked child; `result()` is its value, or None when the child failed."""
+    """`work()` run in a forked child; `result()` is its value, or None when the child failed.
+    `start` is where the child's part of the items begins (`split_off`)."""
 
-    def __init__(self, work: Callable[[], _T]) -> None:
+    def __init__(self, work: Callable[[], _T], start: int = 0) -> None:
+        self.start = start
         self._forked = Forked(lambda: _pickled(work()))
 
     def result(self) -> _T | None:
@@ -139,6 +143,21 @@ class Tail(Generic[_T]):
 
     def close(self) -> None:
         self._forked.close()
+
+
+def split_off(
+    items: Sequence[_I], minimum: int, share: float, work: Callable[[list[_I]], _T]
+) -> Tail[_T] | None:
+    """A child doing `work` on the last `share` of `items` (at least one), or None when doing them all
+    here is as fast (`worth_forking`), or the fork fails."""
+    if not worth_forking(len(items), minimum):
+        return None
+    start = len(items) - max(1, int(len(items) * share))
+    tail = list(items[start:])
+    try:
+        return Tail(lambda: work(tail), start)
+    except NoFork:
+        return None
 
 
 def _pickled(value: object) -> bytes:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from r1policy.core.findings import Finding
-from r1policy.core.forked import NoFork, Tail, worth_forking
+from r1policy.core.forked import Tail, split_off
 
 if TYPE_CHECKING:
     from r1policy.engine.emit import Notice
@@ -38,28 +38,7 @@ class Judged:
         self.findings, self.notices, self.keys = findings, notices, keys
 
 
-class Helper:
-    """The items `[start:]` judged in a forked process."""
-
-    def __init__(self, start: int, work: Callable[[], Judged]) -> None:
-        self.start = start
-        self._tail = Tail(work)
-
-    def result(self) -> Judged | None:
-        return self._tail.result()
-
-    def close(self) -> None:
-        self._tail.close()
-
-
-def start(items: Sequence[Any], judge: Callable[[list[Any]], Judged]) -> Helper | None:
+def start(items: Sequence[Any], judge: Callable[[list[Any]], Judged]) -> Tail[Judged] | None:
     """A helper judging the tail of `items` with `judge`, or None when judging them all here is as
     fast, or forking is not safe here or fails."""
-    if not worth_forking(len(items), MIN_DEPLOYMENTS):
-        return None
-    begin = len(items) - max(1, int(len(items) * HELPER_SHARE))
-    tail = list(items[begin:])
-    try:
-        return Helper(begin, lambda: judge(tail))
-    except NoFork:
-        return None
+    return split_off(items, MIN_DEPLOYMENTS, HELPER_SHARE, judge)

@@ -100,7 +100,7 @@ def _read_all(
     try:
         for path in paths[: helper.start]:
             _keep(path, _load_one(path, explicit, context, inputs), inputs, found)
-        done = helper.results()
+        done = helper.result() or []
     finally:
         helper.close()
     for path, read in zip(paths[helper.start :], done, strict=False):

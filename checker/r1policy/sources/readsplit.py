@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from r1policy.core.forked import NoFork, Tail, worth_forking
+from r1policy.core.forked import Tail, split_off
 from r1policy.core.model import Deployment
 from r1policy.sources.loadtext import Inputs, Unreadable
 from r1policy.sources.readers import READERS, ReadContext
@@ -63,31 +63,12 @@ class Read:
         self.unreadable, self.unrecognised = unreadable, unrecognised
 
 
-class Helper:
-    """The files `paths[start:]` read in a forked process."""
-
-    def __init__(self, paths: Sequence[Path], explicit: bool, start: int, load: Load) -> None:
-        self.start = start
-        tail = list(paths[start:])
-        self._tail = Tail(lambda: _read_tail(tail, explicit, load))
-
-    def results(self) -> list[Read]:
-        """What the helper read, in order (possibly fewer files than it was given, or none)."""
-        return self._tail.result() or []
-
-    def close(self) -> None:
-        self._tail.close()
-
-
-def start(paths: Sequence[Path], explicit: bool, load: Load) -> Helper | None:
+def start(paths: Sequence[Path], explicit: bool, load: Load) -> Tail[list[Read]] | None:
     """A helper reading the tail of `paths`, or None when reading them all here is as fast, or
     forking is not safe here or fails."""
-    if tuple(READERS) != _BUILT_IN_READERS or not worth_forking(len(paths), MIN_FILES):
+    if tuple(READERS) != _BUILT_IN_READERS:
         return None
-    try:
-        return Helper(paths, explicit, len(paths) - max(1, int(len(paths) * HELPER_SHARE)), load)
-    except NoFork:
-        return None
+    return split_off(paths, MIN_FILES, HELPER_SHARE, lambda tail: _read_tail(tail, explicit, load))
 
 
 def _read_tail(paths: list[Path], explicit: bool, load: Load) -> list[Read]:
