@@ -51,6 +51,7 @@ def run_check(args: argparse.Namespace) -> int:
         [("input", p) for p in args.paths if p.is_file()]
         + [("input", f) for f in inputs.files]
         + [("config file", config.source), ("state file", args.state), ("lock file", hub.lock_path)],
+        inputs.real_paths,
     )
     if args.live:
         from r1policy.aws.live import live_state

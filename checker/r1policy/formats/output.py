@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from r1policy.core.atomic import Content, append_text, write_all
@@ -40,17 +41,22 @@ def pair_outputs(formats: list[str], outputs: list[Path]) -> list[tuple[Format, 
 
 
 def refuse_inputs_as_outputs(
-    pairs: list[tuple[Format, Path | None]], inputs: list[tuple[str, Path | str | None]]
+    pairs: list[tuple[Format, Path | None]],
+    inputs: list[tuple[str, Path | str | None]],
+    real_paths: Mapping[str, str] | None = None,
 ) -> None:
     """An --output that names one of the run's inputs (a manifest, the config, the state or lock
     file, a scanned file) would replace it with the report: refused (exit 2) before anything is written.
-    `inputs` pairs a description ("input", "config file", ...) with a path (None: not used)."""
+    `inputs` pairs a description ("input", "config file", ...) with a path (None: not used);
+    `real_paths` gives the real path of inputs already resolved (a folder walk's files)."""
+    known = real_paths or {}
     read: dict[str, str] = {}
     for what, path in inputs:
         if path is None or str(path).startswith(("(", "s3://", "hf://")):
             continue
         try:
-            read.setdefault(os.path.realpath(path), f"{what} {path}")
+            real = known.get(str(path)) or os.path.realpath(path)
+            read.setdefault(real, f"{what} {path}")
         except (OSError, ValueError):
             continue
     for _fmt, target in pairs:

@@ -61,6 +61,7 @@ def discover(paths: list[Path], options: WalkOptions | None = None) -> Inputs:
                 continue
             done.add(real)
             todo.append(path)
+            inputs.real_paths[str(path)] = str(real)
         _read_all(todo, explicit, context, inputs, found)
     for dep in context.finish():
         _check_repo_id(dep)

@@ -54,6 +54,9 @@ class Inputs:
     notes: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     unreadable: list[Unreadable] = field(default_factory=list)
+    # The real path (symlinks resolved) of each file a folder walk or the command line named, by its
+    # shown path: known from the walk, so that checking outputs against inputs needs no system call.
+    real_paths: dict[str, str] = field(default_factory=dict)
 
     def absorb(self, loaded: list[Deployment]) -> None:
         if not isinstance(loaded, Loaded):
