@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -21,10 +22,10 @@ import yaml
 
 from conftest import base_documents
 from r1policy.commands.policytest import base_manifest, patch
+from r1policy.core import forked
 
 pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2,
-    reason="helpers are forked on Linux with two or more processors only",
+    not sys.platform.startswith("linux"), reason="helpers are forked on Linux only"
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -215,3 +216,45 @@ def test_waivers_and_expired_waivers_in_the_helpers_part(tmp_path: Path) -> None
     args = ("check", "--static", "--config", str(config), "--format", "json", str(folder))
     stdout, _ = _same(*args, helpers=2)
     assert '"expired-waiver"' in stdout and '"waived"' in stdout
+
+
+@pytest.mark.parametrize(
+    ("own", "limits", "expected"),
+    [
+        ("/", {}, 2.0),
+        ("/job/step", {"job/step": "max 100000"}, 2.0),
+        ("/job/step", {"job/step": "150000 100000"}, 1.5),
+        ("/job/step", {"job/step": "max 100000", "job": "50000 100000"}, 0.5),
+        ("/job/step", {"job/step": "400000 100000"}, 2.0),  # a quota above the processors allowed
+        ("/job", {"job": "garbage"}, 2.0),
+    ],
+)
+def test_processors_count_the_cgroup_cpu_quota(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own: str, limits: dict[str, str], expected: float
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
+    (tmp_path / "proc/self").mkdir(parents=True)
+    (tmp_path / "proc/self/cgroup").write_text(f"4:memory:/other\n0::{own}\n")
+    for folder, text in limits.items():
+        (tmp_path / "sys/fs/cgroup" / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "sys/fs/cgroup" / folder / "cpu.max").write_text(text + "\n")
+    assert forked.processors(str(tmp_path)) == expected
+
+
+def test_a_helper_ends_with_its_parent(tmp_path: Path) -> None:
+    """A parent killed outright (no finally, no reaping) leaves no helper behind."""
+    script = """
+        import os, sys, time
+        from r1policy.core import forked
+        pid = forked.fork_child(lambda: time.sleep(60))
+        print(pid, flush=True)
+        os._exit(0)
+    """
+    command = [sys.executable, "-c", textwrap.dedent(script)]
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=60, check=True)
+    status = Path(f"/proc/{int(done.stdout)}/status")
+    for _ in range(100):
+        if not status.exists() or "\nState:\tZ" in status.read_text():
+            return
+        time.sleep(0.05)
+    pytest.fail("the helper outlived its parent")

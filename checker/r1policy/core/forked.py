@@ -4,8 +4,9 @@
 may fork at all (Linux, where fork without exec is safe; at least two processors allowed; no thread but
 the main one, since a fork copies only the calling thread and a lock another thread held would stay
 locked in the child), and `count` reaches `minimum`, below which a fork costs more than it saves. The
-environment variable `R1POLICY_PARALLEL` overrides the size: `off` (also `0`, `no`, `false`) never
-forks, `always` forks whatever the size (tests, measurements).
+CPU quota of the process's cgroup counts (`processors()`). The environment variable `R1POLICY_PARALLEL`
+overrides both: `off` (also `0`, `no`, `false`) never forks, `always` forks wherever forking is safe,
+whatever the size and the processors (tests, measurements).
 
 `split_off(items, minimum, share, work)` runs `work` on the last `share` of the items in a child (a
 `Tail`) while the caller does the rest, and hands the child's value back, pickled (see below);
@@ -37,13 +38,37 @@ _OFF = ("off", "0", "no", "false")
 
 def worth_forking(count: int, minimum: int) -> bool:
     setting = os.environ.get("R1POLICY_PARALLEL", "").strip().lower()
-    if setting in _OFF or (count < minimum and setting != "always") or count < 2:
-        return False
-    if not sys.platform.startswith("linux"):
+    if setting in _OFF or count < 2 or not sys.platform.startswith("linux"):
         return False
     import threading
 
-    return threading.active_count() == 1 and len(os.sched_getaffinity(0)) >= 2
+    if threading.active_count() != 1:
+        return False
+    return setting == "always" or (count >= minimum and processors() >= 2)
+
+
+def processors(root: str = "/") -> float:
+    """How many processors this process may keep busy: those it may run on, bounded by the CPU quota
+    of its cgroup (v2) and every cgroup above it (a container limited to one CPU gains nothing from a
+    helper, and the quota would throttle both). `root`: where /proc and /sys are (tests)."""
+    allowed: float = len(os.sched_getaffinity(0))
+    from pathlib import Path
+
+    try:
+        lines = Path(root, "proc/self/cgroup").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return allowed
+    own = next((line[3:] for line in lines if line.startswith("0::")), "/")
+    parts = [part for part in own.strip().split("/") if part]
+    for depth in range(len(parts), -1, -1):
+        try:
+            text = Path(root, "sys/fs/cgroup", *parts[:depth], "cpu.max").read_text(encoding="utf-8")
+        except OSError:
+            continue
+        quota, _, period = text.strip().partition(" ")
+        if quota.isdigit() and period.isdigit() and int(period) > 0:
+            allowed = min(allowed, int(quota) / int(period))
+    return allowed
 
 
 class NoFork(Exception):
@@ -55,6 +80,7 @@ def fork_child(body: Callable[[], None]) -> int:
     import signal
 
     blocked = {signal.SIGINT, signal.SIGTERM}
+    parent = os.getpid()
     old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
     try:
         pid = os.fork()
@@ -66,6 +92,7 @@ def fork_child(body: Callable[[], None]) -> int:
         try:
             for sig in blocked:
                 signal.signal(sig, signal.SIG_DFL)
+            _end_with_parent(parent)
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
             import gc
 
@@ -76,6 +103,18 @@ def fork_child(body: Callable[[], None]) -> int:
             os._exit(status)
     signal.pthread_sigmask(signal.SIG_SETMASK, old)
     return pid
+
+
+def _end_with_parent(parent: int) -> None:
+    """In the child: be killed when the parent ends (Linux's PR_SET_PDEATHSIG), so that a parent killed
+    outright leaves no helper working for nobody; end now if it already has."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def reap(pid: int, *, kill: bool) -> int:
@@ -94,7 +133,10 @@ class Forked:
     def __init__(self, work: Callable[[], bytes]) -> None:
         import tempfile
 
-        self._store = tempfile.TemporaryFile()  # noqa: SIM115 - unlinked; closed by result/close
+        try:
+            self._store = tempfile.TemporaryFile()  # noqa: SIM115 - unlinked; closed by result/close
+        except OSError as exc:  # no writable temporary folder: the caller does the work itself
+            raise NoFork from exc
         self._pid = fork_child(lambda: self._write(work()))
 
     def _write(self, data: bytes) -> None:
