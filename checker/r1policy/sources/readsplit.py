@@ -39,7 +39,7 @@ from r1policy.sources.readers import READERS, ReadContext
 from r1policy.sources.walk import Skipped
 
 MIN_FILES = 200  # below this, forking costs more than the helper saves
-HELPER_SHARE = 0.45  # the helper's part of the files, from the end
+HELPER_SHARE = 0.5  # the helper's part of the files, from the end
 _BUILT_IN_READERS = tuple(READERS)  # as the package defines them, before any register_reader
 
 Load = Callable[[Path, bool, ReadContext, Inputs], "list[Deployment] | None"]
