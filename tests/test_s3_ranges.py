@@ -44,7 +44,7 @@ def _torch_zip(size: int) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
-        archive.writestr("archive/data/0", bytes(4) + os.urandom(size))
+        archive.writestr("archive/data/0", bytes(16) + os.urandom(size))  # never `{` at byte 8: safetensors
     return out.getvalue()
 
 

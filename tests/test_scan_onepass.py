@@ -36,9 +36,10 @@ def _torch_zip(path: Path) -> Path:
         archive.writestr("archive/data.pkl", BENIGN)
         archive.writestr("archive/byteorder", "little")
         # storages are raw tensor bytes; one that happens to open with PROTO is analysed as a pickle
-        # (a polyglot), so the random bytes start like a float tensor's zeros to keep this layout exact
-        archive.writestr("archive/data/0", bytes(4) + os.urandom(3 * MIB + 13))
-        archive.writestr("archive/data/1", bytes(4) + os.urandom(69_996))
+        # (a polyglot), and one with `{` at byte 8 as safetensors (1 in 256 random blobs), so the
+        # random bytes start like a float tensor's zeros, for 16 bytes, to keep this layout exact
+        archive.writestr("archive/data/0", bytes(16) + os.urandom(3 * MIB + 1))
+        archive.writestr("archive/data/1", bytes(16) + os.urandom(69_984))
         archive.writestr("archive/version", "3\n")
     return path
 
