@@ -170,7 +170,7 @@ class Tail(Generic[_T]):
     """`work()` run in a forked child; `result()` is its value, or None when the child failed.
     `start` is where the child's part of the items begins (`split_off`)."""
 
-    def __init__(self, work: Callable[[], _T], start: int = 0) -> None:
+    def __init__(self, work: Callable[[], _T], start: int) -> None:
         self.start = start
         self._forked = Forked(lambda: _pickled(work()))
 

@@ -8,7 +8,7 @@ would have built, in the same order. Unpickling a finding costs about a quarter 
 
 When the helper fails in any way (it raised, died, was killed, or its result did not arrive), this
 process judges its part itself: the same findings, or the same error, only slower. core/forked.py says
-when a process may fork at all (`R1POLICY_PARALLEL=off` turns it off); tests/test_judge_split.py
+when a process may fork at all (`R1POLICY_PARALLEL=off` turns it off); tests/test_two_cores.py
 compares runs with and without the helper.
 """
 

@@ -89,18 +89,21 @@ def _read_all(
 ) -> None:
     """Read and keep each file in order; with many files, a forked helper reads the tail of the list
     (sources/readsplit.py) and its results are kept here, in order, as if read here."""
+
+    def here(part: list[Path]) -> None:
+        for path in part:
+            _keep(path, _load_one(path, explicit, context, inputs), inputs, found)
+
     helper = None
     if len(paths) > 1:  # (one file: no need to import the split)
         from r1policy.sources import readsplit
 
         helper = readsplit.start(paths, explicit, _load_one)
     if helper is None:
-        for path in paths:
-            _keep(path, _load_one(path, explicit, context, inputs), inputs, found)
+        here(paths)
         return
     try:
-        for path in paths[: helper.start]:
-            _keep(path, _load_one(path, explicit, context, inputs), inputs, found)
+        here(paths[: helper.start])
         done = helper.result() or []
     finally:
         helper.close()
@@ -112,8 +115,7 @@ def _read_all(
             id(dep) for dep, native in zip(read.loaded or (), read.native, strict=True) if native
         )
         _keep(path, read.loaded, inputs, found)
-    for path in paths[helper.start + len(done) :]:  # where the helper stopped: read here
-        _keep(path, _load_one(path, explicit, context, inputs), inputs, found)
+    here(paths[helper.start + len(done) :])  # where the helper stopped
 
 
 def _load_one(path: Path, explicit: bool, context: ReadContext, inputs: Inputs) -> list[Deployment] | None:

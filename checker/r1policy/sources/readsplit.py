@@ -22,8 +22,8 @@ when a process may fork at all. It only runs when every reader is a built-in one
 may keep state of its own). What crosses from the helper is a pickle that r1policy's own helper
 process wrote into an unlinked temporary file; nothing read from an input is ever unpickled as code.
 
-tests/test_read_split.py compares runs with and without the helper on every fixture folder, and with
-errors and shared state in the helper's half.
+tests/test_two_cores.py compares runs with and without the helper on the bundled examples of every
+format and on a folder of mixed files, with bad input and shared state in the helper's half.
 """
 
 from __future__ import annotations
