@@ -99,10 +99,16 @@ def _field(match: re.Match[str]) -> _Field:
     return (tuple(match.group("names").split(" or ")), text[1:-1] if text else None, False)
 
 
+def _text(source: str) -> str:
+    """The template's text as Jinja renders it here: without one trailing newline (keep_trailing_newline
+    is off)."""
+    return source[:-1] if source.endswith("\n") else source
+
+
 @cache
 def _simple(source: str) -> tuple[_Piece, ...] | None:
     """The template as literal pieces and fields, or None when it needs Jinja."""
-    return _pieces(source[:-1] if source.endswith("\n") else source)  # keep_trailing_newline=False
+    return _pieces(_text(source))
 
 
 def _pieces(text: str) -> tuple[_Piece, ...] | None:
@@ -210,7 +216,7 @@ def _test(body: str) -> tuple[_Condition, ...] | None:
 @cache
 def _blocks(source: str) -> tuple[_Part, ...] | None:
     """The template as plain parts and if-blocks, or None when it needs Jinja."""
-    text = source[:-1] if source.endswith("\n") else source
+    text = _text(source)
     tags = list(_TAG.finditer(text))
     if not tags:
         return None
