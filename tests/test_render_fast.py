@@ -4,6 +4,7 @@ template, the cache of renderings, and the redaction cache and pre-filter."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -43,15 +44,20 @@ def _jinja(source: str, names: dict[str, Any]) -> str:
     return str(render._template(source).render(names))
 
 
-def _renders_as_jinja(source: str, names: dict[str, Any]) -> None:
-    """`render` gives Jinja's text, or fails as Jinja fails (syntax errors, undefined names)."""
+def _renders_as_jinja(
+    source: str, names: dict[str, Any], renderers: tuple[Callable[[str, dict[str, Any]], str], ...] = ()
+) -> None:
+    """`render` (and each of `renderers`) gives Jinja's text, or fails as Jinja fails (syntax errors,
+    undefined names)."""
     try:
         expected = _jinja(source, names)
     except Exception as exc:  # noqa: BLE001 - a template that fails for these names must fail alike
-        with pytest.raises(type(exc)):
-            render.render(source, names)
+        for renderer in (*renderers, render.render):
+            with pytest.raises(type(exc)):
+                renderer(source, names)
         return
-    assert render.render(source, names) == expected
+    for renderer in (*renderers, render.render):
+        assert renderer(source, names) == expected
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
@@ -60,15 +66,8 @@ def test_every_builtin_template_renders_as_jinja_does(rule: Any) -> None:
         variables = render._variables(source)
         for value in VALUES:
             names = dict.fromkeys(variables, value)
-            try:
-                expected = _jinja(source, names)
-            except Exception as exc:  # noqa: BLE001 - a template that fails for this value must fail alike
-                with pytest.raises(type(exc)):
-                    render._render_uncached(source, names)
-                continue
-            assert render._render_uncached(source, names) == expected
-            assert render.render(source, names) == expected
-            assert render.render(source, names) == expected  # from the cache
+            # uncached, then through `render` twice: the second from the cache
+            _renders_as_jinja(source, names, (render._render_uncached, render.render))
 
 
 def test_most_builtin_templates_take_the_fast_path() -> None:
