@@ -65,7 +65,7 @@ _DRIVER = r"""
 """
 
 
-def _run(mode: str, *args: str, fail: str = "", cwd: Path | None = None) -> tuple[str, str, str, int]:
+def _run(mode: str, *args: str, fail: str = "") -> tuple[str, str, str, int]:
     """The run's stdout, stderr and exit code, and the number of helpers it started."""
     env = {**os.environ, "R1POLICY_PARALLEL": mode, "FAIL": fail}
     done = subprocess.run(
@@ -75,7 +75,6 @@ def _run(mode: str, *args: str, fail: str = "", cwd: Path | None = None) -> tupl
         timeout=300,
         check=False,
         env=env,
-        cwd=cwd,
     )
     *err, last = done.stderr.rstrip("\n").split("\n")
     assert last.startswith("exit="), done.stderr
@@ -83,10 +82,10 @@ def _run(mode: str, *args: str, fail: str = "", cwd: Path | None = None) -> tupl
     return done.stdout, "\n".join(err), code, int(helpers.removeprefix("helpers="))
 
 
-def _same(*args: str, helpers: int, fail: str = "", cwd: Path | None = None) -> tuple[str, str]:
+def _same(*args: str, helpers: int, fail: str = "") -> tuple[str, str]:
     """The run with helpers (at least `helpers` started) prints what the run without prints."""
-    alone = _run("off", *args, cwd=cwd)
-    split = _run("always", *args, fail=fail, cwd=cwd)
+    alone = _run("off", *args)
+    split = _run("always", *args, fail=fail)
     assert alone[3] == 0
     assert alone[2] in ("exit=0", "exit=1"), alone[1]
     assert split[3] >= helpers
@@ -105,7 +104,7 @@ def _manifest(name: str, *, hub: bool = False, change: dict[str, object] | None 
 
 
 def _folder(tmp_path: Path, count: int = 24) -> Path:
-    """`count` manifests, some failing, with odd files between them (walk order is by name)."""
+    """`count` manifests named in walk order, some failing (the tests put other files between them)."""
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(count):
@@ -129,11 +128,21 @@ def _bucket_template(kms: bool, name: str = "acme-llm-weights") -> str:
     return yaml.safe_dump(template, sort_keys=False)
 
 
-def test_examples_read_and_judged_with_helpers_as_without(tmp_path: Path) -> None:
-    """The bundled examples of every format in one folder (Terraform modules and CDK use the readers'
-    shared state, which the reading helper leaves to the main process)."""
-    for name in EXAMPLES:
-        shutil.copytree(ROOT / "examples" / name, tmp_path / "all" / name)
+@pytest.mark.parametrize(
+    "sources",
+    [
+        [f"examples/{name}" for name in EXAMPLES],
+        # each defines the examples' bucket its own way: a folder of its own, beside native manifests
+        ["examples/terraform-source", "examples/allow"],  # Terraform modules: the readers' shared state
+        ["tests/fixtures/cdk", "examples/allow"],  # `cdk synth` output, read through its manifest
+    ],
+    ids=["formats", "terraform-source", "cdk"],
+)
+def test_examples_read_and_judged_with_helpers_as_without(tmp_path: Path, sources: list[str]) -> None:
+    """The bundled examples of every format; what uses the readers' shared state the reading helper
+    leaves to the main process."""
+    for source in sources:
+        shutil.copytree(ROOT / source, tmp_path / "all" / source.replace("/", "-"))
     stdout, _ = _same("check", "--static", "--format", "json", str(tmp_path / "all"), helpers=2)
     assert '"findings"' in stdout
 
