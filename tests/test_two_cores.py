@@ -9,6 +9,7 @@ comparing two runs without one."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -159,12 +160,22 @@ def test_mixed_folder_with_helpers_as_without(tmp_path: Path) -> None:
         "m018-plan.json": (ROOT / "examples/terraform/r1-endpoints.plan.json").read_bytes(),
         "m020-readme.md": b"# notes\n",
         "m022-two.yaml": _manifest("two-a").encode() + b"---\n" + _manifest("two-b").encode(),
+        # deployment formats no reader understands: an error naming each, from the helper's part too
+        "m019-endpoint.hcl": b'resource "aws_sagemaker_endpoint" "r1" {\n}\n',
+        "m021-serving.properties": b"engine=Python\noption.model_id=deepseek-ai/DeepSeek-R1\n",
     }
     for name, data in odd.items():
         (folder / name).write_bytes(data)
     shutil.copytree(ROOT / "examples/terraform-source", folder / "m023-tf")
     stdout, _ = _same("check", "--static", "--format", "json", str(folder), helpers=2)
     assert "dep-023" in stdout and "two-b" in stdout
+    report = json.loads(stdout)
+    unreadable = {
+        (f["status"], f["subject"]["id"]) for f in report["findings"] if f["rule_id"] == "R1-INPUT-001"
+    }
+    assert unreadable == {
+        ("error", str(folder / name)) for name in ("m019-endpoint.hcl", "m021-serving.properties")
+    }
 
 
 _REPO = {"spec": {"model": {"hub": {"repo": "acme/r1--x"}}}}
