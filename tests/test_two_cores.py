@@ -42,16 +42,17 @@ _DRIVER = r"""
     from r1policy.engine import evaluate
 
     started = []
-    _init = forked.Tail.__init__
+    _init = forked.Forked.__init__
     def counting(self, *args):
         started.append(1)
         _init(self, *args)
-    forked.Tail.__init__ = counting
+    forked.Forked.__init__ = counting
     fail = os.environ.get("FAIL")
     if fail == "read":
-        def broken(paths, explicit, load):
+        def broken(paths, explicit, load, take):
+            take()  # the helper has taken a chunk when it fails
             raise RuntimeError("helper broken on purpose")
-        readsplit._read_tail = broken
+        readsplit._read_back = broken
     if fail == "judge":
         def dying(self, ctx, facts):
             os._exit(7)
@@ -214,6 +215,65 @@ def test_bad_input_in_both_parts_reports_the_first_in_walk_order(tmp_path: Path)
     assert split[:3] == alone[:3]
     assert (alone[2], split[3]) == ("exit=2", 1)
     assert "m002-bad.yaml" in alone[1] and "m021-bad.yaml" not in alone[1]
+
+
+def test_a_bucket_first_named_in_the_helpers_part(tmp_path: Path) -> None:
+    """Buckets the files define: the judging helper works out its deployments' facts and asks Cedar
+    with the buckets beside them (R1-S3-006 reads the bucket's region), and the findings of a bucket
+    only the helper's deployments load from borrow names from the first of them, whose facts this
+    process works out again."""
+    folder = _folder(tmp_path)
+    shutil.copytree(ROOT / "examples/terraform-source", folder / "m000-tf")  # acme-llm-weights, a region
+    (folder / "m001-stack.yaml").write_text(_bucket_template(kms=False, name="acme-side-bucket"))
+    elsewhere = {"spec": {"endpoint": {"region": "eu-west-1"}}}
+    side = {"spec": {"model": {"s3": {"uri": "s3://acme-side-bucket/r1/"}}}}
+    for i, change in ((20, elsewhere), (21, side), (22, side), (23, elsewhere)):
+        (folder / f"m{i:03d}.yaml").write_text(_manifest(f"dep-{i:03d}", change=change))
+    stdout, _ = _same("check", "--static", "--format", "json", str(folder), helpers=2)
+    findings = {(f["rule_id"], f["status"], f["subject"]["id"]) for f in json.loads(stdout)["findings"]}
+    assert ("R1-S3-001", "fail", "s3://acme-side-bucket") in findings
+    region = {
+        ident.rsplit("/", 1)[-1]
+        for rule, status, ident in findings
+        if (rule, status) == ("R1-S3-006", "fail")
+    }
+    assert region == {"dep-020", "dep-023"}
+
+
+def test_licence_lineages_worked_out_by_the_helper(tmp_path: Path) -> None:
+    """With `licences` configured and --static, the judging helper resolves its deployments' licence
+    lineages itself; the BOM lists the same lineages (this process resolves them again)."""
+    folder = _folder(tmp_path)
+    config = tmp_path / "r1policy.yaml"
+    config.write_text(yaml.safe_dump({"licences": {"allowed": ["mit"], "denied": ["llama3"]}}))
+    outputs = []
+    for mode in ("off", "always"):
+        bom, report = tmp_path / f"{mode}-bom.json", tmp_path / f"{mode}-report.json"
+        args = ("--format", "cyclonedx", "--output", str(bom), "--format", "json", "--output", str(report))
+        _out, err, code, helpers = _run(
+            mode, "check", "--static", "--config", str(config), *args, str(folder)
+        )
+        assert (code, helpers >= 2 or mode == "off") == ("exit=1", True), err
+        document = json.loads(bom.read_text())
+        document.pop("serialNumber", None)
+        document.get("metadata", {}).pop("timestamp", None)
+        outputs.append((document, report.read_text()))
+    assert outputs[0] == outputs[1]
+    assert "R1-LIC-001" in outputs[0][1] and "licenses" in json.dumps(outputs[0][0])
+
+
+def test_facts_worked_out_here_when_the_hub_is_asked(tmp_path: Path) -> None:
+    """Without --static the Hub is asked about the Hub models (offline here), and its answers belong
+    to this process: the helper then only judges, from the facts and verdicts worked out here, with
+    the bucket facts of a state snapshot."""
+    folder = _folder(tmp_path)
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps(base_documents()["state"]))
+    stdout, _ = _same(
+        "check", "--state", str(state), "--show-passed", "--format", "json", str(folder), helpers=2
+    )
+    statuses = {(f["rule_id"], f["status"]) for f in json.loads(stdout)["findings"]}
+    assert {("R1-S3-001", "pass"), ("R1-HUB-001", "skipped")} <= statuses
 
 
 @pytest.mark.parametrize("fail", ["read", "judge"])

@@ -13,6 +13,12 @@ whatever the size and the processors (tests, measurements).
 `result()` is None when the child failed in any way, and then the caller does the child's part itself:
 a child only ever makes a run faster, never different.
 
+`meet(count, minimum, chunk, work)` balances the work instead of splitting it beforehand: the child
+takes chunks of the items from the back and the caller takes them from the front (`Meeting.front()`),
+each under a lock, until they meet; so the part each does follows its speed at the minute (on a shared
+virtual machine one core may run at half the other's speed). The child's value covers the items from
+the meeting point (`Meeting.start`) on. A child that dies holding the lock releases it as it ends.
+
 `fork_child(body)` forks with SIGINT and SIGTERM blocked until each side has set itself up, so that a
 Ctrl-C can never raise inside the child while it still runs the parent's code; the child runs `body`,
 then `os._exit` (no atexit handler, no flush of the parent's buffers, no traceback), with status 0 when
@@ -27,7 +33,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
 _T = TypeVar("_T")
@@ -206,3 +212,94 @@ def _pickled(value: object) -> bytes:
     import pickle
 
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+# A helper's way to take its next chunk of the items: its index range, or None when none is left.
+Take = Callable[[], "range | None"]
+
+
+class Meeting(Generic[_T]):
+    """`work(take)` run in a forked child that takes chunks of `count` items from the back while this
+    process takes them from the front (`front()`); `result()` is the child's value for the items from
+    `start` on (where the two met), or None when the child failed."""
+
+    def __init__(self, count: int, chunk: int, work: Callable[[Take], _T]) -> None:
+        import mmap
+
+        self._count, self._chunk = count, chunk
+        self.start = count
+        # [next chunk from the front, first chunk taken from the back]: shared with the child (a shared
+        # anonymous mapping), changed only under the lock
+        self._ends = mmap.mmap(-1, 16)
+        self._ends[:] = (0).to_bytes(8, "little") + (-(-count // chunk)).to_bytes(8, "little")
+        import tempfile
+
+        try:
+            self._lock = tempfile.TemporaryFile()  # noqa: SIM115 - unlinked; closed by close()
+        except OSError as exc:
+            self._ends.close()
+            raise NoFork from exc
+        try:
+            self._forked = Forked(lambda: _pickled(work(lambda: self._take(front=False))))
+        except NoFork:
+            self.close()
+            raise
+
+    def _take(self, *, front: bool) -> range | None:
+        """The next chunk from one end, or None when the two ends have met. The lock is a POSIX record
+        lock on an unlinked file: it belongs to one process, and the kernel drops it when that process
+        ends, however it ends."""
+        import fcntl
+
+        fd, ends = self._lock.fileno(), self._ends
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+        try:
+            first, last = int.from_bytes(ends[:8], "little"), int.from_bytes(ends[8:], "little")
+            if first >= last:
+                return None
+            if front:
+                index = first
+                ends[:8] = (first + 1).to_bytes(8, "little")
+            else:
+                index = last - 1
+                ends[8:] = index.to_bytes(8, "little")
+        finally:
+            fcntl.lockf(fd, fcntl.LOCK_UN)
+        return range(index * self._chunk, min(self._count, (index + 1) * self._chunk))
+
+    def front(self) -> Iterator[range]:
+        """This process's chunks, in order, until the next one is the child's; then `start` is where
+        the child's part begins."""
+        while (part := self._take(front=True)) is not None:
+            yield part
+        self.start = min(self._count, int.from_bytes(self._ends[:8], "little") * self._chunk)
+
+    def result(self) -> _T | None:
+        """Wait for the child (after `front()` is exhausted); its value, or None when it failed."""
+        data = self._forked.result()
+        if data is None:
+            return None
+        import pickle
+
+        value: _T = pickle.loads(data)
+        return value
+
+    def close(self) -> None:
+        """Stop the child if it still runs; free the lock and the shared ends."""
+        forked = getattr(self, "_forked", None)
+        if forked is not None:
+            forked.close()
+        self._lock.close()
+        self._ends.close()
+
+
+def meet(count: int, minimum: int, chunk: int, work: Callable[[Take], _T]) -> Meeting[_T] | None:
+    """A child working through `count` items from the back, chunk by chunk, while the caller works from
+    the front (`Meeting`); or None when doing them all here is as fast (`worth_forking`), or the fork
+    fails."""
+    if not worth_forking(count, minimum):
+        return None
+    try:
+        return Meeting(count, chunk, work)
+    except NoFork:
+        return None

@@ -28,6 +28,7 @@ from r1policy.rules.registry import RuleRegistry
 
 if TYPE_CHECKING:
     from r1policy.engine.judgesplit import Judged
+    from r1policy.facts.advisories import Store
 
 NETWORK_ISOLATION_RULE = "R1-EP-003"
 VULNERABILITY_RULE = "R1-EP-008"
@@ -170,6 +171,7 @@ class Evaluator:
         self._settled_in_files: dict[str, frozenset[str]] = {}  # bucket -> facts --static may not skip
         # The Hub (not under --static) and the lock file: engine/hubfacts.py.
         self.hub = hub if hub is not None else HubContext(source=None if static else _default_hub())
+        self._store: Store | None = None  # the advisory store (R1-EP-008), read on first use
 
     def enforcement(self, rule: RuleMeta) -> Enforcement:
         return self.config.enforcement_of(rule.id, rule.enforcement)
@@ -181,61 +183,128 @@ class Evaluator:
             name = dep.model.bucket
             if name and name not in buckets:
                 buckets[name] = self._bucket_facts(name)
+        known = [b for b in buckets.values() if b.known]
+        outcome = Outcome()
+        emitter = Emitter(EmitContext(self.config, self.today), outcome)
+        keys, facts, verdicts = self._deployment_findings(emitter, deployments, buckets, known)
+        self._bucket_findings(emitter, self._bucket_refs(facts, deployments, buckets), buckets, verdicts)
+        keys += [f.sort_key() for f in outcome.findings[len(keys) :]]
+        outcome.findings = _sorted(outcome.findings, keys)
+        return outcome
+
+    def _facts(self, deployments: list[Deployment], buckets: dict[str, BucketFacts]) -> list[DeploymentFacts]:
+        """Each deployment's facts: the same for a deployment whatever else the run holds."""
         facts = [deployment_facts(d, self.config, buckets.get(d.model.bucket or "")) for d in deployments]
         for item in facts:
             self.hub.apply(item, self.config)
             apply_iam(item, self.state)
         self._serving(facts)
-        verdicts = self._cedar(facts, [b for b in buckets.values() if b.known])
-        outcome = Outcome()
-        emitter = Emitter(EmitContext(self.config, self.today), outcome)
-        keys = self._deployment_findings(emitter, facts, verdicts)
-        self._bucket_findings(emitter, facts, buckets, verdicts)
-        keys += [f.sort_key() for f in outcome.findings[len(keys) :]]
-        outcome.findings = _sorted(outcome.findings, keys)
-        return outcome
+        return facts
+
+    def _facts_travel(self, deployments: list[Deployment]) -> bool:
+        """Whether a helper may work out its deployments' facts itself: it would ask the Hub nothing.
+        (Its answers stay in the helper: this process would ask again for the BOM's licence lineages,
+        and for a repository both parts name.)"""
+        if self.hub.source is None:
+            return True
+        return self.config.licences is None and all(d.model.kind is not SourceKind.HUB for d in deployments)
 
     def _judge(self) -> Judge:
         return Judge(static=self.static, config_source=self.config.source)
 
     def _deployment_findings(
-        self, emitter: Emitter, facts: list[DeploymentFacts], verdicts: Verdicts
-    ) -> list[_SortKey]:
+        self,
+        emitter: Emitter,
+        deployments: list[Deployment],
+        buckets: dict[str, BucketFacts],
+        known: list[BucketFacts],
+    ) -> tuple[list[_SortKey], list[DeploymentFacts], Verdicts]:
         """Every deployment's findings, in order, and their `Finding.sort_key`s (built from parts that
-        the findings of one deployment share instead of per finding). With many deployments, a forked
-        helper judges the tail of the list (engine/judgesplit.py)."""
+        the findings of one deployment share instead of per finding); the facts worked out here (of
+        every deployment, or of the head of the list when a helper worked out its part's) and Cedar's
+        verdicts on them and on the known buckets. With many deployments, a forked helper judges the
+        tail of the list (engine/judgesplit.py), from its facts on when they travel (`_facts_travel`)."""
         rules = [r for r in self.registry.rules.values() if not (r.on_bucket or r.on_artifact)]
-        judging = _Judging(self._judge(), [emitter.plan(rule) for rule in rules], verdicts)
-        helper = None
-        if len(facts) > 1:  # (one deployment: no need to import the split)
-            from r1policy.engine import judgesplit
+        plans, judge = [emitter.plan(rule) for rule in rules], self._judge()
+        if len(deployments) < 2:  # (one deployment: no need to import the split)
+            facts = self._facts(deployments, buckets)
+            verdicts = self._cedar(facts, known)
+            return _Judging(judge, plans, verdicts).run(emitter, facts), facts, verdicts
+        from r1policy.engine import judgesplit
 
-            helper = judgesplit.start(facts, lambda tail: judging.alone(emitter.ctx, tail))
+        ctx = emitter.ctx
+        if self._facts_travel(deployments):
+            self._advisories()  # read once, before the fork: the helper's serving facts use it too
+            helper = judgesplit.start(
+                deployments, lambda tail: self._judged_alone(ctx, judge, plans, tail, buckets, known)
+            )
+            facts = self._facts(deployments[: helper.start] if helper else deployments, buckets)
+            verdicts = self._cedar(facts, known)
+            judging = _Judging(judge, plans, verdicts)
+        else:
+            facts = self._facts(deployments, buckets)
+            verdicts = self._cedar(facts, known)
+            judging = _Judging(judge, plans, verdicts)
+            helper = judgesplit.start(facts, lambda tail: judging.alone(ctx, tail))
         if helper is None:
-            return judging.run(emitter, facts)
+            return judging.run(emitter, facts), facts, verdicts
         try:
             keys = judging.run(emitter, facts[: helper.start])
             done = helper.result()
         finally:
             helper.close()
-        if done is None:  # the helper failed: judge its part here (the same findings, or the same error)
-            return keys + judging.run(emitter, facts[helper.start :])
-        emitter.outcome.findings += done.findings
-        emitter.outcome.notices += done.notices
-        return keys + done.keys
+        if done is not None:
+            emitter.outcome.findings += done.findings
+            emitter.outcome.notices += done.notices
+            return keys + done.keys, facts, verdicts
+        # The helper failed: its part is judged here (the same findings, or the same error).
+        if len(facts) > helper.start:  # its facts were worked out here
+            return keys + judging.run(emitter, facts[helper.start :]), facts, verdicts
+        tail = self._facts(deployments[helper.start :], buckets)
+        keys += _Judging(judge, plans, self._cedar(tail, known)).run(emitter, tail)
+        return keys, facts + tail, verdicts
+
+    def _judged_alone(
+        self,
+        ctx: EmitContext,
+        judge: Judge,
+        plans: list[RulePlan],
+        deployments: list[Deployment],
+        buckets: dict[str, BucketFacts],
+        known: list[BucketFacts],
+    ) -> Judged:
+        """In a helper: the facts of `deployments`, Cedar's verdicts on them (with the known buckets
+        they may refer to) and their findings, on their own."""
+        facts = self._facts(deployments, buckets)
+        return _Judging(judge, plans, self._cedar(facts, known)).alone(ctx, facts)
+
+    def _bucket_refs(
+        self, facts: list[DeploymentFacts], deployments: list[Deployment], buckets: dict[str, BucketFacts]
+    ) -> dict[str, DeploymentFacts]:
+        """Per bucket, the facts of the first deployment that loads from it (bucket findings borrow its
+        names and a location). `facts` are those of the first deployments; the facts of a later one
+        are worked out here when a bucket is first named there."""
+        refs: dict[str, DeploymentFacts] = {}
+        for item in facts:
+            refs.setdefault(item.deployment.model.bucket or "", item)
+        later: dict[str, Deployment] = {}
+        for dep in deployments[len(facts) :]:
+            name = dep.model.bucket or ""
+            if name in buckets and name not in refs:
+                later.setdefault(name, dep)
+        if later:
+            refs.update(zip(later, self._facts(list(later.values()), buckets), strict=True))
+        return refs
 
     def _bucket_findings(
         self,
         emitter: Emitter,
-        facts: list[DeploymentFacts],
+        bucket_refs: dict[str, DeploymentFacts],
         buckets: dict[str, BucketFacts],
         verdicts: Verdicts,
     ) -> None:
         judge = self._judge()
         # Bucket findings borrow names and a location from the first deployment that loads from the bucket.
-        bucket_refs: dict[str, DeploymentFacts] = {}
-        for item in facts:
-            bucket_refs.setdefault(item.deployment.model.bucket or "", item)
         for bucket in buckets.values():
             ref = bucket_refs[bucket.name]
             matched, errored = verdicts.get(("B", bucket.name), ({}, {}))
@@ -268,17 +337,24 @@ class Evaluator:
     def _serving(self, facts: list[DeploymentFacts]) -> None:
         """R1-EP-008 / R1-EP-009 facts: the image's serving stack against the advisory store."""
         from r1policy.engine.servingfacts import apply_serving
-        from r1policy.facts.advisories import load_store
 
         if not facts:
             return
-        store = load_store()
+        store = self._advisories()
         scans = self.state.ecr_image_scans if self.state is not None else None
         rule = self.registry.rules.get(VULNERABILITY_RULE)
         for item in facts:
             dep = item.deployment
             subject = _subject(rule, dep) if rule is not None else _fallback_subject(dep)
             apply_serving(item, self.config, store, self.today, subject.names(), scans)
+
+    def _advisories(self) -> Store:
+        """The advisory store, read once per run."""
+        if self._store is None:
+            from r1policy.facts.advisories import load_store
+
+            self._store = load_store()
+        return self._store
 
     def evaluate_artifacts(self, artifacts: list[ArtifactInput]) -> Outcome:
         """Judge scanned artifacts with every rule that has a `load_artifact` policy."""

@@ -87,8 +87,9 @@ def _read_all(
     inputs: Inputs,
     found: list[tuple[Deployment, str]],
 ) -> None:
-    """Read and keep each file in order; with many files, a forked helper reads the tail of the list
-    (sources/readsplit.py) and its results are kept here, in order, as if read here."""
+    """Read and keep each file in order; with many files, a forked helper reads from the back of the
+    list while this process reads from the front (sources/readsplit.py), and the helper's results are
+    kept here, in order, as if read here."""
 
     def here(part: list[Path]) -> None:
         for path in part:
@@ -103,8 +104,9 @@ def _read_all(
         here(paths)
         return
     try:
-        here(paths[: helper.start])
-        done = helper.result() or []
+        for part in helper.front():
+            here(paths[part.start : part.stop])
+        done = readsplit.results(helper.result())
     finally:
         helper.close()
     for path, read in zip(paths[helper.start :], done, strict=False):
