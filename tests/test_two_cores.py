@@ -39,7 +39,7 @@ _DRIVER = r"""
     import os, sys
     from r1policy.core import forked
     from r1policy.sources import readsplit
-    from r1policy.engine import evaluate
+    from r1policy.engine import judging
 
     started = []
     _init = forked.Forked.__init__
@@ -56,7 +56,7 @@ _DRIVER = r"""
     if fail == "judge":
         def dying(self, ctx, facts):
             os._exit(7)
-        evaluate._Judging.alone = dying
+        judging.Judging.alone = dying
     import r1policy.cli as cli
     try:
         code = cli.main(sys.argv[1:])

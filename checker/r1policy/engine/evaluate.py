@@ -20,6 +20,7 @@ from r1policy.engine.factrecord import DeploymentFacts
 from r1policy.engine.hubfacts import HubContext
 from r1policy.engine.iamfacts import apply_iam
 from r1policy.engine.judge import Judge
+from r1policy.engine.judging import Judging, SortKey, fallback_subject, sorted_findings, subject_of
 from r1policy.hub.source import HubSource
 from r1policy.project.config import Config, check_waiver_rules
 from r1policy.project.state import StateSnapshot
@@ -51,92 +52,6 @@ class ArtifactInput:
     # facts a rule `requires` (artifact.*) that could not be obtained (-> error) or were not asked for
     unavailable: dict[str, str] = field(default_factory=dict)
     not_applicable: dict[str, str] = field(default_factory=dict)
-
-
-def _endpoint_subject(dep: Deployment) -> Subject:
-    ep = dep.endpoint
-    assert ep is not None
-    ident = ep.arn or f"sagemaker:{ep.region or 'unknown-region'}:{ep.resource}/{ep.name}"
-    return Subject(SubjectType.ENDPOINT, ident, aliases=(dep.name, ep.name))
-
-
-def _subject(rule: RuleMeta, dep: Deployment) -> Subject:
-    if rule.subject is SubjectType.ENDPOINT and dep.endpoint is not None:
-        return _endpoint_subject(dep)
-    if rule.subject is SubjectType.MODEL:
-        # A deployment whose model is unknown (its SageMaker model was deleted) keeps an identity of
-        # its own, so that two such deployments are not one subject in reports and audit diffs.
-        ident = dep.model.uri if dep.model.kind is not SourceKind.NONE else f"(unknown model of {dep.name})"
-        return Subject(SubjectType.MODEL, ident, aliases=(dep.name,))
-    aliases = (dep.endpoint.name,) if dep.endpoint is not None else ()
-    return Subject(SubjectType.DEPLOYMENT, dep.name, aliases=aliases)
-
-
-def _fallback_subject(dep: Deployment) -> Subject:
-    if dep.endpoint is not None:
-        return _endpoint_subject(dep)
-    return Subject(SubjectType.DEPLOYMENT, dep.name)
-
-
-_SortKey = tuple[str, str, int, str, str, str]
-_NO_VERDICTS: tuple[dict[str, list[str]], dict[str, str]] = ({}, {})
-
-
-def _place(dep: Deployment, fields: tuple[str, ...], texts: dict[int, str]) -> tuple[Location | None, str]:
-    """Where a rule reading `fields` points in `dep`, and that place as `Finding.sort_key` writes it."""
-    location = dep.location_of(*fields)
-    if location is None:
-        return None, ""
-    text = texts.get(id(location))
-    if text is None:
-        text = texts[id(location)] = str(location)
-    return location, text
-
-
-def _sorted(findings: list[Finding], keys: list[_SortKey]) -> list[Finding]:
-    """`findings` sorted as `sort(key=Finding.sort_key)` sorts them (stable), `keys[i]` being the sort
-    key of `findings[i]`."""
-    order = sorted(range(len(findings)), key=keys.__getitem__)
-    return [findings[i] for i in order]
-
-
-class _Judging:
-    """What judging each deployment needs, the same for every deployment of a run."""
-
-    def __init__(self, judge: Judge, plans: list[RulePlan], verdicts: Verdicts) -> None:
-        self.judge, self.plans, self.verdicts = judge, plans, verdicts
-
-    def run(self, emitter: Emitter, facts: list[DeploymentFacts]) -> list[_SortKey]:
-        """Add the findings of `facts` to `emitter.outcome`; their sort keys."""
-        judge, plans, verdicts = self.judge, self.plans, self.verdicts
-        keys: list[_SortKey] = []
-        for item in facts:
-            dep = item.deployment
-            matched, errored = verdicts.get(("D", dep.name), _NO_VERDICTS)
-            subjects: dict[SubjectType, tuple[Subject, str, str]] = {}  # one subject per kind
-            places: dict[tuple[str, ...], tuple[Location | None, str]] = {}  # per set of fields read
-            texts: dict[int, str] = {}  # id of a location of `dep` -> its text
-            for plan in plans:
-                rule = plan.rule
-                held = subjects.get(rule.subject)
-                if held is None:
-                    subject = _subject(rule, dep)
-                    held = subjects[rule.subject] = (subject, subject.type.value, subject.id)
-                place = places.get(rule.location_fields)
-                if place is None:
-                    place = places[rule.location_fields] = _place(dep, rule.location_fields, texts)
-                for j in judge.deployment(plan, item, matched.get(rule.id), errored.get(rule.id)):
-                    message = emitter.emit(plan, j, held[0], dep, place[0]).message
-                    keys.append((held[1], held[2], plan.rank, rule.id, message, place[1]))
-        return keys
-
-    def alone(self, ctx: EmitContext, facts: list[DeploymentFacts]) -> Judged:
-        """The findings, notices and sort keys of `facts` on their own (in the helper)."""
-        from r1policy.engine.judgesplit import Judged
-
-        emitter = Emitter(ctx, Outcome())
-        keys = self.run(emitter, facts)
-        return Judged(emitter.outcome.findings, emitter.outcome.notices, keys)
 
 
 def _default_hub() -> HubSource:
@@ -189,7 +104,7 @@ class Evaluator:
         keys, facts, verdicts = self._deployment_findings(emitter, deployments, buckets, known)
         self._bucket_findings(emitter, self._bucket_refs(facts, deployments, buckets), buckets, verdicts)
         keys += [f.sort_key() for f in outcome.findings[len(keys) :]]
-        outcome.findings = _sorted(outcome.findings, keys)
+        outcome.findings = sorted_findings(outcome.findings, keys)
         return outcome
 
     def _facts(self, deployments: list[Deployment], buckets: dict[str, BucketFacts]) -> list[DeploymentFacts]:
@@ -218,7 +133,7 @@ class Evaluator:
         deployments: list[Deployment],
         buckets: dict[str, BucketFacts],
         known: list[BucketFacts],
-    ) -> tuple[list[_SortKey], list[DeploymentFacts], Verdicts]:
+    ) -> tuple[list[SortKey], list[DeploymentFacts], Verdicts]:
         """Every deployment's findings, in order, and their `Finding.sort_key`s (built from parts that
         the findings of one deployment share instead of per finding); the facts worked out here (of
         every deployment, or of the head of the list when a helper worked out its part's) and Cedar's
@@ -229,7 +144,7 @@ class Evaluator:
         if len(deployments) < 2:  # (one deployment: no need to import the split)
             facts = self._facts(deployments, buckets)
             verdicts = self._cedar(facts, known)
-            return _Judging(judge, plans, verdicts).run(emitter, facts), facts, verdicts
+            return Judging(judge, plans, verdicts).run(emitter, facts), facts, verdicts
         from r1policy.engine import judgesplit
 
         ctx = emitter.ctx
@@ -240,11 +155,11 @@ class Evaluator:
             )
             facts = self._facts(deployments[: helper.start] if helper else deployments, buckets)
             verdicts = self._cedar(facts, known)
-            judging = _Judging(judge, plans, verdicts)
+            judging = Judging(judge, plans, verdicts)
         else:
             facts = self._facts(deployments, buckets)
             verdicts = self._cedar(facts, known)
-            judging = _Judging(judge, plans, verdicts)
+            judging = Judging(judge, plans, verdicts)
             helper = judgesplit.start(facts, lambda tail: judging.alone(ctx, tail))
         if helper is None:
             return judging.run(emitter, facts), facts, verdicts
@@ -261,7 +176,7 @@ class Evaluator:
         if len(facts) > helper.start:  # its facts were worked out here
             return keys + judging.run(emitter, facts[helper.start :]), facts, verdicts
         tail = self._facts(deployments[helper.start :], buckets)
-        keys += _Judging(judge, plans, self._cedar(tail, known)).run(emitter, tail)
+        keys += Judging(judge, plans, self._cedar(tail, known)).run(emitter, tail)
         return keys, facts + tail, verdicts
 
     def _judged_alone(
@@ -276,7 +191,7 @@ class Evaluator:
         """In a helper: the facts of `deployments`, Cedar's verdicts on them (with the known buckets
         they may refer to) and their findings, on their own."""
         facts = self._facts(deployments, buckets)
-        return _Judging(judge, plans, self._cedar(facts, known)).alone(ctx, facts)
+        return Judging(judge, plans, self._cedar(facts, known)).alone(ctx, facts)
 
     def _bucket_refs(
         self, facts: list[DeploymentFacts], deployments: list[Deployment], buckets: dict[str, BucketFacts]
@@ -345,7 +260,7 @@ class Evaluator:
         rule = self.registry.rules.get(VULNERABILITY_RULE)
         for item in facts:
             dep = item.deployment
-            subject = _subject(rule, dep) if rule is not None else _fallback_subject(dep)
+            subject = subject_of(rule, dep) if rule is not None else fallback_subject(dep)
             apply_serving(item, self.config, store, self.today, subject.names(), scans)
 
     def _advisories(self) -> Store:
