@@ -1,3 +1,3 @@
-from r1policy.cli import main
+from r1policy.cli import run
 
-raise SystemExit(main())
+run()

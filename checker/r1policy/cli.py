@@ -96,6 +96,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def run() -> None:
+    """The `r1policy` command (its console script, `python -m r1policy`): `main()`, then the process
+    ends without freeing what the run built object by object (core/gcpause.end)."""
+    gcpause.keep_to_end()
+    code = main()
+    gcpause.end(code)
+    raise SystemExit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     # Before anything imports yaml (`import r1policy.cli` does not): PyYAML's unused pure-Python
     # character check compiles on first use (core/yamlimport.py). Only the command line installs it,

@@ -86,6 +86,7 @@ def run_check(args: argparse.Namespace) -> int:
 
         write_attestation(args.attest, report, deployments, inputs.files, hub.lock, config, registry)
     write_reports(report, pairs, show_passed=args.show_passed, no_color=args.no_color)
+    gcpause.keep(report, inputs, deployments, outcome, evaluator)  # freed by the process's end
     if report.blocked and not args.exit_zero:
         return 1
     return 0
