@@ -32,9 +32,9 @@ def _capture(monkeypatch: pytest.MonkeyPatch, tmp: Path, *args: str | Path) -> l
     seen: list[Captured] = []
     real = evaluate.run_batch
 
-    def spy(registry: RuleRegistry, context: dict[str, Any], subjects: list[Any]) -> Any:
+    def spy(registry: RuleRegistry, context: dict[str, Any], subjects: list[Any], answers: Any = None) -> Any:
         seen.append((registry, context, copy.deepcopy(subjects)))
-        return real(registry, context, subjects)
+        return real(registry, context, subjects, answers)
 
     monkeypatch.setattr(evaluate, "run_batch", spy)
     code = main(["check", "--format", "json", "--output", str(tmp / "r.json"), *map(str, args)])
@@ -135,6 +135,37 @@ def test_grouped_batch_equals_one_request_per_subject_on_recombined_subjects(dat
     if kind == "D":  # the buckets the deployments refer to, as in a real run
         made += [s for s in subjects if s[0] == "B"]
     assert _grouped(registry, context, made) == _alone(registry, context, made)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_batches_sharing_their_answers_equal_one_request_per_subject(data: st.DataObject) -> None:
+    """The deployments asked about in chunks (the judging helper's and this process's), the buckets
+    beside each chunk, one `Answers` for all: every subject gets the verdict asking about it alone
+    gives, and a group answered once is not asked about again."""
+    registry, context, subjects = _world()
+    buckets = [s for s in subjects if s[0] == "B"]
+    deployments = data.draw(st.permutations([s for s in subjects if s[0] == "D"]))
+    answers = cedarbatch.Answers()
+    asked: list[int] = []
+    real_ask = cedarbatch._ask
+
+    def counting(registry: RuleRegistry, context: dict[str, Any], subjects: list[Any], also: Any = ()) -> Any:
+        asked.append(len(subjects))
+        return real_ask(registry, context, subjects, also)
+
+    verdicts: cedarbatch.Verdicts = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cedarbatch, "_ask", counting)
+        rest = list(deployments)
+        while rest:
+            size = data.draw(st.integers(1, 16))
+            verdicts.update(cedarbatch.run_batch(registry, context, buckets + rest[:size], answers))
+            rest = rest[size:]
+    assert _same_order(verdicts) == _alone(registry, context, buckets + deployments)
+    groups = cedarbatch._groups(shape_of(registry.policy_trees), buckets + deployments)
+    errored = sum(1 for s in buckets + deployments if verdicts[(s[0], s[3])][1])
+    assert sum(asked) <= len(groups) + errored * 2
 
 
 def _custom(tmp_path: Path, body: str) -> RuleRegistry:

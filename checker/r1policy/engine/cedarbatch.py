@@ -27,22 +27,52 @@ Verdict = tuple[dict[str, list[str]], dict[str, str]]
 Verdicts = dict[tuple[str, str], Verdict]
 
 
-def run_batch(registry: RuleRegistry, context: dict[str, Any], subjects: list[CedarSubject]) -> Verdicts:
-    """Ask Cedar about every subject; a policy that matched is a failed rule."""
+class Answers:
+    """Cedar's answers by group of subjects (type, action, shape key), kept across the batches of one
+    run: every batch given the same `Answers` must have the same policies, context and referenced
+    entities (a run's known buckets). An answer holding an error is never kept (it names its entity)."""
+
+    def __init__(self) -> None:
+        self.shape: Shape | None = None
+        self.known: dict[tuple[str, str, str], Verdict] = {}
+
+
+def run_batch(
+    registry: RuleRegistry,
+    context: dict[str, Any],
+    subjects: list[CedarSubject],
+    answers: Answers | None = None,
+) -> Verdicts:
+    """Ask Cedar about every subject; a policy that matched is a failed rule. With `answers`, a group
+    answered in an earlier batch is not asked about again."""
     if not subjects:
         return {}
-    kinds = {(s[1], s[2]) for s in subjects}
-    # A group needs two subjects of one type and action: without any, the policies are not analysed.
-    shape = shape_of(registry.policy_trees) if len(kinds) < len(subjects) else None
-    groups = _groups(shape, subjects)
-    leaders = [members[0] for members in groups]
+    if answers is not None:
+        shape = answers.shape = answers.shape or shape_of(registry.policy_trees)
+    else:
+        kinds = {(s[1], s[2]) for s in subjects}
+        # A group needs two subjects of one type and action: without any, the policies are not analysed.
+        shape = shape_of(registry.policy_trees) if len(kinds) < len(subjects) else None
     verdicts: Verdicts = {}
+    known = answers.known if answers is not None else {}
+    groups: list[tuple[tuple[str, str, str] | None, list[CedarSubject]]] = []
+    for key, members in _groups(shape, subjects):
+        verdict = known.get(key) if key is not None else None
+        if verdict is None:
+            groups.append((key, members))
+            continue
+        for kind, _etype, _action, ident, _attrs in members:
+            verdicts[(kind, ident)] = verdict
+    leaders = [members[0] for _key, members in groups]
     alone: list[CedarSubject] = []
-    answers = _ask(registry, context, leaders, _referenced(leaders, subjects))
-    for members, verdict in zip(groups, answers, strict=True):
+    for (key, members), verdict in zip(
+        groups, _ask(registry, context, leaders, _referenced(leaders, subjects)), strict=True
+    ):
         if verdict[1] and len(members) > 1:
             alone.extend(members)
             continue
+        if answers is not None and key is not None and not verdict[1]:
+            known[key] = verdict
         for kind, _etype, _action, ident, _attrs in members:
             verdicts[(kind, ident)] = verdict
     for (kind, _etype, _action, ident, _attrs), verdict in zip(
@@ -52,15 +82,18 @@ def run_batch(registry: RuleRegistry, context: dict[str, Any], subjects: list[Ce
     return verdicts
 
 
-def _groups(shape: Shape | None, subjects: list[CedarSubject]) -> list[list[CedarSubject]]:
-    """Subjects in groups Cedar decides alike, in first-seen order (one group each without a shape)."""
+def _groups(
+    shape: Shape | None, subjects: list[CedarSubject]
+) -> list[tuple[tuple[str, str, str] | None, list[CedarSubject]]]:
+    """Subjects in groups Cedar decides alike, in first-seen order, with their key (one group each,
+    without a key, without a shape)."""
     if shape is None:
-        return [[subject] for subject in subjects]
+        return [(None, [subject]) for subject in subjects]
     groups: dict[tuple[str, str, str], list[CedarSubject]] = {}
     for subject in subjects:
         _kind, etype, action, _ident, attrs = subject
         groups.setdefault((etype, action, shape.key(attrs)), []).append(subject)
-    return list(groups.values())
+    return list(groups.items())
 
 
 def _referenced(asked: list[CedarSubject], subjects: list[CedarSubject]) -> list[CedarSubject]:

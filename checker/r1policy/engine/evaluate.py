@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from r1policy.core.findings import Enforcement, Finding, Location, Status, Subject, SubjectType
 from r1policy.core.model import FIELD_S3_URI, Deployment, FileBucket, SourceKind
 from r1policy.engine.bucketfacts import BucketFacts, bucket_facts
-from r1policy.engine.cedarbatch import CedarSubject, Verdicts, run_batch
+from r1policy.engine.cedarbatch import Answers, CedarSubject, Verdicts, run_batch
 from r1policy.engine.deployfacts import cedar_context, deployment_facts
 from r1policy.engine.emit import EmitContext, Emitter, Outcome, RulePlan
 from r1policy.engine.emit import Judgement as _Judgement
@@ -28,7 +28,7 @@ from r1policy.rules.metadata import RuleMeta
 from r1policy.rules.registry import RuleRegistry
 
 if TYPE_CHECKING:
-    from r1policy.engine.judgesplit import Judged
+    from r1policy.core.forked import Take
     from r1policy.facts.advisories import Store
 
 NETWORK_ISOLATION_RULE = "R1-EP-003"
@@ -149,18 +149,11 @@ class Evaluator:
 
         ctx = emitter.ctx
         if self._facts_travel(deployments):
-            self._advisories()  # read once, before the fork: the helper's serving facts use it too
-            helper = judgesplit.start(
-                deployments, lambda tail: self._judged_alone(ctx, judge, plans, tail, buckets, known)
-            )
-            facts = self._facts(deployments[: helper.start] if helper else deployments, buckets)
-            verdicts = self._cedar(facts, known)
-            judging = Judging(judge, plans, verdicts)
-        else:
-            facts = self._facts(deployments, buckets)
-            verdicts = self._cedar(facts, known)
-            judging = Judging(judge, plans, verdicts)
-            helper = judgesplit.start(facts, lambda tail: judging.alone(ctx, tail))
+            return self._judged_meeting(emitter, judge, plans, deployments, buckets, known)
+        facts = self._facts(deployments, buckets)
+        verdicts = self._cedar(facts, known)
+        judging = Judging(judge, plans, verdicts)
+        helper = judgesplit.start(facts, lambda tail: judging.alone(ctx, tail))
         if helper is None:
             return judging.run(emitter, facts), facts, verdicts
         try:
@@ -168,30 +161,65 @@ class Evaluator:
             done = helper.result()
         finally:
             helper.close()
-        if done is not None:
-            emitter.outcome.findings += done.findings
-            emitter.outcome.notices += done.notices
-            return keys + done.keys, facts, verdicts
-        # The helper failed: its part is judged here (the same findings, or the same error).
-        if len(facts) > helper.start:  # its facts were worked out here
+        if done is None:  # the helper failed: its part is judged here (the same findings, or the same error)
             return keys + judging.run(emitter, facts[helper.start :]), facts, verdicts
-        tail = self._facts(deployments[helper.start :], buckets)
-        keys += Judging(judge, plans, self._cedar(tail, known)).run(emitter, tail)
-        return keys, facts + tail, verdicts
+        emitter.outcome.findings += done.findings
+        emitter.outcome.notices += done.notices
+        return keys + done.keys, facts, verdicts
 
-    def _judged_alone(
+    def _judged_meeting(
         self,
-        ctx: EmitContext,
+        emitter: Emitter,
         judge: Judge,
         plans: list[RulePlan],
         deployments: list[Deployment],
         buckets: dict[str, BucketFacts],
         known: list[BucketFacts],
-    ) -> Judged:
-        """In a helper: the facts of `deployments`, Cedar's verdicts on them (with the known buckets
-        they may refer to) and their findings, on their own."""
-        facts = self._facts(deployments, buckets)
-        return Judging(judge, plans, self._cedar(facts, known)).alone(ctx, facts)
+    ) -> tuple[list[SortKey], list[DeploymentFacts], Verdicts]:
+        """`_deployment_findings` when the facts travel: a helper takes chunks of the deployments from
+        the back, this process from the front, until they meet (core/forked.Meeting); each works out a
+        chunk's facts, asks Cedar about the groups of subjects it has not asked about yet (the known
+        buckets beside them), and judges it."""
+        from r1policy.engine import judgesplit
+
+        answers = Answers()
+
+        def judged(chunk: list[Deployment]) -> tuple[list[DeploymentFacts], Judging]:
+            facts = self._facts(chunk, buckets)
+            return facts, Judging(judge, plans, self._cedar(facts, known, answers=answers))
+
+        def back(take: Take) -> list[bytes]:  # in the helper
+            import pickle
+
+            blobs: list[bytes] = []
+            while (part := take()) is not None:
+                facts, judging = judged(deployments[part.start : part.stop])
+                blobs.append(pickle.dumps(judging.alone(emitter.ctx, facts), pickle.HIGHEST_PROTOCOL))
+            blobs.reverse()
+            return blobs
+
+        meeting = judgesplit.meet(len(deployments), back)
+        parts = [range(len(deployments))] if meeting is None else meeting.front()
+        keys: list[SortKey] = []
+        facts: list[DeploymentFacts] = []
+        try:
+            for part in parts:
+                chunk, judging = judged(deployments[part.start : part.stop])
+                keys += judging.run(emitter, chunk)
+                facts += chunk
+            done = judgesplit.merged(meeting.result()) if meeting is not None else None
+        finally:
+            if meeting is not None:
+                meeting.close()
+        if meeting is not None and done is None:  # the helper failed: its part is judged here
+            chunk, judging = judged(deployments[meeting.start :])
+            keys += judging.run(emitter, chunk)
+            facts += chunk
+        elif done is not None:
+            emitter.outcome.findings += done.findings
+            emitter.outcome.notices += done.notices
+            keys += done.keys
+        return keys, facts, self._cedar([], known, answers=answers)  # the buckets' answers, kept
 
     def _bucket_refs(
         self, facts: list[DeploymentFacts], deployments: list[Deployment], buckets: dict[str, BucketFacts]
@@ -344,6 +372,8 @@ class Evaluator:
         facts: list[DeploymentFacts],
         buckets: list[BucketFacts],
         artifacts: list[ArtifactInput] | None = None,
+        *,
+        answers: Answers | None = None,
     ) -> Verdicts:
         required_ep = self.registry.rules.get(NETWORK_ISOLATION_RULE)
         context = cedar_context(
@@ -352,4 +382,4 @@ class Evaluator:
         subjects: list[CedarSubject] = [("B", "Bucket", "store_weights", b.name, b.attrs) for b in buckets]
         subjects += [("D", "Deployment", "deploy", f.deployment.name, f.attrs) for f in facts]
         subjects += [("A", "Artifact", "load_artifact", a.path, a.attrs) for a in artifacts or []]
-        return run_batch(self.registry, context, subjects)
+        return run_batch(self.registry, context, subjects, answers)

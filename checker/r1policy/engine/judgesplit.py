@@ -1,10 +1,18 @@
-"""Many deployments judged on two cores (issue 23): a forked helper judges the tail of the list while
-this process judges the head, and hands back the findings, notices and sort keys it built.
+"""Many deployments judged on two cores (issue 23): a forked helper judges part of the list while this
+process judges the rest, and hands back the findings, notices and sort keys it built.
 
-Judging one deployment reads only what the whole run decided before (facts, Cedar's verdicts, the
-configuration, the rule plans), all of which the forked helper inherits, and writes only its own
-findings and notices: so the helper's part, appended after this process's, is what a sequential run
-would have built, in the same order. Unpickling a finding costs about a quarter of building it.
+Judging one deployment reads only what the whole run decided before (the configuration, the rule
+plans, the bucket facts) and what is worked out for that deployment alone (its facts, Cedar's verdict
+on it), and writes only its own findings and notices: so the helper's part, appended after this
+process's, is what a sequential run would have built, in the same order. Two ways:
+
+- `meet` (when the helper may work out facts itself: it would ask the Hub nothing): the helper takes
+  chunks of the deployments from the back and this process from the front until they meet
+  (core/forked.Meeting), each working out a chunk's facts, asking Cedar about the groups of subjects
+  it has not asked about yet (engine/cedarbatch.Answers) and judging it; each chunk's `Judged` is
+  pickled as soon as it is built, and `merged` puts them back in order.
+- `start`: the facts and verdicts of every deployment are worked out here first; the helper judges
+  the last `HELPER_SHARE` of them.
 
 When the helper fails in any way (it raised, died, was killed, or its result did not arrive), this
 process judges its part itself: the same findings, or the same error, only slower. core/forked.py says
@@ -18,13 +26,15 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from r1policy.core.findings import Finding
-from r1policy.core.forked import Tail, split_off
+from r1policy.core.forked import Meeting, Tail, Take, split_off
+from r1policy.core.forked import meet as forked_meet
 
 if TYPE_CHECKING:
     from r1policy.engine.emit import Notice
 
 MIN_DEPLOYMENTS = 200  # below this, forking costs more than the helper saves
 HELPER_SHARE = 0.42  # the helper's part, from the end (it also pickles what it built)
+CHUNK = 16  # deployments taken at a time when the helper works out their facts (about 8 ms of work)
 
 
 class Judged:
@@ -42,3 +52,24 @@ def start(items: Sequence[Any], judge: Callable[[list[Any]], Judged]) -> Tail[Ju
     """A helper judging the tail of `items` with `judge`, or None when judging them all here is as
     fast, or forking is not safe here or fails."""
     return split_off(items, MIN_DEPLOYMENTS, HELPER_SHARE, judge)
+
+
+def meet(count: int, work: Callable[[Take], list[bytes]]) -> Meeting[list[bytes]] | None:
+    """A helper judging `count` deployments from the back, a chunk at a time (`work` hands back each
+    chunk's `Judged`, pickled, first to last), or None as for `start`."""
+    return forked_meet(count, MIN_DEPLOYMENTS, CHUNK, work)
+
+
+def merged(blobs: list[bytes] | None) -> Judged | None:
+    """The helper's chunks as one `Judged`, in order; None when it failed."""
+    if blobs is None:
+        return None
+    import pickle
+
+    whole = Judged([], [], [])
+    for blob in blobs:
+        part: Judged = pickle.loads(blob)
+        whole.findings += part.findings
+        whole.notices += part.notices
+        whole.keys += part.keys
+    return whole
