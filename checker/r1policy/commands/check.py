@@ -38,9 +38,7 @@ def run_check(args: argparse.Namespace) -> int:
     frameworks = _frameworks(args.compliance, config.compliance, registry.rules)
     state = load_state(args.state) if args.state else None
     if args.tf_var_file or _TF_SOURCE in sys.modules:  # else nothing to set or reset (cold start)
-        from r1policy.sources.terraform.source import (
-            set_var_files,  # no parser import: hcl2 loads with a .tf file
-        )
+        from r1policy.sources.terraform.source import set_var_files  # no parser: hcl2 loads with a .tf file
 
         set_var_files(args.tf_var_file)
     options = WalkOptions(include=tuple(args.include or ()), exclude=tuple(args.exclude or ()))

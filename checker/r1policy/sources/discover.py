@@ -110,6 +110,9 @@ def _read_all(
     finally:
         helper.close()
     for path, read in zip(paths[helper.start :], done, strict=False):
+        if read is None:  # a file the helper could not hand back: read here, in its place
+            here([path])
+            continue
         inputs.skipped.extend(read.skipped)
         inputs.unreadable.extend(read.unreadable)
         inputs.unrecognised.extend(read.unrecognised)
@@ -117,7 +120,7 @@ def _read_all(
             id(dep) for dep, native in zip(read.loaded or (), read.native, strict=True) if native
         )
         _keep(path, read.loaded, inputs, found)
-    here(paths[helper.start + len(done) :])  # where the helper stopped
+    here(paths[helper.start + len(done) :])  # all of the helper's part when it failed
 
 
 def _load_one(path: Path, explicit: bool, context: ReadContext, inputs: Inputs) -> list[Deployment] | None:

@@ -10,12 +10,14 @@ and an `Inputs` of its own per file) and this process *keeps* every result in fi
 sequential run would (`discover._keep`): every check across files, and every error they raise, happens
 here, in the same order.
 
-The helper stops at the first file it cannot hand back as it stands, and this process reads that file
-and every later one itself (the later chunks the helper read before are dropped):
+A file the helper cannot hand back as it stands is read by this process, in its place in file order:
 - reading it raised (this process then raises the same error, from its own reading, in file order);
 - a reader used the shared context (a collector: Terraform modules, CDK, documents linked across
   files), whose state belongs to this process;
 - reading it touched an `Inputs` field other than skipped, unreadable and unrecognised files.
+The files around it are not: a reader reaches the shared context only through `ReadContext.collector`,
+which records it, so a file whose reading, from a context of its own, left `shared` empty read nothing
+another file's reading could have left there.
 
 A helper that dies, is killed, or whose result does not arrive leaves all its files to this process:
 the run is the same, only slower. `R1POLICY_PARALLEL=off` turns the helper off; core/forked.py says
@@ -72,9 +74,9 @@ def start(paths: Sequence[Path], explicit: bool, load: Load) -> Meeting[list[byt
     return meet(len(paths), MIN_FILES, CHUNK, lambda take: _read_back(paths, explicit, load, take))
 
 
-def results(value: list[bytes] | None) -> list[Read]:
-    """What reading the helper's files built, in file order from where the two processes met (up to
-    the first file it could not hand back); nothing when it failed."""
+def results(value: list[bytes] | None) -> list[Read | None]:
+    """What reading each of the helper's files built, in file order from where the two processes met
+    (None: a file this process reads); nothing when the helper failed."""
     import pickle
 
     return [read for blob in value or () for read in pickle.loads(blob)]
@@ -87,12 +89,7 @@ def _read_back(paths: Sequence[Path], explicit: bool, load: Load, take: Take) ->
 
     chunks: list[bytes] = []  # from the last chunk
     while (part := take()) is not None:
-        done: list[Read] = []
-        for index in part:
-            read = _read_one(paths[index], explicit, load)
-            if read is None:  # the files after this one, in this chunk and the later ones: read there
-                return [pickle.dumps(done, pickle.HIGHEST_PROTOCOL)]
-            done.append(read)
+        done = [_read_one(paths[index], explicit, load) for index in part]
         chunks.append(pickle.dumps(done, pickle.HIGHEST_PROTOCOL))
     chunks.reverse()
     return chunks
