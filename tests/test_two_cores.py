@@ -338,3 +338,29 @@ def test_a_helper_ends_with_its_parent(tmp_path: Path) -> None:
             return
         time.sleep(0.05)
     pytest.fail("the helper outlived its parent")
+
+
+def test_a_helper_that_handed_over_its_result_is_not_waited_for() -> None:
+    """`result()` returns once the child wrote its whole result (one byte on a pipe says so), not when
+    its exit is over; the next fork reaps it. A child that ends without its result is waited for and
+    gives None, whatever it wrote."""
+    script = """
+        import os, time
+        from r1policy.core import forked
+        first = forked.Forked(lambda: b"x" * 100_000)
+        assert first.result() == b"x" * 100_000
+        assert len(forked._exiting) == 1
+        time.sleep(0.3)
+        broken = forked.Forked(lambda: (os.write(1, b""), os._exit(3)))  # writes no result: dies
+        assert forked._exiting == []  # the first one was reaped when the second was forked
+        assert broken.result() is None and forked._exiting == []
+        print("ok")
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")

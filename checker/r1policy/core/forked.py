@@ -23,7 +23,10 @@ the meeting point (`Meeting.start`) on. A child that dies holding the lock relea
 Ctrl-C can never raise inside the child while it still runs the parent's code; the child runs `body`,
 then `os._exit` (no atexit handler, no flush of the parent's buffers, no traceback), with status 0 when
 `body` returned and 1 otherwise. `Forked` runs one function in a child and hands its bytes to the parent
-through an unlinked temporary file; the parent kills and reaps the child whenever it stops waiting.
+through an unlinked temporary file, then writes one byte on a pipe: the parent takes the result then,
+without waiting for the child's exit (the kernel freeing a forked copy of a large process takes tens
+of milliseconds), and reaps it at the next fork; a child that ends without the byte is waited for
+and gives nothing. The parent kills and reaps the child whenever it stops waiting.
 
 What a child hands back is a pickle of values r1policy's own code built in the child, written into an
 unlinked temporary file only the two processes hold; nothing an input holds is ever unpickled as code.
@@ -137,31 +140,44 @@ class Forked:
     """`work()` run in a child process; `result()` is its bytes, or None when the child failed."""
 
     def __init__(self, work: Callable[[], bytes]) -> None:
+        _reap_ended()
         import tempfile
 
         try:
             self._store = tempfile.TemporaryFile()  # noqa: SIM115 - unlinked; closed by result/close
-        except OSError as exc:  # no writable temporary folder: the caller does the work itself
+            self._done, done = os.pipe()  # the child writes one byte when its result is whole
+        except OSError as exc:  # no writable temporary folder, or no pipe: the caller does the work itself
+            self._close_files()
             raise NoFork from exc
-        self._pid = fork_child(lambda: self._write(work()))
+        try:
+            self._pid = fork_child(lambda: self._write(work(), done))
+        except NoFork:
+            self._close_files()
+            raise
+        finally:
+            os.close(done)  # here: only the child holds the writing end, so its end is an end of file
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, done: int) -> None:
         view = memoryview(data)
         fd = self._store.fileno()
         while view:
             view = view[os.write(fd, view) :]
+        os.write(done, b"\x01")
 
     def result(self) -> bytes | None:
-        """Wait for the child; what it wrote when it ended well."""
+        """Wait for the child's result; what it wrote when it ended well. A child that wrote its whole
+        result is not waited for further: its end (the kernel freeing its memory) is reaped later."""
         if not self._pid:
             return None
-        status = reap(self._pid, kill=False)
-        self._pid = 0
+        pid, self._pid = self._pid, 0
         data = None
-        if status == 0:
-            self._store.seek(0)  # the child, which shared this offset, has ended
+        if os.read(self._done, 1):  # the result is whole; the child touches the file no more
+            self._store.seek(0)  # (the child shared this offset)
             data = self._store.read()
-        self._store.close()
+            _exiting.append(pid)
+        else:  # it ended without its result
+            reap(pid, kill=False)
+        self._close_files()
         return data
 
     def close(self) -> None:
@@ -169,7 +185,30 @@ class Forked:
         if self._pid:
             reap(self._pid, kill=True)
             self._pid = 0
-        self._store.close()
+        self._close_files()
+
+    def _close_files(self) -> None:
+        store, done = getattr(self, "_store", None), getattr(self, "_done", -1)
+        if store is not None:
+            store.close()
+        if done >= 0:
+            os.close(done)
+            self._done = -1
+
+
+# Children that handed over their result and are ending: reaped, without waiting, at the next fork
+# (the process's own end reaps the rest).
+_exiting: list[int] = []
+
+
+def _reap_ended() -> None:
+    for pid in list(_exiting):
+        try:
+            ended, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            ended = pid
+        if ended:
+            _exiting.remove(pid)
 
 
 class Tail(Generic[_T]):
