@@ -342,8 +342,8 @@ def test_a_helper_ends_with_its_parent(tmp_path: Path) -> None:
 
 def test_a_helper_that_handed_over_its_result_is_not_waited_for() -> None:
     """`result()` returns once the child wrote its whole result (one byte on a pipe says so), not when
-    its exit is over; the next fork reaps it. A child that ends without its result is waited for and
-    gives None, whatever it wrote."""
+    its exit is over; the next fork, or this process's exit, reaps it. A child that ends without its
+    result is waited for and gives None, whatever it wrote."""
     script = """
         import os, time
         from r1policy.core import forked
@@ -354,6 +354,11 @@ def test_a_helper_that_handed_over_its_result_is_not_waited_for() -> None:
         broken = forked.Forked(lambda: (os.write(1, b""), os._exit(3)))  # writes no result: dies
         assert forked._exiting == []  # the first one was reaped when the second was forked
         assert broken.result() is None and forked._exiting == []
+        last = forked.Forked(lambda: b"z")
+        assert last.result() == b"z" and len(forked._exiting) == 1
+        import atexit
+        atexit._run_exitfuncs()  # the process's exit reaps it
+        assert forked._exiting == []
         print("ok")
     """
     done = subprocess.run(

@@ -25,8 +25,8 @@ then `os._exit` (no atexit handler, no flush of the parent's buffers, no traceba
 `body` returned and 1 otherwise. `Forked` runs one function in a child and hands its bytes to the parent
 through an unlinked temporary file, then writes one byte on a pipe: the parent takes the result then,
 without waiting for the child's exit (the kernel freeing a forked copy of a large process takes tens
-of milliseconds), and reaps it at the next fork; a child that ends without the byte is waited for
-and gives nothing. The parent kills and reaps the child whenever it stops waiting.
+of milliseconds), and reaps it at the next fork or at its own exit; a child that ends without the
+byte is waited for and gives nothing. The parent kills and reaps the child whenever it stops waiting.
 
 What a child hands back is a pickle of values r1policy's own code built in the child, written into an
 unlinked temporary file only the two processes hold; nothing an input holds is ever unpickled as code.
@@ -174,7 +174,7 @@ class Forked:
         if os.read(self._done, 1):  # the result is whole; the child touches the file no more
             self._store.seek(0)  # (the child shared this offset)
             data = self._store.read()
-            _exiting.append(pid)
+            _ending(pid)
         else:  # it ended without its result
             reap(pid, kill=False)
         self._close_files()
@@ -196,15 +196,23 @@ class Forked:
             self._done = -1
 
 
-# Children that handed over their result and are ending: reaped, without waiting, at the next fork
-# (the process's own end reaps the rest).
+# Children that handed over their result and are ending: reaped without waiting at the next fork, and
+# at this process's exit (by then long ended: no zombie is left to a parent that never reaps).
 _exiting: list[int] = []
 
 
-def _reap_ended() -> None:
+def _ending(pid: int) -> None:
+    if not _exiting:
+        import atexit
+
+        atexit.register(_reap_ended, wait=True)
+    _exiting.append(pid)
+
+
+def _reap_ended(*, wait: bool = False) -> None:
     for pid in list(_exiting):
         try:
-            ended, _ = os.waitpid(pid, os.WNOHANG)
+            ended, _ = os.waitpid(pid, 0 if wait else os.WNOHANG)
         except ChildProcessError:
             ended = pid
         if ended:
