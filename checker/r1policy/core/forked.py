@@ -37,7 +37,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 _T = TypeVar("_T")
 _I = TypeVar("_I")
@@ -228,12 +228,7 @@ class Tail(Generic[_T]):
         self._forked = Forked(lambda: _pickled(work()))
 
     def result(self) -> _T | None:
-        data = self._forked.result()
-        if data is None:
-            return None
-        import pickle
-
-        value: _T = pickle.loads(data)
+        value: _T | None = _unpickled(self._forked.result())
         return value
 
     def close(self) -> None:
@@ -253,6 +248,15 @@ def split_off(
         return Tail(lambda: work(tail), start)
     except NoFork:
         return None
+
+
+def _unpickled(data: bytes | None) -> Any:
+    """A child's value from what it wrote (`_pickled`); None when it wrote nothing (it failed)."""
+    if data is None:
+        return None
+    import pickle
+
+    return pickle.loads(data)
 
 
 def _pickled(value: object) -> bytes:
@@ -323,12 +327,7 @@ class Meeting(Generic[_T]):
 
     def result(self) -> _T | None:
         """Wait for the child (after `front()` is exhausted); its value, or None when it failed."""
-        data = self._forked.result()
-        if data is None:
-            return None
-        import pickle
-
-        value: _T = pickle.loads(data)
+        value: _T | None = _unpickled(self._forked.result())
         return value
 
     def close(self) -> None:
