@@ -49,10 +49,9 @@ _DRIVER = r"""
     forked.Forked.__init__ = counting
     fail = os.environ.get("FAIL")
     if fail == "read":
-        def broken(paths, explicit, load, take):
-            take()  # the helper has taken a chunk when it fails
+        def broken(paths, part, explicit, load):  # the helper has taken a chunk when it fails
             raise RuntimeError("helper broken on purpose")
-        readsplit._read_back = broken
+        readsplit._read_chunk = broken
     if fail == "judge":
         def dying(self, ctx, facts):
             os._exit(7)

@@ -13,11 +13,12 @@ whatever the size and the processors (tests, measurements).
 `result()` is None when the child failed in any way, and then the caller does the child's part itself:
 a child only ever makes a run faster, never different.
 
-`meet(count, minimum, chunk, work)` balances the work instead of splitting it beforehand: the child
+`meet(count, minimum, chunk, each)` balances the work instead of splitting it beforehand: the child
 takes chunks of the items from the back and the caller takes them from the front (`Meeting.front()`),
 each under a lock, until they meet; so the part each does follows its speed at the minute (on a shared
-virtual machine one core may run at half the other's speed). The child's value covers the items from
-the meeting point (`Meeting.start`) on. A child that dies holding the lock releases it as it ends.
+virtual machine one core may run at half the other's speed). The child's values, one per chunk, cover
+the items from the meeting point (`Meeting.start`) on. A child that dies holding the lock releases it
+as it ends.
 
 `fork_child(body)` forks with SIGINT and SIGTERM blocked until each side has set itself up, so that a
 Ctrl-C can never raise inside the child while it still runs the parent's code; the child runs `body`,
@@ -265,16 +266,13 @@ def _pickled(value: object) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-# A helper's way to take its next chunk of the items: its index range, or None when none is left.
-Take = Callable[[], "range | None"]
-
-
 class Meeting(Generic[_T]):
-    """`work(take)` run in a forked child that takes chunks of `count` items from the back while this
-    process takes them from the front (`front()`); `result()` is the child's value for the items from
-    `start` on (where the two met), or None when the child failed."""
+    """`each(chunk)` run in a forked child on chunks of `count` items taken from the back, while this
+    process takes them from the front (`front()`); `result()` is the child's values for its chunks, in
+    order, from `start` on (where the two met), or None when the child failed. The child pickles each
+    chunk's value as soon as it is made, so that little is left to do when the two meet."""
 
-    def __init__(self, count: int, chunk: int, work: Callable[[Take], _T]) -> None:
+    def __init__(self, count: int, chunk: int, each: Callable[[range], _T]) -> None:
         import mmap
 
         self._count, self._chunk = count, chunk
@@ -291,10 +289,18 @@ class Meeting(Generic[_T]):
             self._ends.close()
             raise NoFork from exc
         try:
-            self._forked = Forked(lambda: _pickled(work(lambda: self._take(front=False))))
+            self._forked = Forked(lambda: _pickled(self._back(each)))
         except NoFork:
             self.close()
             raise
+
+    def _back(self, each: Callable[[range], _T]) -> list[bytes]:
+        """In the child: the value of each chunk it takes, pickled, first to last."""
+        done: list[bytes] = []  # from the last chunk
+        while (part := self._take(front=False)) is not None:
+            done.append(_pickled(each(part)))
+        done.reverse()
+        return done
 
     def _take(self, *, front: bool) -> range | None:
         """The next chunk from one end, or None when the two ends have met. The lock is a POSIX record
@@ -325,10 +331,13 @@ class Meeting(Generic[_T]):
             yield part
         self.start = min(self._count, int.from_bytes(self._ends[:8], "little") * self._chunk)
 
-    def result(self) -> _T | None:
-        """Wait for the child (after `front()` is exhausted); its value, or None when it failed."""
-        value: _T | None = _unpickled(self._forked.result())
-        return value
+    def result(self) -> list[_T] | None:
+        """Wait for the child (after `front()` is exhausted); its chunks' values, or None when it failed."""
+        chunks: list[bytes] | None = _unpickled(self._forked.result())
+        if chunks is None:
+            return None
+        values: list[_T] = [_unpickled(chunk) for chunk in chunks]
+        return values
 
     def close(self) -> None:
         """Stop the child if it still runs; free the lock and the shared ends."""
@@ -339,13 +348,13 @@ class Meeting(Generic[_T]):
         self._ends.close()
 
 
-def meet(count: int, minimum: int, chunk: int, work: Callable[[Take], _T]) -> Meeting[_T] | None:
-    """A child working through `count` items from the back, chunk by chunk, while the caller works from
-    the front (`Meeting`); or None when doing them all here is as fast (`worth_forking`), or the fork
+def meet(count: int, minimum: int, chunk: int, each: Callable[[range], _T]) -> Meeting[_T] | None:
+    """A child doing `each` on chunks of `count` items from the back while the caller works from the
+    front (`Meeting`); or None when doing them all here is as fast (`worth_forking`), or the fork
     fails."""
     if not worth_forking(count, minimum):
         return None
     try:
-        return Meeting(count, chunk, work)
+        return Meeting(count, chunk, each)
     except NoFork:
         return None

@@ -28,7 +28,7 @@ from r1policy.rules.metadata import RuleMeta
 from r1policy.rules.registry import RuleRegistry
 
 if TYPE_CHECKING:
-    from r1policy.core.forked import Take
+    from r1policy.engine.judgesplit import Judged
     from r1policy.facts.advisories import Store
 
 NETWORK_ISOLATION_RULE = "R1-EP-003"
@@ -145,11 +145,11 @@ class Evaluator:
             facts = self._facts(deployments, buckets)
             verdicts = self._cedar(facts, known)
             return Judging(judge, plans, verdicts).run(emitter, facts), facts, verdicts
+        if self._facts_travel(deployments):
+            return self._judged_meeting(emitter, judge, plans, deployments, buckets, known)
         from r1policy.engine import judgesplit
 
         ctx = emitter.ctx
-        if self._facts_travel(deployments):
-            return self._judged_meeting(emitter, judge, plans, deployments, buckets, known)
         facts = self._facts(deployments, buckets)
         verdicts = self._cedar(facts, known)
         judging = Judging(judge, plans, verdicts)
@@ -188,17 +188,11 @@ class Evaluator:
             facts = self._facts(chunk, buckets)
             return facts, Judging(judge, plans, self._cedar(facts, known, answers=answers))
 
-        def back(take: Take) -> list[bytes]:  # in the helper
-            import pickle
+        def alone(part: range) -> Judged:  # in the helper
+            facts, judging = judged(deployments[part.start : part.stop])
+            return judging.alone(emitter.ctx, facts)
 
-            blobs: list[bytes] = []
-            while (part := take()) is not None:
-                facts, judging = judged(deployments[part.start : part.stop])
-                blobs.append(pickle.dumps(judging.alone(emitter.ctx, facts), pickle.HIGHEST_PROTOCOL))
-            blobs.reverse()
-            return blobs
-
-        meeting = judgesplit.meet(len(deployments), back)
+        meeting = judgesplit.meet(len(deployments), alone)
         parts = [range(len(deployments))] if meeting is None else meeting.front()
         keys: list[SortKey] = []
         facts: list[DeploymentFacts] = []

@@ -9,8 +9,8 @@ process's, is what a sequential run would have built, in the same order. Two way
 - `meet` (when the helper may work out facts itself: it would ask the Hub nothing): the helper takes
   chunks of the deployments from the back and this process from the front until they meet
   (core/forked.Meeting), each working out a chunk's facts, asking Cedar about the groups of subjects
-  it has not asked about yet (engine/cedarbatch.Answers) and judging it; each chunk's `Judged` is
-  pickled as soon as it is built, and `merged` puts them back in order.
+  it has not asked about yet (engine/cedarbatch.Answers) and judging it; `merged` puts the helper's
+  chunks back in order.
 - `start`: the facts and verdicts of every deployment are worked out here first; the helper judges
   the last `HELPER_SHARE` of them.
 
@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from r1policy.core.findings import Finding
-from r1policy.core.forked import Meeting, Tail, Take, split_off
+from r1policy.core.forked import Meeting, Tail, split_off
 from r1policy.core.forked import meet as forked_meet
 
 if TYPE_CHECKING:
@@ -54,21 +54,18 @@ def start(items: Sequence[Any], judge: Callable[[list[Any]], Judged]) -> Tail[Ju
     return split_off(items, MIN_DEPLOYMENTS, HELPER_SHARE, judge)
 
 
-def meet(count: int, work: Callable[[Take], list[bytes]]) -> Meeting[list[bytes]] | None:
-    """A helper judging `count` deployments from the back, a chunk at a time (`work` hands back each
-    chunk's `Judged`, pickled, first to last), or None as for `start`."""
-    return forked_meet(count, MIN_DEPLOYMENTS, CHUNK, work)
+def meet(count: int, each: Callable[[range], Judged]) -> Meeting[Judged] | None:
+    """A helper judging `count` deployments from the back, a chunk at a time (`each` judges one chunk),
+    or None as for `start`."""
+    return forked_meet(count, MIN_DEPLOYMENTS, CHUNK, each)
 
 
-def merged(blobs: list[bytes] | None) -> Judged | None:
+def merged(chunks: list[Judged] | None) -> Judged | None:
     """The helper's chunks as one `Judged`, in order; None when it failed."""
-    if blobs is None:
+    if chunks is None:
         return None
-    import pickle
-
     whole = Judged([], [], [])
-    for blob in blobs:
-        part: Judged = pickle.loads(blob)
+    for part in chunks:
         whole.findings += part.findings
         whole.notices += part.notices
         whole.keys += part.keys

@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from r1policy.core.forked import Meeting, Take, meet
+from r1policy.core.forked import Meeting, meet
 from r1policy.core.model import Deployment
 from r1policy.sources.loadtext import Inputs, Unreadable
 from r1policy.sources.readers import READERS, ReadContext
@@ -66,33 +66,22 @@ class Read:
         self.unreadable, self.unrecognised = unreadable, unrecognised
 
 
-def start(paths: Sequence[Path], explicit: bool, load: Load) -> Meeting[list[bytes]] | None:
+def start(paths: Sequence[Path], explicit: bool, load: Load) -> Meeting[list[Read | None]] | None:
     """A helper reading `paths` from the back, or None when reading them all here is as fast, or
-    forking is not safe here or fails. Its value is for `results`."""
+    forking is not safe here or fails. Its result is for `results`."""
     if tuple(READERS) != _BUILT_IN_READERS:
         return None
-    return meet(len(paths), MIN_FILES, CHUNK, lambda take: _read_back(paths, explicit, load, take))
+    return meet(len(paths), MIN_FILES, CHUNK, lambda part: _read_chunk(paths, part, explicit, load))
 
 
-def results(value: list[bytes] | None) -> list[Read | None]:
+def results(chunks: list[list[Read | None]] | None) -> list[Read | None]:
     """What reading each of the helper's files built, in file order from where the two processes met
     (None: a file this process reads); nothing when the helper failed."""
-    import pickle
-
-    return [read for blob in value or () for read in pickle.loads(blob)]
+    return [read for chunk in chunks or () for read in chunk]
 
 
-def _read_back(paths: Sequence[Path], explicit: bool, load: Load, take: Take) -> list[bytes]:
-    """The helper's chunks, first to last, each pickled as soon as it is read (so that little is left
-    to pickle when the two processes meet)."""
-    import pickle
-
-    chunks: list[bytes] = []  # from the last chunk
-    while (part := take()) is not None:
-        done = [_read_one(paths[index], explicit, load) for index in part]
-        chunks.append(pickle.dumps(done, pickle.HIGHEST_PROTOCOL))
-    chunks.reverse()
-    return chunks
+def _read_chunk(paths: Sequence[Path], part: range, explicit: bool, load: Load) -> list[Read | None]:
+    return [_read_one(paths[index], explicit, load) for index in part]
 
 
 def _read_one(path: Path, explicit: bool, load: Load) -> Read | None:
