@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import yaml
+from tests.support.snippet import run_snippet
 
 from conftest import base_documents, run_cli
 from r1policy.commands.policytest import base_manifest, patch
@@ -54,15 +53,9 @@ def _command(
     marks = tmp_path / "marks"
     marks.mkdir()
     env = {"MARKS": str(marks), **({"THREAD": "1"} if thread else {})}
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_DRIVER), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        # buffered output, as in most shells: what the end flushes is lost if it does not
-        env={**{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}, **env},
-    )
+    # buffered output, as in most shells: what the end flushes is lost if it does not
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = run_snippet(_DRIVER, *args, env={**buffered, **env})
     return done, marks
 
 

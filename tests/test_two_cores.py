@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.support.snippet import run_snippet
 
 from conftest import base_documents
 from r1policy.commands.policytest import base_manifest, patch
@@ -69,14 +70,7 @@ _DRIVER = r"""
 def _run(mode: str, *args: str, fail: str = "") -> tuple[str, str, str, int]:
     """The run's stdout, stderr and exit code, and the number of helpers it started."""
     env = {**os.environ, "R1POLICY_PARALLEL": mode, "FAIL": fail}
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_DRIVER), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=env,
-    )
+    done = run_snippet(_DRIVER, *args, env=env)
     *err, last = done.stderr.rstrip("\n").split("\n")
     assert last.startswith("exit="), done.stderr
     code, helpers = last.split()
@@ -360,11 +354,5 @@ def test_a_helper_that_handed_over_its_result_is_not_waited_for() -> None:
         assert forked._exiting == []
         print("ok")
     """
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_snippet(script, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
