@@ -24,10 +24,15 @@ def _open(where: int | Path, content: Content) -> IO[Any]:
     if isinstance(where, int):
         if binary:
             return os.fdopen(where, "wb", buffering=_CHUNK_BUFFER)
-        return os.fdopen(where, "w", encoding="utf-8", newline="")
+        return os.fdopen(where, "w", encoding="utf-8", errors=_UNWRITABLE, newline="")
     if binary:
         return where.open("wb", buffering=_CHUNK_BUFFER)
-    return where.open("w", encoding="utf-8", newline="")
+    return where.open("w", encoding="utf-8", errors=_UNWRITABLE, newline="")
+
+
+# A lone surrogate (redaction writes a finding's as the byte it stands for; one may be left in a text no
+# finding holds) is written as `\udcff`: in a JSON string that is its escape, elsewhere readable.
+_UNWRITABLE = "backslashreplace"
 
 
 _CHUNK_BUFFER = 1 << 20  # chunks of about a kilobyte: a write system call per megabyte

@@ -185,15 +185,31 @@ def _remember_clean(clean: set[_K], value: _K) -> _K:
     return value
 
 
+# A lone surrogate: what Python makes of a byte that is not UTF-8 in a file name (surrogateescape), and
+# what no report can hold (UTF-8, JSON and SARIF writers refuse it).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate_escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def _printable(text: str) -> str:
+    """`text` with each lone surrogate written as the byte it stands for (`\\xff`) or as its code."""
+    return _SURROGATE.sub(_surrogate_escape, text)
+
+
 def redact(text: str) -> str:
-    """Never print a secret whole: keep the first 4 characters and the length."""
+    """Never print a secret whole: keep the first 4 characters and the length. Never print what cannot be
+    written: a lone surrogate (a file name's byte that is not UTF-8) is written as `\\xff`."""
     if text in _CLEAN:
         return text
-    if not _may_hold_secret(text):  # the common case: no pattern's literal, nothing to substitute
-        return _remember_clean(_CLEAN, text)
+    if not _may_hold_secret(text) and (text.isascii() or _SURROGATE.search(text) is None):
+        return _remember_clean(_CLEAN, text)  # the common case: nothing to substitute
     done = _REDACTED.get(text)
     if done is None:
-        done = _substituted(text)
+        done = _substituted(_printable(text))
         if done == text:  # a literal without a secret around it
             return _remember_clean(_CLEAN, text)
         if len(_REDACTED) >= _CACHE_MAX:
