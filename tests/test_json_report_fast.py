@@ -82,9 +82,11 @@ def findings(draw: st.DrawFn) -> list[Finding]:
 @settings(max_examples=400, deadline=None)
 @given(findings())
 def test_each_line_is_the_c_encoding_of_the_finding(found: list[Finding]) -> None:
-    lines = json_v1._Lines()
+    parts = json_v1._Parts()
     for f in found * 2:  # the second time from the caches
-        assert lines.line(f) == _ENCODE(json_v1.finding_to_json(f))
+        out: list[bytes] = []
+        parts.add(f, out)
+        assert b"".join(out).decode("utf-8") == _ENCODE(json_v1.finding_to_json(f))
 
 
 def _reference(doc: dict[str, Any]) -> str:
@@ -116,17 +118,23 @@ def test_the_large_report_is_the_same_text_as_encoding_its_document(
     doc = json_v1.report_to_json(report, options)
     text = json_v1.render(report, options)
     if len(doc["findings"]) > json_v1.INDENTED_MAX_FINDINGS:
-        assert text == _reference(doc)
+        # A lone surrogate that is not a finding's (redaction makes those printable) is written as its
+        # JSON escape: the same document.
+        assert text == _escaped(_reference(doc))
     else:
         assert text == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    if "\ud83d" not in text:  # a lone surrogate cannot be written as UTF-8, either way
-        assert b"".join(json_v1.render_encoded(report, options)) == text.encode("utf-8")
+    assert b"".join(json_v1.render_encoded(report, options)) == _escaped(text).encode("utf-8")
+
+
+def _escaped(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def test_a_report_without_findings_in_the_line_form() -> None:
     report = Report([], notices=[Notice("note", "n")], inputs=["a.yaml"])
     doc = json_v1._document(report, [])
-    text = json_v1._BETWEEN.join(json_v1._compact_lines(doc))
+    parts = json_v1._compact_parts(doc, json_v1._Parts())
+    text = b"".join(parts).decode("utf-8")
     assert text == _reference(json_v1.report_to_json(report, RenderOptions()))
 
 

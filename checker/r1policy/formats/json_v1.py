@@ -103,7 +103,7 @@ def _document(report: Report, findings: list[Any]) -> dict[str, Any]:
 
 
 # Up to this many findings the report is indented throughout (json's pure-Python encoder: about 25 µs
-# per finding). Above it each finding is one compact line (`_Lines`, about 15× faster): the same
+# per finding). Above it each finding is one compact line (`_Parts`, about 15× faster): the same
 # document, still one finding per line for grep and diff.
 INDENTED_MAX_FINDINGS = 1000
 
@@ -115,25 +115,22 @@ def render(report: Report, options: RenderOptions) -> str:
     if len(findings) <= INDENTED_MAX_FINDINGS:
         doc = _document(report, [finding_to_json(f) for f in findings])
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    return _BETWEEN.join(_compact_lines(_document(report, findings)))
+    return b"".join(_compact_parts(_document(report, findings), _Parts())).decode("utf-8")
 
 
 def render_encoded(report: Report, options: RenderOptions) -> list[bytes]:
-    """`render(...)` as UTF-8 chunks, for a file. The large form is encoded line by line: most lines are
-    ASCII, which encodes as a copy, where the whole text would be encoded character by character as soon
-    as one line holds a non-ASCII character."""
+    """`render(...)` as UTF-8 chunks, for a file. The large form is assembled from encoded parts, each
+    encoded once per report, and joined into chunks of about `_CHUNK_PARTS` parts: no text of the whole
+    report, or of each line, is built, and no part is encoded twice."""
     findings = _shown(report, options)
     if len(findings) <= INDENTED_MAX_FINDINGS:
-        return [render(report, options).encode("utf-8")]
-    lines = _compact_lines(_document(report, findings))
-    lines.reverse()
-    between = _BETWEEN.encode("utf-8")
-    chunks: list[bytes] = []
-    while lines:  # each line's text is freed as it is encoded: its memory holds the next line's bytes
-        chunks.append(lines.pop().encode("utf-8"))
-        chunks.append(between)
-    chunks.pop()
-    return chunks
+        return [_encode(render(report, options))]
+    parts = _compact_parts(_document(report, findings), _Parts())
+    join = b"".join
+    return [join(parts[at : at + _CHUNK_PARTS]) for at in range(0, len(parts), _CHUNK_PARTS)]
+
+
+_CHUNK_PARTS = 8192  # a finding is about 8 parts of about 130 bytes: chunks of about a megabyte
 
 
 # The C encoder, compact; and its string encoder (the one it calls for every string when ensure_ascii is
@@ -142,26 +139,38 @@ _COMPACT = json.JSONEncoder(ensure_ascii=False).encode
 _STRING = encode_basestring
 
 
+def _encode(text: str) -> bytes:
+    """A part's UTF-8. `redact` wrote every lone surrogate of a finding as the byte it stands for; one
+    left elsewhere (a compliance framework's name) is written as its JSON escape (`\\udcff`), which
+    reads back as the same string."""
+    return text.encode("utf-8", "backslashreplace")
+
+
 # Between two findings' lines of the large form.
 _BETWEEN = ",\n    "
 
 
-def _compact_lines(doc: dict[str, Any]) -> list[str]:
-    """The document with one top-level field per line and one finding per line, as parts to be joined
-    with `_BETWEEN` (a large report is tens of megabytes: every copy counts).
-    `doc["findings"]` holds the Finding objects; each line is exactly
-    `_COMPACT(finding_to_json(finding))`."""
+def _compact_parts(doc: dict[str, Any], parts: _Parts) -> list[bytes]:
+    """The document with one top-level field per line and one finding per line, as encoded parts to be
+    joined (a large report is tens of megabytes: every copy counts). `doc["findings"]` holds the
+    Finding objects; each finding's parts join to exactly `_COMPACT(finding_to_json(finding))`, and
+    findings are separated by `_BETWEEN`."""
     fields = {key: f"  {_COMPACT(key)}: {_COMPACT(value)}" for key, value in doc.items() if key != "findings"}
     keys = list(doc)
     at = keys.index("findings")
     head = "".join(f"{fields[key]},\n" for key in keys[:at])
     tail = "".join(f",\n{fields[key]}" for key in keys[at + 1 :])
-    lines = list(map(_Lines().line, doc["findings"]))
-    if not lines:
-        return ["{\n" + head + '  "findings": []' + tail + "\n}\n"]
-    lines[0] = "{\n" + head + '  "findings": [\n    ' + lines[0]
-    lines[-1] += "\n  ]" + tail + "\n}\n"
-    return lines
+    found: list[Finding] = doc["findings"]
+    if not found:
+        return [_encode("{\n" + head + '  "findings": []' + tail + "\n}\n")]
+    out = [_encode("{\n" + head + '  "findings": [\n    ')]
+    add, between = parts.add, _encode(_BETWEEN)
+    add(found[0], out)
+    for f in found[1:]:
+        out.append(between)
+        add(f, out)
+    out.append(_encode("\n  ]" + tail + "\n}\n"))
+    return out
 
 
 def _around(f: Finding) -> tuple[str, str]:
@@ -179,53 +188,66 @@ def _number(value: int | None) -> str:
     return str(value) if type(value) is int else _COMPACT(value)
 
 
-class _Lines:
-    """Builds a finding's JSON line from encoded parts, each encoded once per report: the parts shared by
+class _Parts:
+    """Gives a finding's JSON line as encoded parts, each encoded once per report: the parts shared by
     a rule's findings of one status (rule, title, severity, status, enforcement, subject type,
-    references), strings that recur (subject ids, messages, deployments, paths), each Remediation
-    object, each Location object."""
+    references), strings that recur (subject ids, messages, deployments), each Remediation object, each
+    Location object."""
 
     def __init__(self) -> None:
-        self.around: dict[tuple[Any, ...], tuple[str, str]] = {}
-        self.strings: dict[str, str] = {}
+        self.around: dict[tuple[Any, ...], tuple[bytes, bytes]] = {}
+        self.idents: dict[str, bytes] = {}  # subject id -> its string, then `}, "message": `
+        self.messages: dict[str, bytes] = {}
+        self.deployments: dict[str, bytes] = {}  # deployment -> `, "deployment": ` and its string
+        self.strings: dict[str, str] = {}  # paths and summaries: JSON strings, not yet encoded
         # Keyed by id(): each entry keeps its object, so no other object can take that id meanwhile.
-        self.remediations: dict[int, tuple[Remediation, str]] = {}
-        self.locations: dict[int, tuple[Location, str]] = {}
+        self.remediations: dict[int, tuple[Remediation, bytes]] = {}
+        self.locations: dict[int, tuple[Location, bytes]] = {}
 
-    def string(self, text: str) -> str:
-        done = self.strings[text] = _STRING(text)
-        return done
-
-    def line(self, f: Finding) -> str:
-        subject = f.subject
+    def add(self, f: Finding, out: list[bytes]) -> None:
+        """Append the parts of `f`'s line to `out`."""
+        subject, append = f.subject, out.append
         key = (f.rule_id, f.title, f.severity, f.status, f.enforcement, subject.type, f.references)
         around = self.around.get(key)
         if around is None:
-            around = self.around[key] = _around(f)
-        strings = self.strings
-        ident = strings.get(subject.id) or self.string(subject.id)
-        deployment = location = remediation = ""
+            head, refs = _around(f)
+            around = self.around[key] = (_encode(head), _encode(refs))
+        append(around[0])
+        ident = self.idents.get(subject.id)
+        if ident is None:
+            ident = self.idents[subject.id] = _encode(f'{_STRING(subject.id)}}}, "message": ')
+        append(ident)
+        message = self.messages.get(f.message)  # a message recurs a dozen times
+        if message is None:
+            message = self.messages[f.message] = _encode(_STRING(f.message))
+        append(message)
+        append(around[1])
         if f.deployment:
-            deployment = ', "deployment": ' + (strings.get(f.deployment) or self.string(f.deployment))
+            deployment = self.deployments.get(f.deployment)
+            if deployment is None:
+                deployment = _encode(f', "deployment": {_STRING(f.deployment)}')
+                self.deployments[f.deployment] = deployment
+            append(deployment)
         if f.location is not None:
             known = self.locations.get(id(f.location))
-            location = known[1] if known is not None else self.location(f.location)
+            append(known[1] if known is not None else self.location(f.location))
         if f.remediation is not None:
             known_fix = self.remediations.get(id(f.remediation))
-            remediation = known_fix[1] if known_fix is not None else self.remediation(f.remediation)
-        message = strings.get(f.message) or self.string(f.message)  # a message recurs a dozen times
-        rest = f"{around[1]}{deployment}{location}{remediation}"
-        if f.waiver is None and f.expired_waiver is None:
-            return f'{around[0]}{ident}}}, "message": {message}{rest}}}'
-        out = f'{around[0]}{ident}}}, "message": {message}{rest}'
+            append(known_fix[1] if known_fix is not None else self.remediation(f.remediation))
         if f.waiver is not None:
-            out += f', "waiver": {_COMPACT(_waiver(f.waiver))}'
+            append(_encode(f', "waiver": {_COMPACT(_waiver(f.waiver))}'))
         if f.expired_waiver is not None:
-            out += f', "expired_waiver": {_COMPACT(_waiver(f.expired_waiver))}'
-        return out + "}"
+            append(_encode(f', "expired_waiver": {_COMPACT(_waiver(f.expired_waiver))}'))
+        append(b"}")
 
-    def location(self, at: Location) -> str:
-        path = self.strings.get(at.path) or self.string(at.path)
+    def string(self, text: str) -> str:
+        done = self.strings.get(text)
+        if done is None:
+            done = self.strings[text] = _STRING(text)
+        return done
+
+    def location(self, at: Location) -> bytes:
+        path = self.string(at.path)
         line, column = at.line, at.column
         if at.cell is None and type(line) is int and type(column) is int:  # f-strings write ints as json
             text = f', "location": {{"path": {path}, "line": {line}, "column": {column}}}'
@@ -233,18 +255,18 @@ class _Lines:
             cell = "" if at.cell is None else f', "cell": {_number(at.cell)}'
             place = f'"line": {_number(line)}, "column": {_number(column)}{cell}'
             text = f', "location": {{"path": {path}, {place}}}'
-        self.locations[id(at)] = (at, text)
-        return text
+        done = _encode(text)
+        self.locations[id(at)] = (at, done)
+        return done
 
-    def remediation(self, rem: Remediation) -> str:
+    def remediation(self, rem: Remediation) -> bytes:
         # Steps name the deployment's resources: seldom shared, encoded without the cache.
         steps = ", ".join(map(_STRING, rem.steps))
-        summary = self.strings.get(rem.summary) or self.string(rem.summary)
-        text = f', "remediation": {{"summary": {summary}, "steps": [{steps}]'
+        text = f', "remediation": {{"summary": {self.string(rem.summary)}, "steps": [{steps}]'
         for key in ("cli", "terraform", "cloudformation"):
             value = getattr(rem, key)
             if value:
                 text += f', "{key}": {_STRING(value)}'
-        text += "}"
-        self.remediations[id(rem)] = (rem, text)
-        return text
+        done = _encode(text + "}")
+        self.remediations[id(rem)] = (rem, done)
+        return done
