@@ -309,6 +309,8 @@ class Finding:
         # What `cls(...)` builds, redacted as `__post_init__` redacts it, without the frozen dataclass's
         # thirteen `object.__setattr__` calls (a run builds tens of thousands of findings: 8 µs -> 2 µs
         # each). tests/test_findings_create.py holds the two equal.
+        if deployment is not None and deployment not in _CLEAN:
+            deployment = redact(deployment)
         finding = _new(cls)
         _set(
             finding,
@@ -326,7 +328,7 @@ class Finding:
                 "references": references if references in _CLEAN_TUPLES else redact_all(references),
                 "waiver": waiver,
                 "expired_waiver": expired_waiver,
-                "deployment": deployment if deployment is None or deployment in _CLEAN else redact(deployment),
+                "deployment": deployment,
             },
         )
         return finding
