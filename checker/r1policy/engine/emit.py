@@ -26,6 +26,8 @@ from r1policy.project.config import Config, Waiver
 from r1policy.rules.metadata import RuleMeta
 
 ADVISORY_WAIVED = "advisory_waived"  # R1-EP-008: every advisory is accepted by a waiver naming it
+# Read once: a member read from its enum class costs a lookup each time (several per finding).
+_PASS, _FAIL, _ERROR = Status.PASS, Status.FAIL, Status.ERROR
 
 
 @dataclass(frozen=True)
@@ -168,21 +170,21 @@ class Emitter:
         rule = plan.rule
         remediation: Remediation | None = None
         enforcement = plan.enforcement
-        if status is Status.PASS:
+        if status is _PASS:
             message = plan.pass_message or "compliant: " + render_message(rule, "pass", names)
-        elif status is Status.FAIL:
+        elif status is _FAIL:
             message = render_message(rule, reason, names)
             remediation = render_remediation(rule, names)
             if reason.startswith("warn_"):
                 enforcement = plan.warn
         else:
             message = reason
-            if status is Status.ERROR:
+            if status is _ERROR:
                 remediation = self._evaluable.get(reason)
                 if remediation is None:
                     remediation = self._evaluable[reason] = evaluable(reason)
         waiver = expired = None
-        if (status is Status.FAIL or status is Status.ERROR) and (plan.waivers or reason == ADVISORY_WAIVED):
+        if (status is _FAIL or status is _ERROR) and (plan.waivers or reason == ADVISORY_WAIVED):
             done = self._waived(plan, judgement, subject, _Waived(status, message, remediation))
             status, message, remediation = done.status, done.message, done.remediation
             waiver, expired = done.waiver, done.expired

@@ -12,6 +12,9 @@ from r1policy.engine.emit import Judgement, RulePlan
 from r1policy.engine.factrecord import DeploymentFacts
 
 NO_ENDPOINT = "does not apply: no SageMaker endpoint in this deployment"
+# Read once: a member read from its enum class costs a lookup each time (one per judgement).
+_SKIPPED, _ERROR, _FAIL, _PASS = Status.SKIPPED, Status.ERROR, Status.FAIL, Status.PASS
+_OFF = Enforcement.OFF
 
 
 def _is_live_fact(fact: str, dep: Deployment | None) -> bool:
@@ -36,21 +39,21 @@ class Judge:
         rule = plan.rule
         kind = dep.model.kind
         if kind not in rule.sources and FIELD_MODEL not in dep.unknown:
-            return [Judgement(Status.SKIPPED, self._source_skip(plan, kind), item.names)]
+            return [Judgement(_SKIPPED, self._source_skip(plan, kind), item.names)]
         if plan.endpoint_rule and dep.platform != "sagemaker":
             why = self._other_platform.get(dep.platform)
             if why is None:
                 why = self._other_platform[dep.platform] = (
                     f"does not apply: a SageMaker endpoint rule, and this deployment runs on {dep.platform}"
                 )
-            return [Judgement(Status.SKIPPED, why, item.names)]
+            return [Judgement(_SKIPPED, why, item.names)]
         if rule.needs_endpoint and dep.endpoint is None:
-            return [Judgement(Status.SKIPPED, NO_ENDPOINT, item.names)]
+            return [Judgement(_SKIPPED, NO_ENDPOINT, item.names)]
         not_applicable = item.not_applicable
         if not_applicable and not not_applicable.keys().isdisjoint(rule.requires):
             for fact in plan.requires:  # the first in sorted order
                 if fact in not_applicable:
-                    return [Judgement(Status.SKIPPED, "does not apply: " + not_applicable[fact], item.names)]
+                    return [Judgement(_SKIPPED, "does not apply: " + not_applicable[fact], item.names)]
         return self.judge(plan, item.unavailable, dep, item.names, matched, errored)
 
     def _source_skip(self, plan: RulePlan, kind: SourceKind) -> str:
@@ -74,8 +77,8 @@ class Judge:
         *,
         settled: frozenset[str] = frozenset(),
     ) -> list[Judgement]:
-        if plan.enforcement is Enforcement.OFF:
-            return [Judgement(Status.SKIPPED, self.off_reason, names)]
+        if plan.enforcement is _OFF:
+            return [Judgement(_SKIPPED, self.off_reason, names)]
         # Facts the rule requires, and fields it reads whose value a template leaves unknown.
         missing = None
         if unavailable and not unavailable.keys().isdisjoint(plan.checked_set):
@@ -83,11 +86,11 @@ class Judge:
         if missing:
             if self.static and all(_is_live_fact(f, dep) and f not in settled for f in missing):
                 why = "--static: this rule needs live state (" + ", ".join(missing) + ")"
-                return [Judgement(Status.SKIPPED, why, names)]
+                return [Judgement(_SKIPPED, why, names)]
             reasons = sorted({unavailable[f] for f in missing})
-            return [Judgement(Status.ERROR, "could not be evaluated: " + "; ".join(reasons), names)]
+            return [Judgement(_ERROR, "could not be evaluated: " + "; ".join(reasons), names)]
         if matched:
-            return [Judgement(Status.FAIL, reason, names) for reason in matched]
+            return [Judgement(_FAIL, reason, names) for reason in matched]
         if errored:
-            return [Judgement(Status.ERROR, f"could not be evaluated: the policy failed: {errored}", names)]
-        return [Judgement(Status.PASS, "", names)]
+            return [Judgement(_ERROR, f"could not be evaluated: the policy failed: {errored}", names)]
+        return [Judgement(_PASS, "", names)]
