@@ -31,6 +31,7 @@ class Judge:
         self.off_reason = f"turned off in the configuration ({config_source})"
         self._other_source: dict[tuple[str, SourceKind], str] = {}
         self._other_platform: dict[str, str] = {}
+        self._reasons: dict[str, str] = {}
 
     def deployment(
         self, plan: RulePlan, item: DeploymentFacts, matched: list[str] | None, errored: str | None
@@ -53,8 +54,14 @@ class Judge:
         if not_applicable and not not_applicable.keys().isdisjoint(rule.requires):
             for fact in plan.requires:  # the first in sorted order
                 if fact in not_applicable:
-                    return [Judgement(_SKIPPED, "does not apply: " + not_applicable[fact], item.names)]
+                    why = self._once("does not apply: " + not_applicable[fact])
+                    return [Judgement(_SKIPPED, why, item.names)]
         return self.judge(plan, item.unavailable, dep, item.names, matched, errored)
+
+    def _once(self, why: str) -> str:
+        """One string object for each reason worded: the thousands of findings that give the same
+        reason share it (a helper's pickle holds it once; a report encodes it once)."""
+        return self._reasons.setdefault(why, why)
 
     def _source_skip(self, plan: RulePlan, kind: SourceKind) -> str:
         key = (plan.rule.id, kind)
@@ -86,9 +93,9 @@ class Judge:
         if missing:
             if self.static and all(_is_live_fact(f, dep) and f not in settled for f in missing):
                 why = "--static: this rule needs live state (" + ", ".join(missing) + ")"
-                return [Judgement(_SKIPPED, why, names)]
+                return [Judgement(_SKIPPED, self._once(why), names)]
             reasons = sorted({unavailable[f] for f in missing})
-            return [Judgement(_ERROR, "could not be evaluated: " + "; ".join(reasons), names)]
+            return [Judgement(_ERROR, self._once("could not be evaluated: " + "; ".join(reasons)), names)]
         if matched:
             return [Judgement(_FAIL, reason, names) for reason in matched]
         if errored:
