@@ -20,8 +20,6 @@ from typing import Any
 import pytest
 import yaml
 
-from r1policy.core import gcpause
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -105,7 +103,6 @@ def spy_config(*a, **k):
     return load_config(*a, **k)
 def spy_discover(*a, **k):
     seen["discover"] = gc.isenabled()
-    seen["young"] = gc.get_threshold()[0]
     return discover(*a, **k)
 check.load_config, check.discover = spy_config, spy_discover
 from r1policy.cli import main
@@ -140,13 +137,13 @@ def _gc_probe(tmp_path: Path, mode: str) -> dict[str, Any]:
 
 
 def test_the_collector_is_off_during_start_up_only_and_comes_back_as_it_was(tmp_path: Path) -> None:
-    # While the inputs are read and judged, young collections are rarer (gcpause.bulk); the thresholds
-    # are back as they were when main returns.
-    usual = dict(code=0, young=gcpause.BULK_THRESHOLDS[0], after=list(gc.get_threshold()))
+    # While the inputs are read and judged, the collector is off too (gcpause.bulk); it is back, with
+    # its thresholds as they were, when main returns.
+    usual = dict(code=0, after=list(gc.get_threshold()))
     called = _gc_probe(tmp_path, "called")  # main(args): a caller's process, e.g. a test or a hook
-    assert called == {"config": False, "discover": True, "enabled": True, "frozen": False, **usual}
+    assert called == {"config": False, "discover": False, "enabled": True, "frozen": False, **usual}
     process = _gc_probe(tmp_path, "process")  # main(): the console script's process
-    assert process == {"config": False, "discover": True, "enabled": True, "frozen": True, **usual}
+    assert process == {"config": False, "discover": False, "enabled": True, "frozen": True, **usual}
     caller_off = _gc_probe(tmp_path, "caller-disabled")  # a caller that turned it off keeps it off
     assert caller_off == {"config": False, "discover": False, "enabled": False, "frozen": False, **usual}
     failed = _fresh(  # start-up fails (no config file): the collector is back all the same

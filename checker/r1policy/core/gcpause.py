@@ -24,9 +24,7 @@ import sys
 
 _paused = False
 _freeze = False
-_thresholds: tuple[int, int, int] | None = None  # as they were before `bulk()`
-# While a command works through its inputs: a young collection per 50,000 new objects, not 700.
-BULK_THRESHOLDS = (50_000, 20, 100)
+_bulk: bool | None = None  # while in `bulk()`: whether the collector ran before it
 
 
 def pause(*, freeze: bool = False) -> None:
@@ -48,21 +46,26 @@ def resume() -> None:
 
 
 def bulk() -> None:
-    """Collect less often while the inputs are read and judged (`check` of thousands of manifests):
-    they build objects that live until the report is written, and each young collection walks the
-    newest of them again. Cycles are still collected, in larger steps. `restore()` undoes it."""
-    global _thresholds
-    if _thresholds is None:
-        _thresholds = gc.get_threshold()
-        gc.set_threshold(*BULK_THRESHOLDS)
+    """No cycle collection while the inputs are read and judged (`check` of thousands of manifests):
+    they build objects that live until the report is written, and every young collection walks the
+    newest of them again, finding nothing to free. On 10,000 generated manifests the collections took
+    0.58 s of this process's 9-11 s (each walks 50,000 objects spread over 600 MB), and peak memory was
+    the same without them (644 against 642 MB): reading and judging leave no reference cycles worth
+    collecting (an input's own cycles, YAML aliases, are bounded by its size). Reference counting frees
+    everything else as usual. `restore()` turns the collector back on, as it was."""
+    global _bulk
+    if _bulk is None:
+        _bulk = gc.isenabled()
+        gc.disable()
 
 
 def restore() -> None:
-    """The collector's thresholds as they were before `bulk()` (any number of calls)."""
-    global _thresholds
-    if _thresholds is not None:
-        gc.set_threshold(*_thresholds)
-        _thresholds = None
+    """The collector as it was before `bulk()` (any number of calls)."""
+    global _bulk
+    if _bulk is not None:
+        if _bulk:
+            gc.enable()
+        _bulk = None
 
 
 # -- the end of the command-line process --------------------------------------------------------------
