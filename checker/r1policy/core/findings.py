@@ -316,31 +316,34 @@ class Finding:
             raise ValueError(f"{rule_id}: a waived finding, and only a waived one, carries its waiver")
         if remediation is None and status in _NEEDS_FIX:
             raise ValueError(f"{rule_id}: a failing finding must say how to fix it")
-        # What `cls(...)` builds, redacted as `__post_init__` redacts it, without the frozen dataclass's
-        # thirteen `object.__setattr__` calls (a run builds tens of thousands of findings: 8 µs -> 2 µs
-        # each). tests/test_findings_create.py holds the two equal.
+        # What `cls(...)` builds, redacted as `__post_init__` redacts it, without the dataclass
+        # constructor's keyword handling (a run builds tens of thousands of findings: 8 µs -> 3 µs each).
+        # One attribute at a time, in field order, as the constructor sets them: the instance keeps its
+        # compact layout (a dict assigned at once takes 336 bytes more per finding).
+        # tests/test_findings_create.py holds the two equal.
+        if title not in _CLEAN:
+            title = redact(title)
+        if message not in _CLEAN:
+            message = redact(message)
+        if references not in _CLEAN_TUPLES:
+            references = redact_all(references)
         if deployment is not None and deployment not in _CLEAN:
             deployment = redact(deployment)
         finding = _new(cls)
-        _set(
-            finding,
-            "__dict__",
-            {
-                "rule_id": rule_id,
-                "title": title if title in _CLEAN else redact(title),
-                "severity": severity,
-                "status": status,
-                "enforcement": enforcement,
-                "subject": subject,
-                "message": message if message in _CLEAN else redact(message),
-                "location": location,
-                "remediation": remediation,
-                "references": references if references in _CLEAN_TUPLES else redact_all(references),
-                "waiver": waiver,
-                "expired_waiver": expired_waiver,
-                "deployment": deployment,
-            },
-        )
+        put = _set
+        put(finding, "rule_id", rule_id)
+        put(finding, "title", title)
+        put(finding, "severity", severity)
+        put(finding, "status", status)
+        put(finding, "enforcement", enforcement)
+        put(finding, "subject", subject)
+        put(finding, "message", message)
+        put(finding, "location", location)
+        put(finding, "remediation", remediation)
+        put(finding, "references", references)
+        put(finding, "waiver", waiver)
+        put(finding, "expired_waiver", expired_waiver)
+        put(finding, "deployment", deployment)
         return finding
 
     @property
