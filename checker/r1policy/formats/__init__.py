@@ -80,9 +80,9 @@ def writers() -> dict[Format, Writer]:
 
 
 # Formats whose module also gives a file's content as UTF-8 chunks (`render_encoded`): `render`'s text,
-# encoded. A large JSON report encodes it line by line (most lines are ASCII: a copy each), where the
-# whole text, made non-ASCII by one character anywhere, is encoded character by character; and the file
-# is written from the chunks, with no copy of the whole.
+# encoded. A large JSON report is assembled from parts encoded once each (a finding's rule, message,
+# location, remediation), where the whole text, made non-ASCII by one character anywhere, would be
+# encoded character by character; and the file is written from the chunks, with no copy of the whole.
 _ENCODED_WRITER_MODULES: dict[Format, str] = {Format.JSON: "json_v1"}
 
 
