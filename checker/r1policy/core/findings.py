@@ -253,6 +253,26 @@ _NEEDS_FIX = (Status.FAIL, Status.ERROR)
 _RULE_ID = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)+")
 
 
+_OWN_FIELDS = ("title", "message", "references", "deployment")
+
+
+def _own_strings(
+    title: str, message: str, references: tuple[str, ...], deployment: str | None
+) -> tuple[str, str, tuple[str, ...], str | None]:
+    """The strings a finding redacts itself (`_OWN_FIELDS`; its subject, location, remediation and
+    waivers redact their own), redacted. A string known to hold no secret is kept as it is (one set
+    lookup): a run builds tens of thousands of findings from a few dozen titles and reference lists."""
+    if title not in _CLEAN:
+        title = redact(title)
+    if message not in _CLEAN:
+        message = redact(message)
+    if references not in _CLEAN_TUPLES:
+        references = redact_all(references)
+    if deployment is not None and deployment not in _CLEAN:
+        deployment = redact(deployment)
+    return title, message, references, deployment
+
+
 @functools.lru_cache(maxsize=4096)  # a run has a few dozen rule ids, on tens of thousands of findings
 def _well_formed(rule_id: str) -> bool:
     return _RULE_ID.fullmatch(rule_id) is not None
@@ -277,18 +297,11 @@ class Finding:
     deployment: str | None = None
 
     def __post_init__(self) -> None:
-        """Every string a finding carries is redacted when it is built, however it is built (`create`,
-        `dataclasses.replace`): subject, location, remediation and waivers by their own types."""
-        # A string known to hold no secret is kept as it is (one set lookup): a run builds tens of
-        # thousands of findings from a few dozen titles and reference lists.
-        if self.title not in _CLEAN:
-            _set(self, "title", redact(self.title))
-        if self.message not in _CLEAN:
-            _set(self, "message", redact(self.message))
-        if self.references not in _CLEAN_TUPLES:
-            _set(self, "references", redact_all(self.references))
-        if self.deployment is not None and self.deployment not in _CLEAN:
-            _set(self, "deployment", redact(self.deployment))
+        """Every string a finding carries is redacted when it is built, however it is built (the
+        constructor, `dataclasses.replace`; `create` redacts the same strings the same way)."""
+        own = _own_strings(self.title, self.message, self.references, self.deployment)
+        for name, value in zip(_OWN_FIELDS, own, strict=True):
+            _set(self, name, value)
 
     @classmethod
     def create(
@@ -321,14 +334,7 @@ class Finding:
         # thousands of findings). The fields go into the instance's own dict in field order, which keeps
         # it sharing the class's keys (a dict assigned at once would take 336 bytes more per finding).
         # tests/test_findings_create.py holds the two equal.
-        if title not in _CLEAN:
-            title = redact(title)
-        if message not in _CLEAN:
-            message = redact(message)
-        if references not in _CLEAN_TUPLES:
-            references = redact_all(references)
-        if deployment is not None and deployment not in _CLEAN:
-            deployment = redact(deployment)
+        title, message, references, deployment = _own_strings(title, message, references, deployment)
         finding = _new(cls)
         values = finding.__dict__
         values["rule_id"] = rule_id
