@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
+from r1policy.commands.policytest import patch
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -108,14 +110,19 @@ check.load_config, check.discover = spy_config, spy_discover
 from r1policy.cli import main
 if sys.argv[1] == "caller-disabled":
     gc.disable()
-args = ["check", "--static", "one.yaml"]
+args = ["check", "--static", "one.yaml", "many"]
+if sys.argv[1] == "ending":  # the console script's process, which ends with gcpause.end (cli.run)
+    from r1policy.core import gcpause
+    gcpause.keep_to_end()
 with contextlib.redirect_stdout(io.StringIO()):
-    if sys.argv[1] == "process":
+    if sys.argv[1] in ("process", "ending"):
         sys.argv = ["r1policy", *args]
         code = main()
     else:
         code = main(args)
-seen.update(code=code, enabled=gc.isenabled(), frozen=gc.get_freeze_count() > 0, after=gc.get_threshold())
+young = gc.get_count()[0]  # objects the collector would walk at its next young collection
+seen.update(code=code, young=young < 100, enabled=gc.isenabled())
+seen.update(frozen=gc.get_freeze_count() > 0, after=gc.get_threshold())
 print(json.dumps(seen))
 """
 
@@ -124,6 +131,10 @@ def _gc_probe(tmp_path: Path, mode: str) -> dict[str, Any]:
     base = yaml.safe_load((ROOT / "policies" / "cases-base.yaml").read_text())
     (tmp_path / "r1policy.yaml").write_text(yaml.safe_dump(base["config"], sort_keys=False))
     (tmp_path / "one.yaml").write_text(yaml.safe_dump(base["manifest"], sort_keys=False))
+    (tmp_path / "many").mkdir(exist_ok=True)
+    for i in range(40):  # enough objects built while the collector is off to tell the counts apart
+        doc = patch(base["manifest"], {"metadata": {"name": f"dep-{i:02d}"}})
+        (tmp_path / "many" / f"m{i:02d}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     proc = subprocess.run(
         [sys.executable, "-c", GC_PROBE, mode],
         capture_output=True,
@@ -140,12 +151,18 @@ def test_the_collector_is_off_during_start_up_only_and_comes_back_as_it_was(tmp_
     # While the inputs are read and judged, the collector is off too (gcpause.bulk); it is back, with
     # its thresholds as they were, when main returns.
     usual = dict(code=0, after=list(gc.get_threshold()))
+    # A caller's process gets the objects the check allocated back under the collector (`young` is
+    # False: its next young collection walks them); the console script's process, which ends right
+    # after (gcpause.end), moves them out of its reach first, and no collection walks them all.
     called = _gc_probe(tmp_path, "called")  # main(args): a caller's process, e.g. a test or a hook
-    assert called == {"config": False, "discover": False, "enabled": True, "frozen": False, **usual}
-    process = _gc_probe(tmp_path, "process")  # main(): the console script's process
-    assert process == {"config": False, "discover": False, "enabled": True, "frozen": True, **usual}
+    off = {"config": False, "discover": False}
+    assert called == {**off, "enabled": True, "frozen": False, "young": False, **usual}
+    process = _gc_probe(tmp_path, "process")  # main() without the end: start-up frozen only
+    assert process == {**off, "enabled": True, "frozen": True, "young": False, **usual}
+    ending = _gc_probe(tmp_path, "ending")  # main() as cli.run calls it
+    assert ending == {**off, "enabled": True, "frozen": True, "young": True, **usual}
     caller_off = _gc_probe(tmp_path, "caller-disabled")  # a caller that turned it off keeps it off
-    assert caller_off == {"config": False, "discover": False, "enabled": False, "frozen": False, **usual}
+    assert caller_off == {**off, "enabled": False, "frozen": False, "young": False, **usual}
     failed = _fresh(  # start-up fails (no config file): the collector is back all the same
         "import gc, io, json, contextlib\n"
         "from r1policy.cli import main\n"
@@ -350,6 +367,10 @@ def test_a_warm_check_does_not_load_openssl(tmp_path: Path) -> None:
     base = yaml.safe_load((ROOT / "policies" / "cases-base.yaml").read_text())
     (tmp_path / "r1policy.yaml").write_text(yaml.safe_dump(base["config"], sort_keys=False))
     (tmp_path / "one.yaml").write_text(yaml.safe_dump(base["manifest"], sort_keys=False))
+    (tmp_path / "many").mkdir(exist_ok=True)
+    for i in range(40):  # enough objects built while the collector is off to tell the counts apart
+        doc = patch(base["manifest"], {"metadata": {"name": f"dep-{i:02d}"}})
+        (tmp_path / "many" / f"m{i:02d}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     code = (
         "import contextlib, io, json, sys\n"
         "from r1policy.cli import main\n"
