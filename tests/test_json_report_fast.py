@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -185,3 +186,30 @@ def test_chunks_are_written_in_order_to_a_file_and_a_pipe(tmp_path: Path) -> Non
     reader.join(timeout=30)
     assert (tmp_path / "r.json").read_bytes() == b"".join(chunks) == received[0]
     assert (tmp_path / "t.txt").read_text(encoding="utf-8") == "text ✓\n"
+
+
+def test_a_large_report_is_made_chunk_by_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`render_encoded` hands each chunk over as soon as it is whole (a generator); the chunks, however
+    small, join to the text `render` gives."""
+    found = [
+        Finding.create(
+            rule_id="R1-EP-001",
+            title="Title",
+            severity=Severity.HIGH,
+            status=Status.FAIL,
+            enforcement=Enforcement.BLOCK,
+            subject=Subject(SubjectType.ENDPOINT, f"e-{i}"),
+            message=f"message ✓ {i}",
+            location=Location(f"m-{i % 9}.yaml", i, 1),
+            remediation=Remediation("Fix.", (f"step {i}",)),
+        )
+        for i in range(json_v1.INDENTED_MAX_FINDINGS + 5)
+    ]
+    report = Report(found, inputs=["a.yaml"])
+    monkeypatch.setattr(json_v1, "_CHUNK_PARTS", 50)
+    made = json_v1.render_encoded(report, RenderOptions())
+    first = next(iter(made))
+    assert first.startswith(b'{\n  "schema_version": 1,')
+    chunks = [first, *made]
+    assert len(chunks) > 100
+    assert b"".join(chunks) == json_v1.render(report, RenderOptions()).encode("utf-8")

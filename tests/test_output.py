@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,19 @@ def test_a_fifo_target_is_written_in_place_not_replaced(tmp_path: Path) -> None:
     assert received == ["to the pipe\n"]
     assert stat.S_ISFIFO(fifo.stat().st_mode)
     assert regular.read_text(encoding="utf-8") == "{}\n"
+
+
+def test_chunks_that_fail_while_they_are_made_leave_every_file_as_it_was(tmp_path: Path) -> None:
+    # A large JSON report is made chunk by chunk as its temporary file is written (formats/json_v1):
+    # whatever stops the making, no target is touched and no temporary file is left.
+    first, report = tmp_path / "first.txt", tmp_path / "report.json"
+    report.write_text("the old report\n", encoding="utf-8")
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"findings": [\n'
+        raise ValueError("made wrong on purpose")
+
+    with pytest.raises(ValueError, match="on purpose"):
+        write_all([(first, "first\n"), (report, chunks())])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+    assert report.read_text(encoding="utf-8") == "the old report\n"

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from r1policy.core.errors import OutputError
 
 # What a file holds: text (written as UTF-8, newlines as they are), or UTF-8 chunks written in order
-# (a format that encodes its own output: a large report's lines, with no copy of the whole).
-Content = str | list[bytes]
+# (a format that encodes its own output: a large report's lines, with no copy of the whole). Chunks
+# may be made as they are written (a generator): a failure while making them, of whatever kind,
+# leaves no file behind, as a failure to write does.
+Content = str | Iterable[bytes]
 
 
 def _open(where: int | Path, content: Content) -> IO[Any]:
@@ -59,6 +61,9 @@ def _temporary(target: Path, text: Content) -> Path:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
+    except BaseException:  # the content failed while it was made (or Ctrl-C): no file is left
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return Path(tmp)
 
 

@@ -12,7 +12,7 @@ compliance, facts, rules, project, core.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
 
@@ -47,7 +47,7 @@ class RenderOptions:
 
 
 Writer = Callable[[Report, RenderOptions], str]
-EncodedWriter = Callable[[Report, RenderOptions], list[bytes]]
+EncodedWriter = Callable[[Report, RenderOptions], Iterable[bytes]]
 Appendix = Callable[[Report, RenderOptions], list[tuple[Path, str]]]
 
 
@@ -82,15 +82,16 @@ def writers() -> dict[Format, Writer]:
 # Formats whose module also gives a file's content as UTF-8 chunks (`render_encoded`): `render`'s text,
 # encoded. A large JSON report is assembled from parts encoded once each (a finding's rule, message,
 # location, remediation), where the whole text, made non-ASCII by one character anywhere, would be
-# encoded character by character; and the file is written from the chunks, with no copy of the whole.
+# encoded character by character; and the file is written from the chunks as they are made, with no
+# copy of the whole.
 _ENCODED_WRITER_MODULES: dict[Format, str] = {Format.JSON: "json_v1"}
 
 
 def encoded_writers() -> dict[Format, EncodedWriter]:
     def encoded(module: str) -> EncodedWriter:
-        def render(report: Report, options: RenderOptions) -> list[bytes]:
+        def render(report: Report, options: RenderOptions) -> Iterable[bytes]:
             loaded = importlib.import_module(f"r1policy.formats.{module}")
-            content: list[bytes] = loaded.render_encoded(report, options)
+            content: Iterable[bytes] = loaded.render_encoded(report, options)
             return content
 
         return render

@@ -4,6 +4,7 @@ never a dump of internals."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -118,16 +119,16 @@ def render(report: Report, options: RenderOptions) -> str:
     return b"".join(_compact_parts(_document(report, findings), _Parts())).decode("utf-8")
 
 
-def render_encoded(report: Report, options: RenderOptions) -> list[bytes]:
-    """`render(...)` as UTF-8 chunks, for a file. The large form is assembled from encoded parts, each
-    encoded once per report, and joined into chunks of about `_CHUNK_PARTS` parts: no text of the whole
-    report, or of each line, is built, and no part is encoded twice."""
+def render_encoded(report: Report, options: RenderOptions) -> Iterator[bytes]:
+    """`render(...)` as UTF-8 chunks, for a file, made as the file is written. The large form is
+    assembled from encoded parts, each encoded once per report, and joined into chunks of about
+    `_CHUNK_PARTS` parts, each handed to the file as soon as it is whole: no text of the whole report,
+    or of each line, is built, no part is encoded twice, and the parts of one chunk only are held."""
     findings = _shown(report, options)
     if len(findings) <= INDENTED_MAX_FINDINGS:
-        return [_encode(render(report, options))]
-    parts = _compact_parts(_document(report, findings), _Parts())
-    join = b"".join
-    return [join(parts[at : at + _CHUNK_PARTS]) for at in range(0, len(parts), _CHUNK_PARTS)]
+        yield _encode(render(report, options))
+        return
+    yield from _compact_parts(_document(report, findings), _Parts())
 
 
 _CHUNK_PARTS = 8192  # a finding is about 8 parts of about 130 bytes: chunks of about a megabyte
@@ -150,11 +151,11 @@ def _encode(text: str) -> bytes:
 _BETWEEN = ",\n    "
 
 
-def _compact_parts(doc: dict[str, Any], parts: _Parts) -> list[bytes]:
-    """The document with one top-level field per line and one finding per line, as encoded parts to be
-    joined (a large report is tens of megabytes: every copy counts). `doc["findings"]` holds the
-    Finding objects; each finding's parts join to exactly `_COMPACT(finding_to_json(finding))`, and
-    findings are separated by `_BETWEEN`."""
+def _compact_parts(doc: dict[str, Any], parts: _Parts) -> Iterator[bytes]:
+    """The document with one top-level field per line and one finding per line, as encoded chunks of
+    about `_CHUNK_PARTS` parts each, made one at a time (a large report is tens of megabytes: every
+    copy counts). `doc["findings"]` holds the Finding objects; each finding's parts join to exactly
+    `_COMPACT(finding_to_json(finding))`, and findings are separated by `_BETWEEN`."""
     fields = {key: f"  {_COMPACT(key)}: {_COMPACT(value)}" for key, value in doc.items() if key != "findings"}
     keys = list(doc)
     at = keys.index("findings")
@@ -162,15 +163,19 @@ def _compact_parts(doc: dict[str, Any], parts: _Parts) -> list[bytes]:
     tail = "".join(f",\n{fields[key]}" for key in keys[at + 1 :])
     found: list[Finding] = doc["findings"]
     if not found:
-        return [_encode("{\n" + head + '  "findings": []' + tail + "\n}\n")]
+        yield _encode("{\n" + head + '  "findings": []' + tail + "\n}\n")
+        return
     out = [_encode("{\n" + head + '  "findings": [\n    ')]
-    add, between = parts.add, _encode(_BETWEEN)
+    add, append, between, join = parts.add, out.append, _encode(_BETWEEN), b"".join
     add(found[0], out)
     for f in found[1:]:
-        out.append(between)
+        if len(out) >= _CHUNK_PARTS:
+            yield join(out)
+            out.clear()
+        append(between)
         add(f, out)
-    out.append(_encode("\n  ]" + tail + "\n}\n"))
-    return out
+    append(_encode("\n  ]" + tail + "\n}\n"))
+    yield join(out)
 
 
 def _around(f: Finding) -> tuple[str, str]:
