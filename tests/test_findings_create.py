@@ -24,6 +24,7 @@ from r1policy.core.findings import (
     SubjectType,
     WaiverRef,
 )
+from r1policy.engine.report import Report, Summary
 
 # Plain text, secrets of each kind, and lone surrogates (a file name that is not UTF-8).
 TEXT = st.one_of(
@@ -79,3 +80,27 @@ def test_create_builds_what_the_constructor_builds(values: dict[str, Any]) -> No
     for text in (created.title, created.message, created.deployment or "", *created.references):
         text.encode("utf-8")  # redacted: no lone surrogate, no secret whole
         assert "IOSFODNN7EXAMPLE" not in text and "a" * 30 not in text and "B" * 30 not in text
+
+
+def _summary_one_by_one(findings: list[Finding]) -> Summary:
+    """The counts as the report states them, finding by finding (what `Report.summary` counts)."""
+    counts = dict.fromkeys(("blocking", "warnings", "errors", "skipped", "waived", "passed"), 0)
+    for f in findings:
+        if f.status in (Status.FAIL, Status.ERROR):
+            counts["blocking"] += f.blocks
+            counts["warnings"] += f.warns
+            counts["errors"] += f.status is Status.ERROR and f.enforcement is not Enforcement.OFF
+        elif f.status is not Status.FAIL:
+            key = {Status.SKIPPED: "skipped", Status.WAIVED: "waived", Status.PASS: "passed"}[f.status]
+            counts[key] += 1
+    return Summary(**counts, subjects=len({(f.subject.type, f.subject.id) for f in findings}))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(fields(), max_size=40))
+def test_the_summary_counts_each_finding_once_where_it_belongs(many: list[dict[str, Any]]) -> None:
+    # Subjects that differ only in their aliases are one subject; the same id of two types is two.
+    findings = [Finding.create(**values) for values in many]
+    report = Report(findings=findings)
+    assert report.summary == _summary_one_by_one(findings)
+    assert report.blocked == any(f.blocks for f in findings)
