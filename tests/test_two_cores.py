@@ -356,3 +356,46 @@ def test_a_helper_that_handed_over_its_result_is_not_waited_for() -> None:
     """
     done = run_snippet(script, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
+
+
+def test_the_helpers_chunks_are_taken_in_while_both_still_work() -> None:
+    """The helper's values come back chunk by chunk: what it finished is unpickled here between this
+    process's own chunks (so little is left when the two meet), every chunk of its part exactly once,
+    in order. A helper that dies after handing over some chunks gives None: its whole part is done
+    here, never half of it."""
+    script = """
+        import os, sys, time
+        from r1policy.core import forked
+
+        parent, done_here = os.getpid(), []
+
+        def each(part):
+            if os.getpid() != parent:  # the helper: 5 ms a chunk, and (DIE) it dies at its 6th chunk
+                done_here.append(part)
+                if os.environ.get("DIE") and len(done_here) == 6:
+                    os._exit(9)
+                time.sleep(0.005)
+            return [(i, "x" * (i % 50)) for i in part]
+
+        count, chunk = 400, 7
+        meeting = forked.meet(count, 2, chunk, each)
+        mine, taken_in = [], []
+        for part in meeting.front():
+            mine += each(part)
+            taken_in.append(len(meeting._values))
+            time.sleep(0.02)  # slower than the helper: it finishes chunks meanwhile
+        values = meeting.result()
+        meeting.close()
+        if values is None:
+            print("none", meeting.start > 0)
+            sys.exit(0)
+        theirs = [item for value in values for item in value]
+        assert mine + theirs == each(range(count)), "not every item once, in order"
+        assert meeting.start == len(mine) and meeting.start % chunk == 0
+        print("ok", max(taken_in) > 0)
+    """
+    env = {**os.environ, "R1POLICY_PARALLEL": "always"}
+    done = run_snippet(script, env=env, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ok True\n", "")
+    dead = run_snippet(script, env={**env, "DIE": "1"}, timeout=60)
+    assert (dead.returncode, dead.stdout, dead.stderr) == (0, "none True\n", "")
