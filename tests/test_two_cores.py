@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.support.snippet import run_snippet
 
 from conftest import base_documents
@@ -399,3 +401,47 @@ def test_the_helpers_chunks_are_taken_in_while_both_still_work() -> None:
     assert (done.returncode, done.stdout, done.stderr) == (0, "ok True\n", "")
     dead = run_snippet(script, env={**env, "DIE": "1"}, timeout=60)
     assert (dead.returncode, dead.stdout, dead.stderr) == (0, "none True\n", "")
+
+
+@given(
+    values=st.lists(st.lists(st.text(max_size=30), max_size=5), min_size=1, max_size=12),
+    cuts=st.lists(st.integers(1, 400), min_size=1, max_size=40),
+)
+@settings(max_examples=150, deadline=None)
+def test_records_are_taken_in_whole_whatever_the_reads_return(
+    tmp_path_factory: pytest.TempPathFactory, values: list[list[str]], cuts: list[int]
+) -> None:
+    """The helper's records (`Meeting._collect`): read in pieces of any size, as far as the helper
+    said they are whole at any moment, every chunk's value comes back once and whole; a record a read
+    cut short is taken in at a later read."""
+    import pickle
+    import tempfile
+
+    meeting = forked.Meeting.__new__(forked.Meeting)
+    meeting._read, meeting._values = 0, {}
+    records = tempfile.TemporaryFile(dir=tmp_path_factory.mktemp("records"))  # noqa: SIM115
+    meeting._records = records
+    ends = []
+    for index, value in enumerate(values):
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        records.write(forked._RECORD.pack(index, len(data)) + data)
+        ends.append(records.tell())
+    records.flush()
+    pieces = iter(cuts)
+    real = os.pread
+
+    def short(fd: int, size: int, at: int) -> bytes:
+        return real(fd, min(size, next(pieces, size)), at)
+
+    try:
+        os.pread = short  # type: ignore[assignment]
+        published = 0
+        for end in ends:  # the helper publishes each record's end in turn; this process reads
+            published = end
+            meeting._collect(published)
+        while meeting._read < published:
+            meeting._collect(published)
+    finally:
+        os.pread = real  # type: ignore[assignment]
+        records.close()
+    assert meeting._values == dict(enumerate(values))

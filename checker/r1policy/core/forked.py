@@ -179,7 +179,7 @@ class Forked:
 
     def ended_well(self) -> bool:
         """Wait until the child has written its whole result (True), or has ended without it (False,
-        and it is reaped). The file stays open (`store()`) until `close()`."""
+        and it is reaped). Its file stays open until `result()` or `close()`."""
         if not self._pid:
             return False
         pid, self._pid = self._pid, 0
@@ -318,8 +318,8 @@ class Meeting(Generic[_T]):
             raise
 
     def _back(self, each: Callable[[range], _T]) -> bytes:
-        """In the child: the value of each chunk it takes, pickled and appended to the file as one
-        record, its end published at the next take."""
+        """In the child: the value of each chunk it takes, pickled and appended to the records as one
+        record, whose end it publishes at its next take."""
         fd, written = self._records.fileno(), 0
         while (part := self._take(front=False, written=written)) is not None:
             data = _pickled(each(part))
@@ -332,7 +332,7 @@ class Meeting(Generic[_T]):
 
     def _take(self, *, front: bool, written: int = 0) -> range | None:
         """The next chunk from one end, or None when the two ends have met. The child publishes how
-        far its file is whole (`written`); this process reads it (`_whole`). The lock is a POSIX
+        far its records are whole (`written`); this process reads it (`_whole`). The lock is a POSIX
         record lock on an unlinked file: it belongs to one process, and the kernel drops it when that
         process ends, however it ends."""
         import fcntl
@@ -358,17 +358,19 @@ class Meeting(Generic[_T]):
         return range(index * self._chunk, min(self._count, (index + 1) * self._chunk))
 
     def _collect(self, upto: int) -> None:
-        """Unpickle the child's records from where this process stopped up to `upto` bytes."""
+        """Unpickle the child's whole records from where this process stopped up to `upto` bytes (a
+        record a short read cut is read again next time)."""
         if upto <= self._read:
             return
         data = os.pread(self._records.fileno(), upto - self._read, self._read)
-        at, size = 0, len(data)
-        while at < size:
+        at, size, head = 0, len(data), _RECORD.size
+        while at + head <= size:
             index, length = _RECORD.unpack_from(data, at)
-            at += _RECORD.size
-            self._values[index] = _unpickled(data[at : at + length])
-            at += length
-        self._read += size
+            if at + head + length > size:
+                break
+            self._values[index] = _unpickled(data[at + head : at + head + length])
+            at += head + length
+        self._read += at
 
     def front(self) -> Iterator[range]:
         """This process's chunks, in order, until the next one is the child's; then `start` is where
@@ -382,7 +384,12 @@ class Meeting(Generic[_T]):
         """Wait for the child (after `front()` is exhausted); its chunks' values, or None when it failed."""
         if not self._forked.ended_well():
             return None
-        self._collect(os.fstat(self._records.fileno()).st_size)
+        size = os.fstat(self._records.fileno()).st_size
+        while self._read < size:  # (a short read leaves the rest for the next round)
+            before = self._read
+            self._collect(size)
+            if self._read == before:  # a record cut short: the child's records are not whole
+                return None
         first = int.from_bytes(self._ends[:8], "little")
         last = -(-self._count // self._chunk)
         if any(index not in self._values for index in range(first, last)):
