@@ -139,13 +139,9 @@ def test_a_report_without_findings_in_the_line_form() -> None:
     assert text == _reference(json_v1.report_to_json(report, RenderOptions()))
 
 
-def test_a_large_report_file_holds_the_rendered_text(tmp_path: Path) -> None:
-    """The file is written from `render_encoded` (chunks encoded line by line): the same bytes as the
-    text `render` gives, encoded; a text output beside it is written as before."""
-    from r1policy.formats import Format
-    from r1policy.formats.output import write_reports
-
-    found = [
+def _failing(count: int) -> list[Finding]:
+    """`count` failing findings, each with its own subject, line and step; some messages non-ASCII."""
+    return [
         Finding.create(
             rule_id="R1-EP-001",
             title="Title ×",
@@ -157,9 +153,17 @@ def test_a_large_report_file_holds_the_rendered_text(tmp_path: Path) -> None:
             location=Location(f"m-{i % 9}.yaml", i, 1),
             remediation=Remediation("Fix.", (f"step {i}",)),
         )
-        for i in range(json_v1.INDENTED_MAX_FINDINGS + 5)
+        for i in range(count)
     ]
-    report = Report(found, inputs=["é.yaml"])
+
+
+def test_a_large_report_file_holds_the_rendered_text(tmp_path: Path) -> None:
+    """The file is written from `render_encoded` (chunks encoded line by line): the same bytes as the
+    text `render` gives, encoded; a text output beside it is written as before."""
+    from r1policy.formats import Format
+    from r1policy.formats.output import write_reports
+
+    report = Report(_failing(json_v1.INDENTED_MAX_FINDINGS + 5), inputs=["é.yaml"])
     pairs = [(Format.JSON, tmp_path / "r.json"), (Format.MARKDOWN, tmp_path / "r.md")]
     write_reports(report, pairs, show_passed=False)
     text = json_v1.render(report, RenderOptions())
@@ -191,21 +195,7 @@ def test_chunks_are_written_in_order_to_a_file_and_a_pipe(tmp_path: Path) -> Non
 def test_a_large_report_is_made_chunk_by_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
     """`render_encoded` hands each chunk over as soon as it is whole (a generator); the chunks, however
     small, join to the text `render` gives."""
-    found = [
-        Finding.create(
-            rule_id="R1-EP-001",
-            title="Title",
-            severity=Severity.HIGH,
-            status=Status.FAIL,
-            enforcement=Enforcement.BLOCK,
-            subject=Subject(SubjectType.ENDPOINT, f"e-{i}"),
-            message=f"message ✓ {i}",
-            location=Location(f"m-{i % 9}.yaml", i, 1),
-            remediation=Remediation("Fix.", (f"step {i}",)),
-        )
-        for i in range(json_v1.INDENTED_MAX_FINDINGS + 5)
-    ]
-    report = Report(found, inputs=["a.yaml"])
+    report = Report(_failing(json_v1.INDENTED_MAX_FINDINGS + 5), inputs=["a.yaml"])
     monkeypatch.setattr(json_v1, "_CHUNK_PARTS", 50)
     made = json_v1.render_encoded(report, RenderOptions())
     first = next(iter(made))
