@@ -110,16 +110,31 @@ def read_text(path: Path, *, display: str | None = None, limit: int = MAX_FILE_B
     """Read a file as strict UTF-8 within a size limit; errors name the file and line."""
     shown = display or str(path)
     try:
-        with path.open("rb") as handle:  # one open, and the size from it: no second path look-up
-            size = os.fstat(handle.fileno()).st_size
+        # One open, and the size from it (no second path look-up); the bytes read into one buffer
+        # with no file object around them (a `check` reads thousands of files).
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            size = os.fstat(fd).st_size
             if size > limit:
                 raise InputError(
                     Position(shown), f"file is {size:,} bytes, over the {limit:,}-byte limit for input files"
                 )
-            data = handle.read()
+            data = _read_to_end(fd, size)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise InputError(Position(shown), f"cannot read file: {exc.strerror or exc}") from exc
     return decode_utf8(data, shown)
+
+
+def _read_to_end(fd: int, size: int) -> bytes:
+    """Everything up to the end of the file, as a file object's `read()` gives it (a file that grew
+    since its size was taken is read whole): one read of the whole, and one more to see the end."""
+    first = os.read(fd, size + 1)
+    parts = [first]
+    while parts[-1]:
+        parts.append(os.read(fd, 65536))
+    return first if len(parts) == 2 else b"".join(parts)
 
 
 def decode_utf8(data: bytes, shown: str) -> str:

@@ -1,0 +1,97 @@
+"""`core.yamldoc.read_text` reads a file with `os.open` / `os.read` and no file object (a `check` reads
+thousands of files): for every file, and every kind of path that is no readable file, it gives what
+reading through a Python file object gave before -- the same text, or the same error, message and
+position."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from r1policy.core.errors import InputError, Position
+from r1policy.core.yamldoc import decode_utf8, read_text
+
+
+def _through_a_file_object(path: Path, limit: int) -> str:
+    """read_text as it was: a buffered file object, its size from the open file, then read()."""
+    shown = str(path)
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise InputError(
+                    Position(shown), f"file is {size:,} bytes, over the {limit:,}-byte limit for input files"
+                )
+            data = handle.read()
+    except OSError as exc:
+        raise InputError(Position(shown), f"cannot read file: {exc.strerror or exc}") from exc
+    return decode_utf8(data, shown)
+
+
+def _outcome(read: Callable[[Path, int], str], path: Path, limit: int) -> tuple[str, object]:
+    try:
+        return "text", read(path, limit)
+    except InputError as exc:
+        return "error", (exc.message, exc.position)
+
+
+def _same(path: Path, limit: int = 1 << 20) -> tuple[str, object]:
+    mine = _outcome(lambda p, n: read_text(p, limit=n), path, limit)
+    assert mine == _outcome(_through_a_file_object, path, limit)
+    return mine
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=300) | st.text(max_size=200).map(lambda t: t.encode("utf-8")))
+def test_any_bytes_read_as_a_file_object_reads_them(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
+    path = tmp_path_factory.mktemp("read") / "m.yaml"
+    path.write_bytes(data)
+    _same(path)
+    _same(path, limit=max(0, len(data) - 1))  # one byte over the limit: refused before reading
+
+
+def test_paths_that_are_no_readable_file_give_the_same_error(tmp_path: Path) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    (tmp_path / "real.yaml").write_text("\ufeffa: 1\n", encoding="utf-8")
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "real.yaml")
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"a: 1\n" * 40_000)  # 200 kB: read whole
+    outcomes = {
+        name: _same(tmp_path / name)[0] for name in ("missing", "folder", "dangling", "loop", "link.yaml")
+    }
+    assert outcomes == {
+        "missing": "error",
+        "folder": "error",
+        "dangling": "error",
+        "loop": "error",
+        "link.yaml": "text",
+    }
+    assert _same(tmp_path / "link.yaml") == ("text", "a: 1\n")
+    assert _same(big) == ("text", "a: 1\n" * 40_000)
+    assert _same(Path(os.devnull)) == ("text", "")
+
+
+def test_a_file_that_grows_after_its_size_was_taken_is_read_to_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "growing.yaml"
+    path.write_text("a: 1\n", encoding="utf-8")
+    real = os.fstat
+
+    def stale(fd: int) -> os.stat_result:  # the size as it was before the file grew
+        found = real(fd)
+        with path.open("a", encoding="utf-8") as more:
+            more.write("b: 2\n" * 20_000)
+        return found
+
+    monkeypatch.setattr(os, "fstat", stale)
+    assert read_text(path) == "a: 1\n" + "b: 2\n" * 20_000
