@@ -27,6 +27,7 @@ from tests.support.snippet import run_snippet
 from conftest import base_documents
 from r1policy.commands.policytest import base_manifest, patch
 from r1policy.core import forked
+from r1policy.core.meeting import _RECORD, Meeting
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="helpers are forked on Linux only"
@@ -367,7 +368,7 @@ def test_the_helpers_chunks_are_taken_in_while_both_still_work() -> None:
     here, never half of it."""
     script = """
         import os, sys, time
-        from r1policy.core import forked
+        from r1policy.core import meeting as meeting_module
 
         parent, done_here = os.getpid(), []
 
@@ -380,7 +381,7 @@ def test_the_helpers_chunks_are_taken_in_while_both_still_work() -> None:
             return [(i, "x" * (i % 50)) for i in part]
 
         count, chunk = 400, 7
-        meeting = forked.meet(count, 2, chunk, each)
+        meeting = meeting_module.meet(count, 2, chunk, each)
         mine, taken_in = [], []
         for part in meeting.front():
             mine += each(part)
@@ -417,14 +418,14 @@ def test_records_are_taken_in_whole_whatever_the_reads_return(
     import pickle
     import tempfile
 
-    meeting = forked.Meeting.__new__(forked.Meeting)
+    meeting = Meeting.__new__(Meeting)
     meeting._read, meeting._values = 0, {}
     records = tempfile.TemporaryFile(dir=tmp_path_factory.mktemp("records"))  # noqa: SIM115
     meeting._records = records
     ends = []
     for index, value in enumerate(values):
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        records.write(forked._RECORD.pack(index, len(data)) + data)
+        records.write(_RECORD.pack(index, len(data)) + data)
         ends.append(records.tell())
     records.flush()
     pieces = iter(cuts)

@@ -177,7 +177,7 @@ class Evaluator:
         known: list[BucketFacts],
     ) -> tuple[list[SortKey], list[DeploymentFacts], Verdicts]:
         """`_deployment_findings` when the facts travel: a helper takes chunks of the deployments from
-        the back, this process from the front, until they meet (core/forked.Meeting); each works out a
+        the back, this process from the front, until they meet (core/meeting.Meeting); each works out a
         chunk's facts, asks Cedar about the groups of subjects it has not asked about yet (the known
         buckets beside them), and judges it."""
         from r1policy.engine import judgesplit

@@ -8,7 +8,7 @@ process's, is what a sequential run would have built, in the same order. Two way
 
 - `meet` (when the helper may work out facts itself: it would ask the Hub nothing): the helper takes
   chunks of the deployments from the back and this process from the front until they meet
-  (core/forked.Meeting), each working out a chunk's facts, asking Cedar about the groups of subjects
+  (core/meeting.Meeting), each working out a chunk's facts, asking Cedar about the groups of subjects
   it has not asked about yet (engine/cedarbatch.Answers) and judging it; `merged` puts the helper's
   chunks back in order.
 - `start`: the facts and verdicts of every deployment are worked out here first; the helper judges
@@ -26,8 +26,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from r1policy.core.findings import Finding
-from r1policy.core.forked import Meeting, Tail, split_off
-from r1policy.core.forked import meet as forked_meet
+from r1policy.core.forked import Tail, split_off
+from r1policy.core.meeting import Meeting
+from r1policy.core.meeting import meet as forked_meet
 
 if TYPE_CHECKING:
     from r1policy.engine.emit import Notice

@@ -1,6 +1,6 @@
 """Many files read on two cores (issue 23): a forked helper reads a folder's files from the back, a
 chunk at a time, while this process reads them from the front, until the two meet
-(`core.forked.Meeting`); the helper hands back what reading each of its files built.
+(`core.meeting.Meeting`); the helper hands back what reading each of its files built.
 
 Reading a manifest (decoding, YAML, schema, the deployment model) costs about ten times what unpickling
 the deployments it built costs, and one file's reading is independent of the others' -- except through
@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from r1policy.core.forked import Meeting, meet
+from r1policy.core.meeting import Meeting, meet
 from r1policy.core.model import Deployment
 from r1policy.sources.loadtext import Inputs, Unreadable
 from r1policy.sources.readers import READERS, ReadContext
