@@ -252,7 +252,7 @@ def prowler_row(buckets: int, endpoints: int, repeat: int) -> tuple[list[Row], l
     ratio = other / r1
     row = _row(
         f"audit, moto world of {buckets} buckets and {endpoints} endpoints, 2 regions",
-        f"Prowler, S3 + SageMaker checks ({other:.1f} s, one run)",
+        f"Prowler, S3 + SageMaker checks ({other:.1f} s, median of {len(data['prowler']['runs'])} runs)",
         f"{r1:.2f} s",
         _faster(ratio),
         ">= 10x: " + ("met" if ratio >= 10 else "**missed**"),
