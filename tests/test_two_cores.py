@@ -38,7 +38,8 @@ EXAMPLES = ("allow", "block", "cloudformation", "kubernetes", "sagemaker-api", "
 
 # Runs `r1policy ARGS`; prints the exit code and the number of helpers started on the last line of
 # stderr. A helper can be made to fail: FAIL=read makes the reading helper raise in the child,
-# FAIL=judge makes the judging helper die (os._exit) in the child.
+# FAIL=judge makes the judging helper die (os._exit) in the child, FAIL=notmp leaves no temporary
+# folder to write in.
 _DRIVER = r"""
     import os, sys
     from r1policy.core import forked
@@ -48,8 +49,8 @@ _DRIVER = r"""
     started = []
     _init = forked.Forked.__init__
     def counting(self, *args):
-        started.append(1)
         _init(self, *args)
+        started.append(1)  # only a helper that was started
     forked.Forked.__init__ = counting
     fail = os.environ.get("FAIL")
     if fail == "read":
@@ -60,6 +61,9 @@ _DRIVER = r"""
         def dying(self, ctx, facts):
             os._exit(7)
         judging.Judging.alone = dying
+    if fail == "notmp":  # no temporary folder to write in: no helper can hand anything over
+        import tempfile
+        tempfile.tempdir = "/dev/null/tmp"  # under a file: never a folder
     import r1policy.cli as cli
     try:
         code = cli.main(sys.argv[1:])
@@ -277,6 +281,17 @@ def test_a_failing_helper_leaves_its_part_to_the_main_process(tmp_path: Path, fa
     folder = _folder(tmp_path)
     stdout, _ = _same("check", "--static", "--format", "json", str(folder), helpers=2, fail=fail)
     assert "dep-023" in stdout
+
+
+def test_no_temporary_folder_means_no_helper_and_the_same_report(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    args = ("check", "--static", "--format", "json", str(folder))
+    alone = _run("off", *args)
+    without = _run("always", *args, fail="notmp")
+    assert alone[2] == "exit=1", alone[1]
+    assert (without[3], alone[3]) == (0, 0)
+    assert without[:3] == alone[:3]
+    assert "dep-023" in alone[0]
 
 
 def test_waivers_and_expired_waivers_in_the_helpers_part(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ is started, ended and reaped, and what crosses between the two: core/forked.py.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 from collections.abc import Callable, Iterator
@@ -35,35 +36,26 @@ class Meeting(Generic[_T]):
 
     def __init__(self, count: int, chunk: int, each: Callable[[range], _T]) -> None:
         import mmap
+        import tempfile
 
         self._count, self._chunk = count, chunk
         self.start = count
-        # [next chunk from the front, first chunk taken from the back, bytes of the records whole]: shared
-        # with the child (a shared anonymous mapping), changed only under the lock
-        self._ends = mmap.mmap(-1, 24)
-        self._ends[:16] = (0).to_bytes(8, "little") + (-(-count // chunk)).to_bytes(8, "little")
         self._read = 0  # bytes of the child's records unpickled here
         self._whole = 0  # how far its records were whole at this process's last take
         self._values: dict[int, _T] = {}  # chunk index -> the child's value for it
-        import tempfile
-
-        try:
-            self._lock = tempfile.TemporaryFile()  # noqa: SIM115 - unlinked; closed by close()
-        except OSError as exc:
-            self._ends.close()
-            raise NoFork from exc
-        try:  # the child's records: written by the child only, read here with pread only (the two
-            # share its offset)
-            self._records = tempfile.TemporaryFile()  # noqa: SIM115 - unlinked; closed by close()
-        except OSError as exc:
-            self._lock.close()
-            self._ends.close()
-            raise NoFork from exc
-        try:
+        with contextlib.ExitStack() as undo:  # what was opened is closed again when a later step fails
+            # [next chunk from the front, first chunk taken from the back, bytes of the records whole]:
+            # shared with the child (a shared anonymous mapping), changed only under the lock
+            self._ends = undo.enter_context(mmap.mmap(-1, 24))
+            self._ends[:16] = (0).to_bytes(8, "little") + (-(-count // chunk)).to_bytes(8, "little")
+            try:  # both unlinked; closed by close(). The child's records: written by the child only,
+                # read here with pread only (the two share its offset)
+                self._lock = undo.enter_context(tempfile.TemporaryFile())
+                self._records = undo.enter_context(tempfile.TemporaryFile())
+            except OSError as exc:  # no writable temporary folder: the caller does the work itself
+                raise NoFork from exc
             self._forked = Forked(lambda: self._back(each))
-        except NoFork:
-            self.close()
-            raise
+            undo.pop_all()
 
     def _back(self, each: Callable[[range], _T]) -> bytes:
         """In the child: the value of each chunk it takes, pickled and appended to the records as one
@@ -146,9 +138,7 @@ class Meeting(Generic[_T]):
 
     def close(self) -> None:
         """Stop the child if it still runs; free the lock, the shared ends and the child's records."""
-        forked = getattr(self, "_forked", None)
-        if forked is not None:
-            forked.close()
+        self._forked.close()
         self._records.close()
         self._lock.close()
         self._ends.close()
