@@ -1,7 +1,8 @@
 """`core.yamldoc.read_text` reads a file with `os.open` / `os.read` and no file object (a `check` reads
 thousands of files): for every file, and every kind of path that is no readable file, it gives what
 reading through a Python file object gave before -- the same text, or the same error, message and
-position."""
+position -- except where that read on past the size limit, which the size taken at the open did not
+tell (a file that grew meanwhile, `/dev/zero`): that is refused, where a file object filled memory."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import run_cli
 from r1policy.core.errors import InputError, Position
 from r1policy.core.yamldoc import decode_utf8, read_text
 
@@ -95,3 +97,42 @@ def test_a_file_that_grows_after_its_size_was_taken_is_read_to_its_end(
 
     monkeypatch.setattr(os, "fstat", stale)
     assert read_text(path) == "a: 1\n" + "b: 2\n" * 20_000
+
+
+def test_a_file_that_grows_past_the_limit_while_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "growing.yaml"
+    path.write_text("a: 1\n", encoding="utf-8")
+    real = os.fstat
+
+    def stale(fd: int) -> os.stat_result:  # 5 bytes by its size; 100,005 by the time it is read
+        found = real(fd)
+        with path.open("a", encoding="utf-8") as more:
+            more.write("b: 2\n" * 20_000)
+        return found
+
+    monkeypatch.setattr(os, "fstat", stale)
+    with pytest.raises(InputError) as raised:
+        read_text(path, limit=100_004)
+    assert (raised.value.message, raised.value.position) == (
+        "file is over the 100,004-byte limit for input files (read past it)",
+        Position(str(path)),
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero on this system")
+def test_a_device_that_never_ends_is_refused_at_the_limit() -> None:
+    """/dev/zero is 0 bytes by its size and never ends: read as a file object reads it, it filled memory."""
+    with pytest.raises(InputError) as raised:
+        read_text(Path("/dev/zero"), limit=200_000)
+    assert raised.value.message == "file is over the 200,000-byte limit for input files (read past it)"
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero on this system")
+def test_check_of_a_device_that_never_ends_is_exit_2(tmp_path: Path) -> None:
+    result = run_cli("check", "--static", "/dev/zero", cwd=tmp_path)
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "r1policy: error: /dev/zero: file is over the 8,388,608-byte limit for input files (read past it)\n"
+    )

@@ -119,21 +119,30 @@ def read_text(path: Path, *, display: str | None = None, limit: int = MAX_FILE_B
                 raise InputError(
                     Position(shown), f"file is {size:,} bytes, over the {limit:,}-byte limit for input files"
                 )
-            data = _read_to_end(fd, size)
+            data = _read_to_end(fd, size, limit)
         finally:
             os.close(fd)
     except OSError as exc:
         raise InputError(Position(shown), f"cannot read file: {exc.strerror or exc}") from exc
+    if data is None:
+        raise InputError(
+            Position(shown), f"file is over the {limit:,}-byte limit for input files (read past it)"
+        )
     return decode_utf8(data, shown)
 
 
-def _read_to_end(fd: int, size: int) -> bytes:
+def _read_to_end(fd: int, size: int, limit: int) -> bytes | None:
     """Everything up to the end of the file, as a file object's `read()` gives it (a file that grew
-    since its size was taken is read whole): one read of the whole, and one more to see the end."""
+    since its size was taken is read whole): one read of the whole, and one more to see the end. None
+    when more than `limit` bytes come, which its size did not tell (a file that grew past the limit, a
+    device or pipe that may never end: `/dev/zero` is 0 bytes by its size)."""
     first = os.read(fd, size + 1)
-    parts = [first]
-    while parts[-1]:
+    parts, total = [first], len(first)
+    while parts[-1] and total <= limit:
         parts.append(os.read(fd, 65536))
+        total += len(parts[-1])
+    if total > limit:
+        return None
     return first if len(parts) == 2 else b"".join(parts)
 
 
