@@ -127,13 +127,20 @@ print(json.dumps(seen))
 """
 
 
-def _gc_probe(tmp_path: Path, mode: str) -> dict[str, Any]:
+def _project(tmp_path: Path) -> dict[str, Any]:
+    """The compliant baseline's config as `r1policy.yaml` and its manifest as `one.yaml`; the manifest."""
     base = yaml.safe_load((ROOT / "policies" / "cases-base.yaml").read_text())
     (tmp_path / "r1policy.yaml").write_text(yaml.safe_dump(base["config"], sort_keys=False))
     (tmp_path / "one.yaml").write_text(yaml.safe_dump(base["manifest"], sort_keys=False))
+    manifest: dict[str, Any] = base["manifest"]
+    return manifest
+
+
+def _gc_probe(tmp_path: Path, mode: str) -> dict[str, Any]:
+    manifest = _project(tmp_path)
     (tmp_path / "many").mkdir(exist_ok=True)
     for i in range(40):  # enough objects built while the collector is off to tell the counts apart
-        doc = patch(base["manifest"], {"metadata": {"name": f"dep-{i:02d}"}})
+        doc = patch(manifest, {"metadata": {"name": f"dep-{i:02d}"}})
         (tmp_path / "many" / f"m{i:02d}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     proc = subprocess.run(
         [sys.executable, "-c", GC_PROBE, mode],
@@ -364,13 +371,7 @@ def test_the_derived_cache_digest_is_sha256_as_hashlib_computes_it() -> None:
 
 
 def test_a_warm_check_does_not_load_openssl(tmp_path: Path) -> None:
-    base = yaml.safe_load((ROOT / "policies" / "cases-base.yaml").read_text())
-    (tmp_path / "r1policy.yaml").write_text(yaml.safe_dump(base["config"], sort_keys=False))
-    (tmp_path / "one.yaml").write_text(yaml.safe_dump(base["manifest"], sort_keys=False))
-    (tmp_path / "many").mkdir(exist_ok=True)
-    for i in range(40):  # enough objects built while the collector is off to tell the counts apart
-        doc = patch(base["manifest"], {"metadata": {"name": f"dep-{i:02d}"}})
-        (tmp_path / "many" / f"m{i:02d}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    _project(tmp_path)
     code = (
         "import contextlib, io, json, sys\n"
         "from r1policy.cli import main\n"
