@@ -86,8 +86,7 @@ def _write_special(target: Path, text: Content) -> None:
 
 def write_all(files: Sequence[tuple[Path, Content]]) -> None:
     """Write every file or none: all temporary files first, then the renames (see `Content`). A device or
-    pipe
-    target (`--output /dev/null`) is written in place after the regular files: renaming a temporary
+    pipe target (`--output /dev/null`) is written in place after the regular files: renaming a temporary
     file onto it would replace the device with a regular file."""
     special = [(target, text) for target, text in files if _is_special(target)]
     files = [(target, text) for target, text in files if not _is_special(target)]
